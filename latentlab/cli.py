@@ -1,0 +1,239 @@
+"""Command line: ``latentlab [FILE ...]`` opens the app; ``train`` and ``info`` run
+headless. Errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from latentlab import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+EXIT_USAGE = 2
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    from latentlab.core.data import DATASET_NAMES
+
+    p = argparse.ArgumentParser(
+        prog="latentlab train",
+        description="Train an autoencoder or a VAE headless and save a checkpoint.",
+    )
+    p.add_argument("--model", choices=("ae", "vae"), default="vae", help="model kind")
+    p.add_argument(
+        "--dataset", default="shapes", help=f"one of {', '.join(DATASET_NAMES)}"
+    )
+    p.add_argument(
+        "--data-dir",
+        help="dataset root in torchvision layout (<dir>/MNIST/raw/*.gz), "
+        "or the image folder for --dataset folder",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="let torchvision download MNIST/Fashion-MNIST/KMNIST if not found",
+    )
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--latent-dim", type=int, default=2)
+    p.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE)")
+    p.add_argument("--backbone", choices=("mlp", "conv"), default="mlp")
+    p.add_argument(
+        "--hidden", default="512,256", help="MLP hidden widths, comma-separated"
+    )
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: all)")
+    p.add_argument("--out", required=True, help="checkpoint file to write")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    return p
+
+
+def _info_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="latentlab info", description="Print a checkpoint's config and history."
+    )
+    p.add_argument("file")
+    return p
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="latentlab",
+        description="Explore autoencoder and VAE latent spaces side by side. "
+        "Subcommands: 'latentlab train --help', 'latentlab info FILE'.",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        help="up to two checkpoints to open in the left and right panels",
+    )
+    p.add_argument("--data-dir", help="where MNIST-style datasets live")
+    p.add_argument("--version", action="version", version=f"latentlab {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``latentlab`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    from latentlab.core.errors import LatentLabError
+
+    try:
+        if args[:1] == ["train"]:
+            return cmd_train(_train_parser().parse_args(args[1:]))
+        if args[:1] == ["info"]:
+            return cmd_info(_info_parser().parse_args(args[1:]))
+        opts = _app_parser().parse_args(args)
+        return run_gui(opts.files, opts.data_dir)
+    except LatentLabError as exc:
+        print(f"latentlab: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("latentlab: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_gui(files: Sequence[str], data_dir: str | None) -> int:
+    """Start the desktop app."""
+    if len(files) > 2:
+        print("latentlab: error: give at most two checkpoints", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from latentlab.qt.app import run_app
+    except ImportError as exc:
+        print(
+            f"latentlab: error: the desktop app needs PySide6 and pyqtgraph ({exc})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return run_app(list(files), data_dir)
+
+
+def cmd_train(opts: argparse.Namespace) -> int:
+    """``latentlab train``."""
+    from latentlab.core.checkpoints import metrics_summary, save_checkpoint
+    from latentlab.core.config import ModelConfig, TrainConfig
+    from latentlab.core.data import load_dataset
+    from latentlab.core.errors import CheckpointError, ConfigError
+    from latentlab.core.training import EpochEnd, TrainProgress, new_model, train
+
+    out = Path(opts.out)
+    if out.exists() and not opts.force:
+        raise CheckpointError(f"{out} already exists; pass --force to overwrite it")
+    if not out.parent.is_dir() and str(out.parent):
+        raise CheckpointError(f"cannot write {out}: folder {out.parent} does not exist")
+    try:
+        hidden = tuple(int(h) for h in opts.hidden.split(",") if h.strip())
+    except ValueError as exc:
+        raise ConfigError(f"--hidden must be integers like 512,256: {exc}") from exc
+    train_cfg = TrainConfig(
+        epochs=opts.epochs,
+        batch_size=opts.batch_size,
+        lr=opts.lr,
+        seed=opts.seed,
+        device=opts.device,
+        threads=opts.threads,
+    )
+    dataset = load_dataset(opts.dataset, opts.data_dir, download=opts.download)
+    model_cfg = ModelConfig(
+        kind=opts.model,
+        backbone=opts.backbone,
+        latent_dim=opts.latent_dim,
+        image_shape=dataset.image_shape,
+        hidden=hidden,
+        beta=opts.beta,
+    )
+    if dataset.skipped:
+        print(f"skipped {len(dataset.skipped)} unreadable file(s), e.g. "
+              f"{dataset.skipped[0]}")
+    print(
+        f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
+        f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on {dataset.name}: "
+        f"{len(dataset.train_images)} train / {len(dataset.test_images)} test images"
+    )
+    model = new_model(model_cfg, seed=opts.seed)
+    tty = sys.stdout.isatty()
+    run = train(model, dataset, train_cfg)
+    start = time.perf_counter()
+    while True:
+        try:
+            event = next(run)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        if isinstance(event, TrainProgress) and tty:
+            width = 30
+            filled = int(width * event.fraction)
+            eta = "" if event.eta_s == float("inf") else f" ETA {event.eta_s:4.0f}s"
+            sys.stdout.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] epoch "
+                f"{event.epoch}/{event.epochs} loss {event.loss[0]:7.2f} "
+                f"{event.samples_per_s:7.0f} img/s{eta} "
+            )
+            sys.stdout.flush()
+        elif isinstance(event, EpochEnd):
+            m = event.metrics[0]
+            if tty:
+                sys.stdout.write("\r" + " " * 90 + "\r")
+            print(
+                f"epoch {m.epoch:3d}  train {m.train_loss:8.2f}  test recon "
+                f"{m.test_recon:8.2f}  KL {m.test_kl:6.2f}  -ELBO "
+                f"{m.test_neg_elbo:8.2f} nats  {m.seconds:5.1f}s "
+                f"({m.samples_per_s:,.0f} img/s)"
+            )
+    history = result.histories[0]
+    save_checkpoint(
+        out,
+        model,
+        history=history,
+        dataset=dataset.identity(),
+        metrics=metrics_summary(history),
+        overwrite=opts.force,
+    )
+    last = history[-1]
+    print(
+        f"done in {time.perf_counter() - start:.1f}s on {result.device}: test "
+        f"-ELBO {last.test_neg_elbo:.2f} nats (recon {last.test_recon:.2f}, KL "
+        f"{last.test_kl:.2f}); saved {out}"
+    )
+    return 0
+
+
+def cmd_info(opts: argparse.Namespace) -> int:
+    """``latentlab info FILE``."""
+    from latentlab.core.checkpoints import load_checkpoint
+
+    ckpt = load_checkpoint(opts.file)
+    cfg = ckpt.config
+    n_params = sum(p.numel() for p in ckpt.model.parameters())
+    print(f"{ckpt.path}: {ckpt.title()}")
+    print(
+        f"  model     {cfg.kind} · backbone {cfg.backbone} · latent {cfg.latent_dim} · "
+        f"hidden {','.join(map(str, cfg.hidden))} · β {cfg.beta:g} · "
+        f"image {'x'.join(map(str, cfg.image_shape))} · {n_params:,} parameters"
+    )
+    ds = ckpt.dataset
+    if ds:
+        print(
+            f"  dataset   {ds.get('name')} ({ds.get('n_train')} train / "
+            f"{ds.get('n_test')} test, digest {ds.get('digest')})"
+        )
+    if ckpt.created:
+        print(f"  created   {ckpt.created}")
+    if ckpt.history:
+        print("  epoch   train   test recon   test KL   test -ELBO   seconds")
+        for m in ckpt.history:
+            print(
+                f"  {m.epoch:5d} {m.train_loss:7.2f} {m.test_recon:12.2f} "
+                f"{m.test_kl:9.2f} {m.test_neg_elbo:12.2f} {m.seconds:9.1f}"
+            )
+    else:
+        print("  history   (none)")
+    return 0

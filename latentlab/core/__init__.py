@@ -1,0 +1,1 @@
+"""Qt-free core: models, data, training, checkpoints and latent maths."""

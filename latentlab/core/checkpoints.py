@@ -1,0 +1,256 @@
+"""Checkpoint files: one model each, saved atomically, loaded without pickled code.
+
+A checkpoint is a dict of tensors and primitives only, so
+``torch.load(..., weights_only=True)`` reads it and a file crafted to run code on
+load is refused. Every failure to load raises :class:`CheckpointError` naming the
+file and saying what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from latentlab import __version__
+from latentlab.core.config import ModelConfig
+from latentlab.core.errors import CheckpointError, ConfigError
+from latentlab.core.models import build_model
+from latentlab.core.training import EpochMetrics
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from latentlab.core.models import Autoencoder
+
+FORMAT_NAME = "latentlab-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """A loaded checkpoint: the rebuilt model (CPU, eval mode) and its record."""
+
+    model: Autoencoder
+    path: Path | None = None
+    history: list[EpochMetrics] = field(default_factory=list)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def config(self) -> ModelConfig:
+        """The model's config."""
+        return self.model.config
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained (length of the history)."""
+        return len(self.history)
+
+    def title(self) -> str:
+        """One-line description: kind, dataset, latent size, beta, epochs."""
+        cfg = self.config
+        parts = [cfg.kind.upper(), self.dataset.get("name", "unknown data")]
+        parts.append(f"{cfg.latent_dim}-D")
+        if cfg.kind == "vae":
+            parts.append(f"β={cfg.beta:g}")
+        if cfg.backbone != "mlp":
+            parts.append(cfg.backbone)
+        parts.append(f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}")
+        return " · ".join(parts)
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    model: Autoencoder,
+    *,
+    history: Sequence[EpochMetrics] = (),
+    dataset: dict[str, Any] | None = None,
+    metrics: dict[str, float] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``model`` and its record to ``path`` atomically.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and
+    only then replace ``path``, so a crash mid-save leaves the old file intact.
+
+    Raises
+    ------
+    CheckpointError
+        ``path`` exists and ``overwrite`` is False, or the write failed.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise CheckpointError(f"cannot save to {target}: it is a folder")
+    if target.exists() and not overwrite:
+        raise CheckpointError(
+            f"{target} already exists; choose another name or allow overwriting"
+        )
+    payload = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "latentlab_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "config": model.config.to_dict(),
+        "state_dict": {
+            k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+        },
+        "history": [asdict(m) for m in history],
+        "dataset": dict(dataset or {}),
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+    }
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CheckpointError(f"cannot save to {target}: folder {folder} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, target)
+    except BaseException as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"could not save {target}: {exc}") from exc
+        raise
+    return target
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises
+    ------
+    CheckpointError
+        For any file that is not a readable, intact, consistent LatentLab
+        checkpoint of a version this LatentLab understands.
+    """
+    p = Path(path)
+    payload = _read_payload(p)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{p} is not a LatentLab checkpoint: {_describe(payload)}")
+    version = payload.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{p} has an invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{p} was written by a newer LatentLab (format v{version}); this one "
+            f"reads up to v{FORMAT_VERSION}. Upgrade LatentLab to open it."
+        )
+    try:
+        config = ModelConfig.from_dict(payload.get("config"))
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{p} has an invalid model config: {exc}") from exc
+    model = build_model(config)
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise CheckpointError(f"{p} has no valid weights (state_dict)")
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()
+        raise CheckpointError(
+            f"{p}: the weights do not fit its config ({config.kind}, latent "
+            f"{config.latent_dim}, {config.backbone}): "
+            f"{' '.join(line.strip() for line in first[:3])}"
+        ) from exc
+    if not all(torch.isfinite(v).all() for v in model.state_dict().values()):
+        raise CheckpointError(f"{p} contains NaN or infinite weights")
+    model.eval()
+    return Checkpoint(
+        model=model,
+        path=p,
+        history=_history(payload.get("history")),
+        dataset=payload["dataset"] if isinstance(payload.get("dataset"), dict) else {},
+        metrics={
+            k: v
+            for k, v in (payload.get("metrics") or {}).items()
+            if isinstance(k, str) and isinstance(v, float)
+        }
+        if isinstance(payload.get("metrics"), dict)
+        else {},
+        created=str(payload.get("created", "")),
+    )
+
+
+def _read_payload(p: Path) -> Any:
+    if not p.exists():
+        raise CheckpointError(f"{p} does not exist")
+    if p.is_dir():
+        raise CheckpointError(f"{p} is a folder, not a checkpoint file")
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as fh:
+            if size == 0:
+                raise CheckpointError(f"{p} is empty (0 bytes)")
+            return torch.load(fh, map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
+    except PermissionError as exc:
+        raise CheckpointError(f"cannot read {p}: permission denied") from exc
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {p}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # torch.load raises many types for corrupt bytes
+        text = str(exc)
+        if "Weights only load failed" in text or "Unsupported global" in text:
+            raise CheckpointError(
+                f"{p} was refused: it contains Python objects other than tensors "
+                "(a pickle that could run code); LatentLab never executes those"
+            ) from exc
+        reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{p} is corrupt or not a PyTorch file ({reason[:160]})"
+        ) from exc
+
+
+def _describe(payload: Any) -> str:
+    if isinstance(payload, dict) and payload and all(
+        isinstance(v, torch.Tensor) for v in payload.values()
+    ):
+        return (
+            f"it holds a plain PyTorch state_dict ({len(payload)} tensors) without "
+            "LatentLab's model config"
+        )
+    if isinstance(payload, dict):
+        keys = ", ".join(sorted(map(str, payload))[:5])
+        return f"a dict with keys {keys or '(none)'}"
+    return f"it holds a {type(payload).__name__}"
+
+
+def _history(raw: Any) -> list[EpochMetrics]:
+    if not isinstance(raw, list):
+        return []
+    names = {f.name for f in fields(EpochMetrics)}
+    out = []
+    for row in raw:
+        if isinstance(row, dict) and set(row) == names:
+            try:
+                m = EpochMetrics(**row)
+            except TypeError:
+                continue
+            if all(isinstance(getattr(m, n), int | float) for n in names):
+                out.append(m)
+    return out
+
+
+def metrics_summary(history: Sequence[EpochMetrics]) -> dict[str, float]:
+    """The last epoch's test figures, for ``Checkpoint.metrics``."""
+    if not history:
+        return {}
+    last = history[-1]
+    return {
+        "test_recon": last.test_recon,
+        "test_kl": last.test_kl,
+        "test_neg_elbo": last.test_neg_elbo,
+        "train_seconds": math.fsum(m.seconds for m in history),
+    }

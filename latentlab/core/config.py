@@ -1,0 +1,150 @@
+"""Frozen configuration dataclasses, validated on construction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from latentlab.core.errors import ConfigError
+
+ModelKind = Literal["ae", "vae"]
+Backbone = Literal["mlp", "conv"]
+
+MAX_LATENT_DIM = 512
+MAX_PIXELS = 256 * 256
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; saved inside every checkpoint.
+
+    Attributes
+    ----------
+    kind : "ae" or "vae"
+        Plain autoencoder or variational autoencoder.
+    backbone : "mlp" or "conv"
+        Encoder/decoder body, shared by both kinds.
+    latent_dim : int
+        Size of z.
+    image_shape : tuple of int
+        ``(channels, height, width)`` of the images the model reads and writes.
+    hidden : tuple of int
+        MLP hidden widths (encoder order; the decoder mirrors them). The conv
+        backbone uses the last entry as its dense width.
+    beta : float
+        Weight of the KL term (VAE only; 1 gives the ELBO).
+    """
+
+    kind: ModelKind = "vae"
+    backbone: Backbone = "mlp"
+    latent_dim: int = 2
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    hidden: tuple[int, ...] = (512, 256)
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("ae", "vae"):
+            raise ConfigError(f"model kind must be 'ae' or 'vae', not {self.kind!r}")
+        if self.backbone not in ("mlp", "conv"):
+            raise ConfigError(
+                f"backbone must be 'mlp' or 'conv', not {self.backbone!r}"
+            )
+        if not isinstance(self.latent_dim, int) or not (
+            1 <= self.latent_dim <= MAX_LATENT_DIM
+        ):
+            raise ConfigError(
+                f"latent size must be an integer from 1 to {MAX_LATENT_DIM}, "
+                f"not {self.latent_dim!r}"
+            )
+        shape = tuple(self.image_shape)
+        if len(shape) != 3 or any(not isinstance(s, int) or s < 1 for s in shape):
+            raise ConfigError(
+                f"image shape must be (channels, height, width), not {shape!r}"
+            )
+        if shape[0] != 1:
+            raise ConfigError("only grey images (1 channel) are supported")
+        if shape[1] * shape[2] > MAX_PIXELS:
+            raise ConfigError(f"images of {shape[1]}x{shape[2]} are too large")
+        if self.backbone == "conv" and (shape[1] % 4 or shape[2] % 4):
+            raise ConfigError(
+                "the conv backbone needs height and width divisible by 4, "
+                f"not {shape[1]}x{shape[2]}"
+            )
+        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden sizes must be positive integers: {self.hidden}")
+        if not isinstance(self.beta, int | float) or not math.isfinite(self.beta):
+            raise ConfigError(f"beta must be a finite number, not {self.beta!r}")
+        if self.beta < 0:
+            raise ConfigError(f"beta must be >= 0, not {self.beta}")
+        object.__setattr__(self, "image_shape", shape)
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        object.__setattr__(self, "beta", float(self.beta))
+
+    @property
+    def pixels(self) -> int:
+        """Number of values in one image."""
+        c, h, w = self.image_shape
+        return c * h * w
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form (lists, not tuples) for checkpoints."""
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild from :meth:`to_dict`; unknown or mistyped keys raise ConfigError."""
+        if not isinstance(data, dict):
+            raise ConfigError("model config must be a mapping")
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ConfigError(f"unknown model config keys: {sorted(unknown)}")
+        kwargs = dict(data)
+        try:
+            if "image_shape" in kwargs:
+                kwargs["image_shape"] = tuple(int(v) for v in kwargs["image_shape"])
+            if "hidden" in kwargs:
+                kwargs["hidden"] = tuple(int(v) for v in kwargs["hidden"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"malformed model config: {exc}") from exc
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """How to train. The defaults train a 2-D MNIST model on a CPU in a minute."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+    eval_batch_size: int = 2000
+    snapshot_interval_s: float = 0.5
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10_000:
+            raise ConfigError(f"epochs must be from 1 to 10000, not {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 65536:
+            raise ConfigError(
+                f"batch size must be from 1 to 65536, not {self.batch_size!r}"
+            )
+        if not isinstance(self.lr, int | float) or not (
+            math.isfinite(self.lr) and self.lr > 0
+        ):
+            raise ConfigError(f"learning rate must be > 0, not {self.lr!r}")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not str(
+            self.device
+        ).startswith("cuda:"):
+            raise ConfigError(f"unknown device {self.device!r}")
+        if self.threads is not None and (
+            not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise ConfigError(f"threads must be a positive integer, not {self.threads!r}")
+        if not self.snapshot_interval_s > 0:
+            raise ConfigError("snapshot interval must be > 0 seconds")

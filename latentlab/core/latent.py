@@ -1,0 +1,252 @@
+"""Latent-space maths shared by every view: encode, grids, slices, samples.
+
+All functions take a model and numpy/torch inputs and return numpy arrays on the
+CPU; none keeps state. For latents wider than 2, a :class:`LatentSlice` names the
+two dimensions on screen and the values of the others, so 2-D grids and clicks
+map to full codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from latentlab.core.data import to_float
+from latentlab.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from latentlab.core.models import Autoencoder
+
+
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """Encoded images: ``mu`` ``(n, latent_dim)``; ``sigma`` likewise, or None (AE)."""
+
+    mu: npt.NDArray[np.float32]
+    sigma: npt.NDArray[np.float32] | None
+
+
+@dataclass(frozen=True, slots=True)
+class LatentRect:
+    """An axis-aligned rectangle of the plane shown: ``x0 <= x <= x1`` etc."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite([self.x0, self.y0, self.x1, self.y1]).all()):
+            raise ConfigError("latent rectangle bounds must be finite")
+        if not (self.x1 > self.x0 and self.y1 > self.y0):
+            raise ConfigError(f"empty latent rectangle {self}")
+
+    @property
+    def width(self) -> float:
+        """Extent along the first shown dimension."""
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        """Extent along the second shown dimension."""
+        return self.y1 - self.y0
+
+    @classmethod
+    def square(cls, half: float = 3.0) -> LatentRect:
+        """``[-half, half]^2``, the prior's bulk for ``half = 3``."""
+        return cls(-half, -half, half, half)
+
+
+@dataclass(frozen=True, slots=True)
+class LatentSlice:
+    """Which two latent dims are on screen, and where the others are held.
+
+    ``base`` has ``latent_dim`` entries; dims ``(dims[0], dims[1])`` are replaced
+    by the plane coordinates.
+    """
+
+    latent_dim: int = 2
+    dims: tuple[int, int] = (0, 1)
+    base: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        d0, d1 = self.dims
+        if self.latent_dim < 1:
+            raise ConfigError("latent size must be >= 1")
+        if self.latent_dim == 1:
+            if (d0, d1) != (0, 0):
+                object.__setattr__(self, "dims", (0, 0))
+        elif not (0 <= d0 < self.latent_dim and 0 <= d1 < self.latent_dim) or d0 == d1:
+            raise ConfigError(
+                f"shown dims {self.dims} must be two different dims below "
+                f"{self.latent_dim}"
+            )
+        base = tuple(float(v) for v in self.base) or (0.0,) * self.latent_dim
+        if len(base) != self.latent_dim:
+            raise ConfigError(
+                f"slice base has {len(base)} values for a latent of {self.latent_dim}"
+            )
+        object.__setattr__(self, "base", base)
+
+    def embed(self, xy: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Plane points ``(n, 2)`` -> full codes ``(n, latent_dim)``."""
+        pts = np.asarray(xy, dtype=np.float32).reshape(-1, 2)
+        z = np.tile(np.asarray(self.base, np.float32), (len(pts), 1))
+        z[:, self.dims[0]] = pts[:, 0]
+        if self.latent_dim > 1:
+            z[:, self.dims[1]] = pts[:, 1]
+        return z
+
+    def project(self, z: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """Full codes ``(n, latent_dim)`` -> plane points ``(n, 2)``."""
+        arr = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        if self.latent_dim == 1:
+            return np.stack([arr[:, 0], np.zeros(len(arr), np.float32)], 1)
+        return np.ascontiguousarray(arr[:, list(self.dims)])
+
+
+def _device(model: Autoencoder) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def encode_images(
+    model: Autoencoder, images: torch.Tensor, *, batch_size: int = 2500
+) -> Codes:
+    """Encode uint8 ``(n, h, w)`` images to :class:`Codes`, in batches."""
+    device = _device(model)
+    mus, sigmas = [], []
+    for lo in range(0, len(images), batch_size):
+        enc = model.encode(to_float(images[lo : lo + batch_size].to(device)))
+        mus.append(enc.mu.cpu())
+        if enc.logvar is not None:
+            sigmas.append(enc.sigma.cpu())
+    if not mus:
+        width = model.config.latent_dim
+        return Codes(np.zeros((0, width), np.float32), None)
+    mu = torch.cat(mus).numpy()
+    sigma = torch.cat(sigmas).numpy() if sigmas else None
+    return Codes(mu, sigma)
+
+
+def grid_points(rect: LatentRect, n: int) -> npt.NDArray[np.float32]:
+    """Centres of an ``n x n`` grid of cells over ``rect``, ``(n * n, 2)``.
+
+    Row-major with the second coordinate rising along rows, so row 0 is the lowest
+    z2, matching an image drawn with its first row at the bottom.
+    """
+    if n < 1:
+        raise ConfigError("grid resolution must be >= 1")
+    xs = rect.x0 + (np.arange(n, dtype=np.float64) + 0.5) * rect.width / n
+    ys = rect.y0 + (np.arange(n, dtype=np.float64) + 0.5) * rect.height / n
+    gx, gy = np.meshgrid(xs, ys)  # gy constant along each row
+    return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+
+
+@torch.no_grad()
+def decode_codes(
+    model: Autoencoder, z: npt.ArrayLike, *, batch_size: int = 4096
+) -> npt.NDArray[np.float32]:
+    """Decode codes ``(n, latent_dim)`` to images ``(n, h, w)`` in [0, 1]."""
+    zt = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, model.config.latent_dim)
+    device = _device(model)
+    out = [
+        model.decode(zt[lo : lo + batch_size].to(device)).cpu()
+        for lo in range(0, len(zt), batch_size)
+    ]
+    c, h, w = model.config.image_shape
+    if not out:
+        return np.zeros((0, h, w), np.float32)
+    return torch.cat(out).reshape(-1, h, w).numpy()
+
+
+def decode_point(
+    model: Autoencoder, xy: Sequence[float], latent_slice: LatentSlice | None = None
+) -> npt.NDArray[np.float32]:
+    """Decode one plane point to an image ``(h, w)``."""
+    sl = latent_slice or LatentSlice(model.config.latent_dim)
+    return decode_codes(model, sl.embed([xy]))[0]
+
+
+def assemble_tiles(
+    tiles: npt.NDArray[np.float32], n: int
+) -> npt.NDArray[np.float32]:
+    """``(n * n, h, w)`` row-major tiles -> one ``(n * h, n * w)`` image.
+
+    One reshape and transpose, no Python loop; the result is C-contiguous.
+    """
+    _, h, w = tiles.shape
+    img = tiles.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
+    return np.ascontiguousarray(img, dtype=np.float32)
+
+
+def decode_grid(
+    model: Autoencoder,
+    rect: LatentRect,
+    n: int,
+    latent_slice: LatentSlice | None = None,
+) -> npt.NDArray[np.float32]:
+    """Decode an ``n x n`` grid over ``rect`` into one manifold image.
+
+    Row 0 of the result is the lowest z2 (see :func:`grid_points`).
+    """
+    sl = latent_slice or LatentSlice(model.config.latent_dim)
+    return assemble_tiles(decode_codes(model, sl.embed(grid_points(rect, n))), n)
+
+
+def interpolate(
+    model: Autoencoder,
+    image_a: torch.Tensor,
+    image_b: torch.Tensor,
+    steps: int = 12,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Decode the straight path between two images' codes (means).
+
+    Returns ``(codes (steps, latent_dim), images (steps, h, w))``.
+    """
+    if steps < 2:
+        raise ConfigError("an interpolation needs at least 2 steps")
+    codes = encode_images(model, torch.stack([image_a, image_b])).mu
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    path = (1 - t) * codes[0] + t * codes[1]
+    return path, decode_codes(model, path)
+
+
+@dataclass(frozen=True, slots=True)
+class PosteriorSamples:
+    """``z = mu + sigma * eps`` for one input; ``eps`` and ``z`` are ``(k, d)``."""
+
+    mu: npt.NDArray[np.float32]
+    sigma: npt.NDArray[np.float32]
+    eps: npt.NDArray[np.float32]
+    z: npt.NDArray[np.float32]
+
+
+def draw_eps(
+    k: int, latent_dim: int, generator: torch.Generator | None = None
+) -> npt.NDArray[np.float32]:
+    """``k`` standard-normal draws, ``(k, latent_dim)``."""
+    return torch.randn(k, latent_dim, generator=generator).numpy()
+
+
+def posterior_samples(
+    mu: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    eps: npt.ArrayLike,
+    sigma_scale: npt.ArrayLike = 1.0,
+) -> PosteriorSamples:
+    """Apply the reparameterization with a given ``eps`` (pure numpy).
+
+    ``sigma_scale`` (scalar or per dim) multiplies sigma, as the view's slider does.
+    """
+    mu_a = np.asarray(mu, np.float32).reshape(-1)
+    sig = np.asarray(sigma, np.float32).reshape(-1) * np.asarray(sigma_scale, np.float32)
+    eps_a = np.asarray(eps, np.float32).reshape(-1, len(mu_a))
+    return PosteriorSamples(mu_a, sig, eps_a, mu_a + sig * eps_a)

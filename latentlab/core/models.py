@@ -1,0 +1,191 @@
+"""Autoencoder and VAE on one shared backbone.
+
+Both models have the same encoder body and decoder; the VAE's only difference is
+its stochastic layer: the encoder head outputs ``mu`` and ``logvar`` and
+``z = mu + sigma * eps`` with ``eps ~ N(0, I)`` (Kingma & Welling 2014, eq. 10).
+The decoder returns logits; :meth:`Autoencoder.decode` applies the sigmoid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from latentlab.core.config import ModelConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def reparameterize(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    eps: torch.Tensor | None = None,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Return ``z = mu + exp(logvar / 2) * eps``.
+
+    Parameters
+    ----------
+    mu, logvar : torch.Tensor
+        ``(..., latent_dim)`` posterior mean and log-variance.
+    eps : torch.Tensor, optional
+        Noise of the same shape; drawn from N(0, I) when omitted, so a caller can
+        hold it fixed and watch ``z`` move only through ``mu`` and ``sigma``.
+    generator : torch.Generator, optional
+        Source of randomness for the drawn ``eps``.
+    """
+    if eps is None:
+        eps = torch.randn(
+            mu.shape, generator=generator, device=mu.device, dtype=mu.dtype
+        )
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """Encoder output: ``mu`` ``(batch, latent_dim)``; ``logvar`` None for an AE."""
+
+    mu: torch.Tensor
+    logvar: torch.Tensor | None
+
+    @property
+    def sigma(self) -> torch.Tensor | None:
+        """Posterior standard deviation, or None for an AE."""
+        return None if self.logvar is None else torch.exp(0.5 * self.logvar)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardOutput:
+    """One pass through the model; ``logits`` has the input's shape."""
+
+    logits: torch.Tensor
+    z: torch.Tensor
+    mu: torch.Tensor
+    logvar: torch.Tensor | None
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def build_backbone(config: ModelConfig) -> tuple[nn.Module, nn.Module, int]:
+    """Return ``(encoder_body, decoder, feature_width)`` for ``config``.
+
+    The encoder body maps images to features; the head that maps features to the
+    latent code is the only part that differs between AE and VAE.
+    """
+    c, h, w = config.image_shape
+    if config.backbone == "mlp":
+        body = nn.Sequential(nn.Flatten(), _mlp([config.pixels, *config.hidden]))
+        widths = [config.latent_dim, *reversed(config.hidden)]
+        decoder = nn.Sequential(
+            _mlp(widths),
+            nn.Linear(widths[-1], config.pixels),
+            nn.Unflatten(1, (c, h, w)),
+        )
+        return body, decoder, config.hidden[-1]
+    dense = config.hidden[-1]
+    h4, w4 = h // 4, w // 4
+    body = nn.Sequential(
+        nn.Conv2d(c, 32, 4, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 4, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64 * h4 * w4, dense),
+        nn.ReLU(),
+    )
+    decoder = nn.Sequential(
+        nn.Linear(config.latent_dim, dense),
+        nn.ReLU(),
+        nn.Linear(dense, 64 * h4 * w4),
+        nn.ReLU(),
+        nn.Unflatten(1, (64, h4, w4)),
+        nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(32, c, 4, stride=2, padding=1),
+    )
+    return body, decoder, dense
+
+
+class Autoencoder(nn.Module):
+    """Deterministic autoencoder: ``z = mu = head(body(x))``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder, self.decoder, width = build_backbone(config)
+        self.head = nn.Linear(width, self.code_width(config.latent_dim))
+
+    @staticmethod
+    def code_width(latent_dim: int) -> int:
+        """Width of the head's output for a latent of ``latent_dim``."""
+        return latent_dim
+
+    @property
+    def is_variational(self) -> bool:
+        """True for the VAE."""
+        return False
+
+    def encode(self, x: torch.Tensor) -> Encoding:
+        """``x`` ``(batch, c, h, w)`` in [0, 1] -> :class:`Encoding`."""
+        return Encoding(self.head(self.encoder(x)), None)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` ``(batch, latent_dim)`` -> logits ``(batch, c, h, w)``."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` ``(batch, latent_dim)`` -> images ``(batch, c, h, w)`` in [0, 1]."""
+        return torch.sigmoid(self.decoder(z))
+
+    def sample_z(
+        self, encoding: Encoding, eps: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The code the decoder sees during training: ``mu`` for an AE."""
+        return encoding.mu
+
+    def forward(self, x: torch.Tensor) -> ForwardOutput:
+        """Encode, sample (VAE) and decode ``x``."""
+        enc = self.encode(x)
+        z = self.sample_z(enc)
+        return ForwardOutput(self.decode_logits(z), z, enc.mu, enc.logvar)
+
+
+class VAE(Autoencoder):
+    """Variational autoencoder: the head outputs ``mu`` and ``logvar``."""
+
+    @staticmethod
+    def code_width(latent_dim: int) -> int:
+        """The head outputs ``mu`` and ``logvar`` side by side."""
+        return 2 * latent_dim
+
+    @property
+    def is_variational(self) -> bool:
+        """True for the VAE."""
+        return True
+
+    def encode(self, x: torch.Tensor) -> Encoding:
+        """``x`` -> ``mu``, ``logvar``, each ``(batch, latent_dim)``."""
+        mu, logvar = self.head(self.encoder(x)).chunk(2, dim=-1)
+        return Encoding(mu, logvar)
+
+    def sample_z(
+        self, encoding: Encoding, eps: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Draw ``z`` by :func:`reparameterize`."""
+        assert encoding.logvar is not None
+        return reparameterize(encoding.mu, encoding.logvar, eps)
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    """Instantiate the model ``config`` describes."""
+    return (VAE if config.kind == "vae" else Autoencoder)(config)

@@ -1,0 +1,381 @@
+"""The one training loop, for one model or several trained side by side.
+
+:func:`train` is a plain generator: it yields :class:`TrainProgress`,
+:class:`EpochEnd` and :class:`ModelSnapshot` events and returns a
+:class:`TrainResult`. The CLI iterates it; the GUI runs it in a worker thread and
+cancels it between yields. Several models (the AE and the VAE) are stepped on the
+same batches, so a viewer sees both evolve at once.
+
+Speed on a small CPU comes from keeping the whole dataset as one uint8 tensor on
+the device, slicing batches from a permutation (no DataLoader, no per-item Python),
+and the fused logits form of the Bernoulli loss.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from latentlab.core.config import ModelConfig, TrainConfig
+from latentlab.core.data import to_float
+from latentlab.core.errors import TrainingError
+from latentlab.core.losses import loss_terms
+from latentlab.core.models import Autoencoder, build_model, reparameterize
+
+if TYPE_CHECKING:
+    from latentlab.core.data import ImageDataset
+
+PROGRESS_INTERVAL_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class EpochMetrics:
+    """Per-image means in nats for one epoch of one model."""
+
+    epoch: int
+    train_loss: float
+    train_recon: float
+    train_kl: float
+    test_recon: float
+    test_kl: float
+    seconds: float
+    samples_per_s: float
+
+    @property
+    def test_neg_elbo(self) -> float:
+        """Test negative ELBO (recon + KL), nats per image."""
+        return self.test_recon + self.test_kl
+
+
+@dataclass(frozen=True, slots=True)
+class TrainProgress:
+    """Running means since the previous progress event, for every model."""
+
+    step: int
+    total_steps: int
+    epoch: int
+    epochs: int
+    recon: tuple[float, ...]
+    kl: tuple[float, ...]
+    loss: tuple[float, ...]
+    samples_per_s: float
+    elapsed_s: float
+
+    @property
+    def fraction(self) -> float:
+        """Share of all steps done, in [0, 1]."""
+        return self.step / max(self.total_steps, 1)
+
+    @property
+    def eta_s(self) -> float:
+        """Estimated seconds left at the current pace."""
+        done = self.fraction
+        return self.elapsed_s * (1.0 - done) / done if done > 0 else math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class EpochEnd:
+    """An epoch finished; ``metrics[i]`` belongs to model ``i``."""
+
+    epoch: int
+    metrics: tuple[EpochMetrics, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSnapshot:
+    """CPU copies of the models' weights, safe to use on another thread."""
+
+    step: int
+    epoch: int
+    state_dicts: tuple[dict[str, torch.Tensor], ...]
+
+
+TrainEvent = TrainProgress | EpochEnd | ModelSnapshot
+
+
+@dataclass(slots=True)
+class TrainResult:
+    """What training produced. The models themselves were trained in place."""
+
+    histories: list[list[EpochMetrics]]
+    seconds: float
+    steps: int
+    cancelled: bool = False
+    device: str = "cpu"
+    notes: list[str] = field(default_factory=list)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA, else Apple MPS, else CPU."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def new_model(config: ModelConfig, seed: int = 0) -> Autoencoder:
+    """Build a model with weights drawn from ``seed``, leaving global RNG alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(config)
+
+
+def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of the weights that shares no memory with the live model."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+@torch.no_grad()
+def evaluate(
+    model: Autoencoder,
+    images: torch.Tensor,
+    *,
+    batch_size: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Mean test ``(recon, kl)`` in nats per image, one posterior sample each.
+
+    ``images`` is uint8 ``(n, h, w)``. The sample noise is seeded, so the figure
+    is reproducible.
+    """
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    recon_sum = kl_sum = 0.0
+    try:
+        for lo in range(0, len(images), batch_size):
+            x = to_float(images[lo : lo + batch_size].to(device))
+            enc = model.encode(x)
+            z = enc.mu
+            if enc.logvar is not None:
+                z = reparameterize(enc.mu, enc.logvar, generator=gen)
+            terms = loss_terms(model.decode_logits(z), x, enc.mu, enc.logvar)
+            recon_sum += terms.recon.item() * len(x)
+            kl_sum += terms.kl.item() * len(x)
+    finally:
+        model.train(was_training)
+    n = max(len(images), 1)
+    return recon_sum / n, kl_sum / n
+
+
+def train(
+    models: Autoencoder | Sequence[Autoencoder],
+    dataset: ImageDataset,
+    config: TrainConfig,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+) -> Generator[TrainEvent, None, TrainResult]:
+    """Train ``models`` in place on ``dataset``; a generator of progress events.
+
+    Parameters
+    ----------
+    models : Autoencoder or sequence of them
+        Trained side by side on identical batches, each with its own Adam.
+    dataset : ImageDataset
+        Its image shape must match every model's config.
+    config : TrainConfig
+        Epochs, batch size, learning rate, seed, device and threads.
+    should_stop : callable, optional
+        Checked every step; returning True ends training after that step with
+        ``TrainResult.cancelled`` set. (Closing the generator works too.)
+
+    Raises
+    ------
+    TrainingError
+        A loss became NaN/inf (the weights are restored to the last snapshot taken
+        before it), or torch raised during a step.
+    """
+    model_list = [models] if isinstance(models, Autoencoder) else list(models)
+    if not model_list:
+        raise TrainingError("nothing to train: no models given")
+    for m in model_list:
+        if tuple(m.config.image_shape) != dataset.image_shape:
+            raise TrainingError(
+                f"the model expects images of shape {m.config.image_shape} but "
+                f"{dataset.name} has {dataset.image_shape}"
+            )
+    n_train = len(dataset.train_images)
+    if n_train == 0:
+        raise TrainingError(f"{dataset.name} has no training images")
+    batch_size = min(config.batch_size, n_train)
+    notes = []
+    if batch_size < config.batch_size:
+        notes.append(f"batch size lowered to {batch_size}, the training-set size")
+
+    old_threads = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    try:
+        return (
+            yield from _train_loop(
+                model_list, dataset, config, batch_size, device, should_stop, notes
+            )
+        )
+    except RuntimeError as exc:
+        # torch reports shape, device and memory faults as RuntimeError; callers
+        # (and superqt, which reads RuntimeError as "worker deleted") need ours.
+        raise TrainingError(f"training failed: {exc}") from exc
+    finally:
+        for m in model_list:
+            m.to("cpu")
+            m.eval()
+        if config.threads is not None:
+            torch.set_num_threads(old_threads)
+
+
+def _train_loop(
+    model_list: list[Autoencoder],
+    dataset: ImageDataset,
+    config: TrainConfig,
+    batch_size: int,
+    device: torch.device,
+    should_stop: Callable[[], bool] | None,
+    notes: list[str],
+) -> Generator[TrainEvent, None, TrainResult]:
+    n_models = len(model_list)
+    images = dataset.train_images.to(device)
+    n_train = len(images)
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    perm_gen = torch.Generator().manual_seed(config.seed)
+    eps_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    optimizers = []
+    for m in model_list:
+        m.to(device)
+        m.train()
+        optimizers.append(torch.optim.Adam(m.parameters(), lr=config.lr))
+    good_states = [cpu_state_dict(m) for m in model_list]
+    good_step = 0
+    histories: list[list[EpochMetrics]] = [[] for _ in model_list]
+
+    start = last_progress = last_snapshot = time.perf_counter()
+    window = torch.zeros(n_models, 3, device=device)
+    window_steps = window_samples = 0
+    epoch_sums = torch.zeros(n_models, 3, device=device)
+    step = 0
+    cancelled = False
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        epoch_sums.zero_()
+        order = torch.randperm(n_train, generator=perm_gen).to(device)
+        for lo in range(0, n_train, batch_size):
+            x = to_float(images.index_select(0, order[lo : lo + batch_size]))
+            for i, (model, opt) in enumerate(zip(model_list, optimizers, strict=True)):
+                enc = model.encode(x)
+                eps = None
+                if enc.logvar is not None:
+                    eps = torch.randn(
+                        enc.mu.shape, generator=eps_gen, device=device
+                    )
+                z = model.sample_z(enc, eps)
+                terms = loss_terms(
+                    model.decode_logits(z), x, enc.mu, enc.logvar, model.config.beta
+                )
+                opt.zero_grad(set_to_none=True)
+                terms.loss.backward()
+                opt.step()
+                row = torch.stack([terms.recon, terms.kl, terms.loss]).detach()
+                window[i] += row
+                epoch_sums[i] += row * len(x)
+            step += 1
+            window_steps += 1
+            window_samples += len(x)
+
+            now = time.perf_counter()
+            if now - last_progress >= PROGRESS_INTERVAL_S or lo + batch_size >= n_train:
+                means = (window / window_steps).tolist()
+                _check_finite(means, model_list, good_states, step, good_step)
+                yield TrainProgress(
+                    step=step,
+                    total_steps=total_steps,
+                    epoch=epoch,
+                    epochs=config.epochs,
+                    recon=tuple(r[0] for r in means),
+                    kl=tuple(r[1] for r in means),
+                    loss=tuple(r[2] for r in means),
+                    samples_per_s=window_samples / max(now - last_progress, 1e-9),
+                    elapsed_s=now - start,
+                )
+                window.zero_()
+                window_steps = window_samples = 0
+                last_progress = time.perf_counter()
+                if last_progress - last_snapshot >= config.snapshot_interval_s:
+                    good_states = [cpu_state_dict(m) for m in model_list]
+                    good_step = step
+                    yield ModelSnapshot(step, epoch, tuple(good_states))
+                    last_snapshot = time.perf_counter()
+            if should_stop is not None and should_stop():
+                cancelled = True
+                break
+        if cancelled:
+            break
+        train_seconds = time.perf_counter() - epoch_start
+        sums = (epoch_sums / n_train).tolist()
+        _check_finite(sums, model_list, good_states, step, good_step)
+        metrics = []
+        for i, model in enumerate(model_list):
+            test_recon, test_kl = evaluate(
+                model, dataset.test_images, batch_size=config.eval_batch_size
+            )
+            model.train()
+            metrics.append(
+                EpochMetrics(
+                    epoch=epoch,
+                    train_loss=sums[i][2],
+                    train_recon=sums[i][0],
+                    train_kl=sums[i][1],
+                    test_recon=test_recon,
+                    test_kl=test_kl,
+                    seconds=train_seconds,
+                    samples_per_s=n_train / max(train_seconds, 1e-9),
+                )
+            )
+            histories[i].append(metrics[-1])
+        good_states = [cpu_state_dict(m) for m in model_list]
+        good_step = step
+        yield EpochEnd(epoch, tuple(metrics))
+        yield ModelSnapshot(step, epoch, tuple(good_states))
+        last_snapshot = time.perf_counter()
+    return TrainResult(
+        histories=histories,
+        seconds=time.perf_counter() - start,
+        steps=step,
+        cancelled=cancelled,
+        device=str(device),
+        notes=notes,
+    )
+
+
+def _check_finite(
+    rows: list[list[float]],
+    model_list: list[Autoencoder],
+    good_states: list[dict[str, torch.Tensor]],
+    step: int,
+    good_step: int,
+) -> None:
+    for i, row in enumerate(rows):
+        if not all(math.isfinite(v) for v in row):
+            for model, state in zip(model_list, good_states, strict=True):
+                model.load_state_dict(state)
+            kind = model_list[i].config.kind.upper()
+            raise TrainingError(
+                f"training diverged: the {kind}'s loss became {row[2]} by step {step}; "
+                f"weights restored to step {good_step}. Try a lower learning rate."
+            )
+
+
+def copy_model(model: Autoencoder) -> Autoencoder:
+    """A detached deep copy (e.g. a frozen decoder for the GUI thread)."""
+    return copy.deepcopy(model)

@@ -1,0 +1,526 @@
+"""The session: two model panels, their data, and the jobs that feed them.
+
+The controller owns the models and datasets, starts and cancels background jobs
+(through :mod:`latentlab.qt.workers`) and announces results with signals; widgets
+only display those results and send back intent. The models the GUI thread
+decodes with are CPU copies that no other thread writes: training works on its
+own models and hands over cloned weights (``ModelSnapshot``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from latentlab.core.checkpoints import (
+    Checkpoint,
+    load_checkpoint,
+    metrics_summary,
+    save_checkpoint,
+)
+from latentlab.core.config import ModelConfig, TrainConfig
+from latentlab.core.data import ImageDataset, load_dataset
+from latentlab.core.errors import DataError, LatentLabError
+from latentlab.core.latent import (
+    Codes,
+    LatentRect,
+    LatentSlice,
+    decode_grid,
+    encode_images,
+)
+from latentlab.core.models import build_model
+from latentlab.core.training import (
+    EpochEnd,
+    ModelSnapshot,
+    TrainProgress,
+    TrainResult,
+    new_model,
+    train,
+)
+from latentlab.qt.workers import LatestJob, await_all, start_job
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Sequence
+
+    from superqt.utils import WorkerBase
+
+    from latentlab.core.models import Autoencoder
+
+SIDES = (0, 1)
+SIDE_NAMES = ("left", "right")
+
+
+@dataclass(slots=True)
+class Panel:
+    """What one side shows. ``model`` is read on the GUI thread only."""
+
+    checkpoint: Checkpoint | None = None
+    model: Autoencoder | None = None
+    dataset: ImageDataset | None = None
+    codes: Codes | None = None
+    latent_slice: LatentSlice = field(default_factory=LatentSlice)
+    training: bool = False
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        """Kind, dataset, latent size, beta and epochs, or a placeholder."""
+        if self.checkpoint is None:
+            return "No model — open a checkpoint or train one"
+        title = self.checkpoint.title()
+        if self.training:
+            title += " · training…"
+        elif self.checkpoint.path is None:
+            title += " · unsaved"
+        return title
+
+
+@dataclass(frozen=True, slots=True)
+class PanelBundle:
+    """A loaded model with its data, prepared off the GUI thread."""
+
+    checkpoint: Checkpoint
+    dataset: ImageDataset | None
+    codes: Codes | None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSpec:
+    """What the Train action asked for: one AE and one VAE on one dataset."""
+
+    dataset: str = "shapes"
+    data_dir: str | None = None
+    latent_dim: int = 2
+    beta: float = 1.0
+    backbone: str = "mlp"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingStarted:
+    """First yield of a training job: the models it trains (owned by the job)."""
+
+    dataset: ImageDataset
+    models: tuple[Autoencoder, ...]
+
+
+class DatasetCache:
+    """Datasets by (name, data dir), shared by jobs on several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], ImageDataset] = {}
+
+    def get(self, name: str, data_dir: str | None) -> ImageDataset:
+        """Load once, then hand out the same (read-only) dataset."""
+        key = (name, str(data_dir or ""))
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+        dataset = load_dataset(name, data_dir)
+        with self._lock:
+            return self._items.setdefault(key, dataset)
+
+    def put(self, dataset: ImageDataset, data_dir: str | None) -> None:
+        """Remember a dataset loaded elsewhere (e.g. by a training job)."""
+        with self._lock:
+            self._items.setdefault((dataset.name, str(data_dir or "")), dataset)
+
+
+def find_dataset(
+    checkpoint: Checkpoint, data_dir: str | None, cache: DatasetCache
+) -> tuple[ImageDataset | None, str]:
+    """The test set a checkpoint was trained on, or None and the reason."""
+    ident = checkpoint.dataset
+    name = str(ident.get("name", ""))
+    if not name:
+        return None, "the checkpoint does not say which dataset it was trained on"
+    if name.startswith("folder:"):
+        source = ident.get("source")
+        if not source:
+            return None, f"the image folder of {name} is unknown"
+        name, data_dir = "folder", str(source)
+    try:
+        dataset = cache.get(name, data_dir)
+    except DataError as exc:
+        return None, f"no test set to plot: {exc}"
+    if dataset.image_shape != tuple(checkpoint.config.image_shape):
+        return None, (
+            f"{dataset.name} images are {dataset.image_shape}, the model expects "
+            f"{tuple(checkpoint.config.image_shape)}"
+        )
+    return dataset, ""
+
+
+def prepare_bundle(
+    checkpoint: Checkpoint, data_dir: str | None, cache: DatasetCache
+) -> PanelBundle:
+    """Find the checkpoint's test set and encode it (runs in a worker)."""
+    dataset, note = find_dataset(checkpoint, data_dir, cache)
+    codes = encode_images(checkpoint.model, dataset.test_images) if dataset else None
+    return PanelBundle(checkpoint, dataset, codes, note)
+
+
+def load_bundle(
+    path: str, data_dir: str | None, cache: DatasetCache
+) -> PanelBundle:
+    """Load a checkpoint file and prepare it (runs in a worker)."""
+    return prepare_bundle(load_checkpoint(path), data_dir, cache)
+
+
+def refresh_codes(
+    config: ModelConfig, state: dict[str, torch.Tensor], dataset: ImageDataset | None
+) -> tuple[Autoencoder, Codes | None]:
+    """Build a display model from snapshot weights and encode the test set."""
+    display = build_model(config)
+    display.load_state_dict(state)
+    display.eval()
+    codes = encode_images(display, dataset.test_images) if dataset else None
+    return display, codes
+
+
+def training_job(
+    spec: TrainSpec,
+    cache: DatasetCache,
+    stop: threading.Event,
+    threads: int,
+) -> Generator[Any, None, TrainResult]:
+    """Train an AE and a VAE side by side (runs in a worker)."""
+    dataset = cache.get(spec.dataset, spec.data_dir)
+    common = ModelConfig(
+        latent_dim=spec.latent_dim,
+        backbone=spec.backbone,  # type: ignore[arg-type]
+        image_shape=dataset.image_shape,
+        beta=spec.beta,
+    )
+    models = (
+        new_model(replace(common, kind="ae"), seed=spec.seed),
+        new_model(replace(common, kind="vae"), seed=spec.seed),
+    )
+    config = TrainConfig(
+        epochs=spec.epochs,
+        batch_size=spec.batch_size,
+        lr=spec.lr,
+        seed=spec.seed,
+        threads=threads,
+        snapshot_interval_s=0.5,
+    )
+    yield TrainingStarted(dataset, models)
+    return (yield from train(models, dataset, config, should_stop=stop.is_set))
+
+
+class Controller(QObject):
+    """Owns the session and its jobs; widgets listen to its signals."""
+
+    panelChanged = Signal(int)  # side: checkpoint, title, dataset or codes changed
+    gridReady = Signal(int, object, object)  # side, image (h, w) float32, LatentRect
+    decoded = Signal(int, object, object)  # side, z (latent_dim,), image (h, w)
+    trainingStarted = Signal()
+    trainingProgress = Signal(object)  # TrainProgress
+    trainingEpoch = Signal(object)  # EpochEnd
+    trainingFinished = Signal(str)  # "done" | "stopped" | "failed"
+    trainingPaused = Signal(bool)
+    errorRaised = Signal(str, str)  # title, message
+    status = Signal(str)
+    loadingChanged = Signal(int, bool)  # side, busy
+
+    def __init__(self, data_dir: str | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.panels = [Panel(), Panel()]
+        self.datasets = DatasetCache()
+        self._load_jobs = [LatestJob(), LatestJob()]
+        self._grid_jobs = [LatestJob(), LatestJob()]
+        self._refresh_jobs = [LatestJob(), LatestJob()]
+        self._train_worker: WorkerBase | None = None
+        self._train_stop = threading.Event()
+        self._train_models: tuple[Autoencoder, ...] = ()
+        self._train_dataset: ImageDataset | None = None
+        self._train_history: list[list[Any]] = [[], []]
+        self._train_spec: TrainSpec | None = None
+        self._final_status = "stopped"
+        self._last_xy: tuple[float, float] | None = None
+
+    # --- loading -----------------------------------------------------------------
+
+    def load_file(self, side: int, path: str | os.PathLike[str]) -> None:
+        """Load a checkpoint into ``side`` in the background.
+
+        The panel keeps its current model until the new one is ready; a bad file
+        raises ``errorRaised`` and changes nothing.
+        """
+        path = str(path)
+        self.loadingChanged.emit(side, True)
+        self.status.emit(f"Loading {Path(path).name}…")
+        self._load_jobs[side].submit(
+            load_bundle,
+            path,
+            self.data_dir,
+            self.datasets,
+            on_return=lambda bundle: self._install(side, bundle),
+            on_error=lambda exc: self._report(f"Could not open {Path(path).name}", exc),
+            on_finish=lambda: self.loadingChanged.emit(side, False),
+        )
+
+    def set_checkpoint(self, side: int, checkpoint: Checkpoint) -> None:
+        """Show an in-memory checkpoint in ``side`` (data prepared in background)."""
+        self.loadingChanged.emit(side, True)
+        self._load_jobs[side].submit(
+            prepare_bundle,
+            checkpoint,
+            self.data_dir,
+            self.datasets,
+            on_return=lambda bundle: self._install(side, bundle),
+            on_error=lambda exc: self._report("Could not show the model", exc),
+            on_finish=lambda: self.loadingChanged.emit(side, False),
+        )
+
+    def _install(self, side: int, bundle: PanelBundle) -> None:
+        if self.panels[side].training:
+            return  # training owns this panel now; the load lost the race
+        ckpt = bundle.checkpoint
+        dim = ckpt.config.latent_dim
+        self.panels[side] = Panel(
+            checkpoint=ckpt,
+            model=ckpt.model,
+            dataset=bundle.dataset,
+            codes=bundle.codes,
+            latent_slice=LatentSlice(dim, (0, 1) if dim > 1 else (0, 0)),
+            note=bundle.note,
+        )
+        self.panelChanged.emit(side)
+        name = ckpt.path.name if ckpt.path else "model"
+        self.status.emit(
+            f"{SIDE_NAMES[side].capitalize()}: {name} — {ckpt.title()}"
+            + (f" ({bundle.note})" if bundle.note else "")
+        )
+        if self._last_xy is not None:
+            self._decode_side(side, *self._last_xy)
+
+    # --- decoding ------------------------------------------------------------------
+
+    def decode_at(self, x: float, y: float) -> None:
+        """Decode plane point (x, y) in both panels (GUI thread, well under a frame)."""
+        self._last_xy = (float(x), float(y))
+        for side in SIDES:
+            self._decode_side(side, x, y)
+
+    def _decode_side(self, side: int, x: float, y: float) -> None:
+        panel = self.panels[side]
+        if panel.model is None:
+            return
+        z = panel.latent_slice.embed([(x, y)])
+        with torch.inference_mode():
+            image = panel.model.decode(torch.from_numpy(z))[0, 0].numpy()
+        self.decoded.emit(side, z[0], image)
+
+    def request_grid(self, side: int, rect: LatentRect, n: int) -> None:
+        """Decode an ``n x n`` manifold over ``rect`` in the background."""
+        panel = self.panels[side]
+        if panel.model is None:
+            return
+        self._grid_jobs[side].submit(
+            decode_grid,
+            panel.model,
+            rect,
+            n,
+            panel.latent_slice,
+            on_return=lambda image: self.gridReady.emit(side, image, rect),
+            on_error=lambda exc: self._report("Could not draw the manifold", exc),
+        )
+
+    def set_slice(self, side: int, latent_slice: LatentSlice) -> None:
+        """Choose the two shown dims and the held values of the others."""
+        panel = self.panels[side]
+        if panel.checkpoint is None:
+            return
+        panel.latent_slice = latent_slice
+        self.panelChanged.emit(side)
+
+    # --- saving --------------------------------------------------------------------
+
+    def save(self, side: int, path: str | os.PathLike[str], overwrite: bool) -> None:
+        """Save ``side``'s model to ``path`` in the background (atomic write)."""
+        panel = self.panels[side]
+        if panel.checkpoint is None or panel.training:
+            self.errorRaised.emit("Nothing to save", "This panel has no finished model")
+            return
+        ckpt = panel.checkpoint
+        target = Path(path)
+
+        def saved(written: Path) -> None:
+            ckpt.path = written
+            self.panelChanged.emit(side)
+            self.status.emit(f"Saved {written}")
+
+        start_job(
+            save_checkpoint,
+            target,
+            ckpt.model,
+            history=ckpt.history,
+            dataset=ckpt.dataset,
+            metrics=ckpt.metrics or metrics_summary(ckpt.history),
+            overwrite=overwrite,
+            on_return=saved,
+            on_error=lambda exc: self._report(f"Could not save {target.name}", exc),
+        )
+
+    # --- training ------------------------------------------------------------------
+
+    @property
+    def training(self) -> bool:
+        """True while a training job runs."""
+        return self._train_worker is not None
+
+    def start_training(self, spec: TrainSpec) -> None:
+        """Train an AE (left) and a VAE (right) on ``spec.dataset``."""
+        if self.training:
+            return
+        self._train_stop.clear()
+        self._train_spec = spec
+        self._train_history = [[], []]
+        threads = max(1, (os.cpu_count() or 2) - 1)  # the GUI keeps a core
+        self._train_worker = start_job(
+            training_job,
+            spec,
+            self.datasets,
+            self._train_stop,
+            threads,
+            on_yield=self._on_training_yield,
+            on_return=self._on_training_returned,
+            on_error=self._on_training_error,
+            on_finish=self._on_training_finished,
+        )
+        self._train_worker.paused.connect(lambda: self.trainingPaused.emit(True))
+        self._train_worker.resumed.connect(lambda: self.trainingPaused.emit(False))
+        self.trainingStarted.emit()
+        self.status.emit(f"Training AE and VAE on {spec.dataset}…")
+
+    def toggle_pause(self) -> None:
+        """Pause or resume training (takes effect at the next progress event)."""
+        if self._train_worker is not None:
+            self._train_worker.toggle_pause()
+
+    def stop_training(self) -> None:
+        """Stop after the current step; the models keep what they learned."""
+        self._train_stop.set()
+        worker = self._train_worker
+        if worker is not None and worker.is_paused:
+            worker.resume()
+
+    def _on_training_yield(self, event: Any) -> None:
+        if isinstance(event, TrainingStarted):
+            self._train_models = event.models
+            self._train_dataset = event.dataset
+            self.datasets.put(event.dataset, self._train_spec.data_dir)
+            for side, model in zip(SIDES, event.models, strict=True):
+                ckpt = Checkpoint(model=model, dataset=event.dataset.identity())
+                self.panels[side] = Panel(
+                    checkpoint=ckpt,
+                    model=None,
+                    dataset=event.dataset,
+                    latent_slice=LatentSlice(model.config.latent_dim),
+                    training=True,
+                )
+                self.panelChanged.emit(side)
+        elif isinstance(event, TrainProgress):
+            self.trainingProgress.emit(event)
+        elif isinstance(event, EpochEnd):
+            for side, metrics in zip(SIDES, event.metrics, strict=True):
+                self._train_history[side].append(metrics)
+                panel = self.panels[side]
+                if panel.checkpoint is not None:
+                    panel.checkpoint.history = list(self._train_history[side])
+                    self.panelChanged.emit(side)
+            self.trainingEpoch.emit(event)
+        elif isinstance(event, ModelSnapshot):
+            for side, state in zip(SIDES, event.state_dicts, strict=True):
+                self._show_snapshot(side, state)
+
+    def _show_snapshot(self, side: int, state: dict[str, torch.Tensor]) -> None:
+        panel = self.panels[side]
+        self._refresh_jobs[side].submit(
+            refresh_codes,
+            self._train_models[side].config,
+            state,
+            panel.dataset,
+            on_return=lambda result: self._on_refreshed(side, *result),
+            on_error=lambda exc: self._report("Could not refresh the plane", exc),
+        )
+
+    def _on_refreshed(
+        self, side: int, display: Autoencoder, codes: Codes | None
+    ) -> None:
+        panel = self.panels[side]
+        if panel.checkpoint is None:
+            return
+        panel.model = display
+        panel.codes = codes
+        self.panelChanged.emit(side)
+        if self._last_xy is not None:
+            self._decode_side(side, *self._last_xy)
+
+    def _on_training_returned(self, result: TrainResult) -> None:
+        status = "stopped" if result.cancelled else "done"
+        self._finish_training_panels(result.histories)
+        done = sum(len(h) for h in result.histories) // max(len(result.histories), 1)
+        self.status.emit(
+            f"Training {status} after {done} epoch(s) in {result.seconds:.1f}s"
+        )
+        self._final_status = status
+
+    def _on_training_error(self, exc: Exception) -> None:
+        self._finish_training_panels(self._train_history)
+        self._final_status = "failed"
+        self._report("Training failed", exc)
+
+    def _finish_training_panels(self, histories: Sequence[Sequence[Any]]) -> None:
+        if not self._train_models:
+            return
+        for side, model in zip(SIDES, self._train_models, strict=True):
+            ckpt = Checkpoint(
+                model=model,
+                history=list(histories[side]),
+                dataset=self._train_dataset.identity() if self._train_dataset else {},
+            )
+            ckpt.metrics = metrics_summary(ckpt.history)
+            self.panels[side].training = False
+            self.set_checkpoint(side, ckpt)
+
+    def _on_training_finished(self) -> None:
+        self._train_worker = None
+        status = self._final_status
+        self._final_status = "stopped"  # an abort (quit) never returns
+        for panel in self.panels:
+            panel.training = False
+        self._train_models = ()
+        self.trainingFinished.emit(status)
+
+    # --- errors and shutdown -----------------------------------------------------
+
+    def _report(self, title: str, exc: Exception) -> None:
+        message = str(exc) if isinstance(exc, LatentLabError) else repr(exc)
+        self.errorRaised.emit(title, message)
+        self.status.emit(f"{title}: {message}")
+
+    def shutdown(self, msecs: int = 1000) -> bool:
+        """Stop every job and wait up to ``msecs``; True when no thread is left."""
+        self._train_stop.set()
+        for job in (*self._load_jobs, *self._grid_jobs, *self._refresh_jobs):
+            job.cancel()
+        if self._train_worker is not None:
+            self._train_worker.quit()
+            if self._train_worker.is_paused:
+                self._train_worker.resume()
+        return await_all(msecs)
+

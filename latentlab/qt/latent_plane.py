@@ -1,0 +1,244 @@
+"""LatentPlaneWidget: the decoded manifold, the encoded test set and a crosshair.
+
+Layers, bottom to top: one ImageItem placed in latent coordinates, one
+ScatterPlotItem per colour group (one brush each, built once), the crosshair.
+A left click or drag emits ``latentClicked``; wheel zooms; right or middle drag
+pans. Widgets hold no model: they take arrays and emit intent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+
+from latentlab.core.latent import LatentRect
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+# Tableau 10: distinct on both the dark manifold and white backgrounds.
+PALETTE = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+)
+GRID_DEBOUNCE_MS = 120
+
+
+class _LatentViewBox(pg.ViewBox):
+    """Left button decodes (click and drag); the other buttons pan as usual."""
+
+    def __init__(self, plane: LatentPlaneWidget) -> None:
+        super().__init__(enableMenu=False)
+        self._plane = plane
+        self.setMouseMode(pg.ViewBox.PanMode)
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and not ev.double():
+            ev.accept()
+            p = self.mapToView(ev.pos())
+            self._plane.latentClicked.emit(float(p.x()), float(p.y()))
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton and not (
+            ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            ev.accept()
+            p = self.mapToView(ev.pos())
+            self._plane.latentClicked.emit(float(p.x()), float(p.y()))
+            return
+        if ev.button() == Qt.MouseButton.LeftButton or (
+            ev.button() == Qt.MouseButton.RightButton
+        ):
+            # Shift+left or right drag pans, like the middle button.
+            ev.accept()
+            if ev.isFinish():
+                return
+            delta = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
+            self.translateBy(x=delta.x(), y=delta.y())
+            self.sigRangeChangedManually.emit(self.state["mouseEnabled"])
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class LatentPlaneWidget(pg.PlotWidget):
+    """One model's latent plane, in latent units with a locked aspect ratio.
+
+    Signals
+    -------
+    latentClicked(float, float)
+        The user clicked or dragged at this plane point.
+    viewRectChanged(object)
+        The visible rectangle (a ``LatentRect``) after zoom or pan, debounced.
+    """
+
+    latentClicked = Signal(float, float)
+    viewRectChanged = Signal(object)
+
+    def __init__(self, parent=None) -> None:
+        self._vb = _LatentViewBox(self)
+        super().__init__(parent=parent, viewBox=self._vb, background="w")
+        self.setAspectLocked(True)
+        self.showGrid(x=True, y=True, alpha=0.15)
+        for side in ("left", "bottom"):
+            self.getAxis(side).setTextPen("#444")
+            self.getAxis(side).setPen("#888")
+        self.setLabel("bottom", "z₁")
+        self.setLabel("left", "z₂")
+        self.manifold = pg.ImageItem(axisOrder="row-major")
+        self.manifold.setZValue(-10)
+        self.manifold.setLookupTable(_grey_lut())
+        self.addItem(self.manifold)
+        self._manifold_opacity = 0.85
+        self.manifold.setOpacity(self._manifold_opacity)
+        self.legend = self.addLegend(offset=(-8, 8), labelTextColor="#222",
+                                     brush=pg.mkBrush(255, 255, 255, 200))
+        self._scatters: list[pg.ScatterPlotItem] = []
+        cross_pen = pg.mkPen((220, 30, 30), width=1.5)
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=cross_pen)
+        self.hline = pg.InfiniteLine(angle=0, movable=False, pen=cross_pen)
+        for line in (self.vline, self.hline):
+            line.setZValue(20)
+            line.setVisible(False)
+            self.addItem(line, ignoreBounds=True)
+        self.marker = pg.ScatterPlotItem(
+            size=11, pen=pg.mkPen("w", width=2), brush=pg.mkBrush(220, 30, 30)
+        )
+        self.marker.setZValue(21)
+        self.addItem(self.marker, ignoreBounds=True)
+        self._debounce = QTimer(self, singleShot=True, interval=GRID_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit_view_rect)
+        self._vb.sigRangeChanged.connect(lambda *_: self._debounce.start())
+
+    # --- layers -------------------------------------------------------------------
+
+    def set_manifold(self, image: npt.NDArray[np.float32], rect: LatentRect) -> None:
+        """Show a decoded grid image (row 0 = lowest z2) over ``rect``."""
+        self.manifold.setImage(image, levels=(0.0, 1.0), autoLevels=False)
+        self.manifold.setRect(QRectF(rect.x0, rect.y0, rect.width, rect.height))
+
+    def clear_manifold(self) -> None:
+        """Remove the manifold image."""
+        self.manifold.clear()
+
+    def set_manifold_visible(self, visible: bool) -> None:
+        """Toggle the manifold layer."""
+        self.manifold.setVisible(visible)
+
+    def set_manifold_opacity(self, opacity: float) -> None:
+        """0 (hidden) .. 1 (opaque)."""
+        self._manifold_opacity = float(opacity)
+        self.manifold.setOpacity(self._manifold_opacity)
+
+    def set_points(
+        self,
+        xy: npt.NDArray[np.float32] | None,
+        groups: Sequence[tuple[str, npt.NDArray[np.bool_]]] = (),
+        size: float = 4.0,
+    ) -> None:
+        """Scatter ``xy`` ``(n, 2)`` split into named groups (boolean masks).
+
+        Items are reused across calls, so a refresh during training only moves
+        points; legends are rebuilt only when the group names change.
+        """
+        if xy is None or len(xy) == 0:
+            groups = ()
+        names = [name for name, _ in groups]
+        if names != [s.name() for s in self._scatters]:
+            for item in self._scatters:
+                self.removeItem(item)
+            self.legend.clear()
+            self._scatters = []
+            for i, name in enumerate(names):
+                r, g, b = PALETTE[i % len(PALETTE)]
+                item = pg.ScatterPlotItem(
+                    pen=None, brush=pg.mkBrush(r, g, b, 200), size=size, name=name
+                )
+                item.setZValue(0)
+                self.addItem(item)
+                self._scatters.append(item)
+        for item, (_, mask) in zip(self._scatters, groups, strict=True):
+            pts = xy[mask]
+            item.setData(x=pts[:, 0], y=pts[:, 1])
+
+    def set_points_visible(self, visible: bool) -> None:
+        """Toggle the scatter layer (and its legend)."""
+        for item in self._scatters:
+            item.setVisible(visible)
+        self.legend.setVisible(visible)
+
+    def set_crosshair(self, x: float, y: float) -> None:
+        """Mark the decoded point."""
+        self.vline.setPos(x)
+        self.hline.setPos(y)
+        self.vline.setVisible(True)
+        self.hline.setVisible(True)
+        self.marker.setData([x], [y])
+
+    # --- view ---------------------------------------------------------------------
+
+    def view_rect(self) -> LatentRect:
+        """The visible rectangle in latent units."""
+        (x0, x1), (y0, y1) = self._vb.viewRange()
+        return LatentRect(x0, y0, x1, y1)
+
+    def fit(self, rect: LatentRect) -> None:
+        """Show ``rect`` (emits ``viewRectChanged`` once settled)."""
+        self._vb.setRange(
+            xRange=(rect.x0, rect.x1), yRange=(rect.y0, rect.y1), padding=0
+        )
+
+    def _emit_view_rect(self) -> None:
+        self.viewRectChanged.emit(self.view_rect())
+
+    def scene_pos_of(self, x: float, y: float):
+        """Widget (viewport) position of plane point (x, y): for tests and tools."""
+        return self.mapFromScene(self._vb.mapViewToScene(pg.Point(x, y)))
+
+    @property
+    def view_box(self) -> pg.ViewBox:
+        """The plot's ViewBox."""
+        return self._vb
+
+
+def _grey_lut() -> npt.NDArray[np.uint8]:
+    ramp = np.arange(256, dtype=np.uint8)
+    return np.stack([ramp, ramp, ramp], 1)
+
+
+def fit_rect(
+    points: npt.NDArray[np.float32] | None, *, prior: bool, margin: float = 0.08
+) -> LatentRect:
+    """A square view around the bulk (1st-99th percentile) of ``points``.
+
+    A VAE's view always includes the prior's [-3, 3]^2, where its samples live.
+    """
+    if points is None or len(points) == 0 or not np.isfinite(points).all():
+        return LatentRect.square(3.0)
+    lo = np.percentile(points, 0.5, axis=0)
+    hi = np.percentile(points, 99.5, axis=0)
+    if prior:
+        lo = np.minimum(lo, -3.0)
+        hi = np.maximum(hi, 3.0)
+    centre = (lo + hi) / 2
+    half = max(float((hi - lo).max()) / 2 * (1 + margin), 1e-3)
+    return LatentRect(
+        float(centre[0] - half),
+        float(centre[1] - half),
+        float(centre[0] + half),
+        float(centre[1] + half),
+    )

@@ -1,0 +1,322 @@
+"""ModelPanel: one model's title, view controls, latent plane and decoded image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.core.errors import ConfigError
+from latentlab.core.latent import LatentSlice
+from latentlab.qt.decode_panel import DecodePanel
+from latentlab.qt.latent_plane import LatentPlaneWidget, fit_rect
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from latentlab.qt.controller import Panel
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+RESOLUTIONS = (8, 16, 24, 32)
+FACTOR_BINS = 6
+
+
+def colour_groups(
+    name: str, values: npt.NDArray[np.float32], class_names: tuple[str, ...]
+) -> list[tuple[str, npt.NDArray[np.bool_]]]:
+    """Split points into legend groups: classes for labels, quantile bins otherwise."""
+    if name == "label":
+        labels = values.astype(int)
+        return [
+            (cls, labels == i)
+            for i, cls in enumerate(class_names)
+            if (labels == i).any()
+        ]
+    edges = np.quantile(values, np.linspace(0, 1, FACTOR_BINS + 1))
+    bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, FACTOR_BINS - 1)
+    return [
+        (f"{name} {edges[i]:.3g}–{edges[i + 1]:.3g}", bins == i)
+        for i in range(FACTOR_BINS)
+        if (bins == i).any()
+    ]
+
+
+class ModelPanel(QWidget):
+    """Shows one :class:`~latentlab.qt.controller.Panel`; emits the user's intent."""
+
+    openRequested = Signal()
+    saveRequested = Signal()
+    fileDropped = Signal(str)
+    gridRequested = Signal(object, int)  # LatentRect, tiles per side
+    sliceChanged = Signal(object)  # LatentSlice
+
+    def __init__(self, side_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self._panel: Panel | None = None
+        self._shown_checkpoint: object = None
+        self._user_moved_view = False
+        self.title = QLabel(f"{side_name}: no model", self)
+        self.title.setStyleSheet("font-weight: 600; font-size: 13px;")
+        self.title.setWordWrap(True)
+        self.note = QLabel("", self)
+        self.note.setStyleSheet("color: #a05a00;")
+        self.note.setWordWrap(True)
+        self.note.hide()
+
+        self.open_button = QPushButton("Open…", self)
+        self.open_button.setToolTip("Load a checkpoint into this panel (or drop a file)")
+        self.save_button = QPushButton("Save…", self)
+        self.save_button.setToolTip("Save this panel's model as a checkpoint")
+        self.manifold_box = QCheckBox("Manifold", self)
+        self.manifold_box.setChecked(True)
+        self.manifold_box.setToolTip("Show the decoder's images over the plane")
+        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(85)
+        self.opacity.setMaximumWidth(90)
+        self.opacity.setToolTip("Manifold opacity")
+        self.resolution = QComboBox(self)
+        for n in RESOLUTIONS:
+            self.resolution.addItem(f"{n}×{n}", n)
+        self.resolution.setCurrentIndex(len(RESOLUTIONS) - 1)
+        self.resolution.setToolTip("Manifold tiles per side")
+        self.colour_by = QComboBox(self)
+        self.colour_by.setToolTip("Colour the encoded test set by")
+        self.points_box = QCheckBox("Points", self)
+        self.points_box.setChecked(True)
+        self.fit_button = QPushButton("Fit", self)
+        self.fit_button.setToolTip("Fit the view to the encoded test set")
+
+        controls = QHBoxLayout()
+        controls.setSpacing(6)
+        for w in (self.open_button, self.save_button):
+            controls.addWidget(w)
+        controls.addSpacing(8)
+        controls.addWidget(self.manifold_box)
+        controls.addWidget(self.opacity)
+        controls.addWidget(self.resolution)
+        controls.addSpacing(8)
+        controls.addWidget(self.points_box)
+        controls.addWidget(self.colour_by)
+        controls.addStretch(1)
+        controls.addWidget(self.fit_button)
+
+        # Slice controls, shown only for latents wider than 2.
+        self.slice_row = QWidget(self)
+        self.dim_x = QComboBox(self.slice_row)
+        self.dim_y = QComboBox(self.slice_row)
+        self.others = QLineEdit(self.slice_row)
+        self.others.setPlaceholderText("values of the other dims, e.g. 0, 0.5, …")
+        self.others.setToolTip("Values of the dims not shown, comma-separated")
+        zero = QPushButton("Zero", self.slice_row)
+        zero.setToolTip("Hold the other dims at 0 (the prior's mean)")
+        mean = QPushButton("Data mean", self.slice_row)
+        mean.setToolTip("Hold the other dims at the test set's mean code")
+        row = QHBoxLayout(self.slice_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (QLabel("Shown dims"), self.dim_x, self.dim_y, QLabel("others"),
+                  self.others, zero, mean):
+            row.addWidget(w)
+        self.slice_row.hide()
+
+        self.plane = LatentPlaneWidget(self)
+        self.plane.setMinimumSize(320, 300)
+        self.plane.setSizePolicy(
+            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding
+        )
+        self.decode = DecodePanel(self)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.note)
+        layout.addLayout(controls)
+        layout.addWidget(self.slice_row)
+        layout.addWidget(self.plane, 1)
+        layout.addWidget(self.decode)
+
+        self.open_button.clicked.connect(self.openRequested)
+        self.save_button.clicked.connect(self.saveRequested)
+        self.manifold_box.toggled.connect(self._on_manifold_toggled)
+        self.opacity.valueChanged.connect(
+            lambda v: self.plane.set_manifold_opacity(v / 100)
+        )
+        self.resolution.currentIndexChanged.connect(lambda _: self._request_grid())
+        self.colour_by.currentIndexChanged.connect(lambda _: self._redraw_points())
+        self.points_box.toggled.connect(self.plane.set_points_visible)
+        self.fit_button.clicked.connect(self.fit_view)
+        self.plane.viewRectChanged.connect(lambda _: self._request_grid())
+        self.plane.view_box.sigRangeChangedManually.connect(self._on_user_moved)
+        self.dim_x.activated.connect(lambda _: self._emit_slice())
+        self.dim_y.activated.connect(lambda _: self._emit_slice())
+        self.others.editingFinished.connect(self._emit_slice)
+        zero.clicked.connect(lambda: self._set_others(None))
+        mean.clicked.connect(lambda: self._set_others("mean"))
+        self.save_button.setEnabled(False)
+
+    # --- showing state -------------------------------------------------------------
+
+    def show_panel(self, panel: Panel) -> None:
+        """Redraw from the controller's state for this side."""
+        self._panel = panel
+        self.title.setText(panel.title)
+        self.note.setText(panel.note)
+        self.note.setVisible(bool(panel.note))
+        self.save_button.setEnabled(panel.checkpoint is not None and not panel.training)
+        new_model = panel.checkpoint is not self._shown_checkpoint
+        if new_model:
+            self._shown_checkpoint = panel.checkpoint
+            self._user_moved_view = False
+            self._fill_colour_choices(panel)
+            self._fill_slice_controls(panel)
+            self.decode.clear()
+            if panel.model is None:
+                self.plane.clear_manifold()
+        self._redraw_points()
+        if panel.model is not None and (new_model or not self._user_moved_view):
+            self.fit_view()
+        if panel.model is not None:
+            self._request_grid()
+
+    def _fill_colour_choices(self, panel: Panel) -> None:
+        current = self.colour_by.currentData()
+        self.colour_by.blockSignals(True)
+        self.colour_by.clear()
+        if panel.dataset is not None:
+            for name in panel.dataset.factors():
+                self.colour_by.addItem(f"by {name}", name)
+            idx = self.colour_by.findData(current)
+            self.colour_by.setCurrentIndex(max(idx, 0))
+        self.colour_by.setEnabled(panel.dataset is not None)
+        self.colour_by.blockSignals(False)
+
+    def _fill_slice_controls(self, panel: Panel) -> None:
+        dim = panel.latent_slice.latent_dim
+        self.slice_row.setVisible(dim > 2)
+        if dim <= 2:
+            return
+        for combo, value in ((self.dim_x, 0), (self.dim_y, 1)):
+            combo.blockSignals(True)
+            combo.clear()
+            for i in range(dim):
+                combo.addItem(f"z{i + 1}", i)
+            combo.setCurrentIndex(panel.latent_slice.dims[value])
+            combo.blockSignals(False)
+        self.others.setText(", ".join(f"{v:g}" for v in panel.latent_slice.base))
+
+    def _projected_points(self) -> npt.NDArray[np.float32] | None:
+        panel = self._panel
+        if panel is None or panel.codes is None:
+            return None
+        return panel.latent_slice.project(panel.codes.mu)
+
+    def _redraw_points(self) -> None:
+        panel = self._panel
+        xy = self._projected_points()
+        if panel is None or xy is None or panel.dataset is None:
+            self.plane.set_points(None)
+            return
+        name = self.colour_by.currentData() or "label"
+        values = panel.dataset.factors()[name]
+        self.plane.set_points(xy, colour_groups(name, values, panel.dataset.class_names))
+        self.plane.set_points_visible(self.points_box.isChecked())
+        dim = panel.latent_slice.latent_dim
+        d0, d1 = panel.latent_slice.dims
+        self.plane.setLabel("bottom", f"z{d0 + 1}" if dim > 2 else "z₁")
+        self.plane.setLabel("left", f"z{d1 + 1}" if dim > 2 else "z₂")
+
+    def fit_view(self) -> None:
+        """Frame the encoded test set (and the prior's bulk, for a VAE)."""
+        panel = self._panel
+        prior = panel is not None and panel.checkpoint is not None and (
+            panel.checkpoint.config.kind == "vae"
+        )
+        self.plane.fit(fit_rect(self._projected_points(), prior=prior))
+        self._user_moved_view = False
+
+    def show_decoded(self, z, image, xy: tuple[float, float]) -> None:
+        """Show a decode and put the crosshair on it."""
+        self.decode.show_decoded(z, image)
+        self.plane.set_crosshair(*xy)
+
+    def show_grid(self, image, rect) -> None:
+        """Show a decoded manifold."""
+        if self.manifold_box.isChecked():
+            self.plane.set_manifold(image, rect)
+
+    # --- intent ----------------------------------------------------------------------
+
+    def _on_user_moved(self, *_: object) -> None:
+        self._user_moved_view = True
+
+    def _on_manifold_toggled(self, on: bool) -> None:
+        self.plane.set_manifold_visible(on)
+        self.opacity.setEnabled(on)
+        self.resolution.setEnabled(on)
+        if on:
+            self._request_grid()
+
+    def _request_grid(self) -> None:
+        if self._panel is None or self._panel.model is None:
+            return
+        if self.manifold_box.isChecked():
+            self.gridRequested.emit(self.plane.view_rect(), self.resolution.currentData())
+
+    def _set_others(self, preset: str | None) -> None:
+        panel = self._panel
+        if panel is None:
+            return
+        dim = panel.latent_slice.latent_dim
+        values = np.zeros(dim, np.float32)
+        if preset == "mean" and panel.codes is not None and len(panel.codes.mu):
+            values = panel.codes.mu.mean(0)
+        self.others.setText(", ".join(f"{v:.3g}" for v in values))
+        self._emit_slice()
+
+    def _emit_slice(self) -> None:
+        panel = self._panel
+        if panel is None:
+            return
+        dim = panel.latent_slice.latent_dim
+        try:
+            base = [float(v) for v in self.others.text().replace(";", ",").split(",")
+                    if v.strip()]
+            if len(base) != dim:
+                raise ConfigError(f"give {dim} comma-separated values")
+            sl = LatentSlice(dim, (self.dim_x.currentData(), self.dim_y.currentData()),
+                             tuple(base))
+        except (ValueError, ConfigError) as exc:
+            self.note.setText(f"Slice not changed: {exc}")
+            self.note.show()
+            return
+        self.note.setVisible(bool(panel.note))
+        self.note.setText(panel.note)
+        self.sliceChanged.emit(sl)
+
+    # --- drag and drop -------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.fileDropped.emit(str(Path(urls[0].toLocalFile())))

@@ -1,0 +1,265 @@
+"""TrainPanel: settings, Train / Pause / Stop, progress with ETA, live loss curves."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.qt.controller import TrainSpec
+
+if TYPE_CHECKING:
+    from latentlab.core.training import EpochEnd, TrainProgress
+
+DATASETS = (
+    ("Embedded shapes (offline)", "shapes"),
+    ("MNIST", "mnist"),
+    ("Fashion-MNIST", "fashion-mnist"),
+    ("KMNIST", "kmnist"),
+    ("Image folder…", "folder"),
+)
+REDRAW_INTERVAL_S = 0.1
+AE_COLOUR, VAE_COLOUR = (31, 119, 180), (214, 39, 40)
+
+
+def format_seconds(seconds: float) -> str:
+    """``75`` -> ``1:15``; unknown -> ``…``."""
+    if not math.isfinite(seconds):
+        return "…"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class _Curve:
+    """A growing line, redrawn from Python lists."""
+
+    def __init__(self, plot: pg.PlotItem, name: str, colour, **style) -> None:
+        self.x: list[float] = []
+        self.y: list[float] = []
+        self.item = plot.plot(name=name, pen=pg.mkPen(colour, **style))
+
+    def append(self, x: float, y: float) -> None:
+        if math.isfinite(y):
+            self.x.append(x)
+            self.y.append(y)
+
+    def redraw(self) -> None:
+        self.item.setData(self.x, self.y)
+
+    def clear(self) -> None:
+        self.x.clear()
+        self.y.clear()
+        self.item.setData([], [])
+
+
+class TrainPanel(QWidget):
+    """The training dock's contents."""
+
+    trainRequested = Signal(object)  # TrainSpec
+    pauseRequested = Signal()
+    stopRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.dataset = QComboBox(self)
+        for label, key in DATASETS:
+            self.dataset.addItem(label, key)
+        self.data_dir = QLineEdit(self)
+        self.data_dir.setPlaceholderText("data folder (torchvision layout) or images")
+        browse = QPushButton("…", self)
+        browse.setFixedWidth(28)
+        browse.setToolTip("Choose the data folder")
+        self.epochs = QSpinBox(self)
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(10)
+        self.latent_dim = QSpinBox(self)
+        self.latent_dim.setRange(1, 64)
+        self.latent_dim.setValue(2)
+        self.beta = QDoubleSpinBox(self)
+        self.beta.setRange(0.0, 100.0)
+        self.beta.setSingleStep(0.5)
+        self.beta.setValue(1.0)
+        self.beta.setToolTip("KL weight of the VAE (1 = the ELBO)")
+        self.backbone = QComboBox(self)
+        self.backbone.addItem("MLP", "mlp")
+        self.backbone.addItem("Convolutional", "conv")
+
+        self.train_button = QPushButton("Train AE + VAE", self)
+        self.train_button.setToolTip("Train both models side by side in the background")
+        self.pause_button = QPushButton("Pause", self)
+        self.stop_button = QPushButton("Stop", self)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("Idle")
+        self.progress.setTextVisible(True)
+        self.readout = QLabel("", self)
+        self.readout.setStyleSheet("font-family: monospace;")
+
+        dir_row = QHBoxLayout()
+        dir_row.setSpacing(2)
+        dir_row.addWidget(self.data_dir)
+        dir_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Dataset", self.dataset)
+        form.addRow("Data", dir_row)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Latent size", self.latent_dim)
+        form.addRow("β (VAE)", self.beta)
+        form.addRow("Backbone", self.backbone)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button, 2)
+        buttons.addWidget(self.pause_button, 1)
+        buttons.addWidget(self.stop_button, 1)
+        left = QVBoxLayout()
+        left.addLayout(form)
+        left.addLayout(buttons)
+        left.addWidget(self.progress)
+        left.addWidget(self.readout)
+        left.addStretch(1)
+
+        self.plots = pg.GraphicsLayoutWidget(self)
+        self.plots.setBackground("w")
+        self.recon_plot = self.plots.addPlot(title="Reconstruction (nats / image)")
+        self.kl_plot = self.plots.addPlot(title="VAE KL (nats / image)")
+        for plot in (self.recon_plot, self.kl_plot):
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.setLabel("bottom", "epoch")
+            plot.addLegend(offset=(-4, 4), labelTextColor="#222")
+        self.curves = {
+            "ae_recon": _Curve(self.recon_plot, "AE train", AE_COLOUR),
+            "vae_recon": _Curve(self.recon_plot, "VAE train", VAE_COLOUR),
+            "ae_test": _Curve(self.recon_plot, "AE test", AE_COLOUR, width=2.5,
+                              style=pg.QtCore.Qt.PenStyle.DashLine),
+            "vae_test": _Curve(self.recon_plot, "VAE test", VAE_COLOUR, width=2.5,
+                               style=pg.QtCore.Qt.PenStyle.DashLine),
+            "vae_kl": _Curve(self.kl_plot, "VAE train", VAE_COLOUR),
+            "vae_test_kl": _Curve(self.kl_plot, "VAE test", VAE_COLOUR, width=2.5,
+                                  style=pg.QtCore.Qt.PenStyle.DashLine),
+        }
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 0)
+        layout.addWidget(self.plots, 1)
+        self._last_redraw = 0.0
+
+        self.train_button.clicked.connect(lambda: self.trainRequested.emit(self.spec()))
+        self.pause_button.clicked.connect(self.pauseRequested)
+        self.stop_button.clicked.connect(self.stopRequested)
+        browse.clicked.connect(self._browse)
+        self.dataset.currentIndexChanged.connect(lambda _: self._update_dir_hint())
+        self.set_running(False)
+
+    def spec(self) -> TrainSpec:
+        """The settings as a :class:`TrainSpec`."""
+        return TrainSpec(
+            dataset=self.dataset.currentData(),
+            data_dir=self.data_dir.text().strip() or None,
+            latent_dim=self.latent_dim.value(),
+            beta=self.beta.value(),
+            backbone=self.backbone.currentData(),
+            epochs=self.epochs.value(),
+        )
+
+    def set_data_dir(self, path: str | None) -> None:
+        """Prefill the data folder."""
+        self.data_dir.setText(path or "")
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
+        if folder:
+            self.data_dir.setText(folder)
+
+    def _update_dir_hint(self) -> None:
+        key = self.dataset.currentData()
+        self.data_dir.setEnabled(key != "shapes")
+        self.data_dir.setPlaceholderText(
+            "folder of images (sub-folders = classes)"
+            if key == "folder"
+            else "folder holding MNIST/raw/*.gz etc."
+        )
+
+    # --- state from the controller ---------------------------------------------------
+
+    def set_running(self, running: bool) -> None:
+        """Enable Train when idle, Pause/Stop while training."""
+        self.train_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        for w in (self.dataset, self.data_dir, self.epochs, self.latent_dim,
+                  self.beta, self.backbone):
+            w.setEnabled(not running)
+        if not running:
+            self.pause_button.setText("Pause")
+            self._update_dir_hint()
+
+    def on_started(self) -> None:
+        """Training began: clear the curves."""
+        for curve in self.curves.values():
+            curve.clear()
+        self.progress.setValue(0)
+        self.progress.setFormat("Loading data…")
+        self.readout.setText("")
+        self.set_running(True)
+
+    def on_progress(self, p: TrainProgress) -> None:
+        """Append to the curves; redraw at most 10 times a second."""
+        x = (p.step / max(p.total_steps, 1)) * p.epochs
+        self.curves["ae_recon"].append(x, p.recon[0])
+        self.curves["vae_recon"].append(x, p.recon[1])
+        self.curves["vae_kl"].append(x, p.kl[1])
+        now = time.perf_counter()
+        if now - self._last_redraw < REDRAW_INTERVAL_S and p.step < p.total_steps:
+            return
+        self._last_redraw = now
+        for key in ("ae_recon", "vae_recon", "vae_kl"):
+            self.curves[key].redraw()
+        self.progress.setValue(int(1000 * p.fraction))
+        self.progress.setFormat(
+            f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
+            f"ETA {format_seconds(p.eta_s)}"
+        )
+        self.readout.setText(
+            f"AE recon {p.recon[0]:7.2f}\nVAE recon {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}\n"
+            f"{p.samples_per_s:,.0f} images/s"
+        )
+
+    def on_epoch(self, event: EpochEnd) -> None:
+        """Add the test figures of a finished epoch."""
+        ae, vae = event.metrics
+        self.curves["ae_test"].append(event.epoch, ae.test_recon)
+        self.curves["vae_test"].append(event.epoch, vae.test_recon)
+        self.curves["vae_test_kl"].append(event.epoch, vae.test_kl)
+        for key in ("ae_test", "vae_test", "vae_test_kl"):
+            self.curves[key].redraw()
+
+    def on_paused(self, paused: bool) -> None:
+        """Reflect pause state on the button and bar."""
+        self.pause_button.setText("Resume" if paused else "Pause")
+        if paused:
+            self.progress.setFormat("Paused — " + self.progress.format())
+
+    def on_finished(self, status: str) -> None:
+        """Training ended: ``done``, ``stopped`` or ``failed``."""
+        self.set_running(False)
+        for curve in self.curves.values():
+            curve.redraw()
+        label = {"done": "Done", "stopped": "Stopped", "failed": "Failed"}[status]
+        if status == "done":
+            self.progress.setValue(1000)
+        self.progress.setFormat(label)

@@ -151,8 +151,10 @@ def cmd_train(opts: argparse.Namespace) -> int:
         beta=opts.beta,
     )
     if dataset.skipped:
-        print(f"skipped {len(dataset.skipped)} unreadable file(s), e.g. "
-              f"{dataset.skipped[0]}")
+        print(
+            f"skipped {len(dataset.skipped)} unreadable file(s), e.g. "
+            f"{dataset.skipped[0]}"
+        )
     print(
         f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
         f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on {dataset.name}: "

@@ -171,9 +171,7 @@ def prepare_bundle(
     return PanelBundle(checkpoint, dataset, codes, note)
 
 
-def load_bundle(
-    path: str, data_dir: str | None, cache: DatasetCache
-) -> PanelBundle:
+def load_bundle(path: str, data_dir: str | None, cache: DatasetCache) -> PanelBundle:
     """Load a checkpoint file and prepare it (runs in a worker)."""
     return prepare_bundle(load_checkpoint(path), data_dir, cache)
 
@@ -523,4 +521,3 @@ class Controller(QObject):
             if self._train_worker.is_paused:
                 self._train_worker.resume()
         return await_all(msecs)
-

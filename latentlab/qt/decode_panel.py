@@ -46,7 +46,9 @@ class DecodePanel(QWidget):
         self.image_label.setText("Click the plane\nto decode")
         self.z_label = QLabel("", self)
         self.z_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.z_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.z_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.z_label.setStyleSheet("font-family: monospace;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

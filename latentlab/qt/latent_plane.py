@@ -105,8 +105,9 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.addItem(self.manifold)
         self._manifold_opacity = 0.85
         self.manifold.setOpacity(self._manifold_opacity)
-        self.legend = self.addLegend(offset=(-8, 8), labelTextColor="#222",
-                                     brush=pg.mkBrush(255, 255, 255, 200))
+        self.legend = self.addLegend(
+            offset=(-8, 8), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200)
+        )
         self._scatters: list[pg.ScatterPlotItem] = []
         cross_pen = pg.mkPen((220, 30, 30), width=1.5)
         self.vline = pg.InfiniteLine(angle=90, movable=False, pen=cross_pen)

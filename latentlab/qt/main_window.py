@@ -74,35 +74,68 @@ class MainWindow(QMainWindow):
             return act
 
         self.open_actions = [
-            action("Open into &Left…", lambda: self.open_dialog(0), QKeySequence.Open,
-                   "Load a checkpoint into the left panel"),
-            action("Open into &Right…", lambda: self.open_dialog(1), "Ctrl+Shift+O",
-                   "Load a checkpoint into the right panel"),
+            action(
+                "Open into &Left…",
+                lambda: self.open_dialog(0),
+                QKeySequence.Open,
+                "Load a checkpoint into the left panel",
+            ),
+            action(
+                "Open into &Right…",
+                lambda: self.open_dialog(1),
+                "Ctrl+Shift+O",
+                "Load a checkpoint into the right panel",
+            ),
         ]
         self.save_actions = [
-            action("&Save Left Model…", lambda: self.save_dialog(0), QKeySequence.Save,
-                   "Save the left panel's model"),
-            action("Save Right &Model…", lambda: self.save_dialog(1), "Ctrl+Shift+S",
-                   "Save the right panel's model"),
+            action(
+                "&Save Left Model…",
+                lambda: self.save_dialog(0),
+                QKeySequence.Save,
+                "Save the left panel's model",
+            ),
+            action(
+                "Save Right &Model…",
+                lambda: self.save_dialog(1),
+                "Ctrl+Shift+S",
+                "Save the right panel's model",
+            ),
         ]
         self.export_actions = [
-            action(f"Export {name.capitalize()} View as PNG…",
-                   lambda _=False, s=side: self.export_view_dialog(s),
-                   tip=f"Save the {name} plane as an image")
+            action(
+                f"Export {name.capitalize()} View as PNG…",
+                lambda _=False, s=side: self.export_view_dialog(s),
+                tip=f"Save the {name} plane as an image",
+            )
             for side, name in zip(SIDES, SIDE_NAMES, strict=True)
         ]
         self.export_decoded_action = action(
-            "Export &Decoded Images…", self.export_decoded_dialog,
-            tip="Save both decoded images as PNG files")
+            "Export &Decoded Images…",
+            self.export_decoded_dialog,
+            tip="Save both decoded images as PNG files",
+        )
         self.quit_action = action("&Quit", self.close, QKeySequence.Quit)
-        self.fit_action = action("&Fit Views", self.fit_views, "Ctrl+0",
-                                 "Fit both planes to their encoded test sets")
-        self.train_action = action("&Train AE + VAE", self.train_panel.train_button.click,
-                                   "Ctrl+T", "Train both models on the chosen dataset")
-        self.pause_action = action("&Pause / Resume", self.controller.toggle_pause,
-                                   "Ctrl+P")
-        self.stop_action = action("&Stop", self.controller.stop_training, "Ctrl+.",
-                                  "Stop training; the models keep what they learned")
+        self.fit_action = action(
+            "&Fit Views",
+            self.fit_views,
+            "Ctrl+0",
+            "Fit both planes to their encoded test sets",
+        )
+        self.train_action = action(
+            "&Train AE + VAE",
+            self.train_panel.train_button.click,
+            "Ctrl+T",
+            "Train both models on the chosen dataset",
+        )
+        self.pause_action = action(
+            "&Pause / Resume", self.controller.toggle_pause, "Ctrl+P"
+        )
+        self.stop_action = action(
+            "&Stop",
+            self.controller.stop_training,
+            "Ctrl+.",
+            "Stop training; the models keep what they learned",
+        )
         self.about_action = action("&About LatentLab", self.about)
 
     def _create_menus(self) -> None:
@@ -142,7 +175,9 @@ class MainWindow(QMainWindow):
             panel.sliceChanged.connect(lambda sl, s=side: c.set_slice(s, sl))
         c.panelChanged.connect(self._on_panel_changed)
         c.decoded.connect(self._on_decoded)
-        c.gridReady.connect(lambda side, img, rect: self.panels[side].show_grid(img, rect))
+        c.gridReady.connect(
+            lambda side, img, rect: self.panels[side].show_grid(img, rect)
+        )
         c.errorRaised.connect(self.show_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 10000))
         c.trainingStarted.connect(self.train_panel.on_started)
@@ -182,28 +217,37 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {message}", 15000)
         if self._error_box is not None:
             self._error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message,
-                          QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            title,
+            message,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         self._error_box = box
 
-    # --- files -------------------------------------------------------------------------
+    # --- files ---------------------------------------------------------------------
 
     def open_dialog(self, side: int) -> None:
         """Ask for a checkpoint and load it into ``side``."""
         start = self.settings.value("lastDir", str(Path.cwd()))
         path, _ = QFileDialog.getOpenFileName(
-            self, f"Open checkpoint into the {SIDE_NAMES[side]} panel", start,
-            CHECKPOINT_FILTER)
+            self,
+            f"Open checkpoint into the {SIDE_NAMES[side]} panel",
+            start,
+            CHECKPOINT_FILTER,
+        )
         if path:
             self.open_file(side, path)
 
     def open_file(self, side: int, path: str) -> None:
         """Load ``path`` into ``side`` and remember it."""
         if self.controller.training:
-            self.show_error("Training is running",
-                            "Stop training before loading another model.")
+            self.show_error(
+                "Training is running", "Stop training before loading another model."
+            )
             return
         self.settings.setValue("lastDir", str(Path(path).parent))
         self._remember(path)
@@ -216,10 +260,12 @@ class MainWindow(QMainWindow):
             self.show_error("Nothing to save", "This panel has no finished model yet.")
             return
         cfg = panel.checkpoint.config
-        name = f"{panel.checkpoint.dataset.get('name', 'model')}-{cfg.kind}-{cfg.latent_dim}d.pt"
+        dataset = panel.checkpoint.dataset.get("name", "model")
+        name = f"{dataset}-{cfg.kind}-{cfg.latent_dim}d.pt"
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Save the {SIDE_NAMES[side]} model", str(start), CHECKPOINT_FILTER)
+            self, f"Save the {SIDE_NAMES[side]} model", str(start), CHECKPOINT_FILTER
+        )
         if path:
             # QFileDialog has already asked before replacing an existing file.
             self.controller.save(side, path, overwrite=True)
@@ -228,14 +274,16 @@ class MainWindow(QMainWindow):
     def export_view_dialog(self, side: int) -> None:
         """Save the plane as a PNG."""
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export view", f"latent-{SIDE_NAMES[side]}.png", "PNG image (*.png)")
+            self, "Export view", f"latent-{SIDE_NAMES[side]}.png", "PNG image (*.png)"
+        )
         if path and not self.panels[side].plane.grab().save(path):
             self.show_error("Export failed", f"Could not write {path}")
 
     def export_decoded_dialog(self) -> None:
         """Save both decoded images as PNG files next to each other."""
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export decoded images", "decoded.png", "PNG image (*.png)")
+            self, "Export decoded images", "decoded.png", "PNG image (*.png)"
+        )
         if not path:
             return
         base = Path(path)
@@ -247,7 +295,9 @@ class MainWindow(QMainWindow):
         if written:
             self.statusBar().showMessage(f"Saved {', '.join(written)}", 8000)
         else:
-            self.show_error("Nothing to export", "Click a plane to decode a point first.")
+            self.show_error(
+                "Nothing to export", "Click a plane to decode a point first."
+            )
 
     def _remember(self, path: str) -> None:
         recent = [p for p in self._recent() if p != path]
@@ -268,10 +318,12 @@ class MainWindow(QMainWindow):
             sub.setToolTip(path)
             for side, name in zip(SIDES, SIDE_NAMES, strict=True):
                 act = sub.addAction(f"Open into {name}")
-                act.triggered.connect(lambda _=False, s=side, p=path: self.open_file(s, p))
+                act.triggered.connect(
+                    lambda _=False, s=side, p=path: self.open_file(s, p)
+                )
         self.recent_menu.setEnabled(bool(self._recent()))
 
-    # --- misc ----------------------------------------------------------------------------
+    # --- misc ----------------------------------------------------------------------
 
     def fit_views(self) -> None:
         """Fit both planes."""

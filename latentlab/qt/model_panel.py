@@ -79,7 +79,9 @@ class ModelPanel(QWidget):
         self.note.hide()
 
         self.open_button = QPushButton("Open…", self)
-        self.open_button.setToolTip("Load a checkpoint into this panel (or drop a file)")
+        self.open_button.setToolTip(
+            "Load a checkpoint into this panel (or drop a file)"
+        )
         self.save_button = QPushButton("Save…", self)
         self.save_button.setToolTip("Save this panel's model as a checkpoint")
         self.manifold_box = QCheckBox("Manifold", self)
@@ -129,8 +131,15 @@ class ModelPanel(QWidget):
         mean.setToolTip("Hold the other dims at the test set's mean code")
         row = QHBoxLayout(self.slice_row)
         row.setContentsMargins(0, 0, 0, 0)
-        for w in (QLabel("Shown dims"), self.dim_x, self.dim_y, QLabel("others"),
-                  self.others, zero, mean):
+        for w in (
+            QLabel("Shown dims"),
+            self.dim_x,
+            self.dim_y,
+            QLabel("others"),
+            self.others,
+            zero,
+            mean,
+        ):
             row.addWidget(w)
         self.slice_row.hide()
 
@@ -233,7 +242,9 @@ class ModelPanel(QWidget):
             return
         name = self.colour_by.currentData() or "label"
         values = panel.dataset.factors()[name]
-        self.plane.set_points(xy, colour_groups(name, values, panel.dataset.class_names))
+        self.plane.set_points(
+            xy, colour_groups(name, values, panel.dataset.class_names)
+        )
         self.plane.set_points_visible(self.points_box.isChecked())
         dim = panel.latent_slice.latent_dim
         d0, d1 = panel.latent_slice.dims
@@ -243,8 +254,10 @@ class ModelPanel(QWidget):
     def fit_view(self) -> None:
         """Frame the encoded test set (and the prior's bulk, for a VAE)."""
         panel = self._panel
-        prior = panel is not None and panel.checkpoint is not None and (
-            panel.checkpoint.config.kind == "vae"
+        prior = (
+            panel is not None
+            and panel.checkpoint is not None
+            and (panel.checkpoint.config.kind == "vae")
         )
         self.plane.fit(fit_rect(self._projected_points(), prior=prior))
         self._user_moved_view = False
@@ -275,7 +288,9 @@ class ModelPanel(QWidget):
         if self._panel is None or self._panel.model is None:
             return
         if self.manifold_box.isChecked():
-            self.gridRequested.emit(self.plane.view_rect(), self.resolution.currentData())
+            self.gridRequested.emit(
+                self.plane.view_rect(), self.resolution.currentData()
+            )
 
     def _set_others(self, preset: str | None) -> None:
         panel = self._panel
@@ -294,12 +309,16 @@ class ModelPanel(QWidget):
             return
         dim = panel.latent_slice.latent_dim
         try:
-            base = [float(v) for v in self.others.text().replace(";", ",").split(",")
-                    if v.strip()]
+            base = [
+                float(v)
+                for v in self.others.text().replace(";", ",").split(",")
+                if v.strip()
+            ]
             if len(base) != dim:
                 raise ConfigError(f"give {dim} comma-separated values")
-            sl = LatentSlice(dim, (self.dim_x.currentData(), self.dim_y.currentData()),
-                             tuple(base))
+            sl = LatentSlice(
+                dim, (self.dim_x.currentData(), self.dim_y.currentData()), tuple(base)
+            )
         except (ValueError, ConfigError) as exc:
             self.note.setText(f"Slice not changed: {exc}")
             self.note.show()

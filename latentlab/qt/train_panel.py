@@ -43,7 +43,7 @@ def format_seconds(seconds: float) -> str:
     """``75`` -> ``1:15``; unknown -> ``…``."""
     if not math.isfinite(seconds):
         return "…"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
@@ -145,13 +145,28 @@ class TrainPanel(QWidget):
         self.curves = {
             "ae_recon": _Curve(self.recon_plot, "AE train", AE_COLOUR),
             "vae_recon": _Curve(self.recon_plot, "VAE train", VAE_COLOUR),
-            "ae_test": _Curve(self.recon_plot, "AE test", AE_COLOUR, width=2.5,
-                              style=pg.QtCore.Qt.PenStyle.DashLine),
-            "vae_test": _Curve(self.recon_plot, "VAE test", VAE_COLOUR, width=2.5,
-                               style=pg.QtCore.Qt.PenStyle.DashLine),
+            "ae_test": _Curve(
+                self.recon_plot,
+                "AE test",
+                AE_COLOUR,
+                width=2.5,
+                style=pg.QtCore.Qt.PenStyle.DashLine,
+            ),
+            "vae_test": _Curve(
+                self.recon_plot,
+                "VAE test",
+                VAE_COLOUR,
+                width=2.5,
+                style=pg.QtCore.Qt.PenStyle.DashLine,
+            ),
             "vae_kl": _Curve(self.kl_plot, "VAE train", VAE_COLOUR),
-            "vae_test_kl": _Curve(self.kl_plot, "VAE test", VAE_COLOUR, width=2.5,
-                                  style=pg.QtCore.Qt.PenStyle.DashLine),
+            "vae_test_kl": _Curve(
+                self.kl_plot,
+                "VAE test",
+                VAE_COLOUR,
+                width=2.5,
+                style=pg.QtCore.Qt.PenStyle.DashLine,
+            ),
         }
         layout = QHBoxLayout(self)
         layout.addLayout(left, 0)
@@ -181,7 +196,9 @@ class TrainPanel(QWidget):
         self.data_dir.setText(path or "")
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text())
+        folder = QFileDialog.getExistingDirectory(
+            self, "Data folder", self.data_dir.text()
+        )
         if folder:
             self.data_dir.setText(folder)
 
@@ -201,8 +218,14 @@ class TrainPanel(QWidget):
         self.train_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
-        for w in (self.dataset, self.data_dir, self.epochs, self.latent_dim,
-                  self.beta, self.backbone):
+        for w in (
+            self.dataset,
+            self.data_dir,
+            self.epochs,
+            self.latent_dim,
+            self.beta,
+            self.backbone,
+        ):
             w.setEnabled(not running)
         if not running:
             self.pause_button.setText("Pause")
@@ -235,7 +258,8 @@ class TrainPanel(QWidget):
             f"ETA {format_seconds(p.eta_s)}"
         )
         self.readout.setText(
-            f"AE recon {p.recon[0]:7.2f}\nVAE recon {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}\n"
+            f"AE recon {p.recon[0]:7.2f}\n"
+            f"VAE recon {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}\n"
             f"{p.samples_per_s:,.0f} images/s"
         )
 

@@ -80,8 +80,9 @@ def start_job(
     ):
         if slot is not None:
             connect[name] = slot
-    worker = create_worker(guarded(fn), *args, _start_thread=False, _connect=connect,
-                           **kwargs)
+    worker = create_worker(
+        guarded(fn), *args, _start_thread=False, _connect=connect, **kwargs
+    )
     if start:
         worker.start()
     return worker

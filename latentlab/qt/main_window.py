@@ -19,6 +19,7 @@ from latentlab import __version__
 from latentlab.qt.controller import SIDE_NAMES, SIDES, Controller
 from latentlab.qt.model_panel import ModelPanel
 from latentlab.qt.train_panel import TrainPanel
+from latentlab.qt.views import install_views
 
 MAX_RECENT = 8
 CHECKPOINT_FILTER = "LatentLab checkpoints (*.pt *.pth *.ckpt);;All files (*)"
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self._create_actions()
         self._create_menus()
         self._connect()
+        install_views(self)
         self._read_settings()
         self.statusBar().showMessage(
             "Click or drag in either plane to decode that point in both models", 8000

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import tempfile
+import secrets
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,8 +108,15 @@ def save_checkpoint(
     }
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise CheckpointError(f"cannot save to {target}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        raise CheckpointError(
+            f"cannot save to {target}: folder {folder} does not exist"
+        )
+    tmp_name = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        # os.open honours the umask (mkstemp would make the file private, 0600).
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise CheckpointError(f"could not save {target}: {exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
@@ -136,7 +143,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     p = Path(path)
     payload = _read_payload(p)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{p} is not a LatentLab checkpoint: {_describe(payload)}")
+        raise CheckpointError(
+            f"{p} is not a LatentLab checkpoint: {_describe(payload)}"
+        )
     version = payload.get("version")
     if not isinstance(version, int) or version < 1:
         raise CheckpointError(f"{p} has an invalid format version {version!r}")
@@ -214,8 +223,10 @@ def _read_payload(p: Path) -> Any:
 
 
 def _describe(payload: Any) -> str:
-    if isinstance(payload, dict) and payload and all(
-        isinstance(v, torch.Tensor) for v in payload.values()
+    if (
+        isinstance(payload, dict)
+        and payload
+        and all(isinstance(v, torch.Tensor) for v in payload.values())
     ):
         return (
             f"it holds a plain PyTorch state_dict ({len(payload)} tensors) without "

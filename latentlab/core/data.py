@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import warnings
 import zlib
@@ -262,14 +263,17 @@ def load_idx_dataset(
     """Read an IDX dataset from ``data_dir`` (torchvision layout)."""
     folder, class_names = IDX_SETS[key]
     root = Path(data_dir) if data_dir is not None else default_data_dir()
+    names = ", ".join(stem + ".gz" for stem in _IDX_FILES.values())
     if data_dir is not None and not root.is_dir():
-        raise DataError(f"data directory {root} does not exist")
+        raise DataError(
+            f"data directory {root} does not exist. Create it and put {names} "
+            f"into {root / folder / 'raw'}."
+        )
     files = find_idx_files(key, root)
     if files is None and download:
         _download_with_torchvision(key, root)
         files = find_idx_files(key, root)
     if files is None:
-        names = ", ".join(stem + ".gz" for stem in _IDX_FILES.values())
         raise DataError(
             f"{folder} not found in {root}. Put {names} into "
             f"{root / folder / 'raw'} (or allow a download when online)."
@@ -284,6 +288,13 @@ def load_idx_dataset(
             )
         if labels.size and int(labels.max()) >= len(class_names):
             raise DataError(f"{folder} {split} labels exceed {len(class_names)} classes")
+    train_hw = arrays["train_images"].shape[1:]
+    test_hw = arrays["test_images"].shape[1:]
+    if train_hw != test_hw:
+        raise DataError(
+            f"{folder} train images are {train_hw[0]}x{train_hw[1]} but test images "
+            f"are {test_hw[0]}x{test_hw[1]} (in {files['test_images'].parent})"
+        )
     return ImageDataset(
         name=key,
         train_images=torch.from_numpy(arrays["train_images"]),
@@ -313,7 +324,7 @@ def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
     if ndim < 1 or len(raw) < header:
         raise DataError(f"{path} has a malformed IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    count = int(np.prod(shape))
+    count = math.prod(shape)  # exact: np.prod would wrap for a bogus header
     if len(raw) - header != count:
         raise DataError(
             f"{path} is truncated or padded: header says {count} values, "

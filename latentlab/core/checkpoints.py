@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import re
 import secrets
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,7 +204,10 @@ def _read_payload(p: Path) -> Any:
         with p.open("rb") as fh:
             if size == 0:
                 raise CheckpointError(f"{p} is empty (0 bytes)")
-            return torch.load(fh, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                # e.g. "Detected pickle protocol 4": noise for a file we refuse.
+                warnings.simplefilter("ignore")
+                return torch.load(fh, map_location="cpu", weights_only=True)
     except CheckpointError:
         raise
     except PermissionError as exc:
@@ -211,10 +216,16 @@ def _read_payload(p: Path) -> Any:
         raise CheckpointError(f"cannot read {p}: {exc.strerror or exc}") from exc
     except Exception as exc:  # torch.load raises many types for corrupt bytes
         text = str(exc)
-        if "Weights only load failed" in text or "Unsupported global" in text:
+        if "Weights only load failed" in text:
+            wanted = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+            detail = (
+                f"it asks to build the Python object {wanted.group(1)}"
+                if wanted
+                else "its pickle data is not plain tensors"
+            )
             raise CheckpointError(
-                f"{p} was refused: it contains Python objects other than tensors "
-                "(a pickle that could run code); LatentLab never executes those"
+                f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
+                "values, so nothing in the file was executed"
             ) from exc
         reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         raise CheckpointError(

@@ -37,6 +37,17 @@ PALETTE = (
 GRID_DEBOUNCE_MS = 120
 
 
+class PassiveScatterItem(pg.ScatterPlotItem):
+    """A scatter that lets clicks through to the plane.
+
+    ScatterPlotItem accepts a click that lands on a point, which would swallow
+    click-to-decode exactly where the data is densest.
+    """
+
+    def mouseClickEvent(self, ev) -> None:
+        ev.ignore()
+
+
 class _LatentViewBox(pg.ViewBox):
     """Left button decodes (click and drag); the other buttons pan as usual."""
 
@@ -116,7 +127,7 @@ class LatentPlaneWidget(pg.PlotWidget):
             line.setZValue(20)
             line.setVisible(False)
             self.addItem(line, ignoreBounds=True)
-        self.marker = pg.ScatterPlotItem(
+        self.marker = PassiveScatterItem(
             size=11, pen=pg.mkPen("w", width=2), brush=pg.mkBrush(220, 30, 30)
         )
         self.marker.setZValue(21)
@@ -166,7 +177,7 @@ class LatentPlaneWidget(pg.PlotWidget):
             self._scatters = []
             for i, name in enumerate(names):
                 r, g, b = PALETTE[i % len(PALETTE)]
-                item = pg.ScatterPlotItem(
+                item = PassiveScatterItem(
                     pen=None, brush=pg.mkBrush(r, g, b, 200), size=size, name=name
                 )
                 item.setZValue(0)

@@ -359,6 +359,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Stop every job (within a second), save the layout, then close."""
         self.controller.shutdown(1000)
+        # Results still queued from finished jobs must not reach closed widgets.
+        self.controller.blockSignals(True)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
         data_dir = self.train_panel.data_dir.text().strip()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import PySide6.QtWidgets  # noqa: F401 - bind pyqtgraph/superqt to PySide6 first
+
+# isort: split
 import pyqtgraph as pg
 import pytest
 
@@ -13,3 +15,26 @@ def _no_mouse_rate_limit():
     pg.setConfigOptions(mouseRateLimit=-1)
     yield
     pg.setConfigOptions(mouseRateLimit=old)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory):
+    """QSettings (recent files, geometry) go to a temp folder, not the user's."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("settings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder)
+    )
+    yield
+
+
+@pytest.fixture
+def no_threads_left():
+    """Asserts after the test that the global thread pool is idle."""
+    from PySide6.QtCore import QThreadPool
+
+    yield
+    pool = QThreadPool.globalInstance()
+    assert pool.waitForDone(5000), "a background job is still running after the test"

@@ -1,0 +1,185 @@
+"""The main window end to end: clicks decode, training runs and stops, files load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QPoint, Qt, QThreadPool
+
+from latentlab.core.checkpoints import load_checkpoint, save_checkpoint
+from latentlab.core.config import ModelConfig
+from latentlab.core.training import new_model
+from latentlab.qt.app import MODELS_DIR, create_window
+
+SHAPES_PAIR = [
+    str(MODELS_DIR / "shapes-ae-2d.pt"),
+    str(MODELS_DIR / "shapes-vae-2d.pt"),
+]
+
+
+def _wait_loaded(qtbot, window, sides=(0, 1)):
+    def ready():
+        for side in sides:
+            panel = window.controller.panels[side]
+            assert panel.model is not None, f"panel {side} has no model yet"
+            assert panel.codes is not None, f"panel {side} has no codes yet"
+
+    qtbot.waitUntil(ready, timeout=20000)
+
+
+@pytest.fixture
+def window(qtbot, no_threads_left):
+    win = create_window(SHAPES_PAIR, None)
+    qtbot.addWidget(win)
+    win.resize(1200, 850)
+    win.show()
+    qtbot.waitExposed(win)
+    _wait_loaded(qtbot, win)
+    yield win
+    win.close()
+
+
+def test_click_decodes_the_point_under_the_cursor_in_both_panels(qtbot, window):
+    plane = window.panels[0].plane
+    target = (1.3, -0.7)
+    pos = plane.scene_pos_of(*target)
+    with qtbot.waitSignal(plane.latentClicked) as blocker:
+        qtbot.mouseClick(plane.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    x, y = blocker.args
+    px, py = plane.view_box.viewPixelSize()
+    assert abs(x - target[0]) <= 1.5 * px and abs(y - target[1]) <= 1.5 * py
+    for side in (0, 1):
+        model = window.controller.panels[side].model
+        with torch.no_grad():
+            expected = model.decode(torch.tensor([[x, y]], dtype=torch.float32))
+        shown = window.panels[side].decode.image
+        assert shown is not None, f"panel {side} shows no decoded image"
+        np.testing.assert_array_equal(shown, expected[0, 0].numpy())
+        np.testing.assert_allclose(window.panels[side].decode.z, [x, y])
+        # The crosshair marks the same z in both planes.
+        assert window.panels[side].plane.vline.value() == pytest.approx(x)
+        assert window.panels[side].plane.hline.value() == pytest.approx(y)
+
+
+def test_drag_decodes_continuously(qtbot, window):
+    plane = window.panels[1].plane
+    viewport = plane.viewport()
+    start = plane.scene_pos_of(-1.0, 0.0)
+    seen = []
+    plane.latentClicked.connect(lambda x, y: seen.append((x, y)))
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    for dx in range(0, 120, 10):
+        qtbot.mouseMove(viewport, start + QPoint(dx, 0))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(110, 0))
+    xs = [x for x, _ in seen]
+    assert len(seen) >= 5, f"a drag produced only {len(seen)} decodes"
+    assert xs == sorted(xs), "decodes did not follow the cursor to the right"
+    assert window.panels[0].decode.z[0] == pytest.approx(xs[-1])
+
+
+def test_manifold_is_drawn_over_the_visible_rect(qtbot, window):
+    panel = window.panels[1]
+    qtbot.waitUntil(lambda: panel.plane.manifold.image is not None, timeout=10000)
+    image = panel.plane.manifold.image
+    n = panel.resolution.currentData()
+    assert image.shape == (28 * n, 28 * n)
+    assert image.dtype == np.float32 and 0.0 <= image.min() <= image.max() <= 1.0
+
+
+def test_panels_are_titled_from_the_checkpoints(window):
+    assert window.panels[0].title.text() == "AE · shapes · 2-D · 20 epochs"
+    assert window.panels[1].title.text() == "VAE · shapes · 2-D · β=1 · 20 epochs"
+
+
+def test_bad_file_shows_an_error_and_keeps_the_model(qtbot, window, tmp_path):
+    before = window.controller.panels[0].checkpoint
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"\x00not a checkpoint" * 50)
+    with qtbot.waitSignal(window.controller.errorRaised, timeout=10000) as blocker:
+        window.open_file(0, str(bad))
+    title, message = blocker.args
+    assert "broken.pt" in title and "refused" in message
+    assert window.last_error == (title, message)
+    assert window.controller.panels[0].checkpoint is before
+    assert window.panels[0].title.text().startswith("AE · shapes")
+
+
+def test_loading_two_checkpoints_fills_the_panels(qtbot, window, tmp_path):
+    cfg = ModelConfig(kind="vae", beta=4.0)
+    path = tmp_path / "beta4.pt"
+    save_checkpoint(path, new_model(cfg, seed=3), dataset={"name": "shapes"})
+    window.open_file(0, str(path))
+    qtbot.waitUntil(
+        lambda: window.panels[0].title.text().startswith("VAE · shapes · 2-D · β=4"),
+        timeout=10000,
+    )
+    assert window.controller.panels[0].checkpoint.path == path
+    recent = window.settings.value("recentFiles")
+    assert str(path) in (recent if isinstance(recent, list) else [recent])
+
+
+def test_train_from_the_ui_then_stop_leaves_usable_models(qtbot, window, tmp_path):
+    panel = window.train_panel
+    panel.dataset.setCurrentIndex(panel.dataset.findData("shapes"))
+    panel.epochs.setValue(200)
+    progress = []
+    window.controller.trainingProgress.connect(progress.append)
+    with qtbot.waitSignal(window.controller.trainingProgress, timeout=30000):
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert not panel.train_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: len(progress) >= 3, timeout=30000)
+    with qtbot.waitSignal(window.controller.trainingFinished, timeout=10000) as done:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert done.args == ["stopped"]
+    assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert len(panel.curves["vae_recon"].x) >= 3
+    assert progress[-1].recon[0] < progress[0].recon[0], "AE loss did not fall"
+    _wait_loaded(qtbot, window)
+    for side in (0, 1):
+        model = window.controller.panels[side].model
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+    window.controller.decode_at(0.0, 0.0)
+    assert window.panels[1].decode.image is not None
+    out = tmp_path / "stopped-vae.pt"
+    with qtbot.waitSignal(window.controller.status, timeout=10000):
+        window.controller.save(1, out, overwrite=False)
+    qtbot.waitUntil(out.exists, timeout=5000)
+    assert load_checkpoint(out).config.kind == "vae"
+
+
+def test_training_runs_to_the_end_and_updates_the_curves(qtbot, window):
+    panel = window.train_panel
+    panel.epochs.setValue(1)
+    epochs = []
+    window.controller.trainingEpoch.connect(epochs.append)
+    with qtbot.waitSignal(window.controller.trainingFinished, timeout=120000) as done:
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert done.args == ["done"]
+    assert len(epochs) == 1
+    assert len(panel.curves["ae_test"].x) == 1
+    assert panel.progress.value() == panel.progress.maximum()
+    qtbot.waitUntil(
+        lambda: (
+            window.panels[1].title.text()
+            == "VAE · shapes · 2-D · β=1 · 1 epoch · unsaved"
+        ),
+        timeout=10000,
+    )
+    for side in (0, 1):
+        history = window.controller.panels[side].checkpoint.history
+        assert len(history) == 1 and np.isfinite(history[0].test_recon)
+
+
+def test_closing_mid_training_leaves_no_thread(qtbot, tmp_path):
+    win = create_window(SHAPES_PAIR, None)
+    qtbot.addWidget(win)
+    win.show()
+    _wait_loaded(qtbot, win)
+    win.train_panel.epochs.setValue(500)
+    with qtbot.waitSignal(win.controller.trainingProgress, timeout=30000):
+        win.train_panel.train_button.click()
+    win.close()
+    # closeEvent waits up to a second for the workers: none may be left.
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    qtbot.waitUntil(lambda: not win.controller.training, timeout=1000)

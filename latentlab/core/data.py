@@ -340,7 +340,8 @@ def _download_with_torchvision(key: str, root: Path) -> None:
     except Exception as exc:  # torchvision may be broken beside this torch
         raise DataError(
             f"{folder} is not in {root} and torchvision, needed to download it, "
-            f"cannot be imported ({exc})"
+            f"cannot be imported ({exc}). Copy the four .gz files into "
+            f"{root / folder / 'raw'} instead."
         ) from exc
     cls = getattr(tvd, folder)
     try:

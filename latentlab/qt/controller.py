@@ -247,6 +247,7 @@ class Controller(QObject):
         self._train_history: list[list[Any]] = [[], []]
         self._train_spec: TrainSpec | None = None
         self._final_status = "stopped"
+        self._closed = False
         self._last_xy: tuple[float, float] | None = None
 
     # --- loading -----------------------------------------------------------------
@@ -257,6 +258,8 @@ class Controller(QObject):
         The panel keeps its current model until the new one is ready; a bad file
         raises ``errorRaised`` and changes nothing.
         """
+        if self._closed:
+            return
         path = str(path)
         self.loadingChanged.emit(side, True)
         self.status.emit(f"Loading {Path(path).name}…")
@@ -272,6 +275,8 @@ class Controller(QObject):
 
     def set_checkpoint(self, side: int, checkpoint: Checkpoint) -> None:
         """Show an in-memory checkpoint in ``side`` (data prepared in background)."""
+        if self._closed:
+            return
         self.loadingChanged.emit(side, True)
         self._load_jobs[side].submit(
             prepare_bundle,
@@ -325,7 +330,7 @@ class Controller(QObject):
     def request_grid(self, side: int, rect: LatentRect, n: int) -> None:
         """Decode an ``n x n`` manifold over ``rect`` in the background."""
         panel = self.panels[side]
-        if panel.model is None:
+        if panel.model is None or self._closed:
             return
         self._grid_jobs[side].submit(
             decode_grid,
@@ -382,7 +387,7 @@ class Controller(QObject):
 
     def start_training(self, spec: TrainSpec) -> None:
         """Train an AE (left) and a VAE (right) on ``spec.dataset``."""
-        if self.training:
+        if self.training or self._closed:
             return
         self._train_stop.clear()
         self._train_spec = spec
@@ -513,6 +518,7 @@ class Controller(QObject):
 
     def shutdown(self, msecs: int = 1000) -> bool:
         """Stop every job and wait up to ``msecs``; True when no thread is left."""
+        self._closed = True
         self._train_stop.set()
         for job in (*self._load_jobs, *self._grid_jobs, *self._refresh_jobs):
             job.cancel()

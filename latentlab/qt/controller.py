@@ -104,6 +104,15 @@ class TrainSpec:
     batch_size: int = 128
     lr: float = 1e-3
     seed: int = 0
+    autosave_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Autosaved:
+    """The training job saved both models after an epoch."""
+
+    epoch: int
+    paths: tuple[Path, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +223,49 @@ def training_job(
         snapshot_interval_s=0.5,
     )
     yield TrainingStarted(dataset, models)
-    return (yield from train(models, dataset, config, should_stop=stop.is_set))
+    run = train(models, dataset, config, should_stop=stop.is_set)
+    histories: list[list[Any]] = [[] for _ in models]
+    try:
+        while True:
+            try:
+                event = next(run)
+            except StopIteration as done:
+                return done.value
+            yield event
+            if isinstance(event, EpochEnd):
+                for history, metrics in zip(histories, event.metrics, strict=True):
+                    history.append(metrics)
+                if spec.autosave_dir:
+                    yield autosave(spec.autosave_dir, models, histories, dataset)
+    finally:
+        run.close()  # an abort at a yield must still run train()'s clean-up
+
+
+def autosave(
+    folder: str,
+    models: Sequence[Autoencoder],
+    histories: Sequence[Sequence[Any]],
+    dataset: ImageDataset,
+) -> Autosaved:
+    """Save each model after an epoch as ``<dataset>-<kind>-autosave.pt``.
+
+    Runs on the training thread between steps, so the weights are consistent;
+    the write is atomic, so a crash mid-save keeps the previous epoch's file.
+    """
+    paths = []
+    for model, history in zip(models, histories, strict=True):
+        name = dataset.name.replace(":", "-").replace("/", "-")
+        path = Path(folder) / f"{name}-{model.config.kind}-autosave.pt"
+        save_checkpoint(
+            path,
+            model,
+            history=history,
+            dataset=dataset.identity(),
+            metrics=metrics_summary(history),
+            overwrite=True,
+        )
+        paths.append(path)
+    return Autosaved(len(histories[0]), tuple(paths))
 
 
 class Controller(QObject):
@@ -449,6 +500,10 @@ class Controller(QObject):
         elif isinstance(event, ModelSnapshot):
             for side, state in zip(SIDES, event.state_dicts, strict=True):
                 self._show_snapshot(side, state)
+        elif isinstance(event, Autosaved):
+            self.status.emit(
+                f"Autosaved epoch {event.epoch} to {event.paths[0].parent}"
+            )
 
     def _show_snapshot(self, side: int, state: dict[str, torch.Tensor]) -> None:
         panel = self.panels[side]

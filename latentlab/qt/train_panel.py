@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -101,6 +103,13 @@ class TrainPanel(QWidget):
         self.backbone.addItem("MLP", "mlp")
         self.backbone.addItem("Convolutional", "conv")
 
+        self.autosave = QCheckBox(self)
+        self.autosave.setToolTip("Save both models after every epoch (atomic writes)")
+        self.autosave_dir = QLineEdit(str(Path.home() / "LatentLab" / "autosave"), self)
+        self.autosave_dir.setToolTip(
+            "Folder for <dataset>-ae-autosave.pt and <dataset>-vae-autosave.pt"
+        )
+
         self.train_button = QPushButton("Train AE + VAE", self)
         self.train_button.setToolTip("Train both models side by side in the background")
         self.pause_button = QPushButton("Pause", self)
@@ -123,6 +132,11 @@ class TrainPanel(QWidget):
         form.addRow("Latent size", self.latent_dim)
         form.addRow("β (VAE)", self.beta)
         form.addRow("Backbone", self.backbone)
+        autosave_row = QHBoxLayout()
+        autosave_row.setSpacing(4)
+        autosave_row.addWidget(self.autosave)
+        autosave_row.addWidget(self.autosave_dir)
+        form.addRow("Autosave", autosave_row)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button, 2)
         buttons.addWidget(self.pause_button, 1)
@@ -189,7 +203,15 @@ class TrainPanel(QWidget):
             beta=self.beta.value(),
             backbone=self.backbone.currentData(),
             epochs=self.epochs.value(),
+            autosave_dir=self._autosave_folder(),
         )
+
+    def _autosave_folder(self) -> str | None:
+        if not self.autosave.isChecked():
+            return None
+        folder = Path(self.autosave_dir.text().strip() or ".").expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
 
     def set_data_dir(self, path: str | None) -> None:
         """Prefill the data folder."""
@@ -225,6 +247,8 @@ class TrainPanel(QWidget):
             self.latent_dim,
             self.beta,
             self.backbone,
+            self.autosave,
+            self.autosave_dir,
         ):
             w.setEnabled(not running)
         if not running:

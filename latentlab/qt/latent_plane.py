@@ -187,6 +187,10 @@ class LatentPlaneWidget(pg.PlotWidget):
             pts = xy[mask]
             item.setData(x=pts[:, 0], y=pts[:, 1])
 
+    def point_count(self) -> int:
+        """Number of scatter points drawn."""
+        return sum(len(item.data) for item in self._scatters)
+
     def set_points_visible(self, visible: bool) -> None:
         """Toggle the scatter layer (and its legend)."""
         for item in self._scatters:
@@ -239,7 +243,9 @@ def fit_rect(
 
     A VAE's view always includes the prior's [-3, 3]^2, where its samples live.
     """
-    if points is None or len(points) == 0 or not np.isfinite(points).all():
+    if points is not None:
+        points = points[np.isfinite(points).all(1)]
+    if points is None or len(points) == 0:
         return LatentRect.square(3.0)
     lo = np.percentile(points, 0.5, axis=0)
     hi = np.percentile(points, 99.5, axis=0)

@@ -242,9 +242,15 @@ class ModelPanel(QWidget):
             return
         name = self.colour_by.currentData() or "label"
         values = panel.dataset.factors()[name]
-        self.plane.set_points(
-            xy, colour_groups(name, values, panel.dataset.class_names)
-        )
+        finite = np.isfinite(xy).all(1)
+        groups = colour_groups(name, values, panel.dataset.class_names)
+        self.plane.set_points(xy, [(label, m & finite) for label, m in groups])
+        bad = int((~finite).sum())
+        if bad:
+            self.note.setText(
+                f"{bad} test image(s) encode to NaN or infinity and are not plotted"
+            )
+            self.note.show()
         self.plane.set_points_visible(self.points_box.isChecked())
         dim = panel.latent_slice.latent_dim
         d0, d1 = panel.latent_slice.dims

@@ -183,3 +183,20 @@ def test_closing_mid_training_leaves_no_thread(qtbot, tmp_path):
     # closeEvent waits up to a second for the workers: none may be left.
     assert QThreadPool.globalInstance().activeThreadCount() == 0
     qtbot.waitUntil(lambda: not win.controller.training, timeout=1000)
+
+
+def test_non_finite_codes_are_left_out_and_reported(qtbot, window):
+    from dataclasses import replace
+
+    side = 1
+    panel = window.controller.panels[side]
+    mu = panel.codes.mu.copy()
+    mu[:5] = np.nan
+    mu[5] = np.inf
+    panel.codes = replace(panel.codes, mu=mu)
+    window.controller.panelChanged.emit(side)
+    widget = window.panels[side]
+    assert "6 test image(s) encode to NaN or infinity" in widget.note.text()
+    assert widget.plane.point_count() == len(mu) - 6
+    rect = widget.plane.view_rect()
+    assert np.isfinite([rect.x0, rect.x1, rect.y0, rect.y1]).all()

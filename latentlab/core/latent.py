@@ -8,6 +8,7 @@ map to full codes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -136,16 +137,20 @@ def encode_images(
     return Codes(mu, sigma)
 
 
-def grid_points(rect: LatentRect, n: int) -> npt.NDArray[np.float32]:
-    """Centres of an ``n x n`` grid of cells over ``rect``, ``(n * n, 2)``.
+def grid_points(
+    rect: LatentRect, n: int, rows: int | None = None
+) -> npt.NDArray[np.float32]:
+    """Centres of ``n`` columns by ``rows`` rows (default ``n``) of cells over ``rect``.
 
-    Row-major with the second coordinate rising along rows, so row 0 is the lowest
-    z2, matching an image drawn with its first row at the bottom.
+    Returns ``(rows * n, 2)``, row-major with the second coordinate rising along
+    rows, so row 0 is the lowest z2, matching an image drawn with its first row at
+    the bottom.
     """
-    if n < 1:
+    rows = n if rows is None else rows
+    if n < 1 or rows < 1:
         raise ConfigError("grid resolution must be >= 1")
     xs = rect.x0 + (np.arange(n, dtype=np.float64) + 0.5) * rect.width / n
-    ys = rect.y0 + (np.arange(n, dtype=np.float64) + 0.5) * rect.height / n
+    ys = rect.y0 + (np.arange(rows, dtype=np.float64) + 0.5) * rect.height / rows
     gx, gy = np.meshgrid(xs, ys)  # gy constant along each row
     return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
 
@@ -161,7 +166,7 @@ def decode_codes(
         model.decode(zt[lo : lo + batch_size].to(device)).cpu()
         for lo in range(0, len(zt), batch_size)
     ]
-    c, h, w = model.config.image_shape
+    _, h, w = model.config.image_shape
     if not out:
         return np.zeros((0, h, w), np.float32)
     return torch.cat(out).reshape(-1, h, w).numpy()
@@ -176,14 +181,15 @@ def decode_point(
 
 
 def assemble_tiles(
-    tiles: npt.NDArray[np.float32], n: int
+    tiles: npt.NDArray[np.float32], n: int, rows: int | None = None
 ) -> npt.NDArray[np.float32]:
-    """``(n * n, h, w)`` row-major tiles -> one ``(n * h, n * w)`` image.
+    """``(rows * n, h, w)`` row-major tiles -> one ``(rows * h, n * w)`` image.
 
     One reshape and transpose, no Python loop; the result is C-contiguous.
     """
+    rows = n if rows is None else rows
     _, h, w = tiles.shape
-    img = tiles.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
+    img = tiles.reshape(rows, n, h, w).transpose(0, 2, 1, 3).reshape(rows * h, n * w)
     return np.ascontiguousarray(img, dtype=np.float32)
 
 
@@ -192,13 +198,33 @@ def decode_grid(
     rect: LatentRect,
     n: int,
     latent_slice: LatentSlice | None = None,
+    rows: int | None = None,
 ) -> npt.NDArray[np.float32]:
-    """Decode an ``n x n`` grid over ``rect`` into one manifold image.
+    """Decode a grid of ``n`` columns by ``rows`` rows over ``rect`` into one image.
 
     Row 0 of the result is the lowest z2 (see :func:`grid_points`).
     """
     sl = latent_slice or LatentSlice(model.config.latent_dim)
-    return assemble_tiles(decode_codes(model, sl.embed(grid_points(rect, n))), n)
+    points = grid_points(rect, n, rows)
+    return assemble_tiles(decode_codes(model, sl.embed(points)), n, rows)
+
+
+def square_cells(rect: LatentRect, n: int) -> tuple[LatentRect, int, int]:
+    """Fit a grid of square cells, ``n`` along the longer side, over ``rect``.
+
+    Returns ``(grid_rect, columns, rows)``; ``grid_rect`` covers ``rect`` and is
+    centred on it, so tiles keep the images' aspect ratio on screen.
+    """
+    if rect.width >= rect.height:
+        cols, rows = n, max(1, math.ceil(n * rect.height / rect.width - 1e-9))
+        cell = rect.width / cols
+    else:
+        cols, rows = max(1, math.ceil(n * rect.width / rect.height - 1e-9)), n
+        cell = rect.height / rows
+    cx, cy = (rect.x0 + rect.x1) / 2, (rect.y0 + rect.y1) / 2
+    half_w, half_h = cols * cell / 2, rows * cell / 2
+    grid = LatentRect(cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    return grid, cols, rows
 
 
 def interpolate(
@@ -247,6 +273,7 @@ def posterior_samples(
     ``sigma_scale`` (scalar or per dim) multiplies sigma, as the view's slider does.
     """
     mu_a = np.asarray(mu, np.float32).reshape(-1)
-    sig = np.asarray(sigma, np.float32).reshape(-1) * np.asarray(sigma_scale, np.float32)
+    scale = np.asarray(sigma_scale, np.float32)
+    sig = np.asarray(sigma, np.float32).reshape(-1) * scale
     eps_a = np.asarray(eps, np.float32).reshape(-1, len(mu_a))
     return PosteriorSamples(mu_a, sig, eps_a, mu_a + sig * eps_a)

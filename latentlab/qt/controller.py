@@ -33,6 +33,7 @@ from latentlab.core.latent import (
     LatentSlice,
     decode_grid,
     encode_images,
+    square_cells,
 )
 from latentlab.core.models import build_model
 from latentlab.core.training import (
@@ -379,17 +380,23 @@ class Controller(QObject):
         self.decoded.emit(side, z[0], image)
 
     def request_grid(self, side: int, rect: LatentRect, n: int) -> None:
-        """Decode an ``n x n`` manifold over ``rect`` in the background."""
+        """Decode a manifold over ``rect`` in the background.
+
+        ``n`` tiles go along the longer side and cells stay square, so decoded
+        images keep their aspect ratio however the plane is shaped.
+        """
         panel = self.panels[side]
         if panel.model is None or self._closed:
             return
+        grid_rect, cols, rows = square_cells(rect, n)
         self._grid_jobs[side].submit(
             decode_grid,
             panel.model,
-            rect,
-            n,
+            grid_rect,
+            cols,
             panel.latent_slice,
-            on_return=lambda image: self.gridReady.emit(side, image, rect),
+            rows,
+            on_return=lambda image: self.gridReady.emit(side, image, grid_rect),
             on_error=lambda exc: self._report("Could not draw the manifold", exc),
         )
 

@@ -174,6 +174,7 @@ class LatentPlaneWidget(pg.PlotWidget):
             for item in self._scatters:
                 self.removeItem(item)
             self.legend.clear()
+            self.legend.setColumnCount(2 if len(names) > 5 else 1)
             self._scatters = []
             for i, name in enumerate(names):
                 r, g, b = PALETTE[i % len(PALETTE)]

@@ -351,6 +351,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("windowState")
         if state is not None:
             self.restoreState(state)
+        else:  # first launch: most of the height to the planes
+            self.resizeDocks([self.train_dock], [240], Qt.Orientation.Vertical)
         self.train_panel.set_data_dir(
             self.controller.data_dir or self.settings.value("dataDir", "")
         )

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from latentlab.qt.controller import Panel
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
-RESOLUTIONS = (8, 16, 24, 32)
+RESOLUTIONS = (8, 16, 20, 24, 32)
+DEFAULT_RESOLUTION = 20
 FACTOR_BINS = 6
 
 
@@ -95,8 +96,8 @@ class ModelPanel(QWidget):
         self.resolution = QComboBox(self)
         for n in RESOLUTIONS:
             self.resolution.addItem(f"{n}×{n}", n)
-        self.resolution.setCurrentIndex(len(RESOLUTIONS) - 1)
-        self.resolution.setToolTip("Manifold tiles per side")
+        self.resolution.setCurrentIndex(RESOLUTIONS.index(DEFAULT_RESOLUTION))
+        self.resolution.setToolTip("Manifold tiles along the longer side")
         self.colour_by = QComboBox(self)
         self.colour_by.setToolTip("Colour the encoded test set by")
         self.points_box = QCheckBox("Points", self)

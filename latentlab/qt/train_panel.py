@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -116,35 +116,49 @@ class TrainPanel(QWidget):
         self.stop_button = QPushButton("Stop", self)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
-        self.progress.setFormat("Idle")
+        self.progress.setValue(0)  # a reset bar (-1) draws no text
+        self.progress.setFormat("Ready to train")
         self.progress.setTextVisible(True)
         self.readout = QLabel("", self)
+        self.readout.setMinimumHeight(3 * self.fontMetrics().height())
         self.readout.setStyleSheet("font-family: monospace;")
 
         dir_row = QHBoxLayout()
         dir_row.setSpacing(2)
         dir_row.addWidget(self.data_dir)
         dir_row.addWidget(browse)
-        form = QFormLayout()
-        form.addRow("Dataset", self.dataset)
-        form.addRow("Data", dir_row)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Latent size", self.latent_dim)
-        form.addRow("β (VAE)", self.beta)
-        form.addRow("Backbone", self.backbone)
         autosave_row = QHBoxLayout()
         autosave_row.setSpacing(4)
         autosave_row.addWidget(self.autosave)
         autosave_row.addWidget(self.autosave_dir)
-        form.addRow("Autosave", autosave_row)
+        # Two label/field columns keep the dock short, leaving height to the planes.
+        form = QGridLayout()
+        form.setHorizontalSpacing(8)
+        form.setVerticalSpacing(4)
+        rows = (
+            (("Dataset", self.dataset), ("Epochs", self.epochs)),
+            (("Latent size", self.latent_dim), ("β (VAE)", self.beta)),
+            (("Backbone", self.backbone), None),
+        )
+        for r, pair in enumerate(rows):
+            for c, item in enumerate(pair):
+                if item is not None:
+                    form.addWidget(QLabel(item[0]), r, 2 * c)
+                    form.addWidget(item[1], r, 2 * c + 1)
+        form.addWidget(QLabel("Data"), 3, 0)
+        form.addLayout(dir_row, 3, 1, 1, 3)
+        form.addWidget(QLabel("Autosave"), 4, 0)
+        form.addLayout(autosave_row, 4, 1, 1, 3)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button, 2)
         buttons.addWidget(self.pause_button, 1)
         buttons.addWidget(self.stop_button, 1)
+        status = QHBoxLayout()
+        status.addWidget(self.progress, 1)
         left = QVBoxLayout()
         left.addLayout(form)
         left.addLayout(buttons)
-        left.addWidget(self.progress)
+        left.addLayout(status)
         left.addWidget(self.readout)
         left.addStretch(1)
 

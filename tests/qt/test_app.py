@@ -78,13 +78,25 @@ def test_drag_decodes_continuously(qtbot, window):
     assert window.panels[0].decode.z[0] == pytest.approx(xs[-1])
 
 
-def test_manifold_is_drawn_over_the_visible_rect(qtbot, window):
+def test_manifold_covers_the_visible_rect_with_square_tiles(qtbot, window):
     panel = window.panels[1]
-    qtbot.waitUntil(lambda: panel.plane.manifold.image is not None, timeout=10000)
-    image = panel.plane.manifold.image
+    manifold = panel.plane.manifold
+
+    def covers_view():
+        assert manifold.image is not None, "no manifold yet"
+        placed = manifold.mapRectToParent(manifold.boundingRect())
+        view = panel.plane.view_rect()
+        assert placed.left() <= view.x0 + 1e-6 and placed.right() >= view.x1 - 1e-6
+        assert placed.top() <= view.y0 + 1e-6 and placed.bottom() >= view.y1 - 1e-6
+
+    qtbot.waitUntil(covers_view, timeout=10000)
+    image = manifold.image
     n = panel.resolution.currentData()
-    assert image.shape == (28 * n, 28 * n)
+    rows, cols = image.shape[0] // 28, image.shape[1] // 28
+    assert image.shape == (28 * rows, 28 * cols) and max(rows, cols) == n
     assert image.dtype == np.float32 and 0.0 <= image.min() <= image.max() <= 1.0
+    placed = manifold.mapRectToParent(manifold.boundingRect())
+    assert placed.width() / cols == pytest.approx(placed.height() / rows, rel=1e-3)
 
 
 def test_panels_are_titled_from_the_checkpoints(window):

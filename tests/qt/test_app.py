@@ -212,3 +212,67 @@ def test_non_finite_codes_are_left_out_and_reported(qtbot, window):
     assert widget.plane.point_count() == len(mu) - 6
     rect = widget.plane.view_rect()
     assert np.isfinite([rect.x0, rect.x1, rect.y0, rect.y1]).all()
+
+
+def test_wide_latent_shows_a_chosen_slice_and_decodes_through_it(
+    qtbot, window, tmp_path
+):
+    path = tmp_path / "vae5.pt"
+    save_checkpoint(
+        path, new_model(ModelConfig(latent_dim=5), seed=1), dataset={"name": "shapes"}
+    )
+    window.open_file(1, str(path))
+    widget = window.panels[1]
+    qtbot.waitUntil(
+        lambda: widget.title.text().startswith("VAE · shapes · 5-D"), timeout=10000
+    )
+    assert widget.slice_row.isVisible()
+    widget.dim_x.setCurrentIndex(3)
+    widget.dim_y.setCurrentIndex(1)
+    widget.others.setText("0.5, 0, -1, 0, 2")
+    with qtbot.waitSignal(widget.sliceChanged) as blocker:
+        widget.others.editingFinished.emit()
+    latent_slice = blocker.args[0]
+    assert latent_slice.dims == (3, 1)
+    assert widget.plane.getAxis("bottom").labelText == "z4"
+    plane = widget.plane
+    with qtbot.waitSignal(plane.latentClicked) as click:
+        qtbot.mouseClick(
+            plane.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=plane.scene_pos_of(0.8, -0.3),
+        )
+    x, y = click.args
+    z = np.array([[0.5, y, -1.0, x, 2.0]], dtype=np.float32)
+    model = window.controller.panels[1].model
+    with torch.no_grad():
+        expected = model.decode(torch.from_numpy(z))[0, 0].numpy()
+    np.testing.assert_array_equal(widget.decode.image, expected)
+    np.testing.assert_allclose(widget.decode.z, z[0])
+
+
+def test_bad_slice_values_are_refused_with_a_message(qtbot, window, tmp_path):
+    path = tmp_path / "vae3.pt"
+    save_checkpoint(
+        path, new_model(ModelConfig(latent_dim=3)), dataset={"name": "shapes"}
+    )
+    window.open_file(0, str(path))
+    widget = window.panels[0]
+    qtbot.waitUntil(lambda: widget.slice_row.isVisible(), timeout=10000)
+    widget.others.setText("1, two")
+    with qtbot.assertNotEmitted(widget.sliceChanged):
+        widget.others.editingFinished.emit()
+    assert "Slice not changed" in widget.note.text()
+
+
+def test_exports_write_png_files(window, tmp_path):
+    window.controller.decode_at(0.2, 0.1)
+    decoded = tmp_path / "decoded.png"
+    assert window.panels[1].decode.export_png(str(decoded))
+    view = tmp_path / "view.png"
+    assert window.panels[0].plane.grab().save(str(view))
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(decoded))
+    assert (img.width(), img.height()) == (28 * 8, 28 * 8)
+    assert QImage(str(view)).width() > 100

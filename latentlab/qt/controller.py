@@ -106,6 +106,7 @@ class TrainSpec:
     lr: float = 1e-3
     seed: int = 0
     autosave_dir: str | None = None
+    download: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +132,15 @@ class DatasetCache:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], ImageDataset] = {}
 
-    def get(self, name: str, data_dir: str | None) -> ImageDataset:
+    def get(
+        self, name: str, data_dir: str | None, *, download: bool = False
+    ) -> ImageDataset:
         """Load once, then hand out the same (read-only) dataset."""
         key = (name, str(data_dir or ""))
         with self._lock:
             if key in self._items:
                 return self._items[key]
-        dataset = load_dataset(name, data_dir)
+        dataset = load_dataset(name, data_dir, download=download)
         with self._lock:
             return self._items.setdefault(key, dataset)
 
@@ -204,7 +207,7 @@ def training_job(
     threads: int,
 ) -> Generator[Any, None, TrainResult]:
     """Train an AE and a VAE side by side (runs in a worker)."""
-    dataset = cache.get(spec.dataset, spec.data_dir)
+    dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
     common = ModelConfig(
         latent_dim=spec.latent_dim,
         backbone=spec.backbone,  # type: ignore[arg-type]

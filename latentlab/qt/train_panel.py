@@ -85,6 +85,12 @@ class TrainPanel(QWidget):
             self.dataset.addItem(label, key)
         self.data_dir = QLineEdit(self)
         self.data_dir.setPlaceholderText("data folder (torchvision layout) or images")
+        self.download = QCheckBox("Download if missing", self)
+        self.download.setChecked(True)
+        self.download.setToolTip(
+            "Let torchvision download MNIST, Fashion-MNIST or KMNIST into the data "
+            "folder when the files are not there"
+        )
         browse = QPushButton("…", self)
         browse.setFixedWidth(28)
         browse.setToolTip("Choose the data folder")
@@ -145,6 +151,7 @@ class TrainPanel(QWidget):
                 if item is not None:
                     form.addWidget(QLabel(item[0]), r, 2 * c)
                     form.addWidget(item[1], r, 2 * c + 1)
+        form.addWidget(self.download, 2, 2, 1, 2)
         form.addWidget(QLabel("Data"), 3, 0)
         form.addLayout(dir_row, 3, 1, 1, 3)
         form.addWidget(QLabel("Autosave"), 4, 0)
@@ -218,6 +225,7 @@ class TrainPanel(QWidget):
             backbone=self.backbone.currentData(),
             epochs=self.epochs.value(),
             autosave_dir=self._autosave_folder(),
+            download=self.download.isChecked() and self.download.isEnabled(),
         )
 
     def _autosave_folder(self) -> str | None:
@@ -241,6 +249,7 @@ class TrainPanel(QWidget):
     def _update_dir_hint(self) -> None:
         key = self.dataset.currentData()
         self.data_dir.setEnabled(key != "shapes")
+        self.download.setEnabled(key not in ("shapes", "folder"))
         self.data_dir.setPlaceholderText(
             "folder of images (sub-folders = classes)"
             if key == "folder"
@@ -263,6 +272,7 @@ class TrainPanel(QWidget):
             self.backbone,
             self.autosave,
             self.autosave_dir,
+            self.download,
         ):
             w.setEnabled(not running)
         if not running:

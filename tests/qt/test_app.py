@@ -276,3 +276,45 @@ def test_exports_write_png_files(window, tmp_path):
     img = QImage(str(decoded))
     assert (img.width(), img.height()) == (28 * 8, 28 * 8)
     assert QImage(str(view)).width() > 100
+
+
+def test_dropping_a_checkpoint_on_a_panel_loads_it(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    path = tmp_path / "dropped.pt"
+    save_checkpoint(
+        path,
+        new_model(ModelConfig(kind="ae", latent_dim=2), seed=7),
+        dataset={"name": "shapes"},
+    )
+    widget = window.panels[1]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    centre = widget.rect().center()
+    enter = QDragEnterEvent(
+        centre,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(centre),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, drop)
+    qtbot.waitUntil(
+        lambda: (
+            window.controller.panels[1].checkpoint is not None
+            and window.controller.panels[1].checkpoint.path == path
+        ),
+        timeout=10000,
+    )
+    assert widget.title.text() == "AE · shapes · 2-D · 0 epochs"

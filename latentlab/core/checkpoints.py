@@ -13,6 +13,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -91,6 +92,11 @@ def save_checkpoint(
     target = Path(path)
     if target.is_dir():
         raise CheckpointError(f"cannot save to {target}: it is a folder")
+    if not all(torch.isfinite(v).all() for v in model.state_dict().values()):
+        # load_checkpoint refuses such a file, so writing it would only lose data.
+        raise CheckpointError(
+            f"not saving {target}: the model has NaN or infinite weights"
+        )
     if target.exists() and not overwrite:
         raise CheckpointError(
             f"{target} already exists; choose another name or allow overwriting"
@@ -160,12 +166,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         config = ModelConfig.from_dict(payload.get("config"))
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"{p} has an invalid model config: {exc}") from exc
-    model = build_model(config)
     state = payload.get("state_dict")
     if not isinstance(state, dict) or not all(
         isinstance(v, torch.Tensor) for v in state.values()
     ):
         raise CheckpointError(f"{p} has no valid weights (state_dict)")
+    _check_shapes(p, config, state)
+    model = build_model(config)
     try:
         model.load_state_dict(state, strict=True)
     except (RuntimeError, KeyError, TypeError) as exc:
@@ -195,42 +202,89 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
 
 def _read_payload(p: Path) -> Any:
-    if not p.exists():
-        raise CheckpointError(f"{p} does not exist")
-    if p.is_dir():
-        raise CheckpointError(f"{p} is a folder, not a checkpoint file")
     try:
-        size = p.stat().st_size
-        with p.open("rb") as fh:
-            if size == 0:
-                raise CheckpointError(f"{p} is empty (0 bytes)")
-            with warnings.catch_warnings():
-                # e.g. "Detected pickle protocol 4": noise for a file we refuse.
-                warnings.simplefilter("ignore")
-                return torch.load(fh, map_location="cpu", weights_only=True)
-    except CheckpointError:
-        raise
+        # One stat inside the try: a folder we may not enter raises PermissionError
+        # here, and a FIFO or device must be refused before open() blocks on it.
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise CheckpointError(f"{p} is a folder, not a checkpoint file")
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{p} is not a regular file")
+        if info.st_size == 0:
+            raise CheckpointError(f"{p} is empty (0 bytes)")
+        fh = p.open("rb")
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"{p} does not exist") from exc
     except PermissionError as exc:
         raise CheckpointError(f"cannot read {p}: permission denied") from exc
     except OSError as exc:
         raise CheckpointError(f"cannot read {p}: {exc.strerror or exc}") from exc
-    except Exception as exc:  # torch.load raises many types for corrupt bytes
-        text = str(exc)
-        if "Weights only load failed" in text:
-            wanted = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    with fh:
+        try:
+            with warnings.catch_warnings():
+                # e.g. "Detected pickle protocol 4": noise for a file we refuse.
+                warnings.simplefilter("ignore")
+                return torch.load(fh, map_location="cpu", weights_only=True)
+        except Exception as exc:  # corrupt bytes raise many types, OSError included
+            raise _load_error(p, exc) from exc
+
+
+def _load_error(p: Path, exc: Exception) -> CheckpointError:
+    text = str(exc)
+    if "Weights only load failed" in text:
+        # torch < 2.10 says "Unsupported global: GLOBAL os.system", later ones
+        # "unsupported GLOBAL posix.system"; garbage bytes give "Unsupported operand".
+        wanted = re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", text)
+        operand = re.search(r"Unsupported operand \d+", text)
+        if wanted or not operand:
             detail = (
                 f"it asks to build the Python object {wanted.group(1)}"
                 if wanted
                 else "its pickle data is not plain tensors"
             )
-            raise CheckpointError(
+            return CheckpointError(
                 f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
                 "values, so nothing in the file was executed"
-            ) from exc
-        reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            )
+        text = f"unreadable pickle data: {operand.group(0)}"
+    reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return CheckpointError(f"{p} is corrupt or not a PyTorch file ({reason[:160]})")
+
+
+def _check_shapes(p: Path, config: ModelConfig, state: dict[Any, Any]) -> None:
+    """Compare the file's weights with the config before allocating the model.
+
+    The config alone could ask for billions of parameters; an empty "meta" model
+    gives the expected shapes for free, and weights that match them must be
+    stored in the file, so building the real model costs no more than the file.
+    """
+    with torch.device("meta"):
+        expected = {
+            k: tuple(v.shape) for k, v in build_model(config).state_dict().items()
+        }
+    got = {str(k): tuple(v.shape) for k, v in state.items()}
+    problems = [f"missing {k}" for k in expected if k not in got]
+    problems += [f"unexpected {k}" for k in got if k not in expected]
+    problems += [
+        f"{k} is {'x'.join(map(str, got[k]))} in the file, "
+        f"{'x'.join(map(str, shape))} for the config"
+        for k, shape in expected.items()
+        if k in got and got[k] != shape
+    ]
+    if problems:
+        shown = "; ".join(problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise CheckpointError(
-            f"{p} is corrupt or not a PyTorch file ({reason[:160]})"
-        ) from exc
+            f"{p}: the weights do not fit its config ({config.kind}, latent "
+            f"{config.latent_dim}, {config.backbone}): {shown}{more}"
+        )
+    stored = sum(v.untyped_storage().nbytes() for v in state.values())
+    claimed = sum(v.numel() * v.element_size() for v in state.values())
+    if claimed > stored:
+        raise CheckpointError(
+            f"{p} has malformed weights: they claim {claimed:,} bytes but store "
+            f"{stored:,}"
+        )
 
 
 def _describe(payload: Any) -> str:

@@ -134,6 +134,15 @@ class TrainConfig:
             raise ConfigError(
                 f"batch size must be from 1 to 65536, not {self.batch_size!r}"
             )
+        if not isinstance(self.eval_batch_size, int) or not (
+            1 <= self.eval_batch_size <= 65536
+        ):
+            raise ConfigError(
+                f"eval batch size must be from 1 to 65536, not {self.eval_batch_size!r}"
+            )
+        # torch seeds are 64-bit and the loop also uses seed + 1 for the noise.
+        if not isinstance(self.seed, int) or not -(2**63) <= self.seed < 2**63 - 1:
+            raise ConfigError(f"seed must be a 64-bit integer, not {self.seed!r}")
         if not isinstance(self.lr, int | float) or not (
             math.isfinite(self.lr) and self.lr > 0
         ):
@@ -145,6 +154,8 @@ class TrainConfig:
         if self.threads is not None and (
             not isinstance(self.threads, int) or self.threads < 1
         ):
-            raise ConfigError(f"threads must be a positive integer, not {self.threads!r}")
+            raise ConfigError(
+                f"threads must be a positive integer, not {self.threads!r}"
+            )
         if not self.snapshot_interval_s > 0:
             raise ConfigError("snapshot interval must be > 0 seconds")

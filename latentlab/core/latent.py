@@ -130,8 +130,8 @@ def encode_images(
         if enc.logvar is not None:
             sigmas.append(enc.sigma.cpu())
     if not mus:
-        width = model.config.latent_dim
-        return Codes(np.zeros((0, width), np.float32), None)
+        empty = np.zeros((0, model.config.latent_dim), np.float32)
+        return Codes(empty, empty.copy() if model.is_variational else None)
     mu = torch.cat(mus).numpy()
     sigma = torch.cat(sigmas).numpy() if sigmas else None
     return Codes(mu, sigma)
@@ -202,11 +202,15 @@ def decode_grid(
 ) -> npt.NDArray[np.float32]:
     """Decode a grid of ``n`` columns by ``rows`` rows over ``rect`` into one image.
 
-    Row 0 of the result is the lowest z2 (see :func:`grid_points`).
+    The image is meant to be drawn with its row 0 at the bottom (pyqtgraph's
+    default y-up view): row 0 is the lowest z2 (see :func:`grid_points`) and each
+    tile is stored bottom-up too, so the digits stand upright on screen.
+    ``np.flipud(result)`` is the picture as seen.
     """
     sl = latent_slice or LatentSlice(model.config.latent_dim)
     points = grid_points(rect, n, rows)
-    return assemble_tiles(decode_codes(model, sl.embed(points)), n, rows)
+    tiles = decode_codes(model, sl.embed(points))
+    return assemble_tiles(tiles[:, ::-1, :], n, rows)
 
 
 def square_cells(rect: LatentRect, n: int) -> tuple[LatentRect, int, int]:

@@ -179,3 +179,30 @@ def strip_smoothness(
     if train_images is not None:
         nearest = nearest_training(strip, train_images)
     return StripSmoothness(l2, mae, nearest)
+
+
+def chi2_quantile(level: float, dof: int) -> float:
+    """Quantile of the chi-square distribution: ``P(|z|^2 <= q) = level`` for
+    ``z ~ N(0, I_dof)`` (bisection on the regularized lower incomplete gamma)."""
+    if not 0.0 < level < 1.0 or dof < 1:
+        raise ConfigError("need 0 < level < 1 and dof >= 1")
+    a = torch.tensor(dof / 2.0, dtype=torch.float64)
+    lo, hi = 0.0, float(dof) + 40.0 * np.sqrt(dof) + 40.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        p = float(torch.special.gammainc(a, torch.tensor(mid / 2, dtype=torch.float64)))
+        lo, hi = (mid, hi) if p < level else (lo, mid)
+    return (lo + hi) / 2
+
+
+def share_in_prior_bulk(codes: npt.ArrayLike, level: float = 0.95) -> float:
+    """Share of codes ``(n, d)`` inside the region holding ``level`` of N(0, I).
+
+    Near ``level`` for a VAE whose aggregate posterior matches its prior; an
+    autoencoder's codes are under no such constraint.
+    """
+    z = np.asarray(codes, np.float64)
+    if z.ndim != 2 or len(z) == 0:
+        raise ConfigError("codes must be a non-empty (n, d) array")
+    q = chi2_quantile(level, z.shape[1])
+    return float(((z**2).sum(1) <= q).mean())

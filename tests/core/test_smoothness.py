@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from latentlab.core.errors import ConfigError
-from latentlab.core.smoothness import nearest_training, step_distances, strip_smoothness
+from latentlab.core.smoothness import (
+    chi2_quantile,
+    nearest_training,
+    share_in_prior_bulk,
+    step_distances,
+    strip_smoothness,
+)
 
 
 def _ramp_strip_with_a_jump(steps=12, jump_at=7):
@@ -74,3 +80,15 @@ def test_mismatched_sizes_are_reported():
         nearest_training(np.zeros((2, 4, 4)), np.zeros((3, 5, 5), np.uint8))
     with pytest.raises(ConfigError, match="at least 2"):
         step_distances(np.zeros((1, 4, 4)))
+
+
+def test_chi2_quantile_matches_closed_forms():
+    assert chi2_quantile(0.95, 2) == pytest.approx(-2 * np.log(0.05), rel=1e-9)
+    assert chi2_quantile(0.95, 1) == pytest.approx(1.959963984540054**2, rel=1e-9)
+    assert chi2_quantile(0.5, 10) == pytest.approx(9.341818, rel=1e-6)
+
+
+def test_share_in_prior_bulk_of_prior_draws_is_the_level():
+    z = np.random.default_rng(0).standard_normal((200_000, 3))
+    assert share_in_prior_bulk(z, 0.95) == pytest.approx(0.95, abs=0.003)
+    assert share_in_prior_bulk(z * 10, 0.95) < 0.05

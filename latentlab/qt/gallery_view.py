@@ -1,0 +1,413 @@
+"""Pieces the analysis views share: the picked inputs, image tiles and a gallery.
+
+:class:`InputSelection` is the one record of which test images the user picked
+(the latest two, for interpolation); every view listens to it, so a click on a
+scatter point, a gallery thumbnail or "Random" updates all views alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
+
+from latentlab.qt.decode_panel import to_qimage
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from latentlab.core.data import ImageDataset
+    from latentlab.qt.controller import Panel
+
+PICK_RADIUS_PX = 8.0
+HIGHLIGHT = QColor(255, 140, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSides:
+    """Which panel holds the AE and which the VAE (None when neither does)."""
+
+    ae: int | None
+    vae: int | None
+
+
+def model_sides(panels: Sequence[Panel]) -> ModelSides:
+    """The VAE is a panel with a variational model (the right one preferred);
+    the AE a panel with a deterministic one (the left one preferred)."""
+
+    def ready(side: int) -> bool:
+        return panels[side].model is not None and panels[side].codes is not None
+
+    vae = next((s for s in (1, 0) if ready(s) and panels[s].model.is_variational), None)
+    ae = next(
+        (s for s in (0, 1) if ready(s) and not panels[s].model.is_variational), None
+    )
+    return ModelSides(ae, vae)
+
+
+def same_data(a: ImageDataset | None, b: ImageDataset | None) -> bool:
+    """True when two datasets are the same split (index i means the same image)."""
+    if a is None or b is None:
+        return False
+    if a is b:
+        return True
+    return (
+        a.name == b.name
+        and len(a.test_images) == len(b.test_images)
+        and len(a.train_images) == len(b.train_images)
+        and a.source == b.source
+    )
+
+
+def nearest_point(
+    xy: npt.NDArray[np.float32],
+    target: tuple[float, float],
+    pixel_size: tuple[float, float],
+    max_px: float = PICK_RADIUS_PX,
+) -> int | None:
+    """Index of the point of ``xy`` ``(n, 2)`` nearest ``target`` on screen.
+
+    Distances are measured in screen pixels (``pixel_size`` is the plane's
+    latent units per pixel along x and y); None when none is within ``max_px``.
+    """
+    if xy is None or len(xy) == 0:
+        return None
+    px, py = (max(abs(float(p)), 1e-12) for p in pixel_size)
+    d2 = ((xy[:, 0] - target[0]) / px) ** 2 + ((xy[:, 1] - target[1]) / py) ** 2
+    i = int(np.argmin(d2))
+    return i if d2[i] <= max_px**2 else None
+
+
+def demo_indices(dataset: ImageDataset, n: int = 10) -> list[int]:
+    """``n`` test images for a gallery: the first of each class in turn."""
+    labels = dataset.test_labels.numpy()
+    per_class = [np.flatnonzero(labels == c) for c in range(len(dataset.class_names))]
+    picks: list[int] = []
+    rank = 0
+    while len(picks) < min(n, len(labels)):
+        added = False
+        for idx in per_class:
+            if rank < len(idx) and len(picks) < n:
+                picks.append(int(idx[rank]))
+                added = True
+        if not added:
+            break
+        rank += 1
+    return picks
+
+
+def default_pair(dataset: ImageDataset) -> tuple[int, int]:
+    """Two test images of different classes (the first, and the first unlike it)."""
+    labels = dataset.test_labels.numpy()
+    if len(labels) < 2:
+        return 0, 0
+    other = np.flatnonzero(labels != labels[0])
+    return 0, int(other[0]) if len(other) else 1
+
+
+def describe(dataset: ImageDataset, index: int) -> str:
+    """``#12 (7)``: a test image's index and class."""
+    label = int(dataset.test_labels[index])
+    names = dataset.class_names
+    name = names[label] if 0 <= label < len(names) else str(label)
+    return f"#{index} ({name})"
+
+
+class InputSelection(QObject):
+    """The test images the user picked: ``current`` and the one before it.
+
+    Indices refer to ``dataset.test_images``. Interpolation runs from
+    ``previous`` (A) to ``current`` (B); the ε view uses ``current``.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.dataset: ImageDataset | None = None
+        self.current: int | None = None
+        self.previous: int | None = None
+
+    def reset(self, dataset: ImageDataset | None) -> None:
+        """Switch to ``dataset`` with a default pair of different classes."""
+        self.dataset = dataset
+        if dataset is None or len(dataset.test_images) == 0:
+            self.current = self.previous = None
+        else:
+            self.previous, self.current = default_pair(dataset)
+        self.changed.emit()
+
+    def pick(self, index: int) -> None:
+        """Make ``index`` current; the old current becomes ``previous``."""
+        if self.dataset is None or index == self.current:
+            return
+        if not 0 <= index < len(self.dataset.test_images):
+            return
+        self.previous, self.current = self.current, int(index)
+        self.changed.emit()
+
+    def pick_pair(self, a: int, b: int) -> None:
+        """Set both: ``a`` becomes previous (A), ``b`` current (B)."""
+        if self.dataset is None:
+            return
+        self.previous, self.current = int(a), int(b)
+        self.changed.emit()
+
+    def swap(self) -> None:
+        """Exchange A and B."""
+        if self.previous is None or self.current is None:
+            return
+        self.previous, self.current = self.current, self.previous
+        self.changed.emit()
+
+    def pick_random(self, rng: np.random.Generator, count: int = 1) -> None:
+        """Pick ``count`` (1 or 2) random test images."""
+        if self.dataset is None or len(self.dataset.test_images) < 2:
+            return
+        idx = rng.choice(len(self.dataset.test_images), size=2, replace=False)
+        if count == 2:
+            self.pick_pair(int(idx[0]), int(idx[1]))
+        else:
+            self.pick(int(idx[0]) if idx[0] != self.current else int(idx[1]))
+
+
+class ImageTilesWidget(QWidget):
+    """Images ``(n, h, w)`` in [0, 1] as a grid of crisp, square tiles.
+
+    One assembled QImage is drawn scaled with nearest-neighbour pixels. Tiles can
+    be highlighted (an orange frame) and clicked (``tileClicked``).
+    """
+
+    tileClicked = Signal(int)
+    tileHovered = Signal(int)  # -1 when the pointer leaves the tiles
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        columns: int | None = None,
+        placeholder: str = "",
+        min_tile: int = 12,
+        gap: int = 0,
+    ) -> None:
+        super().__init__(parent)
+        self._columns = columns
+        self._placeholder = placeholder
+        self._min_tile = min_tile
+        self._gap = gap
+        self._images: npt.NDArray[np.float32] | None = None
+        self._qimages: list = []
+        self._highlight: set[int] = set()
+        self._hover = -1
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    @property
+    def images(self) -> npt.NDArray[np.float32] | None:
+        """The images shown."""
+        return self._images
+
+    def set_images(
+        self, images: npt.NDArray[np.floating] | None, columns: int | None = None
+    ) -> None:
+        """Show ``images`` (None clears); ``columns`` defaults to a square grid."""
+        if columns is not None:
+            self._columns = columns
+        if images is None or len(images) == 0:
+            self._images = None
+            self._qimages = []
+        else:
+            self._images = np.asarray(images, np.float32)
+            self._qimages = [to_qimage(img) for img in self._images]
+        self._highlight = {i for i in self._highlight if i < self.count}
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown while there are no images."""
+        self._placeholder = text
+        self.update()
+
+    @property
+    def count(self) -> int:
+        """Number of tiles."""
+        return 0 if self._images is None else len(self._images)
+
+    def set_highlight(self, indices: int | Sequence[int] | None) -> None:
+        """Frame these tiles (None or -1 clears)."""
+        if indices is None:
+            indices = []
+        elif isinstance(indices, int | np.integer):
+            indices = [int(indices)] if indices >= 0 else []
+        self._highlight = {int(i) for i in indices}
+        self.update()
+
+    def grid_shape(self) -> tuple[int, int]:
+        """``(rows, columns)`` of the layout."""
+        n = max(self.count, 1)
+        cols = self._columns or int(np.ceil(np.sqrt(n)))
+        cols = max(1, min(cols, n))
+        return int(np.ceil(n / cols)), cols
+
+    def tile_rect(self, i: int) -> QRectF:
+        """Where tile ``i`` is drawn, in widget coordinates."""
+        rows, cols = self.grid_shape()
+        size = self._tile_size()
+        total_w = cols * size + (cols - 1) * self._gap
+        total_h = rows * size + (rows - 1) * self._gap
+        x0 = (self.width() - total_w) / 2
+        y0 = (self.height() - total_h) / 2
+        r, c = divmod(i, cols)
+        return QRectF(
+            x0 + c * (size + self._gap), y0 + r * (size + self._gap), size, size
+        )
+
+    def _tile_size(self) -> float:
+        rows, cols = self.grid_shape()
+        avail_w = self.width() - (cols - 1) * self._gap
+        avail_h = self.height() - (rows - 1) * self._gap
+        size = min(avail_w / cols, avail_h / rows)
+        h = 28 if self._images is None else self._images.shape[1]
+        # Whole multiples of the image size keep pixels crisp and even.
+        if size >= h:
+            size = np.floor(size / h) * h
+        return float(max(size, 1.0))
+
+    def tile_at(self, pos: QPointF) -> int:
+        """Tile index under widget point ``pos``, or -1."""
+        for i in range(self.count):
+            if self.tile_rect(i).contains(pos):
+                return i
+        return -1
+
+    def sizeHint(self) -> QSize:
+        rows, cols = self.grid_shape()
+        return QSize(cols * 2 * 28, rows * 2 * 28)
+
+    def minimumSizeHint(self) -> QSize:
+        rows, cols = self.grid_shape()
+        return QSize(cols * self._min_tile, rows * self._min_tile)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        if self._images is None:
+            p.setPen(QColor("#888"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            p.end()
+            return
+        if self._gap == 0:
+            rows, cols = self.grid_shape()
+            first, last = self.tile_rect(0), self.tile_rect(rows * cols - 1)
+            full = _assemble(self._images, rows, cols)
+            p.drawImage(QRectF(first.topLeft(), last.bottomRight()), to_qimage(full))
+        else:
+            for i, img in enumerate(self._qimages):
+                p.drawImage(self.tile_rect(i), img)
+        hover = {self._hover} if self._hover >= 0 else set()
+        for i in sorted(self._highlight | hover):
+            if i >= self.count:
+                continue
+            colour = HIGHLIGHT if i in self._highlight else QColor(80, 160, 255)
+            p.setPen(QPen(colour, 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(self.tile_rect(i).adjusted(1, 1, -1, -1))
+        p.end()
+
+    def mouseMoveEvent(self, event) -> None:
+        i = self.tile_at(event.position())
+        if i != self._hover:
+            self._hover = i
+            self.tileHovered.emit(i)
+            self.update()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        if self._hover != -1:
+            self._hover = -1
+            self.tileHovered.emit(-1)
+            self.update()
+        super().leaveEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            i = self.tile_at(event.position())
+            if i >= 0:
+                self.tileClicked.emit(i)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+
+def _assemble(
+    images: npt.NDArray[np.float32], rows: int, cols: int
+) -> npt.NDArray[np.float32]:
+    """``(n, h, w)`` -> one ``(rows * h, cols * w)`` image, padded with black."""
+    n, h, w = images.shape
+    padded = np.zeros((rows * cols, h, w), np.float32)
+    padded[:n] = images
+    img = padded.reshape(rows, cols, h, w).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(img.reshape(rows * h, cols * w))
+
+
+class GalleryWidget(QWidget):
+    """A row of test-image thumbnails and a "Random test image" button."""
+
+    picked = Signal(int)  # test-set index
+    randomRequested = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        count: int = 10,
+        random_text: str = "Random test image",
+    ) -> None:
+        super().__init__(parent)
+        self._count = count
+        self._indices: list[int] = []
+        self.tiles = ImageTilesWidget(
+            self, columns=count, placeholder="no test images", gap=3
+        )
+        self.tiles.setFixedHeight(44)
+        self.tiles.setMinimumWidth(count * 40)
+        self.tiles.setToolTip("Click a thumbnail to use it as the input")
+        self.tiles.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.random_button = QPushButton(random_text, self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tiles, 1)
+        layout.addWidget(self.random_button)
+        self.tiles.tileClicked.connect(self._on_tile_clicked)
+        self.random_button.clicked.connect(self.randomRequested)
+
+    @property
+    def indices(self) -> list[int]:
+        """Test-set indices of the thumbnails, in order."""
+        return list(self._indices)
+
+    def set_dataset(self, dataset: ImageDataset | None) -> None:
+        """Fill the thumbnails from ``dataset``'s test set (None empties them)."""
+        if dataset is None:
+            self._indices = []
+            self.tiles.set_images(None)
+        else:
+            self._indices = demo_indices(dataset, self._count)
+            images = dataset.test_images[self._indices].numpy() / np.float32(255)
+            self.tiles.set_images(images, columns=self._count)
+        self.random_button.setEnabled(dataset is not None)
+
+    def mark(self, indices: Sequence[int | None]) -> None:
+        """Frame the thumbnails showing these test indices."""
+        self.tiles.set_highlight(
+            [self._indices.index(i) for i in indices if i in self._indices]
+        )
+
+    def _on_tile_clicked(self, tile: int) -> None:
+        if 0 <= tile < len(self._indices):
+            self.picked.emit(self._indices[tile])

@@ -1,0 +1,233 @@
+"""The command line as a user runs it: ``python -m latentlab ...`` in subprocesses.
+
+Each subprocess pays 2-3 s to import torch on the shared 2-core box, so train,
+info, a refused overwrite and a bad checkpoint run as real processes (the last
+three side by side), and the other error cases call :func:`latentlab.cli.main`
+in-process: the same code, exit status and stderr, where an escaping exception
+would fail the test just as a traceback would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from latentlab import __version__
+from latentlab.cli import main
+from latentlab.core.checkpoints import load_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+# One torch thread: the test box has 2 shared cores (see tests/core/conftest.py).
+FAST = ("--threads", "1")
+
+
+def _command(*args: object) -> list[str]:
+    return [sys.executable, "-m", "latentlab", *map(str, args)]
+
+
+def latentlab(*args: object, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _command(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def assert_one_line_error(rc: int, stderr: str, *words: str) -> str:
+    assert rc == 2, (rc, stderr)
+    lines = stderr.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got: {stderr!r}"
+    assert "Traceback" not in stderr
+    line = lines[0]
+    assert line.startswith("latentlab: error: "), line
+    for word in words:
+        assert word in line, (word, line)
+    return line
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def trained(real_data_dir: Path, workdir: Path):
+    out = workdir / "x.pt"
+    proc = latentlab(
+        "train", "--dataset", "mnist", "--data-dir", real_data_dir,
+        "--epochs", "1", "--out", out, *FAST,
+    )  # fmt: skip
+    return out, proc
+
+
+@pytest.fixture(scope="module")
+def runs(trained, real_data_dir: Path, workdir: Path):
+    """Run the follow-up commands at once; returns name -> (rc, stdout, stderr)."""
+    out, _ = trained
+    bad = workdir / "bad.pt"
+    bad.write_bytes(b"\x00not a checkpoint at all" * 10)
+    commands = {
+        "info": ("info", out),
+        "again": (
+            "train", "--dataset", "mnist", "--data-dir", real_data_dir,
+            "--epochs", "1", "--out", out, *FAST,
+        ),
+        "bad": ("info", bad),
+    }  # fmt: skip
+    before = out.read_bytes()
+    procs = {
+        name: subprocess.Popen(
+            _command(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for name, args in commands.items()
+    }
+    results = {}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=180)
+        results[name] = (proc.returncode, stdout, stderr)
+    results["bytes-before"] = before
+    return results
+
+
+def test_train_on_mnist_writes_a_checkpoint(trained) -> None:
+    out, proc = trained
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "on mnist: 4000 train / 1000 test images" in proc.stdout
+    assert "epoch   1" in proc.stdout and f"saved {out}" in proc.stdout
+    ckpt = load_checkpoint(out)
+    assert ckpt.config.kind == "vae" and ckpt.config.latent_dim == 2
+    assert ckpt.epochs == 1
+    assert ckpt.dataset["name"] == "mnist" and ckpt.dataset["n_train"] == 4000
+    # The printed -ELBO is the one stored.
+    assert f"-ELBO {ckpt.history[0].test_neg_elbo:.2f} nats" in proc.stdout
+
+
+def test_info_prints_config_and_history(trained, runs) -> None:
+    out, _ = trained
+    rc, stdout, stderr = runs["info"]
+    assert rc == 0, stderr
+    lines = stdout.splitlines()
+    assert lines[0] == f"{out}: VAE · mnist · 2-D · β=1 · 1 epoch"
+    assert "model     vae · backbone mlp · latent 2 · hidden 512,256 · β 1" in stdout
+    assert "image 1x28x28" in stdout
+    assert "dataset   mnist (4000 train / 1000 test" in stdout
+    header = next(i for i, line in enumerate(lines) if "test -ELBO" in line)
+    row = lines[header + 1].split()
+    m = load_checkpoint(out).history[0]
+    assert row[0] == "1"
+    assert float(row[2]) == pytest.approx(m.test_recon, abs=0.006)
+    assert float(row[4]) == pytest.approx(m.test_neg_elbo, abs=0.006)
+
+
+def test_train_refuses_to_overwrite_without_force(trained, runs) -> None:
+    out, _ = trained
+    rc, stdout, stderr = runs["again"]
+    assert_one_line_error(rc, stderr, str(out), "already exists", "--force")
+    assert stdout == ""
+    assert out.read_bytes() == runs["bytes-before"]
+
+
+def test_info_on_a_bad_checkpoint(runs, workdir: Path) -> None:
+    rc, stdout, stderr = runs["bad"]
+    assert_one_line_error(rc, stderr, str(workdir / "bad.pt"), "corrupt")
+    assert stdout == ""
+
+
+def test_version() -> None:
+    proc = latentlab("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"latentlab {__version__}"
+
+
+# --- in-process: the same main() without a fresh interpreter -----------------------
+
+
+def test_train_with_force_overwrites(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "s.pt"
+    out.write_bytes(b"old")
+    rc = main(
+        [
+            "train", "--dataset", "shapes", "--model", "ae", "--hidden", "16",
+            "--epochs", "1", "--batch-size", "512", "--out", str(out), "--force",
+            *FAST,
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "on shapes: 12000 train / 3000 test images" in captured.out
+    ckpt = load_checkpoint(out)
+    assert ckpt.config.kind == "ae" and ckpt.config.hidden == (16,)
+    assert ckpt.dataset["name"] == "shapes"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--epochs", "0"), "epochs"),
+        (("--seed", str(2**64)), "seed"),
+        (("--hidden", "wide"), "--hidden"),
+        (("--hidden", ""), "hidden sizes"),
+        (("--beta", "nan"), "beta"),
+        (("--beta", "-1"), "beta"),
+        (("--batch-size", "0"), "batch size"),
+        (("--lr", "0"), "learning rate"),
+        (("--threads", "0"), "threads"),
+        (("--device", "tpu"), "device"),
+        (("--dataset", "cifar"), "unknown dataset"),
+        (("--dataset", "folder"), "needs a folder"),
+    ],
+)
+def test_bad_settings_exit_2(tmp_path: Path, capsys, args, words: str) -> None:
+    out = tmp_path / "m.pt"
+    rc = main(["train", "--dataset", "shapes", *args, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert_one_line_error(rc, captured.err, words)
+    assert not out.exists()
+
+
+def test_out_in_a_missing_folder(tmp_path: Path, capsys) -> None:
+    rc = main(["train", "--out", str(tmp_path / "no" / "m.pt")])
+    assert_one_line_error(rc, capsys.readouterr().err, "does not exist")
+
+
+def test_too_many_files_for_the_app(capsys) -> None:
+    rc = main(["a.pt", "b.pt", "c.pt"])
+    assert_one_line_error(rc, capsys.readouterr().err, "at most two")
+
+
+def test_info_on_a_missing_file(tmp_path: Path, capsys) -> None:
+    rc = main(["info", str(tmp_path / "none.pt")])
+    assert_one_line_error(rc, capsys.readouterr().err, "does not exist")
+
+
+def test_missing_data_dir(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "no-data"
+    out = tmp_path / "n.pt"
+    args = ["--dataset", "mnist", "--data-dir", str(missing), "--out", str(out)]
+    rc = main(["train", *args])
+    line = assert_one_line_error(rc, capsys.readouterr().err, str(missing))
+    assert "does not exist" in line and str(missing / "MNIST" / "raw") in line
+    assert not out.exists()
+
+
+def test_latent_dim_zero(tmp_path: Path, capsys, real_data_dir: Path) -> None:
+    out = tmp_path / "z.pt"
+    rc = main(
+        [
+            "train", "--dataset", "mnist", "--data-dir", str(real_data_dir),
+            "--latent-dim", "0", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert_one_line_error(rc, capsys.readouterr().err, "latent size", "not 0")
+    assert not out.exists()

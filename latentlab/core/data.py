@@ -240,7 +240,9 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "latentlab" / "data"
 
 
-def find_idx_files(key: str, data_dir: str | os.PathLike[str]) -> dict[str, Path] | None:
+def find_idx_files(
+    key: str, data_dir: str | os.PathLike[str]
+) -> dict[str, Path] | None:
     """Locate the four IDX files of ``key`` under ``data_dir``, or None."""
     folder = IDX_SETS[key][0]
     root = Path(data_dir)
@@ -287,7 +289,9 @@ def load_idx_dataset(
                 f"labels {labels.shape} (in {files[f'{split}_images'].parent})"
             )
         if labels.size and int(labels.max()) >= len(class_names):
-            raise DataError(f"{folder} {split} labels exceed {len(class_names)} classes")
+            raise DataError(
+                f"{folder} {split} labels exceed {len(class_names)} classes"
+            )
     train_hw = arrays["train_images"].shape[1:]
     test_hw = arrays["test_images"].shape[1:]
     if train_hw != test_hw:
@@ -323,7 +327,9 @@ def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
     header = 4 + 4 * ndim
     if ndim < 1 or len(raw) < header:
         raise DataError(f"{path} has a malformed IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
     count = math.prod(shape)  # exact: np.prod would wrap for a bogus header
     if len(raw) - header != count:
         raise DataError(
@@ -377,9 +383,13 @@ def load_image_folder(
         p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
     )
     if not paths:
-        raise DataError(f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {root}")
-    class_of = {p: (p.relative_to(root).parts[0] if p.parent != root else "images")
-                for p in paths}
+        raise DataError(
+            f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {root}"
+        )
+    class_of = {
+        p: (p.relative_to(root).parts[0] if p.parent != root else "images")
+        for p in paths
+    }
     class_names = tuple(sorted(set(class_of.values())))
     images, labels, skipped = [], [], []
     for path in paths:
@@ -390,8 +400,8 @@ def load_image_folder(
             skipped.append(str(exc))
     if len(images) < 2:
         raise DataError(
-            f"found {len(images)} readable image(s) in {root} ({len(skipped)} skipped); "
-            "need at least 2"
+            f"found {len(images)} readable image(s) in {root} "
+            f"({len(skipped)} skipped); need at least 2"
         )
     stack = torch.from_numpy(np.stack(images))
     label_t = torch.tensor(labels, dtype=torch.int64)

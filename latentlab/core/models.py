@@ -9,15 +9,16 @@ The decoder returns logits; :meth:`Autoencoder.decode` applies the sigmoid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from latentlab.core.config import ModelConfig
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from latentlab.core.config import ModelConfig
 
 
 def reparameterize(
@@ -71,7 +72,7 @@ class ForwardOutput:
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for n_in, n_out in pairwise(sizes):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*layers)
 

@@ -202,7 +202,10 @@ def share_in_prior_bulk(codes: npt.ArrayLike, level: float = 0.95) -> float:
     autoencoder's codes are under no such constraint.
     """
     z = np.asarray(codes, np.float64)
-    if z.ndim != 2 or len(z) == 0:
-        raise ConfigError("codes must be a non-empty (n, d) array")
+    if z.ndim != 2:
+        raise ConfigError("codes must be an (n, d) array")
+    z = z[np.isfinite(z).all(1)]  # a diverged model's NaN codes say nothing
+    if len(z) == 0:
+        raise ConfigError("no finite codes")
     q = chi2_quantile(level, z.shape[1])
     return float(((z**2).sum(1) <= q).mean())

@@ -51,6 +51,27 @@ def model_sides(panels: Sequence[Panel]) -> ModelSides:
     return ModelSides(ae, vae)
 
 
+def labelled_points(
+    panel: Panel,
+) -> tuple[npt.NDArray[np.float32], list[tuple[str, npt.NDArray[np.bool_]]]]:
+    """The panel's test codes on its plane ``(n, 2)`` and per-class masks.
+
+    Codes that are NaN or infinite (a diverged model) are left out of the masks.
+    """
+    xy = panel.latent_slice.project(panel.codes.mu)
+    finite = np.isfinite(xy).all(1)
+    if panel.dataset is not None:
+        labels = panel.dataset.test_labels.numpy()
+        groups = [
+            (name, (labels == i) & finite)
+            for i, name in enumerate(panel.dataset.class_names)
+            if ((labels == i) & finite).any()
+        ]
+    else:
+        groups = [("test set", finite)]
+    return xy, groups
+
+
 def same_data(a: ImageDataset | None, b: ImageDataset | None) -> bool:
     """True when two datasets are the same split (index i means the same image)."""
     if a is None or b is None:
@@ -80,6 +101,7 @@ def nearest_point(
         return None
     px, py = (max(abs(float(p)), 1e-12) for p in pixel_size)
     d2 = ((xy[:, 0] - target[0]) / px) ** 2 + ((xy[:, 1] - target[1]) / py) ** 2
+    d2 = np.where(np.isfinite(d2), d2, np.inf)  # NaN codes are never picked
     i = int(np.argmin(d2))
     return i if d2[i] <= max_px**2 else None
 

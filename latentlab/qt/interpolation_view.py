@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.core.errors import ConfigError
 from latentlab.core.latent import decode_codes, interpolate
 from latentlab.core.smoothness import (
     nearest_training,
@@ -39,11 +40,11 @@ from latentlab.qt.gallery_view import (
     GalleryWidget,
     ImageTilesWidget,
     describe,
+    labelled_points,
     nearest_point,
     same_data,
 )
 from latentlab.qt.latent_plane import LatentPlaneWidget, PassiveScatterItem, fit_rect
-from latentlab.qt.model_panel import colour_groups
 from latentlab.qt.workers import LatestJob
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ class _PathPlane(LatentPlaneWidget):
 
     def show_path(self, xy: npt.NDArray[np.float32] | None) -> None:
         """Draw the projected path ``(steps, 2)`` (None hides it)."""
-        if xy is None:
+        if xy is None or not np.isfinite(xy).all():
             self.path.setData([], [])
             self.steps.setData([], [])
             self.ends.setData([], [])
@@ -306,12 +307,7 @@ def _plain_axes(plane: LatentPlaneWidget) -> None:
 
 
 def _show_codes(plane: LatentPlaneWidget, panel: Panel) -> None:
-    xy = panel.latent_slice.project(panel.codes.mu)
-    if panel.dataset is not None:
-        values = panel.dataset.factors()["label"]
-        groups = colour_groups("label", values, panel.dataset.class_names)
-    else:
-        groups = [("test set", np.ones(len(xy), bool))]
+    xy, groups = labelled_points(panel)
     plane.set_points(xy, groups, size=3.5)
     plane.legend.setVisible(False)
     plane.fit(fit_rect(xy, prior=bool(panel.model.is_variational)))
@@ -701,7 +697,10 @@ class PriorSamplesView(QWidget):
                 self.headers[kind].setText(f"<b>{kind}</b>: none loaded")
                 continue
             _show_codes(self.planes[kind], panel)
-            self._coverage[kind] = share_in_prior_bulk(panel.codes.mu, 0.95)
+            try:
+                self._coverage[kind] = share_in_prior_bulk(panel.codes.mu, 0.95)
+            except ConfigError:  # no finite code at all
+                self._coverage.pop(kind, None)
         self._key = None
         if self.isVisible():
             self.refresh()

@@ -48,11 +48,11 @@ from latentlab.qt.gallery_view import (
     GalleryWidget,
     ImageTilesWidget,
     describe,
+    labelled_points,
     nearest_point,
     same_data,
 )
 from latentlab.qt.latent_plane import LatentPlaneWidget, PassiveScatterItem, fit_rect
-from latentlab.qt.model_panel import colour_groups
 from latentlab.qt.workers import LatestJob
 
 if TYPE_CHECKING:
@@ -429,7 +429,9 @@ class ReparamView(QWidget):
             return
         key = (panel.checkpoint, panel.model, panel.codes, panel.latent_slice)
         self._panel = panel
-        if key == self._shown:
+        if len(self._shown) == len(key) and all(
+            a is b for a, b in zip(key, self._shown, strict=True)
+        ):
             return
         new_model = not self._shown or self._shown[0] is not panel.checkpoint
         self._shown = key
@@ -466,13 +468,7 @@ class ReparamView(QWidget):
         self._set_enabled(False)
 
     def _redraw_points(self) -> None:
-        panel = self._panel
-        xy = panel.latent_slice.project(panel.codes.mu)
-        if panel.dataset is not None:
-            values = panel.dataset.factors()["label"]
-            groups = colour_groups("label", values, panel.dataset.class_names)
-        else:
-            groups = [("test set", np.ones(len(xy), bool))]
+        xy, groups = labelled_points(self._panel)
         self.plane.set_points(xy, groups, size=3.5)
         self.plane.legend.setVisible(False)  # it would cover the zoomed posterior
         self.plane.set_manifold_visible(False)
@@ -514,10 +510,16 @@ class ReparamView(QWidget):
             return
         if not 0 <= index < len(panel.codes.mu):
             return
+        mu0 = panel.codes.mu[index].astype(np.float32).copy()
+        sigma0 = panel.codes.sigma[index].astype(np.float32).copy()
+        if not (np.isfinite(mu0).all() and np.isfinite(sigma0).all()):
+            self.input_label.setText(
+                f"input #{index} encodes to NaN or infinity: pick another one"
+            )
+            return
         same = index == self._index
         self._index = int(index)
-        self._mu0 = panel.codes.mu[index].astype(np.float32).copy()
-        self._sigma0 = panel.codes.sigma[index].astype(np.float32).copy()
+        self._mu0, self._sigma0 = mu0, sigma0
         self._mu = self._mu0.copy()
         self._scale = np.ones_like(self._mu0)
         self._set_sliders(1.0)

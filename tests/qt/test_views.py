@@ -373,6 +373,21 @@ def test_closing_mid_measurement_stops_the_job(qtbot, window):
     # no_threads_left then checks the pool drains within 5 s.
 
 
+def test_non_finite_codes_are_never_picked(qtbot, window):
+    views = window.analysis
+    panel = window.controller.panels[1]
+    mu = panel.codes.mu.copy()
+    mu[:5] = np.nan
+    mu[5] = np.inf
+    panel.codes = replace(panel.codes, mu=mu)
+    window.controller.panelChanged.emit(1)  # must not raise in any view
+    before = views.reparam.index
+    views.selection.pick(2)
+    assert views.reparam.index == before
+    assert "NaN or infinity" in views.reparam.input_label.text()
+    assert nearest_point(mu[:, :2], (np.nan, 0.0), (1.0, 1.0)) is None
+
+
 def test_views_wait_for_a_vae(qtbot, no_threads_left):
     win = MainWindow(Controller())
     qtbot.addWidget(win)

@@ -232,21 +232,18 @@ def _read_payload(p: Path) -> Any:
 def _load_error(p: Path, exc: Exception) -> CheckpointError:
     text = str(exc)
     if "Weights only load failed" in text:
-        # torch < 2.10 says "Unsupported global: GLOBAL os.system", later ones
-        # "unsupported GLOBAL posix.system"; garbage bytes give "Unsupported operand".
+        # Older torch says "Unsupported global: GLOBAL os.system", 2.14 says
+        # "unsupported GLOBAL posix.system whose module posix is blocked".
         wanted = re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", text)
-        operand = re.search(r"Unsupported operand \d+", text)
-        if wanted or not operand:
-            detail = (
-                f"it asks to build the Python object {wanted.group(1)}"
-                if wanted
-                else "its pickle data is not plain tensors"
-            )
-            return CheckpointError(
-                f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
-                "values, so nothing in the file was executed"
-            )
-        text = f"unreadable pickle data: {operand.group(0)}"
+        detail = (
+            f"it asks to build the Python object {wanted.group(1)}"
+            if wanted
+            else "its pickle data is not plain tensors"
+        )
+        return CheckpointError(
+            f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
+            "values, so nothing in the file was executed"
+        )
     reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return CheckpointError(f"{p} is corrupt or not a PyTorch file ({reason[:160]})")
 

@@ -374,6 +374,11 @@ class ReparamView(QWidget):
         return self._index
 
     @property
+    def training(self) -> bool:
+        """True while the VAE shown is being trained (its weights keep changing)."""
+        return self._panel is not None and self._panel.training
+
+    @property
     def eps(self) -> npt.NDArray[np.float32]:
         """The current noise ``(K, latent_dim)`` (a copy)."""
         return self._eps.copy()
@@ -434,6 +439,7 @@ class ReparamView(QWidget):
         ):
             return
         new_model = not self._shown or self._shown[0] is not panel.checkpoint
+        new_slice = not self._shown or self._shown[3] != panel.latent_slice
         self._shown = key
         dim = panel.latent_slice.latent_dim
         if self._eps.shape[1] != dim:
@@ -445,10 +451,11 @@ class ReparamView(QWidget):
         self._redraw_points()
         self._set_enabled(True)
         if new_model:
+            self._mu0 = None  # a new model: mu and sigma start from its encoder
             self.fit_whole()
-        index = self._index
-        self._index = None
-        self._apply_selection(index)
+        self._apply_selection(self._index)
+        if new_slice and self.is_ready():
+            self.zoom_to_posterior()
 
     def _clear(self) -> None:
         self._index = None
@@ -517,12 +524,17 @@ class ReparamView(QWidget):
                 f"input #{index} encodes to NaN or infinity: pick another one"
             )
             return
-        same = index == self._index
+        same = index == self._index and self._mu0 is not None
+        if same and self._mu0.shape == mu0.shape:
+            # The same input under a refreshed model (e.g. while training): keep
+            # the user's offset of mu and their sigma scales.
+            self._mu = mu0 + (self._mu - self._mu0)
+        else:
+            self._mu = mu0.copy()
+            self._scale = np.ones_like(mu0)
+            self._set_sliders(1.0)
         self._index = int(index)
         self._mu0, self._sigma0 = mu0, sigma0
-        self._mu = self._mu0.copy()
-        self._scale = np.ones_like(self._mu0)
-        self._set_sliders(1.0)
         if panel.dataset is not None:
             image = panel.dataset.test_images[index].numpy() / np.float32(255)
             self.input_tile.set_images(image[None])
@@ -722,6 +734,12 @@ class ReparamView(QWidget):
             f"<span style='color:#666'>σ = σ(x) · ({scale}); "
             "μ and σ carry the gradient, ε is a constant draw</span>"
         )
+        others = sl.latent_dim - len(dims)
+        if others > 0:
+            rows.append(
+                f"<span style='color:#666'>The other {others} dims are sampled "
+                "the same way; the plane shows the two chosen ones.</span>"
+            )
         return "<br>".join(rows)
 
     # --- view -------------------------------------------------------------------------
@@ -1140,7 +1158,7 @@ class GradientView(QWidget):
         self.numbers.setFixedHeight(20 * (len(DEFAULT_COUNTS) + 1) + 8)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
-        self.measure_button = QPushButton("Measure again (new noise)", self)
+        self.measure_button = QPushButton("Measure (new noise)", self)
         self.measure_button.setToolTip(
             f"Redraw the {self._repeats} × {max(DEFAULT_COUNTS)} noise samples and "
             "measure both estimators again"
@@ -1193,8 +1211,9 @@ class GradientView(QWidget):
         """True while a measurement runs or waits."""
         return self._variance_job.busy
 
-    def refresh(self) -> None:
-        """Recompute what is stale: the table always, the variances per input."""
+    def refresh(self, force: bool = False) -> None:
+        """Recompute what is stale: the table always, the variances per input
+        (not automatically while the VAE trains, unless ``force``)."""
         if self._closed:
             return
         r = self._reparam
@@ -1204,13 +1223,20 @@ class GradientView(QWidget):
             return
         self._request_table()
         key = (id(r.model), r.index, self._seed)
-        if key != self._variance_key:
-            self._request_variance(key)
+        if key == self._variance_key:
+            return
+        if r.training and not force:
+            self.status.setText(
+                "The VAE is training: its weights change twice a second. Press "
+                "Measure to measure the current snapshot."
+            )
+            return
+        self._request_variance(key)
 
     def remeasure(self) -> None:
         """Measure again with new noise."""
         self._seed += 1
-        self.refresh()
+        self.refresh(force=True)
 
     def _on_samples_changed(self) -> None:
         if self.isVisible():

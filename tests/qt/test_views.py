@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from latentlab.core.checkpoints import save_checkpoint
 from latentlab.core.config import ModelConfig, TrainConfig
-from latentlab.core.latent import decode_codes, encode_images
+from latentlab.core.latent import LatentSlice, decode_codes, encode_images
 from latentlab.core.training import new_model, train
 from latentlab.qt.app import create_window
 from latentlab.qt.controller import Controller
@@ -386,6 +386,35 @@ def test_non_finite_codes_are_never_picked(qtbot, window):
     assert views.reparam.index == before
     assert "NaN or infinity" in views.reparam.input_label.text()
     assert nearest_point(mu[:, :2], (np.nan, 0.0), (1.0, 1.0)) is None
+
+
+def test_wide_latent_works_in_the_two_chosen_dims(
+    qtbot, mnist, real_data_dir, tmp_path, no_threads_left
+):
+    vae = new_model(ModelConfig(kind="vae", latent_dim=5), seed=0)
+    path = save_checkpoint(tmp_path / "vae5.pt", vae, dataset=mnist.identity())
+    win = create_window([str(path)], str(real_data_dir))
+    qtbot.addWidget(win)
+    win.show()
+    reparam = win.analysis.reparam
+    qtbot.waitUntil(reparam.is_ready, timeout=20000)
+    panel = win.controller.panels[0]
+    base = tuple(float(v) for v in panel.codes.mu.mean(0))
+    with qtbot.waitSignal(reparam.samplesChanged):
+        win.controller.set_slice(0, LatentSlice(5, (3, 1), base))
+    before = reparam.samples()
+    reparam.set_mu_xy(float(before.mu[3]) + 0.5, float(before.mu[1]) - 0.25)
+    reparam.set_sigma_scale(0, 3.0)
+    after = reparam.samples()
+    np.testing.assert_allclose(after.mu - before.mu, [0, -0.25, 0, 0.5, 0], atol=1e-6)
+    np.testing.assert_allclose(after.sigma / before.sigma, [1, 1, 1, 3, 1], rtol=1e-6)
+    np.testing.assert_array_equal(after.eps, before.eps)
+    assert "z₄ =" in reparam.equation.text() and "z₂ =" in reparam.equation.text()
+    handle = reparam.mu_handle.pos()
+    assert (handle.x(), handle.y()) == pytest.approx(
+        (after.mu[3], after.mu[1]), abs=1e-5
+    )
+    win.close()
 
 
 def test_views_wait_for_a_vae(qtbot, no_threads_left):

@@ -295,9 +295,11 @@ class ImageTilesWidget(QWidget):
         avail_h = self.height() - (rows - 1) * self._gap
         size = min(avail_w / cols, avail_h / rows)
         h = 28 if self._images is None else self._images.shape[1]
-        # Whole multiples of the image size keep pixels crisp and even.
-        if size >= h:
-            size = np.floor(size / h) * h
+        # Whole multiples of the image size keep pixels even, unless snapping
+        # would waste much of the space.
+        snapped = np.floor(size / h) * h
+        if snapped >= 0.85 * size:
+            size = snapped
         return float(max(size, 1.0))
 
     def tile_at(self, pos: QPointF) -> int:

@@ -233,17 +233,21 @@ def _load_error(p: Path, exc: Exception) -> CheckpointError:
     text = str(exc)
     if "Weights only load failed" in text:
         # Older torch says "Unsupported global: GLOBAL os.system", 2.14 says
-        # "unsupported GLOBAL posix.system whose module posix is blocked".
+        # "unsupported GLOBAL posix.system whose module posix is blocked";
+        # garbage bytes read as a pickle give "Unsupported operand 205".
         wanted = re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", text)
-        detail = (
-            f"it asks to build the Python object {wanted.group(1)}"
-            if wanted
-            else "its pickle data is not plain tensors"
-        )
-        return CheckpointError(
-            f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
-            "values, so nothing in the file was executed"
-        )
+        operand = re.search(r"Unsupported operand \d+", text)
+        if wanted or not operand:
+            detail = (
+                f"it asks to build the Python object {wanted.group(1)}"
+                if wanted
+                else "its pickle data is not plain tensors"
+            )
+            return CheckpointError(
+                f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
+                "values, so nothing in the file was executed"
+            )
+        text = f"unreadable pickle data: {operand.group(0)}"
     reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return CheckpointError(f"{p} is corrupt or not a PyTorch file ({reason[:160]})")
 

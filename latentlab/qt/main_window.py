@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -27,6 +27,8 @@ CHECKPOINT_FILTER = "LatentLab checkpoints (*.pt *.pth *.ckpt);;All files (*)"
 
 class MainWindow(QMainWindow):
     """Wires widgets to the controller; holds no model itself."""
+
+    closing = Signal()  # emitted first in closeEvent: views stop their jobs
 
     def __init__(self, controller: Controller | None = None) -> None:
         super().__init__()
@@ -360,6 +362,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         """Stop every job (within a second), save the layout, then close."""
+        self.closing.emit()
         self.controller.shutdown(1000)
         # Results still queued from finished jobs must not reach closed widgets.
         self.controller.blockSignals(True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QObject
 
 from latentlab.qt.gallery_view import (
     InputSelection,
@@ -54,7 +54,7 @@ class AnalysisHub(QObject):
                 lambda x, y, s=side: self._on_plane_clicked(s, x, y)
             )
         self.selection.changed.connect(self._on_selection_changed)
-        window.installEventFilter(self)
+        window.closing.connect(self._shutdown_views)
 
     def _on_panel_changed(self, _side: int) -> None:
         panels = self._window.controller.panels
@@ -92,12 +92,10 @@ class AnalysisHub(QObject):
             6000,
         )
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        """Stop the views' jobs as the window closes (before its own handler)."""
-        if obj is self._window and event.type() == QEvent.Type.Close:
-            for key in ("reparam", "gradient", "interpolation", "prior"):
-                self._views[key].shutdown()
-        return False
+    def _shutdown_views(self) -> None:
+        """Stop the views' jobs as the window closes."""
+        for key in ("reparam", "gradient", "interpolation", "prior"):
+            self._views[key].shutdown()
 
 
 def install_views(window: MainWindow) -> AnalysisViews:

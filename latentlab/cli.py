@@ -8,7 +8,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from latentlab import __version__
 
@@ -18,10 +18,18 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage stays in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def _train_parser() -> argparse.ArgumentParser:
     from latentlab.core.data import DATASET_NAMES
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="latentlab train",
         description="Train an autoencoder or a VAE headless and save a checkpoint.",
     )
@@ -57,7 +65,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 
 def _info_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="latentlab info", description="Print a checkpoint's config and history."
     )
     p.add_argument("file")
@@ -65,7 +73,7 @@ def _info_parser() -> argparse.ArgumentParser:
 
 
 def _app_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="latentlab",
         description="Explore autoencoder and VAE latent spaces side by side. "
         "Subcommands: 'latentlab train --help', 'latentlab info FILE'.",

@@ -232,3 +232,16 @@ def test_latent_dim_zero(tmp_path: Path, capsys, real_data_dir: Path) -> None:
     )  # fmt: skip
     assert_one_line_error(rc, capsys.readouterr().err, "latent size", "not 0")
     assert not out.exists()
+
+
+def test_usage_errors_are_one_line(capsys) -> None:
+    from latentlab.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--epochs", "x", "--out", "unused.pt"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "latentlab train: error: argument --epochs: invalid int value: 'x' "
+        "(see --help)"
+    ]

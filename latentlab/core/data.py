@@ -99,6 +99,8 @@ class ImageDataset:
             "image_shape": list(self.image_shape),
             "class_names": list(self.class_names),
             "digest": digest.hexdigest()[:16],
+            # Where it was read from, so the app can find an image folder again.
+            "source": self.source,
         }
 
     def factors(self) -> dict[str, npt.NDArray[np.float32]]:
@@ -390,14 +392,16 @@ def load_image_folder(
         p: (p.relative_to(root).parts[0] if p.parent != root else "images")
         for p in paths
     }
-    class_names = tuple(sorted(set(class_of.values())))
-    images, labels, skipped = [], [], []
+    images, classes, skipped = [], [], []
     for path in paths:
         try:
             images.append(read_grey_image(path, image_size))
-            labels.append(class_names.index(class_of[path]))
+            classes.append(class_of[path])
         except DataError as exc:
             skipped.append(str(exc))
+    # Only classes with at least one readable image make it into the legend.
+    class_names = tuple(sorted(set(classes)))
+    labels = [class_names.index(c) for c in classes]
     if len(images) < 2:
         raise DataError(
             f"found {len(images)} readable image(s) in {root} "

@@ -445,3 +445,19 @@ def test_missing_image_folder_is_a_data_error(tmp_path: Path) -> None:
         load_dataset("folder", tmp_path / "missing")
     with pytest.raises(DataError, match="needs a folder"):
         load_dataset("folder", None)
+
+
+def test_folder_classes_without_readable_images_are_dropped(tmp_path) -> None:
+    from PIL import Image
+
+    from latentlab.core.data import load_image_folder
+
+    for cls in ("cats", "dogs"):
+        (tmp_path / cls).mkdir()
+    for i in range(4):
+        Image.new("L", (10, 10), 40 * i).save(tmp_path / "cats" / f"{i}.png")
+    (tmp_path / "dogs" / "broken.png").write_bytes(b"not a png")
+    dataset = load_image_folder(tmp_path)
+    assert dataset.class_names == ("cats",)
+    assert len(dataset.skipped) == 1 and "broken.png" in dataset.skipped[0]
+    assert dataset.identity()["source"] == str(tmp_path)

@@ -1,0 +1,802 @@
+"""Interactive latency of the real app, offscreen: click, drag, manifold, encode
+plus scatter, and GUI-thread stalls while training (issue 8).
+
+Run ``python -m bench.interactive [--quick] [--data-dir DIR] [--only LIST]``.
+
+Everything goes through the real window built by
+:func:`latentlab.qt.app.create_window` with both panels loaded: mouse events are
+QTest events on a plane's viewport (pyqtgraph ``mouseRateLimit=-1``, as the
+tests use), so the times include pyqtgraph's scene dispatch, the controller's
+decode, the signal fan-out to both panels and the repaint.
+
+Two times are given per interaction:
+
+* ``..._image``: until both decode panels hold the new z (``decode.z``);
+* ``..._paint``: until, in addition, every widget that changed (both decoded
+  images, both planes) has received its paint event from the event loop.
+
+Backbones: ``mlp`` is the shipped MNIST pair (``models/mnist-*-2d.pt``, the
+app's default with the data found); ``conv`` is an untrained conv AE + VAE saved
+with ``dataset={"name": "shapes"}`` (decode cost does not depend on the weights).
+
+Every figure is one ``name value unit`` line; context lines start with ``#``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+# PySide6 first, so pyqtgraph and superqt bind to it.
+import PySide6.QtCore  # noqa: F401 - must precede pyqtgraph / superqt imports
+
+# isort: split
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import (
+    QEvent,
+    QEventLoop,
+    QObject,
+    QPoint,
+    QSettings,
+    Qt,
+    QThreadPool,
+    QTimer,
+)
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from latentlab.core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from latentlab.core.config import ModelConfig
+from latentlab.core.data import load_dataset
+from latentlab.core.latent import LatentSlice, decode_grid, encode_images
+from latentlab.core.training import new_model
+from latentlab.qt.app import MODELS_DIR, create_window
+from latentlab.qt.controller import Panel, TrainSpec
+from latentlab.qt.latent_plane import fit_rect
+from latentlab.qt.model_panel import colour_groups
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import numpy.typing as npt
+    from PySide6.QtWidgets import QWidget
+
+    from latentlab.qt.latent_plane import LatentPlaneWidget
+    from latentlab.qt.main_window import MainWindow
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+SECTIONS = ("click", "drag", "grid", "encode", "stall")
+WINDOW_SIZE = (1280, 880)
+GOALS = {
+    "click_p95_ms": 8.0,
+    "drag_per_s": 60.0,
+    "grid32_ms": 30.0,
+    "encode_show_ms": 150.0,
+    "stall_worst_ms": 50.0,
+    "stall_p99_ms": 20.0,
+}
+
+
+# --- output ------------------------------------------------------------------------
+
+
+def emit(name: str, value: float, unit: str) -> None:
+    """One machine-readable figure."""
+    print(f"{name} {value:.4g} {unit}", flush=True)
+
+
+def note(text: str) -> None:
+    """One human context line."""
+    print(f"# {text}", flush=True)
+
+
+def emit_spread(name: str, values_ms: Sequence[float]) -> None:
+    """p50, p95 and max of ``values_ms`` as three figures."""
+    arr = np.asarray(values_ms, dtype=np.float64)
+    if arr.size == 0:
+        note(f"{name}: no samples")
+        return
+    emit(f"{name}_p50_ms", float(np.percentile(arr, 50)), "ms")
+    emit(f"{name}_p95_ms", float(np.percentile(arr, 95)), "ms")
+    emit(f"{name}_max_ms", float(arr.max()), "ms")
+
+
+def verdict(
+    label: str, value: float, goal: float, higher_is_better: bool = False
+) -> str:
+    """``label 12.3 (goal < 8: MISSED)``."""
+    ok = value >= goal if higher_is_better else value < goal
+    sign = ">=" if higher_is_better else "<"
+    return f"{label} {value:.4g} (goal {sign} {goal:g}: {'met' if ok else 'MISSED'})"
+
+
+# --- event-loop helpers ------------------------------------------------------------
+
+
+class PaintProbe(QObject):
+    """Notes that one widget received a paint event (an event filter)."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__()
+        self.widget = widget
+        self.painted = False
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.painted = True
+        return False
+
+    def remove(self) -> None:
+        """Stop watching."""
+        self.widget.removeEventFilter(self)
+
+
+def spin_until(
+    app: QApplication, timeout_s: float, pred: Callable[..., bool], *args: Any
+) -> bool:
+    """Process events in a tight loop until ``pred(*args)``; False on timeout.
+
+    For short, latency-critical waits: no sleeping, so no timer granularity.
+    """
+    deadline = time.perf_counter() + timeout_s
+    while not pred(*args):
+        if time.perf_counter() > deadline:
+            return False
+        app.processEvents()
+    return True
+
+
+def wait_until(timeout_s: float, pred: Callable[[], bool]) -> bool:
+    """Wait in the event loop (sleeping between polls) until ``pred()``."""
+    deadline = time.perf_counter() + timeout_s
+    while not pred():
+        if time.perf_counter() > deadline:
+            return False
+        QTest.qWait(10)
+    return True
+
+
+def run_loop(seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run a real (blocking, idle-waiting) event loop for ``seconds`` or until
+    ``until()`` is true (checked every 5 ms)."""
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    poll: QTimer | None = None
+    if until is not None:
+        poll = QTimer()
+        poll.setInterval(5)
+        poll.timeout.connect(lambda: loop.quit() if until() else None)
+        poll.start()
+    loop.exec()
+    if poll is not None:
+        poll.stop()
+
+
+def settle(quiet_s: float = 0.35, timeout_s: float = 60.0) -> bool:
+    """Wait until no background job has run for ``quiet_s`` (debounced grid
+    requests included, whose timer is 120 ms)."""
+    pool = QThreadPool.globalInstance()
+    deadline = time.perf_counter() + timeout_s
+    quiet_since: float | None = None
+    while time.perf_counter() < deadline:
+        QTest.qWait(20)
+        now = time.perf_counter()
+        if pool.activeThreadCount() == 0:
+            if quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= quiet_s:
+                return True
+        else:
+            quiet_since = None
+    return False
+
+
+# --- the app -----------------------------------------------------------------------
+
+
+def make_app() -> QApplication:
+    """The offscreen QApplication, with settings isolated in a temp folder."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication(["latentlab-bench"])
+    folder = tempfile.mkdtemp(prefix="latentlab-bench-settings-")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+    pg.setConfigOptions(mouseRateLimit=-1)
+    return app  # type: ignore[return-value]
+
+
+def open_window(files: Sequence[Path], data_dir: Path | None) -> MainWindow:
+    """The real window with both panels loaded and every start-up job done."""
+    window = create_window([str(f) for f in files], str(data_dir) if data_dir else None)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    panels = window.controller.panels
+    if not wait_until(
+        60.0, lambda: all(p.model is not None and p.codes is not None for p in panels)
+    ):
+        raise SystemExit(f"bench: the window did not load {files} within 60 s")
+    settle()
+    return window
+
+
+def close_window(app: QApplication, window: MainWindow) -> None:
+    """Close like a user (closeEvent stops the jobs), then drop the window."""
+    window.close()
+    settle(quiet_s=0.1)
+    window.deleteLater()
+    app.processEvents()
+
+
+def conv_checkpoints(folder: Path) -> list[Path]:
+    """An untrained conv AE and VAE for 28x28 shapes, saved as checkpoints."""
+    paths = []
+    for kind in ("ae", "vae"):
+        cfg = ModelConfig(kind=kind, backbone="conv", image_shape=(1, 28, 28))
+        path = folder / f"shapes-{kind}-conv-2d.pt"
+        save_checkpoint(path, new_model(cfg, seed=0), dataset={"name": "shapes"})
+        paths.append(path)
+    return paths
+
+
+def plot_area(plane: LatentPlaneWidget):
+    """The ViewBox's rectangle in viewport pixels (QRect)."""
+    return plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
+
+
+def legend_area(plane: LatentPlaneWidget):
+    """The legend's rectangle in viewport pixels, with a margin (QRect)."""
+    rect = plane.mapFromScene(plane.legend.sceneBoundingRect()).boundingRect()
+    return rect.adjusted(-6, -6, 6, 6)
+
+
+def latent_at(plane: LatentPlaneWidget, pos: QPoint) -> tuple[float, float]:
+    """The plane point under viewport pixel ``pos``."""
+    p = plane.view_box.mapSceneToView(plane.mapToScene(pos))
+    return float(p.x()), float(p.y())
+
+
+def tolerance(plane: LatentPlaneWidget) -> tuple[float, float]:
+    """A quarter pixel in latent units: tells neighbouring pixels apart."""
+    px, py = plane.view_box.viewPixelSize()
+    return 0.25 * px, 0.25 * py
+
+
+def shows(
+    window: MainWindow, xy: tuple[float, float], tol: tuple[float, float]
+) -> bool:
+    """True when both decode panels hold the code for plane point ``xy``."""
+    for panel in window.panels:
+        z = panel.decode.z
+        if z is None or abs(z[0] - xy[0]) > tol[0] or abs(z[1] - xy[1]) > tol[1]:
+            return False
+    return True
+
+
+def all_painted(probes: Sequence[PaintProbe]) -> bool:
+    """True once every probe saw a paint event."""
+    return all(p.painted for p in probes)
+
+
+def decode_probes(window: MainWindow) -> list[PaintProbe]:
+    """Probes on both decoded images, then on both planes' viewports."""
+    probes = [PaintProbe(p.decode.image_label) for p in window.panels]
+    return probes + [PaintProbe(p.plane.viewport()) for p in window.panels]
+
+
+def arm(probes: Sequence[PaintProbe], window: MainWindow, xy: tuple[float, float]):
+    """Expect a paint from both decoded images and from each plane that shows
+    ``xy``: a crosshair moved outside a plane's view needs no repaint there."""
+    for probe in probes[:2]:
+        probe.painted = False
+    for probe, panel in zip(probes[2:], window.panels, strict=True):
+        r = panel.plane.view_rect()
+        probe.painted = not (r.x0 <= xy[0] <= r.x1 and r.y0 <= xy[1] <= r.y1)
+
+
+def random_points(
+    plane: LatentPlaneWidget, rng: np.random.Generator, n: int, margin: int = 8
+) -> list[QPoint]:
+    """``n`` random viewport pixels inside the plot, off the legend."""
+    area, legend = plot_area(plane), legend_area(plane)
+    out: list[QPoint] = []
+    while len(out) < n:
+        x = int(rng.integers(area.left() + margin, area.right() - margin))
+        y = int(rng.integers(area.top() + margin, area.bottom() - margin))
+        pos = QPoint(x, y)
+        if not legend.contains(pos):
+            out.append(pos)
+    return out
+
+
+# --- click ---------------------------------------------------------------------------
+
+
+def bench_click(app: QApplication, window: MainWindow, n: int, tag: str) -> float:
+    """Click at random points, alternating planes; returns the p95 to the image."""
+    rng = np.random.default_rng(8)
+    probes = decode_probes(window)
+    targets = [random_points(p.plane, rng, n) for p in window.panels]
+    to_image: list[float] = []
+    to_paint: list[float] = []
+    cpu: list[float] = []
+    missed = unpainted = 0
+    for i in range(n):
+        side = i % 2
+        plane = window.panels[side].plane
+        pos = targets[side][i]
+        xy, tol = latent_at(plane, pos), tolerance(plane)
+        arm(probes, window, xy)
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        QTest.mouseClick(
+            plane.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            pos,
+        )
+        if not spin_until(app, 2.0, shows, window, xy, tol):
+            missed += 1
+            continue
+        t1 = time.perf_counter()
+        if not spin_until(app, 1.0, all_painted, probes):
+            unpainted += 1
+        t2 = time.perf_counter()
+        cpu.append((time.thread_time() - c0) * 1e3)
+        to_image.append((t1 - t0) * 1e3)
+        to_paint.append((t2 - t0) * 1e3)
+    for probe in probes:
+        probe.remove()
+    emit_spread(f"click_to_image_{tag}", to_image)
+    emit_spread(f"click_to_paint_{tag}", to_paint)
+    # CPU time of the GUI thread alone, click to paint: less sensitive than wall
+    # time to other processes on a shared machine (torch's helper threads and
+    # background jobs are not in it).
+    emit(f"click_gui_cpu_{tag}_p50_ms", float(np.percentile(cpu, 50)), "ms")
+    if missed or unpainted:
+        note(f"click {tag}: {missed} click(s) decoded nothing, {unpainted} not painted")
+    p95 = float(np.percentile(to_image, 95)) if to_image else float("nan")
+    note(
+        f"click {tag}: {len(to_image)} clicks, "
+        + verdict("p95 to image", p95, GOALS["click_p95_ms"])
+        + f"; p95 to paint {np.percentile(to_paint, 95):.3g} ms"
+    )
+    return p95
+
+
+# --- drag ----------------------------------------------------------------------------
+
+
+def drag_path(plane: LatentPlaneWidget, n: int) -> list[QPoint]:
+    """A figure-eight through the plot, away from the legend (top right)."""
+    area = plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
+    cx = area.left() + 0.42 * area.width()
+    cy = area.top() + 0.58 * area.height()
+    rx, ry = 0.3 * area.width(), 0.3 * area.height()
+    t = np.linspace(0.0, 4 * np.pi, 4 * n)
+    pts: list[QPoint] = []
+    for ti in t:
+        p = QPoint(int(cx + rx * np.sin(ti)), int(cy + ry * np.sin(2 * ti)))
+        if not pts or p != pts[-1]:
+            pts.append(p)
+    step = max(1, len(pts) // n)
+    return pts[::step][:n]
+
+
+def bench_drag(app: QApplication, window: MainWindow, n: int, tag: str) -> float:
+    """Press, move ``n`` times, release; returns shown decode updates per second."""
+    plane = window.panels[0].plane
+    viewport = plane.viewport()
+    path = drag_path(plane, n + 1)
+    probes = decode_probes(window)
+    QTest.mousePress(
+        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, path[0]
+    )
+    # Past pyqtgraph's drag threshold before timing: the drag has started.
+    QTest.mouseMove(viewport, path[0] + QPoint(12, 0))
+    QTest.mouseMove(viewport, path[0])
+    app.processEvents()
+    per_move: list[float] = []
+    cpu: list[float] = []
+    shown = lagging = unpainted = 0
+    t_start = time.perf_counter()
+    for pos in path[1:]:
+        xy, tol = latent_at(plane, pos), tolerance(plane)
+        arm(probes, window, xy)
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        QTest.mouseMove(viewport, pos)
+        if not spin_until(app, 0.5, all_painted, probes):
+            unpainted += 1
+        # The z shown once this move has been processed must be this move's.
+        if shows(window, xy, tol):
+            shown += 1
+        else:
+            lagging += 1
+        per_move.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.thread_time() - c0) * 1e3)
+    elapsed = time.perf_counter() - t_start
+    QTest.mouseRelease(
+        viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, path[-1]
+    )
+    app.processEvents()
+    for probe in probes:
+        probe.remove()
+    rate = shown / elapsed
+    emit(f"drag_updates_per_s_{tag}", rate, "1/s")
+    emit(f"drag_lagging_moves_{tag}", lagging, "moves")
+    emit(f"drag_move_to_paint_p95_{tag}_ms", float(np.percentile(per_move, 95)), "ms")
+    emit(f"drag_gui_cpu_{tag}_p50_ms", float(np.percentile(cpu, 50)), "ms")
+    note(
+        f"drag {tag}: {len(per_move)} moves in {elapsed:.2f} s, {shown} shown, "
+        f"{lagging} lagging, {unpainted} not painted; "
+        + verdict("updates/s", rate, GOALS["drag_per_s"], higher_is_better=True)
+    )
+    return rate
+
+
+# --- manifold ------------------------------------------------------------------------
+
+
+def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> float:
+    """Decode, set and paint 16x16 and 32x32 manifolds in both planes."""
+    ctrl = window.controller
+    result = float("nan")
+    for n in (16, 32):
+        decode_ms: list[float] = []
+        set_ms: list[float] = []
+        paint_ms: list[float] = []
+        total_ms: list[float] = []
+        for _ in range(reps):
+            for side, mp in enumerate(window.panels):
+                panel, plane = ctrl.panels[side], mp.plane
+                rect = plane.view_rect()
+                t0 = time.perf_counter()
+                image = decode_grid(panel.model, rect, n, panel.latent_slice)
+                t1 = time.perf_counter()
+                plane.set_manifold(image, rect)
+                t2 = time.perf_counter()
+                plane.viewport().repaint()
+                t3 = time.perf_counter()
+                decode_ms.append((t1 - t0) * 1e3)
+                set_ms.append((t2 - t1) * 1e3)
+                paint_ms.append((t3 - t2) * 1e3)
+                total_ms.append((t3 - t0) * 1e3)
+        e2e = [grid_e2e(app, window, n) for _ in range(reps)]
+        med = statistics.median
+        emit(f"grid{n}_decode_{tag}_ms", med(decode_ms), "ms")
+        emit(f"grid{n}_set_{tag}_ms", med(set_ms), "ms")
+        emit(f"grid{n}_paint_{tag}_ms", med(paint_ms), "ms")
+        emit(f"grid{n}_total_{tag}_ms", med(total_ms), "ms")
+        emit(f"grid{n}_e2e_both_{tag}_ms", med(e2e), "ms")
+        if n == 32:
+            result = med(total_ms)
+            note(
+                f"grid {tag} 32x32 ({32 * 28}x{32 * 28} px), one plane: "
+                + verdict("decode+set+paint ms", result, GOALS["grid32_ms"])
+                + f"; request_grid -> gridReady -> painted, both planes at once: "
+                f"{med(e2e):.3g} ms (worker threads)"
+            )
+    return result
+
+
+def grid_e2e(app: QApplication, window: MainWindow, n: int) -> float:
+    """``controller.request_grid`` for both sides until both planes have painted."""
+    ctrl = window.controller
+    got: dict[int, float] = {}
+
+    probes = [PaintProbe(p.plane.viewport()) for p in window.panels]
+    # A real, idle-waiting event loop: the workers get the CPU, as in the app.
+    loop = QEventLoop()
+
+    def on_ready(side: int, _image: object, _rect: object) -> None:
+        # Connected after the window's slot: the manifold is set, a paint is due.
+        got[side] = time.perf_counter()
+        probes[side].painted = False
+        if len(got) == 2:
+            loop.quit()
+
+    ctrl.gridReady.connect(on_ready)
+    QTimer.singleShot(10_000, loop.quit)
+    t0 = time.perf_counter()
+    for side, mp in enumerate(window.panels):
+        ctrl.request_grid(side, mp.plane.view_rect(), n)
+    loop.exec()
+    spin_until(app, 1.0, all_painted, probes)
+    elapsed = (time.perf_counter() - t0) * 1e3
+    ctrl.gridReady.disconnect(on_ready)
+    for probe in probes:
+        probe.remove()
+    settle(quiet_s=0.05)
+    return elapsed
+
+
+# --- encode + scatter ----------------------------------------------------------------
+
+
+def bench_encode(
+    app: QApplication, window: MainWindow, data_dir: Path, reps: int
+) -> float:
+    """Encode Fashion-MNIST's 10,000 test images with an MLP and show the scatter."""
+    t0 = time.perf_counter()
+    dataset = load_dataset("fashion-mnist", data_dir)
+    note(f"fashion-mnist loaded in {time.perf_counter() - t0:.2f} s (context)")
+    ckpt = load_checkpoint(MODELS_DIR / "mnist-vae-2d.pt")  # MLP 784-512-256-2
+    model = ckpt.model
+    ident = dataset.identity()
+    images = dataset.test_images
+    encode_images(model, images[:100])  # first-call set-up, not part of the figure
+    model_panel = window.panels[0]
+    plane = model_panel.plane
+    encode_ms: list[float] = []
+    show_ms: list[float] = []
+    total_ms: list[float] = []
+    set_ms: list[float] = []
+    paint_ms: list[float] = []
+    for _ in range(reps):
+        settle(quiet_s=0.2)
+        t0 = time.perf_counter()
+        codes = encode_images(model, images)
+        t1 = time.perf_counter()
+        # The load path's GUI half: a new checkpoint, so items and view are fresh.
+        panel = Panel(
+            checkpoint=Checkpoint(model=model, dataset=ident),
+            model=model,
+            dataset=dataset,
+            codes=codes,
+            latent_slice=LatentSlice(2),
+        )
+        model_panel.show_panel(panel)
+        plane.viewport().repaint()
+        t2 = time.perf_counter()
+        encode_ms.append((t1 - t0) * 1e3)
+        show_ms.append((t2 - t1) * 1e3)
+        total_ms.append((t2 - t0) * 1e3)
+        # The plane alone: fresh scatter items, then one repaint.
+        settle(quiet_s=0.2)
+        groups = colour_groups("label", dataset.factors()["label"], dataset.class_names)
+        plane.set_points(None)
+        plane.fit(fit_rect(codes.mu, prior=True))
+        plane.viewport().repaint()
+        t3 = time.perf_counter()
+        plane.set_points(codes.mu, groups)
+        t4 = time.perf_counter()
+        plane.viewport().repaint()
+        t5 = time.perf_counter()
+        set_ms.append((t4 - t3) * 1e3)
+        paint_ms.append((t5 - t4) * 1e3)
+    med = statistics.median
+    emit("encode_10k_ms", med(encode_ms), "ms")
+    emit("scatter_show_10k_ms", med(show_ms), "ms")
+    emit("encode_and_show_10k_ms", med(total_ms), "ms")
+    emit("scatter_set_points_10k_ms", med(set_ms), "ms")
+    emit("scatter_paint_10k_ms", med(paint_ms), "ms")
+    note(
+        "encode 10k (MLP mnist-vae-2d on fashion-mnist test) + ModelPanel.show_panel "
+        "+ repaint: "
+        + verdict("ms", med(total_ms), GOALS["encode_show_ms"])
+        + f"; encode {med(encode_ms):.3g} ms, show {med(show_ms):.3g} ms "
+        f"(set_points {med(set_ms):.3g} + paint {med(paint_ms):.3g})"
+    )
+    settle()
+    return med(total_ms)
+
+
+# --- UI stalls while training --------------------------------------------------------
+
+
+def heartbeat(seconds: float, period_ms: int = 10) -> npt.NDArray[np.float64]:
+    """Tick times (perf_counter) of a ``period_ms`` GUI-thread timer over
+    ``seconds`` of a real event loop."""
+    stamps: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(period_ms)
+    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
+    timer.start()
+    run_loop(seconds)
+    timer.stop()
+    return np.asarray(stamps)
+
+
+class EventLog:
+    """Time stamps of the controller's signals, to say what a stall was near."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.events: list[tuple[float, str]] = []
+        self.progress: list[tuple[float, int]] = []
+        self.finished: list[str] = []
+        ctrl = window.controller
+        self._connections = [
+            (ctrl.trainingProgress, self._on_progress),
+            (ctrl.trainingFinished, self.finished.append),
+            (ctrl.trainingEpoch, lambda _ev: self._add("epoch end")),
+            (ctrl.panelChanged, lambda side: self._add(f"panelChanged({side})")),
+            (ctrl.gridReady, lambda side, *_: self._add(f"gridReady({side})")),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+
+    def _add(self, what: str) -> None:
+        self.events.append((time.perf_counter(), what))
+
+    def _on_progress(self, ev: Any) -> None:
+        self.progress.append((time.perf_counter(), ev.step))
+
+    def near(self, t0: float, t1: float) -> str:
+        """The events between ``t0`` and ``t1``, counted."""
+        names = [w for t, w in self.events if t0 <= t <= t1]
+        return ", ".join(f"{n}x {w}" for w, n in Counter(names).items()) or "none"
+
+    def disconnect(self) -> None:
+        """Stop logging."""
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+
+
+def gap_figures(prefix: str, gaps: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """Worst, p99, p50 and the count over 50 ms; returns (worst, p99)."""
+    if gaps.size == 0:
+        note(f"{prefix}: no heartbeat")
+        return float("nan"), float("nan")
+    worst, p99 = float(gaps.max()), float(np.percentile(gaps, 99))
+    emit(f"{prefix}_worst_ms", worst, "ms")
+    emit(f"{prefix}_p99_ms", p99, "ms")
+    emit(f"{prefix}_p50_ms", float(np.percentile(gaps, 50)), "ms")
+    emit(f"{prefix}s_over_50ms", int((gaps > 50).sum()), "gaps")
+    return worst, p99
+
+
+def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
+    """Train AE + VAE on Fashion-MNIST in the app and watch a 10 ms heartbeat.
+
+    ``train_gap_*`` covers the whole window from ``start_training``; the
+    ``train_steady_gap_*`` figures start at the first progress event, so they
+    leave out the job's data loading.
+    """
+    idle = np.diff(heartbeat(min(2.0, seconds / 4))) * 1e3
+    note(
+        f"idle heartbeat (no training): worst {idle.max():.3g} ms, "
+        f"p99 {np.percentile(idle, 99):.3g} ms over {len(idle)} gaps"
+    )
+    ctrl = window.controller
+    log = EventLog(window)
+    spec = TrainSpec(dataset="fashion-mnist", data_dir=str(data_dir), epochs=50)
+    t_start = time.perf_counter()
+    ctrl.start_training(spec)
+    stamps = heartbeat(seconds)
+    t_stop = time.perf_counter()
+    ctrl.stop_training()
+    run_loop(30.0, until=lambda: bool(log.finished))
+    stop_ms = (time.perf_counter() - t_stop) * 1e3
+    settle()
+    log.disconnect()
+    ends = stamps[1:]
+    gaps = np.diff(stamps) * 1e3
+    worst, p99 = gap_figures("train_gap", gaps)
+    first = log.progress[0][0] if log.progress else t_stop
+    gap_figures("train_steady_gap", gaps[ends - gaps / 1e3 >= first])
+    emit("train_stop_to_finished_ms", stop_ms, "ms")
+    if len(log.progress) >= 2:
+        (ta, sa), (tb, sb) = log.progress[0], log.progress[-1]
+        rate = (sb - sa) * spec.batch_size / max(tb - ta, 1e-9)
+        emit("train_in_app_samples_per_s", rate, "1/s")
+        note(
+            f"training in the app: {sb} steps in {t_stop - t_start:.1f} s "
+            f"(first progress, i.e. data loaded, after {first - t_start:.2f} s); "
+            f"finished as {log.finished[:1]}"
+        )
+    for i in np.argsort(gaps)[::-1][:5]:
+        t1 = ends[i]
+        t0 = t1 - gaps[i] / 1e3
+        phase = "loading" if t0 < first else "training"
+        note(
+            f"stall {gaps[i]:.0f} ms at {t0 - t_start:.2f} s ({phase}); "
+            f"signals handled then: {log.near(t0, t1)}"
+        )
+    note(
+        f"stalls over {seconds:g} s from start_training ({len(gaps)} gaps of a "
+        "10 ms timer): "
+        + verdict("worst ms", worst, GOALS["stall_worst_ms"])
+        + ", "
+        + verdict("p99 ms", p99, GOALS["stall_p99_ms"])
+        + f"; gaps > 20 ms: {int((gaps > 20).sum())}"
+    )
+    return worst
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the interactive benchmarks; prints ``name value unit`` lines."""
+    parser = argparse.ArgumentParser(prog="python -m bench.interactive")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (~1 min)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated subset of {','.join(SECTIONS)}",
+    )
+    parser.add_argument("--clicks", type=int, help="clicks per backbone (>= 200)")
+    parser.add_argument("--stall-seconds", type=float, help="heartbeat duration")
+    parser.add_argument(
+        "--backbones", default="mlp,conv", help="mlp and/or conv, comma-separated"
+    )
+    args = parser.parse_args(argv)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = only - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}")
+    backbones = [b.strip() for b in args.backbones.split(",") if b.strip()]
+    data_dir: Path = args.data_dir
+    if not (data_dir / "FashionMNIST" / "raw").is_dir():
+        parser.error(f"no Fashion-MNIST under {data_dir}")
+    clicks = args.clicks or (200 if args.quick else 400)
+    moves = 200 if args.quick else 500
+    reps = 5 if args.quick else 15
+    stall_s = args.stall_seconds or (5.0 if args.quick else 20.0)
+
+    app = make_app()
+    note(
+        f"interactive bench: torch {torch.__version__}, {torch.get_num_threads()} "
+        f"intra-op threads, {os.cpu_count()} CPUs, Qt platform "
+        f"{app.platformName()}, window {WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}"
+    )
+    load = os.getloadavg()
+    note(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    with (
+        tempfile.TemporaryDirectory(prefix="latentlab-bench-") as tmp,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        pairs = {
+            "mlp": [MODELS_DIR / "mnist-ae-2d.pt", MODELS_DIR / "mnist-vae-2d.pt"],
+            "conv": conv_checkpoints(Path(tmp)),
+        }
+        for tag in backbones:
+            if not only & {"click", "drag", "grid"}:
+                break
+            t0 = time.perf_counter()
+            window = open_window(pairs[tag], data_dir)
+            titles = [p.title.text() for p in window.panels]
+            note(f"{tag}: window ready in {time.perf_counter() - t0:.2f} s: {titles}")
+            if "click" in only:
+                bench_click(app, window, clicks, tag)
+            if "drag" in only:
+                bench_drag(app, window, moves, tag)
+            if "grid" in only:
+                bench_grid(app, window, reps, tag)
+            close_window(app, window)
+        if only & {"encode", "stall"}:
+            window = open_window(pairs["mlp"], data_dir)
+            if "encode" in only:
+                bench_encode(app, window, data_dir, reps)
+            if "stall" in only:
+                bench_stall(window, data_dir, stall_s)
+            close_window(app, window)
+    # The app's own warnings (e.g. pyqtgraph overflows) are findings too.
+    seen = Counter(
+        f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught
+    )
+    for text, count in seen.most_common(5):
+        note(f"warning x{count}: {text}")
+    load = os.getloadavg()
+    note(f"load average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

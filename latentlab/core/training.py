@@ -8,7 +8,9 @@ same batches, so a viewer sees both evolve at once.
 
 Speed on a small CPU comes from keeping the whole dataset as one uint8 tensor on
 the device, slicing batches from a permutation (no DataLoader, no per-item Python),
-and the fused logits form of the Bernoulli loss.
+a logits-form Bernoulli loss with a closed-form gradient (:class:`_BernoulliNLL`)
+and Adam's fused kernel. ``bench/train_speed.py`` measures it against the PyTorch
+VAE example's loop.
 """
 
 from __future__ import annotations
@@ -16,19 +18,20 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from latentlab.core.config import ModelConfig, TrainConfig
 from latentlab.core.data import to_float
 from latentlab.core.errors import TrainingError
-from latentlab.core.losses import loss_terms
+from latentlab.core.losses import LossTerms, gaussian_kl, loss_terms
 from latentlab.core.models import Autoencoder, build_model, reparameterize
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Sequence
+
+    from latentlab.core.config import ModelConfig, TrainConfig
     from latentlab.core.data import ImageDataset
 
 PROGRESS_INTERVAL_S = 0.05
@@ -169,6 +172,72 @@ def evaluate(
     return recon_sum / n, kl_sum / n
 
 
+def _make_optimizer(
+    model: torch.nn.Module, lr: float, device: torch.device
+) -> torch.optim.Adam:
+    """Adam for ``model`` on ``device``, with the fused kernel where torch has one.
+
+    The fused kernel updates each tensor in one pass; the default on CPU is a
+    per-tensor loop of ~10 elementwise ops. Measured on 2 CPU threads: 0.3 ms a
+    step for the 784-400-20 VAE against 1.3 ms (a third of a batch-128 step).
+    """
+    if device.type in ("cpu", "cuda"):
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+class _BernoulliNLL(torch.autograd.Function):
+    """:func:`~latentlab.core.losses.reconstruction_nats` with cheaper CPU kernels.
+
+    ``softplus(l) - x * l`` summed over pixels, ``(batch,)``, with
+    ``softplus(l) = relu(l) - log(sigmoid(|l|))``. torch's logits BCE (and
+    ``softplus``) go through ``log1p``, which runs ~10x slower than ``sigmoid`` +
+    ``log`` on CPU, and its autograd keeps several pixel-sized buffers; together
+    they took a quarter of a batch-128 step. ``sigmoid(|l|)`` lies in [0.5, 1], so
+    nothing overflows; rounding it costs under 1e-7 nats per pixel, below float32's
+    own error on the sum. The gradient is the closed form ``sigmoid(l) - x``.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        logits: torch.Tensor,
+        x: torch.Tensor,
+    ) -> torch.Tensor:
+        log_sig = torch.sigmoid(logits.abs()).log_()
+        nll = torch.addcmul(logits.clamp_min(0.0), x, logits, value=-1.0)
+        ctx.save_for_backward(logits, x)
+        return nll.sub_(log_sig).flatten(1).sum(1)
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        logits, x = ctx.saved_tensors
+        grad = grad.view(-1, *(1,) * (logits.dim() - 1))
+        grad_logits = grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_logits = torch.sigmoid(logits).sub_(x).mul_(grad)
+        if ctx.needs_input_grad[1]:
+            grad_x = -logits * grad
+        return grad_logits, grad_x
+
+
+def _train_terms(
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor | None,
+    beta: float,
+) -> LossTerms:
+    """:func:`~latentlab.core.losses.loss_terms` for a training step."""
+    recon = _BernoulliNLL.apply(logits, x).mean()
+    if logvar is None:
+        return LossTerms(recon, torch.zeros((), device=recon.device), recon)
+    kl = gaussian_kl(mu, logvar).mean()
+    return LossTerms(recon, kl, recon + beta * kl)
+
+
 def train(
     models: Autoencoder | Sequence[Autoencoder],
     dataset: ImageDataset,
@@ -255,7 +324,7 @@ def _train_loop(
     for m in model_list:
         m.to(device)
         m.train()
-        optimizers.append(torch.optim.Adam(m.parameters(), lr=config.lr))
+        optimizers.append(_make_optimizer(m, config.lr, device))
     good_states = [cpu_state_dict(m) for m in model_list]
     good_step = 0
     histories: list[list[EpochMetrics]] = [[] for _ in model_list]
@@ -276,19 +345,18 @@ def _train_loop(
                 enc = model.encode(x)
                 eps = None
                 if enc.logvar is not None:
-                    eps = torch.randn(
-                        enc.mu.shape, generator=eps_gen, device=device
-                    )
+                    eps = torch.randn(enc.mu.shape, generator=eps_gen, device=device)
                 z = model.sample_z(enc, eps)
-                terms = loss_terms(
+                terms = _train_terms(
                     model.decode_logits(z), x, enc.mu, enc.logvar, model.config.beta
                 )
                 opt.zero_grad(set_to_none=True)
                 terms.loss.backward()
                 opt.step()
-                row = torch.stack([terms.recon, terms.kl, terms.loss]).detach()
-                window[i] += row
-                epoch_sums[i] += row * len(x)
+                with torch.no_grad():
+                    row = torch.stack((terms.recon, terms.kl, terms.loss))
+                    window[i].add_(row)
+                    epoch_sums[i].add_(row, alpha=len(x))
             step += 1
             window_steps += 1
             window_samples += len(x)

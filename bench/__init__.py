@@ -1,0 +1,1 @@
+"""Benchmarks: each module's ``main(argv)`` prints ``name value unit`` lines."""

@@ -15,6 +15,14 @@ Two times are given per interaction:
 * ``..._paint``: until, in addition, every widget that changed (both decoded
   images, both planes) has received its paint event from the event loop.
 
+``click_gui_cpu_*`` and ``drag_gui_cpu_*`` are the GUI thread's own CPU time
+per interaction (``time.thread_time``): on a shared machine they move much less
+than wall time, so compare those before and after a change. The stall section
+trains an AE + VAE on Fashion-MNIST in the window and records the gaps of a
+10 ms GUI-thread timer: ``train_gap_*`` from ``start_training``,
+``train_steady_gap_*`` from the first progress event (data loaded); the worst
+gaps are listed with the controller signals handled during them.
+
 Backbones: ``mlp`` is the shipped MNIST pair (``models/mnist-*-2d.pt``, the
 app's default with the data found); ``conv`` is an untrained conv AE + VAE saved
 with ``dataset={"name": "shapes"}`` (decode cost does not depend on the weights).

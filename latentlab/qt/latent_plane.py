@@ -44,8 +44,33 @@ class PassiveScatterItem(pg.ScatterPlotItem):
     click-to-decode exactly where the data is densest.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        self._bounds_cache: QRectF | None = None
+        super().__init__(*args, **kwargs)
+
     def mouseClickEvent(self, ev) -> None:
         ev.ignore()
+
+    # pyqtgraph recomputes the bounds from the data on every hit test and paint
+    # (~0.1 ms per item per mouse event); they change only with the data or the
+    # view. The cache is dropped after those calls, not before: Qt asks for the
+    # old bounds while preparing a geometry change.
+    def setData(self, *args, **kwargs) -> None:
+        super().setData(*args, **kwargs)
+        self._bounds_cache = None
+
+    def clear(self) -> None:
+        super().clear()
+        self._bounds_cache = None
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self._bounds_cache = None
+
+    def boundingRect(self) -> QRectF:
+        if self._bounds_cache is None:
+            self._bounds_cache = super().boundingRect()
+        return self._bounds_cache
 
 
 class _LatentViewBox(pg.ViewBox):
@@ -112,7 +137,6 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.setLabel("left", "z₂")
         self.manifold = pg.ImageItem(axisOrder="row-major")
         self.manifold.setZValue(-10)
-        self.manifold.setLookupTable(_grey_lut())
         self.addItem(self.manifold)
         self._manifold_opacity = 0.85
         self.manifold.setOpacity(self._manifold_opacity)
@@ -230,11 +254,6 @@ class LatentPlaneWidget(pg.PlotWidget):
     def view_box(self) -> pg.ViewBox:
         """The plot's ViewBox."""
         return self._vb
-
-
-def _grey_lut() -> npt.NDArray[np.uint8]:
-    ramp = np.arange(256, dtype=np.uint8)
-    return np.stack([ramp, ramp, ramp], 1)
 
 
 def fit_rect(

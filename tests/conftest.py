@@ -25,7 +25,9 @@ def real_data_dir() -> Path:
     """The real MNIST / Fashion-MNIST root; skips with a reason when absent."""
     root = real_data_root()
     if root is None:
-        pytest.skip("real data not found: set LATENTLAB_TEST_DATA or put ../shared/data")
+        pytest.skip(
+            "real data not found: set LATENTLAB_TEST_DATA or put ../shared/data"
+        )
     return root
 
 

@@ -8,6 +8,7 @@ Every split is fixed: the official one for IDX sets, a seeded one otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import math
@@ -102,6 +103,23 @@ class ImageDataset:
             # Where it was read from, so the app can find an image folder again.
             "source": self.source,
         }
+
+    def test_subset(self, max_items: int) -> ImageDataset:
+        """The same dataset with at most ``max_items`` test images, evenly strided.
+
+        Used to redraw planes cheaply while training. Checkpoints should record
+        the full dataset's ``identity()``, not the subset's.
+        """
+        n = len(self.test_images)
+        if n <= max_items:
+            return self
+        step = math.ceil(n / max_items)
+        return dataclasses.replace(
+            self,
+            test_images=self.test_images[::step],
+            test_labels=self.test_labels[::step],
+            test_factors={k: v[::step] for k, v in self.test_factors.items()},
+        )
 
     def factors(self) -> dict[str, npt.NDArray[np.float32]]:
         """Test-set colouring factors, label first."""

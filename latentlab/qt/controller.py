@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from latentlab.core.checkpoints import (
     Checkpoint,
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 SIDES = (0, 1)
 SIDE_NAMES = ("left", "right")
+TRAINING_POINTS = 2500  # test images plotted while training
+PREWARM_DELAY_MS = 1500
 
 
 @dataclass(slots=True)
@@ -131,6 +133,7 @@ class DatasetCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], ImageDataset] = {}
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     def get(
         self, name: str, data_dir: str | None, *, download: bool = False
@@ -140,9 +143,16 @@ class DatasetCache:
         with self._lock:
             if key in self._items:
                 return self._items[key]
-        dataset = load_dataset(name, data_dir, download=download)
-        with self._lock:
-            return self._items.setdefault(key, dataset)
+            loading = self._loading.setdefault(key, threading.Lock())
+        # One load per key: two panels asking at once share it (and its memory).
+        with loading:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            dataset = load_dataset(name, data_dir, download=download)
+            with self._lock:
+                self._items[key] = dataset
+            return dataset
 
     def put(self, dataset: ImageDataset, data_dir: str | None) -> None:
         """Remember a dataset loaded elsewhere (e.g. by a training job)."""
@@ -303,6 +313,10 @@ class Controller(QObject):
         self._train_spec: TrainSpec | None = None
         self._final_status = "stopped"
         self._closed = False
+        # Training holds a pool thread for its whole run; short jobs (grids,
+        # loads, refreshes) must not queue behind it on a 2-core machine.
+        pool = QThreadPool.globalInstance()
+        pool.setMaxThreadCount(max(pool.maxThreadCount(), 4))
         self._last_xy: tuple[float, float] | None = None
 
     # --- loading -----------------------------------------------------------------
@@ -487,12 +501,15 @@ class Controller(QObject):
             self._train_models = event.models
             self._train_dataset = event.dataset
             self.datasets.put(event.dataset, self._train_spec.data_dir)
+            # Redrawn twice a second while training: a few thousand points show
+            # the shape of the code space at a fraction of the cost of all 10k.
+            shown = event.dataset.test_subset(TRAINING_POINTS)
             for side, model in zip(SIDES, event.models, strict=True):
                 ckpt = Checkpoint(model=model, dataset=event.dataset.identity())
                 self.panels[side] = Panel(
                     checkpoint=ckpt,
                     model=None,
-                    dataset=event.dataset,
+                    dataset=shown,
                     latent_slice=LatentSlice(model.config.latent_dim),
                     training=True,
                 )
@@ -574,6 +591,16 @@ class Controller(QObject):
         self._train_models = ()
         self.trainingFinished.emit(status)
 
+    def prewarm(self) -> None:
+        """Import torch's optimizer machinery in the background, once, at idle.
+
+        The first ``torch.optim.Adam`` imports torch._dynamo and sympy (~1 s of
+        GIL-bound work); done at start-up idle time, it cannot stall the first
+        second of training.
+        """
+        if not self._closed:
+            start_job(_prewarm_optimizers, on_error=lambda exc: None)
+
     # --- errors and shutdown -----------------------------------------------------
 
     def _report(self, title: str, exc: Exception) -> None:
@@ -592,3 +619,8 @@ class Controller(QObject):
             if self._train_worker.is_paused:
                 self._train_worker.resume()
         return await_all(msecs)
+
+
+def _prewarm_optimizers() -> None:
+    param = torch.zeros(1, requires_grad=True)
+    torch.optim.Adam([param], fused=True)

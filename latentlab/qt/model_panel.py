@@ -198,7 +198,9 @@ class ModelPanel(QWidget):
             if panel.model is None:
                 self.plane.clear_manifold()
         self._redraw_points()
-        if panel.model is not None and (new_model or not self._user_moved_view):
+        if panel.model is not None and (
+            new_model or (not self._user_moved_view and self._view_lost_points())
+        ):
             self.fit_view()
         if panel.model is not None:
             self._request_grid()
@@ -258,15 +260,38 @@ class ModelPanel(QWidget):
         self.plane.setLabel("bottom", f"z{d0 + 1}" if dim > 2 else "z₁")
         self.plane.setLabel("left", f"z{d1 + 1}" if dim > 2 else "z₂")
 
-    def fit_view(self) -> None:
-        """Frame the encoded test set (and the prior's bulk, for a VAE)."""
+    def _view_lost_points(self) -> bool:
+        """True when the codes' bulk left the view or shrank to a corner of it.
+
+        Refitting on every snapshot while training would re-decode the manifold
+        and re-lay the axes twice a second for nothing.
+        """
+        xy = self._projected_points()
+        if xy is None:
+            return False
+        bulk = fit_rect(xy, prior=self._is_vae())
+        view = self.plane.view_rect()
+        tol_x, tol_y = 0.02 * view.width, 0.02 * view.height
+        outside = (
+            bulk.x0 < view.x0 - tol_x
+            or bulk.x1 > view.x1 + tol_x
+            or bulk.y0 < view.y0 - tol_y
+            or bulk.y1 > view.y1 + tol_y
+        )
+        shrunk = max(bulk.width / view.width, bulk.height / view.height) < 0.5
+        return outside or shrunk
+
+    def _is_vae(self) -> bool:
         panel = self._panel
-        prior = (
+        return (
             panel is not None
             and panel.checkpoint is not None
-            and (panel.checkpoint.config.kind == "vae")
+            and panel.checkpoint.config.kind == "vae"
         )
-        self.plane.fit(fit_rect(self._projected_points(), prior=prior))
+
+    def fit_view(self) -> None:
+        """Frame the encoded test set (and the prior's bulk, for a VAE)."""
+        self.plane.fit(fit_rect(self._projected_points(), prior=self._is_vae()))
         self._user_moved_view = False
 
     def show_decoded(self, z, image, xy: tuple[float, float]) -> None:

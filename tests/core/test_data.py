@@ -461,3 +461,12 @@ def test_folder_classes_without_readable_images_are_dropped(tmp_path) -> None:
     assert dataset.class_names == ("cats",)
     assert len(dataset.skipped) == 1 and "broken.png" in dataset.skipped[0]
     assert dataset.identity()["source"] == str(tmp_path)
+
+
+def test_test_subset_strides_images_labels_and_factors(shapes) -> None:
+    sub = shapes.test_subset(1000)
+    assert len(sub.test_images) == 1000 == len(sub.test_labels)
+    assert all(len(v) == 1000 for v in sub.test_factors.values())
+    assert torch.equal(sub.test_images[1], shapes.test_images[3])
+    assert sub.train_images is shapes.train_images
+    assert shapes.test_subset(10**6) is shapes

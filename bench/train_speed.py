@@ -407,6 +407,17 @@ def compare(args: argparse.Namespace) -> dict[str, float]:
             seed=args.seed,
             threads=args.threads,
         )
+    from latentlab.core import training
+
+    # Private on purpose: the trainer decides this itself; the bench only reports
+    # (and runs against older trainers without it, for before/after figures).
+    route = getattr(training, "_OneDnnMatmul", None)
+    onednn = route is not None and route(torch.device("cpu")).active
+    note(
+        "LatentLab's float32 matmuls go to "
+        + ("oneDNN (exact f32, probed)" if onednn else "MKL (torch's default)")
+        + "; the reference's go to torch's default"
+    )
     results: dict[str, list[EpochFigures]] = {name: [] for name in runners}
     loads = {name: OtherLoad() for name in runners}
     for _ in range(args.epochs):

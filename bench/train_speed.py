@@ -1,18 +1,23 @@
 """Training speed: LatentLab's trainer against the PyTorch VAE example's recipe.
 
 Run ``python -m bench.train_speed [--quick] [--epochs N] [--dataset NAME]``. In one
-process, one after the other, with the same thread count:
+process, with the same thread count:
 
 1. a ``torch.mm`` microbenchmark (1024x1024 float32) for the machine's GFLOP/s;
 2. the reference loop, which follows pytorch/examples ``vae/main.py``: MLP
    784-400-20, sigmoid output, summed ``F.binary_cross_entropy`` + KL, Adam 1e-3,
    batch 128, torchvision dataset with ``ToTensor()`` through a shuffled DataLoader
    (``num_workers=0``); test loss per image after every epoch;
-3. :func:`latentlab.core.training.train` on the same model and data;
-4. LatentLab's default 2-D VAE and AE after 10 epochs (``--skip-2d`` leaves it out).
+3. :func:`latentlab.core.training.train` on the same model and data, at the
+   reference's settings (``ll``) and at a tuned learning rate (``ll_tuned``),
+   taking turns with the reference epoch by epoch;
+4. a thread sweep of LatentLab's trainer (not with ``--quick``);
+5. LatentLab's default 2-D VAE and AE after 10 epochs (2 with ``--quick``) on
+   Fashion-MNIST and the MNIST subset (``--skip-2d`` leaves it out).
 
 Every figure is printed as one ``name value unit`` line; context lines start
-with ``#``. ``main(argv)`` is what an overall runner calls.
+with ``#``. ``main(argv)`` is what an overall runner calls. bench/README.md says
+what each figure means and lists the latest ones.
 """
 
 from __future__ import annotations
@@ -525,10 +530,18 @@ def two_d(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Command-line flags; ``--quick`` shortens every part."""
-    p = argparse.ArgumentParser(prog="python -m bench.train_speed", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fewer epochs everywhere")
-    p.add_argument("--epochs", type=int, help="comparison epochs (3; quick 2)")
+    """Command-line flags; ``--quick`` shortens the 2-D part and skips extras."""
+    p = argparse.ArgumentParser(
+        prog="python -m bench.train_speed",
+        description=(__doc__ or "").splitlines()[0],
+        epilog="Figures and their meaning: bench/README.md.",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="2-D models for 2 epochs; no thread sweep or oneDNN mm figure",
+    )
+    p.add_argument("--epochs", type=int, help="comparison epochs (3)")
     p.add_argument("--epochs-2d", type=int, help="2-D model epochs (10; quick 2)")
     p.add_argument("--dataset", choices=sorted(TV_FOLDERS), default="fashion-mnist")
     p.add_argument("--data-dir", type=Path, default=None)
@@ -553,7 +566,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-2d", action="store_true")
     args = p.parse_args(argv)
     if args.epochs is None:
-        args.epochs = 2 if args.quick else 3
+        args.epochs = 3
     if args.epochs_2d is None:
         args.epochs_2d = 2 if args.quick else 10
     if args.data_dir is None:

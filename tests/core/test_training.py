@@ -333,3 +333,26 @@ def test_batch_larger_than_the_dataset_is_lowered(tiny) -> None:
     _, result = run(train(new_model(SMALL), small, cfg))
     assert result.steps == 2, "one full-size batch per epoch"
     assert result.notes == ["batch size lowered to 100, the training-set size"]
+
+
+def test_matmul_routing_is_torchs_own_at_every_yield_and_after(shapes) -> None:
+    """The trainer may route matmuls to oneDNN while it computes, never outside."""
+    flags = getattr(torch.backends.mkldnn, "matmul", None)
+    if flags is None or not hasattr(flags, "fp32_precision"):
+        pytest.skip("this torch has no mkldnn fp32_precision switch")
+    from latentlab.core.config import ModelConfig, TrainConfig
+    from latentlab.core.training import new_model, train
+
+    before = flags.fp32_precision
+    run = train(
+        new_model(ModelConfig(kind="vae")),
+        shapes.test_subset(500),
+        TrainConfig(epochs=1, batch_size=64),
+    )
+    seen = set()
+    for _event in run:
+        seen.add(flags.fp32_precision)
+        break  # abandon the run at a yield, like a cancelled worker
+    run.close()
+    assert seen == {before}
+    assert flags.fp32_precision == before

@@ -539,16 +539,16 @@ class Controller(QObject):
             self._train_models[side].config,
             state,
             panel.dataset,
-            on_return=lambda result: self._on_refreshed(side, *result),
+            on_return=lambda result: self._on_refreshed(side, panel, *result),
             on_error=lambda exc: self._report("Could not refresh the plane", exc),
         )
 
     def _on_refreshed(
-        self, side: int, display: Autoencoder, codes: Codes | None
+        self, side: int, asked_for: Panel, display: Autoencoder, codes: Codes | None
     ) -> None:
         panel = self.panels[side]
-        if panel.checkpoint is None:
-            return
+        if panel is not asked_for or not panel.training:
+            return  # training ended meanwhile: the final model is (being) shown
         panel.model = display
         panel.codes = codes
         self.panelChanged.emit(side)
@@ -572,6 +572,8 @@ class Controller(QObject):
     def _finish_training_panels(self, histories: Sequence[Sequence[Any]]) -> None:
         if not self._train_models:
             return
+        for job in self._refresh_jobs:
+            job.cancel()  # a snapshot still queued must not replace the final model
         for side, model in zip(SIDES, self._train_models, strict=True):
             ckpt = Checkpoint(
                 model=model,

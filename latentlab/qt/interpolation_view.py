@@ -5,6 +5,11 @@ in both models, one strip above the other, and measures each strip
 (:mod:`latentlab.core.smoothness`): the jumps between consecutive decodes and
 how far the decodes fall from the training images. :class:`PriorSamplesView`
 decodes the same draws ``z ~ N(0, I)`` with both models.
+
+Both views are lazy: while hidden they only keep the latest panels and note that
+the selection changed; they plot and start jobs once, when shown. While training,
+new codes arrive twice a second per model, and each strip job searches the
+training set for nearest images.
 """
 
 from __future__ import annotations
@@ -306,6 +311,23 @@ def _plain_axes(plane: LatentPlaneWidget) -> None:
         plane.getAxis(side).enableAutoSIPrefix(False)
 
 
+def _panels_by_kind(ae: Panel | None, vae: Panel | None) -> dict[str, Panel]:
+    return {
+        kind: panel
+        for kind, panel in zip(KINDS, (ae, vae), strict=True)
+        if panel is not None and panel.model is not None and panel.codes is not None
+    }
+
+
+def _plot_key(panel: Panel) -> tuple[object, ...]:
+    """What a plane of ``panel``'s codes depends on (compared by identity)."""
+    return (panel.model, panel.codes, panel.latent_slice, panel.dataset)
+
+
+def _same_key(a: tuple[object, ...] | None, b: tuple[object, ...]) -> bool:
+    return a is not None and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def _show_codes(plane: LatentPlaneWidget, panel: Panel) -> None:
     xy, groups = labelled_points(panel)
     plane.set_points(xy, groups, size=3.5)
@@ -335,6 +357,9 @@ class InterpolationView(QWidget):
     -------
     stripsReady(object)
         ``list[StripResult]`` after a computation.
+
+    While hidden, :meth:`set_panels` and selection changes are only recorded
+    (:attr:`stale`); the view catches up when shown (:meth:`catch_up`).
     """
 
     stripsReady = Signal(object)
@@ -343,6 +368,12 @@ class InterpolationView(QWidget):
         super().__init__(parent)
         self._selection = selection
         self._panels: dict[str, Panel] = {}
+        self._plotted: dict[str, tuple[object, ...]] = {}
+        self._pending: tuple[Panel | None, Panel | None] = (None, None)
+        self._panels_stale = False
+        self._strips_stale = False
+        self.refresh_count = 0
+        """Planes replotted and strip jobs started: unchanged while hidden."""
         self._shown_key: object = None
         self._job = LatestJob()
         self._results: list[StripResult] = []
@@ -444,30 +475,68 @@ class InterpolationView(QWidget):
                 return self._panels[kind].dataset
         return None
 
+    @property
+    def stale(self) -> bool:
+        """True while changes recorded when hidden wait for the view to be shown."""
+        return self._panels_stale or self._strips_stale
+
+    @property
+    def busy(self) -> bool:
+        """True while a strip job runs or waits."""
+        return self._job.busy
+
     def set_panels(self, ae: Panel | None, vae: Panel | None) -> None:
-        """Show these models (either may be None)."""
-        self._panels = {
-            kind: panel
-            for kind, panel in zip(KINDS, (ae, vae), strict=True)
-            if panel is not None and panel.model is not None and panel.codes is not None
-        }
+        """Show these models (either may be None); only recorded while hidden."""
+        self._pending = (ae, vae)
+        self._panels_stale = True
+        if self.isVisible():
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Apply the panels and selection recorded while hidden (``showEvent``)."""
+        if self._closed:
+            return
+        if self._panels_stale:
+            self._panels_stale = False
+            self._apply_panels(*self._pending)
+        if self._strips_stale:
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.catch_up()
+
+    def _apply_panels(self, ae: Panel | None, vae: Panel | None) -> None:
+        old_data = self.dataset
+        self._panels = _panels_by_kind(ae, vae)
+        changed = False
         for kind in KINDS:
             panel = self._panels.get(kind)
             plane = self.planes[kind]
             if panel is None:
-                plane.set_points(None)
-                plane.show_path(None)
+                if self._plotted.pop(kind, None) is not None:
+                    changed = True
+                    plane.set_points(None)
+                    plane.show_path(None)
                 self.plane_titles[kind].setText(f"{kind}: none loaded")
                 continue
             self.plane_titles[kind].setText(
                 panel.checkpoint.title() if panel.checkpoint else kind
             )
+            key = _plot_key(panel)
+            if _same_key(self._plotted.get(kind), key):
+                continue  # this side did not change: keep its plane as it is
+            changed = True
+            self._plotted[kind] = key
+            self.refresh_count += 1
             _show_codes(plane, panel)
-        self.gallery.set_dataset(self.dataset)
+        if self.dataset is not old_data:
+            self.gallery.set_dataset(self.dataset)
         names = " and ".join(self._panels) or "no model"
         self.title.setText(f"Interpolation: {names}")
-        self._shown_key = None
-        self.refresh()
+        if changed:
+            self._shown_key = None
+            self.refresh()
 
     def _models(self) -> list[tuple[str, Autoencoder]]:
         data = self.dataset
@@ -478,11 +547,15 @@ class InterpolationView(QWidget):
         ]
 
     def refresh(self) -> None:
-        """Recompute the strips for the selection's A and B."""
-        sel = self._selection
-        data = self.dataset
+        """Recompute the strips for the selection's A and B (once shown)."""
         if self._closed:
             return
+        if not self.isVisible():
+            self._strips_stale = True
+            return
+        self._strips_stale = False
+        sel = self._selection
+        data = self.dataset
         if data is None or not same_data(sel.dataset, data):
             self._clear_strips("Load an AE and a VAE trained on the same data.")
             return
@@ -505,6 +578,7 @@ class InterpolationView(QWidget):
         if key == self._shown_key:
             return
         self._shown_key = key
+        self.refresh_count += 1
         self._job.submit(
             interpolation_job,
             models,
@@ -576,6 +650,9 @@ class PriorSamplesView(QWidget):
     -------
     samplesReady(object)
         ``PriorBatch`` after a computation.
+
+    While hidden, :meth:`set_panels` is only recorded (:attr:`stale`); the view
+    plots and decodes when shown (:meth:`catch_up`).
     """
 
     samplesReady = Signal(object)
@@ -584,6 +661,12 @@ class PriorSamplesView(QWidget):
     def __init__(self, parent: QWidget | None = None, seed: int = 0) -> None:
         super().__init__(parent)
         self._panels: dict[str, Panel] = {}
+        self._plotted: dict[str, tuple[object, ...]] = {}
+        self._pending: tuple[Panel | None, Panel | None] = (None, None)
+        self._panels_stale = False
+        self._decode_stale = False
+        self.refresh_count = 0
+        """Planes replotted and decode jobs started: unchanged while hidden."""
         self._gen = torch.Generator().manual_seed(seed)
         self._job = LatestJob()
         self._z: dict[tuple[int, int], npt.NDArray[np.float32]] = {}
@@ -681,42 +764,74 @@ class PriorSamplesView(QWidget):
             self._z[(n, d)] = torch.randn(n, d, generator=self._gen).numpy()
         return self._z[(n, d)]
 
+    @property
+    def stale(self) -> bool:
+        """True while changes recorded when hidden wait for the view to be shown."""
+        return self._panels_stale or self._decode_stale
+
+    @property
+    def busy(self) -> bool:
+        """True while a decode job runs or waits."""
+        return self._job.busy
+
     def set_panels(self, ae: Panel | None, vae: Panel | None) -> None:
-        """Show these models (either may be None)."""
-        self._panels = {
-            kind: panel
-            for kind, panel in zip(KINDS, (ae, vae), strict=True)
-            if panel is not None and panel.model is not None and panel.codes is not None
-        }
+        """Show these models (either may be None); only recorded while hidden."""
+        self._pending = (ae, vae)
+        self._panels_stale = True
+        if self.isVisible():
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Apply the panels recorded while hidden and decode (``showEvent``)."""
+        if self._closed:
+            return
+        if self._panels_stale:
+            self._panels_stale = False
+            self._apply_panels(*self._pending)
+        self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.catch_up()
+
+    def _apply_panels(self, ae: Panel | None, vae: Panel | None) -> None:
+        self._panels = _panels_by_kind(ae, vae)
         for kind in KINDS:
             panel = self._panels.get(kind)
             if panel is None:
+                self._plotted.pop(kind, None)
+                self._coverage.pop(kind, None)
                 self.planes[kind].set_points(None)
                 self.markers[kind].setData([], [])
                 self.grids[kind].set_images(None)
                 self.headers[kind].setText(f"<b>{kind}</b>: none loaded")
                 continue
+            key = _plot_key(panel)
+            if _same_key(self._plotted.get(kind), key):
+                continue  # this side did not change
+            self._plotted[kind] = key
+            self.refresh_count += 1
             _show_codes(self.planes[kind], panel)
             try:
                 self._coverage[kind] = share_in_prior_bulk(panel.codes.mu, 0.95)
             except ConfigError:  # no finite code at all
                 self._coverage.pop(kind, None)
-        self._key = None
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
+            self._key = None
 
     def resample(self) -> None:
-        """Draw new ``z`` and decode them."""
+        """Draw new ``z`` and decode them (once shown)."""
         self._z = {}
         self.refresh()
 
     def refresh(self) -> None:
-        """Decode the current draws (drawing them first if needed)."""
-        if self._closed or not self._panels:
+        """Decode the current draws (drawing them first if needed), once shown."""
+        if self._closed:
+            return
+        if not self.isVisible():
+            self._decode_stale = True
+            return
+        self._decode_stale = False
+        if not self._panels:
             return
         n = self.count_box.currentData()
         models = [
@@ -737,6 +852,7 @@ class PriorSamplesView(QWidget):
             reference = data.test_images[np.sort(idx)].numpy() / np.float32(255)
         for kind in self._panels:
             self.grids[kind].set_placeholder("decoding…")
+        self.refresh_count += 1
         self._job.submit(
             prior_job,
             models,

@@ -7,6 +7,11 @@
 lives only in ``eps``. :class:`GradientView` differentiates the same samples with
 autograd and measures the variance of the reparameterization and score-function
 gradient estimators (:mod:`latentlab.core.reparam`).
+
+Both views are lazy: while hidden (another tab is current) they only record that
+the model or the picked input changed, and catch up once when shown. While the
+VAE trains the controller replaces its codes twice a second, and redrawing 10k
+points or decoding in a hidden tab would only stall the visible one.
 """
 
 from __future__ import annotations
@@ -124,6 +129,10 @@ class ReparamView(QWidget):
         The decoded sample grid caught up with the samples.
     sampleHovered(int)
         The sample whose numbers are shown changed.
+
+    While hidden, :meth:`set_panel` and selection changes are only recorded
+    (:attr:`stale`); :meth:`catch_up` applies them, as the view's ``showEvent``
+    does. Drawing the test set and decoding the samples wait until it is visible.
     """
 
     samplesChanged = Signal()
@@ -149,6 +158,14 @@ class ReparamView(QWidget):
         self._moving_handle = False
         self._last_decoded: SampleImages | None = None
         self._eps = draw_eps(K_DEFAULT, 2, self._gen)
+        # Inputs recorded while hidden, applied by catch_up().
+        self._pending_panel: Panel | None = None
+        self._panel_stale = False
+        self._selection_stale = False
+        self._points_stale = False
+        self._decode_stale = False
+        self.refresh_count = 0
+        """Test-set redraws and decode jobs started: unchanged while hidden."""
         self._build()
         self._connect()
         self._set_enabled(False)
@@ -423,21 +440,74 @@ class ReparamView(QWidget):
         """True when a VAE and an input are shown."""
         return self._mu is not None
 
+    @property
+    def stale(self) -> bool:
+        """True while changes recorded when hidden wait for the view to be shown."""
+        return (
+            self._panel_stale
+            or self._selection_stale
+            or self._points_stale
+            or self._decode_stale
+        )
+
+    @property
+    def busy(self) -> bool:
+        """True while a decode job runs or waits."""
+        return self._decode_job.busy
+
     # --- inputs -----------------------------------------------------------------------
 
     def set_panel(self, panel: Panel | None) -> None:
-        """Show the VAE of ``panel`` (None: no VAE loaded)."""
+        """Show the VAE of ``panel`` (None: no VAE loaded).
+
+        While the view is hidden this only keeps ``panel``; it is shown when the
+        view is (see :meth:`catch_up`).
+        """
+        self._pending_panel = panel
+        self._panel_stale = True
+        if self.isVisible():
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Apply the model and selection recorded while hidden.
+
+        Called by ``showEvent``, and by :class:`GradientView`, which needs this
+        view's samples while this view itself stays hidden: then the test-set
+        scatter and the decoded grid still wait until this view is shown.
+        """
+        if self._closed:
+            return
+        if self._panel_stale:
+            self._panel_stale = False
+            if self._apply_panel(self._pending_panel):
+                self._selection_stale = False  # applied with the new model
+        if self._selection_stale:
+            self._selection_stale = False
+            self._apply_selection(self._index)
+        if not self.isVisible():
+            return
+        if self._points_stale and self._panel is not None:
+            self._redraw_points()
+        if self._decode_stale:
+            self._submit_decode()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.catch_up()
+
+    def _apply_panel(self, panel: Panel | None) -> bool:
+        """Show ``panel``'s VAE; True when the selection was applied to it."""
         if panel is None or panel.model is None or panel.codes is None:
             self._panel = None
             self._shown = ()
             self._clear()
-            return
+            return True
         key = (panel.checkpoint, panel.model, panel.codes, panel.latent_slice)
         self._panel = panel
         if len(self._shown) == len(key) and all(
             a is b for a, b in zip(key, self._shown, strict=True)
         ):
-            return
+            return False
         new_model = not self._shown or self._shown[0] is not panel.checkpoint
         new_slice = not self._shown or self._shown[3] != panel.latent_slice
         self._shown = key
@@ -456,8 +526,10 @@ class ReparamView(QWidget):
         self._apply_selection(self._index)
         if new_slice and self.is_ready():
             self.zoom_to_posterior()
+        return True
 
     def _clear(self) -> None:
+        self._points_stale = self._decode_stale = False
         self._index = None
         self._mu0 = self._sigma0 = self._mu = self._scale = None
         self.title.setText("ε-resampling: load a VAE to use this view")
@@ -475,6 +547,11 @@ class ReparamView(QWidget):
         self._set_enabled(False)
 
     def _redraw_points(self) -> None:
+        if not self.isVisible():
+            self._points_stale = True
+            return
+        self._points_stale = False
+        self.refresh_count += 1
         xy, groups = labelled_points(self._panel)
         self.plane.set_points(xy, groups, size=3.5)
         self.plane.legend.setVisible(False)  # it would cover the zoomed posterior
@@ -499,7 +576,9 @@ class ReparamView(QWidget):
         self.plane.setLabel("left", dim_name(d1) if sl.latent_dim > 1 else "")
 
     def _on_selection_changed(self) -> None:
-        self._apply_selection(self._index)
+        self._selection_stale = True
+        if self.isVisible():
+            self.catch_up()
 
     def _apply_selection(self, fallback: int | None) -> None:
         sel = self._selection
@@ -655,19 +734,29 @@ class ReparamView(QWidget):
             + ("  (fixed ε)" if self.fixed_box.isChecked() else "")
         )
         self.samplesChanged.emit()
-        self._request_decode(s)
+        self._request_decode()
 
-    def _request_decode(self, s: PosteriorSamples) -> None:
-        model = self.model
-        if model is None:
+    def _request_decode(self) -> None:
+        if self.model is None:
             return
-        self._decode_version += 1
+        self._decode_version += 1  # `decoded` is None until this version arrives
+        if self.isVisible():
+            self._submit_decode()
+        else:
+            self._decode_stale = True
+
+    def _submit_decode(self) -> None:
+        self._decode_stale = False
+        model, s = self.model, self.samples()
+        if model is None or s is None:
+            return
+        self.refresh_count += 1
         version = self._decode_version
         self._decode_job.submit(
             decode_samples,
             model,
-            s.z.copy(),
-            s.mu.copy(),
+            s.z,
+            s.mu,
             on_return=lambda images: self._on_decoded(version, images),
             on_error=self._on_error,
         )
@@ -995,6 +1084,9 @@ class GradientView(QWidget):
         ``PathGradients`` for the current samples.
     varianceReady(object)
         ``EstimatorVariance`` for the current input.
+
+    It computes only while visible (``showEvent`` refreshes it); the
+    :class:`ReparamView` it reads is brought up to date first.
     """
 
     gradientsReady = Signal(object)
@@ -1020,6 +1112,9 @@ class GradientView(QWidget):
         self._result: EstimatorVariance | None = None
         self._gradients: PathGradients | None = None
         self._closed = False
+        self._syncing = False
+        self.refresh_count = 0
+        """Jobs started (gradient table, variances): unchanged while hidden."""
         self._build()
         reparam.samplesChanged.connect(self._on_samples_changed)
         reparam.sampleHovered.connect(self.show_sample)
@@ -1217,6 +1312,13 @@ class GradientView(QWidget):
         if self._closed:
             return
         r = self._reparam
+        # The ε view may be hidden and behind: catch it up, without re-entering
+        # here through its samplesChanged.
+        self._syncing = True
+        try:
+            r.catch_up()
+        finally:
+            self._syncing = False
         if not r.is_ready():
             self.status.setText("Load a VAE and pick an input (ε-resampling tab).")
             self.sample_line.setText("")
@@ -1239,7 +1341,7 @@ class GradientView(QWidget):
         self.refresh(force=True)
 
     def _on_samples_changed(self) -> None:
-        if self.isVisible():
+        if self.isVisible() and not self._syncing:
             self.refresh()
 
     def showEvent(self, event) -> None:
@@ -1252,6 +1354,7 @@ class GradientView(QWidget):
         image = r.input_image()
         if s is None or image is None:
             return
+        self.refresh_count += 1
         self._table_job.submit(
             gradient_table_job,
             r.model,
@@ -1324,6 +1427,7 @@ class GradientView(QWidget):
             f"{describe(r.dataset, r.index)}…"
         )
         self.measure_button.setEnabled(False)
+        self.refresh_count += 1
         self._variance_job.submit(
             variance_job,
             r.model,

@@ -4,6 +4,12 @@ added to the main window as tabs.
 :func:`install_views` builds the views and an :class:`AnalysisHub` that feeds
 them: it follows ``controller.panelChanged`` to find the AE and the VAE, and turns
 a click on a scatter point of the main planes into a picked input.
+
+Feeding a view is cheap: a hidden view (its tab not current) only keeps the
+latest panels and notes that the selection changed, and catches up in its
+``showEvent`` when its tab is made current. So the panel updates of a training
+run and the clicks in the Latent planes tab cost the hidden tabs no plotting and
+no jobs; the selection itself (and the status bar) still follows every click.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class AnalysisHub(QObject):
         window.closing.connect(self._shutdown_views)
 
     def _on_panel_changed(self, _side: int) -> None:
+        # Each view compares what it plotted per model, so an update of one side
+        # leaves the other side's plane alone; hidden views only record it.
         panels = self._window.controller.panels
         sides = model_sides(panels)
         ae = panels[sides.ae] if sides.ae is not None else None

@@ -1,4 +1,8 @@
-"""The analysis views end to end, on an AE and a VAE trained briefly on real MNIST."""
+"""The analysis views end to end, on an AE and a VAE trained briefly on real MNIST.
+
+The views are lazy: a view whose tab is not current does no work until it is
+shown, so tests make a view's tab current (as a user would) before using it.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from latentlab.core.latent import LatentSlice, decode_codes, encode_images
 from latentlab.core.training import new_model, train
 from latentlab.qt.app import create_window
 from latentlab.qt.controller import Controller
-from latentlab.qt.gallery_view import nearest_point
+from latentlab.qt.gallery_view import describe, nearest_point
 from latentlab.qt.main_window import MainWindow
 
 
@@ -53,12 +57,21 @@ def window(qtbot, mnist_pair, real_data_dir, no_threads_left):
         for side in (0, 1):
             panel = win.controller.panels[side]
             assert panel.model is not None and panel.codes is not None
-        assert views.reparam.is_ready(), "the ε view has no input yet"
-        assert views.reparam.decoded is not None, "the samples are not decoded yet"
+        assert views.selection.current is not None, "no input picked yet"
 
     qtbot.waitUntil(ready, timeout=20000)
+    assert win.tabs.currentIndex() == 0, "the Latent planes tab should be current"
     yield win
     win.close()
+
+
+def _show_reparam(qtbot, window):
+    """Make the ε-resampling tab current and wait for its decoded samples."""
+    reparam = window.analysis.reparam
+    window.tabs.setCurrentWidget(reparam)
+    assert reparam.is_ready(), "the ε view has no input once shown"
+    qtbot.waitUntil(lambda: reparam.decoded is not None, timeout=10000)
+    return reparam
 
 
 def _isolated_visible_point(plane, xy):
@@ -107,11 +120,13 @@ def test_clicking_a_vae_scatter_point_selects_it_and_updates_the_eps_view(
     plane = window.panels[1].plane
     xy = panel.latent_slice.project(panel.codes.mu)
     i = _isolated_visible_point(plane, xy)
-    assert views.reparam.index != i
+    assert views.selection.current != i
     pos = plane.scene_pos_of(*xy[i])
-    with qtbot.waitSignal(views.reparam.samplesDecoded, timeout=5000):
-        qtbot.mouseClick(plane.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseClick(plane.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert views.selection.current == i
+    assert views.reparam.index != i, "the hidden ε view should wait to be shown"
+    with qtbot.waitSignal(views.reparam.samplesDecoded, timeout=5000):
+        window.tabs.setCurrentWidget(views.reparam)
     assert views.reparam.index == i
     s = views.reparam.samples()
     np.testing.assert_allclose(s.mu, panel.codes.mu[i])
@@ -150,9 +165,7 @@ def test_a_click_away_from_every_point_keeps_the_input(qtbot, window):
 
 
 def test_fixed_eps_dragging_mu_moves_every_sample_by_the_same_delta(qtbot, window):
-    views = window.analysis
-    window.tabs.setCurrentWidget(views.reparam)
-    reparam = views.reparam
+    reparam = _show_reparam(qtbot, window)
     plane = reparam.plane
     before = reparam.samples()
     assert reparam.fixed_box.isChecked()
@@ -176,7 +189,7 @@ def test_fixed_eps_dragging_mu_moves_every_sample_by_the_same_delta(qtbot, windo
 
 
 def test_fixed_eps_scaling_sigma_scales_the_offsets(qtbot, window):
-    reparam = window.analysis.reparam
+    reparam = _show_reparam(qtbot, window)
     before = reparam.samples()
     with qtbot.waitSignal(reparam.samplesChanged):
         reparam.scale_sliders[0].setValue(2.5)
@@ -197,7 +210,7 @@ def test_fixed_eps_scaling_sigma_scales_the_offsets(qtbot, window):
 
 
 def test_resample_changes_eps_and_keeps_mu_and_sigma(qtbot, window):
-    reparam = window.analysis.reparam
+    reparam = _show_reparam(qtbot, window)
     reparam.set_mu_xy(0.3, -0.2)
     before = reparam.samples()
     with qtbot.waitSignal(reparam.samplesDecoded, timeout=5000):
@@ -214,7 +227,7 @@ def test_resample_changes_eps_and_keeps_mu_and_sigma(qtbot, window):
 
 
 def test_sample_count_keeps_existing_noise(qtbot, window):
-    reparam = window.analysis.reparam
+    reparam = _show_reparam(qtbot, window)
     eps = reparam.eps
     reparam.k_slider.setValue(256)
     assert reparam.eps.shape == (256, 2)
@@ -226,9 +239,7 @@ def test_sample_count_keeps_existing_noise(qtbot, window):
 
 
 def test_hovering_a_sample_shows_its_equation(qtbot, window):
-    views = window.analysis
-    window.tabs.setCurrentWidget(views.reparam)
-    reparam = views.reparam
+    reparam = _show_reparam(qtbot, window)
     reparam.k_slider.setValue(4)
     s = reparam.samples()
     xy = reparam.latent_slice.project(s.z)
@@ -375,6 +386,7 @@ def test_closing_mid_measurement_stops_the_job(qtbot, window):
 
 def test_non_finite_codes_are_never_picked(qtbot, window):
     views = window.analysis
+    _show_reparam(qtbot, window)
     panel = window.controller.panels[1]
     mu = panel.codes.mu.copy()
     mu[:5] = np.nan
@@ -386,6 +398,9 @@ def test_non_finite_codes_are_never_picked(qtbot, window):
     assert views.reparam.index == before
     assert "NaN or infinity" in views.reparam.input_label.text()
     assert nearest_point(mu[:, :2], (np.nan, 0.0), (1.0, 1.0)) is None
+    for view in (views.interpolation, views.prior):  # they catch up without raising
+        window.tabs.setCurrentWidget(view)
+        assert not view.stale
 
 
 def test_wide_latent_works_in_the_two_chosen_dims(
@@ -397,6 +412,7 @@ def test_wide_latent_works_in_the_two_chosen_dims(
     qtbot.addWidget(win)
     win.show()
     reparam = win.analysis.reparam
+    win.tabs.setCurrentWidget(reparam)
     qtbot.waitUntil(reparam.is_ready, timeout=20000)
     panel = win.controller.panels[0]
     base = tuple(float(v) for v in panel.codes.mu.mean(0))
@@ -427,3 +443,89 @@ def test_views_wait_for_a_vae(qtbot, no_threads_left):
     win.tabs.setCurrentWidget(views.gradient)
     assert "Load a VAE" in views.gradient.status.text()
     win.close()
+
+
+def _lazy_views(views):
+    return {
+        "reparam": views.reparam,
+        "gradient": views.gradient,
+        "interpolation": views.interpolation,
+        "prior": views.prior,
+    }
+
+
+def test_hidden_views_do_no_work_until_their_tab_is_shown(qtbot, window):
+    controller, views = window.controller, window.analysis
+    interp, prior = views.interpolation, views.prior
+    # Show the interpolation and prior tabs once, then go back to the planes.
+    with qtbot.waitSignal(interp.stripsReady, timeout=10000):
+        window.tabs.setCurrentWidget(interp)
+    with qtbot.waitSignal(prior.samplesReady, timeout=10000):
+        window.tabs.setCurrentWidget(prior)
+    window.tabs.setCurrentIndex(0)
+    lazy = _lazy_views(views)
+    qtbot.waitUntil(lambda: not any(v.busy for v in lazy.values()), timeout=10000)
+    counts = {name: v.refresh_count for name, v in lazy.items()}
+    n = len(controller.panels[1].codes.mu)
+    ae_points = interp.planes["AE"].point_count()
+    assert interp.planes["VAE"].point_count() == n
+
+    # Pick a VAE point, then give the VAE new codes (as a training snapshot does,
+    # ~2x/s): 7 other codes become NaN, so its planes lose 7 points.
+    plane = window.panels[1].plane
+    panel = controller.panels[1]
+    xy = panel.latent_slice.project(panel.codes.mu)
+    i = _isolated_visible_point(plane, xy)
+    dropped = [j for j in range(20) if j != i][:7]
+    mu = panel.codes.mu.copy()
+    mu[dropped] = np.nan
+    original = panel.codes
+    panel.codes = replace(original, mu=mu)
+    controller.panelChanged.emit(1)
+    with qtbot.waitSignal(plane.latentClicked):
+        qtbot.mouseClick(
+            plane.viewport(), Qt.MouseButton.LeftButton, pos=plane.scene_pos_of(*xy[i])
+        )
+    # The pick itself is immediate: the selection and the status bar follow it.
+    assert views.selection.current == i
+    assert describe(panel.dataset, i) in window.statusBar().currentMessage()
+    # Its consequences wait: no plotting and no job in any hidden view.
+    after = {name: v.refresh_count for name, v in lazy.items()}
+    assert after == counts, f"hidden views refreshed: {counts} -> {after}"
+    busy = [name for name, v in lazy.items() if v.busy]
+    assert not busy, f"hidden views started jobs: {busy}"
+    for name in ("reparam", "interpolation", "prior"):
+        assert lazy[name].stale, f"the hidden {name} view should be marked stale"
+    assert interp.planes["VAE"].point_count() == n
+    assert f"#{i}" not in interp.pair_label.text()
+
+    # Shown, a view catches up once from the latest state, replotting only the
+    # side that changed.
+    with qtbot.waitSignal(interp.stripsReady, timeout=10000):
+        window.tabs.setCurrentWidget(interp)
+    assert not interp.stale
+    assert interp.refresh_count == counts["interpolation"] + 2, "VAE plane + one job"
+    assert interp.planes["VAE"].point_count() == n - 7
+    assert interp.planes["AE"].point_count() == ae_points
+    assert f"#{i}" in interp.pair_label.text()
+    assert f"#{views.selection.previous}" in interp.pair_label.text()
+
+    with qtbot.waitSignal(prior.samplesReady, timeout=10000):
+        window.tabs.setCurrentWidget(prior)
+    assert prior.refresh_count == counts["prior"] + 2, "VAE plane + one decode job"
+    assert prior.planes["VAE"].point_count() == n - 7
+
+    reparam = _show_reparam(qtbot, window)
+    assert reparam.index == i
+    np.testing.assert_allclose(reparam.samples().mu, panel.codes.mu[i])
+    assert reparam.plane.point_count() == n - 7
+
+    # A visible view still follows every update at once.
+    count = prior.refresh_count
+    window.tabs.setCurrentWidget(prior)
+    panel.codes = original
+    controller.panelChanged.emit(1)
+    assert prior.planes["VAE"].point_count() == n
+    assert prior.refresh_count == count + 2
+    assert interp.planes["VAE"].point_count() == n - 7, "hidden again: not replotted"
+    qtbot.waitUntil(lambda: not prior.busy, timeout=10000)

@@ -350,7 +350,48 @@ def _strip_summary(kind: str, s: StripSmoothness, n_train: int | None) -> str:
     return text
 
 
-class InterpolationView(QWidget):
+class _LazyPairView(QWidget):
+    """A view of the AE and VAE panels that records changes while hidden.
+
+    :meth:`set_panels` only stores the panels unless the view is visible;
+    :meth:`catch_up` (run on show) applies them once, then does the subclass's
+    own refresh through :meth:`_catch_up_rest`.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pending: tuple[Panel | None, Panel | None] = (None, None)
+        self._panels_stale = False
+        self._closed = False
+
+    def set_panels(self, ae: Panel | None, vae: Panel | None) -> None:
+        """Show these models (either may be None); only recorded while hidden."""
+        self._pending = (ae, vae)
+        self._panels_stale = True
+        if self.isVisible():
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Apply what was recorded while hidden (run by ``showEvent``)."""
+        if self._closed:
+            return
+        if self._panels_stale:
+            self._panels_stale = False
+            self._apply_panels(*self._pending)
+        self._catch_up_rest()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.catch_up()
+
+    def _apply_panels(self, ae: Panel | None, vae: Panel | None) -> None:
+        raise NotImplementedError
+
+    def _catch_up_rest(self) -> None:
+        raise NotImplementedError
+
+
+class InterpolationView(_LazyPairView):
     """AE and VAE strips between inputs A and B, measured.
 
     Signals
@@ -369,8 +410,6 @@ class InterpolationView(QWidget):
         self._selection = selection
         self._panels: dict[str, Panel] = {}
         self._plotted: dict[str, tuple[object, ...]] = {}
-        self._pending: tuple[Panel | None, Panel | None] = (None, None)
-        self._panels_stale = False
         self._strips_stale = False
         self.refresh_count = 0
         """Planes replotted and strip jobs started: unchanged while hidden."""
@@ -378,7 +417,6 @@ class InterpolationView(QWidget):
         self._job = LatestJob()
         self._results: list[StripResult] = []
         self._rng = np.random.default_rng(1)
-        self._closed = False
         self._build()
         selection.changed.connect(self.refresh)
 
@@ -485,26 +523,9 @@ class InterpolationView(QWidget):
         """True while a strip job runs or waits."""
         return self._job.busy
 
-    def set_panels(self, ae: Panel | None, vae: Panel | None) -> None:
-        """Show these models (either may be None); only recorded while hidden."""
-        self._pending = (ae, vae)
-        self._panels_stale = True
-        if self.isVisible():
-            self.catch_up()
-
-    def catch_up(self) -> None:
-        """Apply the panels and selection recorded while hidden (``showEvent``)."""
-        if self._closed:
-            return
-        if self._panels_stale:
-            self._panels_stale = False
-            self._apply_panels(*self._pending)
+    def _catch_up_rest(self) -> None:
         if self._strips_stale:
             self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.catch_up()
 
     def _apply_panels(self, ae: Panel | None, vae: Panel | None) -> None:
         old_data = self.dataset
@@ -643,7 +664,7 @@ class InterpolationView(QWidget):
         self._job.cancel()
 
 
-class PriorSamplesView(QWidget):
+class PriorSamplesView(_LazyPairView):
     """Decode the same ``z ~ N(0, I)`` with the AE and the VAE, side by side.
 
     Signals
@@ -662,8 +683,6 @@ class PriorSamplesView(QWidget):
         super().__init__(parent)
         self._panels: dict[str, Panel] = {}
         self._plotted: dict[str, tuple[object, ...]] = {}
-        self._pending: tuple[Panel | None, Panel | None] = (None, None)
-        self._panels_stale = False
         self._decode_stale = False
         self.refresh_count = 0
         """Planes replotted and decode jobs started: unchanged while hidden."""
@@ -671,7 +690,6 @@ class PriorSamplesView(QWidget):
         self._job = LatestJob()
         self._z: dict[tuple[int, int], npt.NDArray[np.float32]] = {}
         self._batch: PriorBatch | None = None
-        self._closed = False
         self._key: object = None
         self._coverage: dict[str, float] = {}
         self._build()
@@ -774,25 +792,8 @@ class PriorSamplesView(QWidget):
         """True while a decode job runs or waits."""
         return self._job.busy
 
-    def set_panels(self, ae: Panel | None, vae: Panel | None) -> None:
-        """Show these models (either may be None); only recorded while hidden."""
-        self._pending = (ae, vae)
-        self._panels_stale = True
-        if self.isVisible():
-            self.catch_up()
-
-    def catch_up(self) -> None:
-        """Apply the panels recorded while hidden and decode (``showEvent``)."""
-        if self._closed:
-            return
-        if self._panels_stale:
-            self._panels_stale = False
-            self._apply_panels(*self._pending)
+    def _catch_up_rest(self) -> None:
         self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.catch_up()
 
     def _apply_panels(self, ae: Panel | None, vae: Panel | None) -> None:
         self._panels = _panels_by_kind(ae, vae)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +39,7 @@ DATASETS = (
 )
 REDRAW_INTERVAL_S = 0.1
 AE_COLOUR, VAE_COLOUR = (31, 119, 180), (214, 39, 40)
+TEST_STYLE = {"width": 2.5, "style": Qt.PenStyle.DashLine}  # per-epoch test lines
 
 
 def format_seconds(seconds: float) -> str:
@@ -184,23 +185,20 @@ class TrainPanel(QWidget):
                 self.recon_plot,
                 "AE test",
                 AE_COLOUR,
-                width=2.5,
-                style=pg.QtCore.Qt.PenStyle.DashLine,
+                **TEST_STYLE,
             ),
             "vae_test": _Curve(
                 self.recon_plot,
                 "VAE test",
                 VAE_COLOUR,
-                width=2.5,
-                style=pg.QtCore.Qt.PenStyle.DashLine,
+                **TEST_STYLE,
             ),
             "vae_kl": _Curve(self.kl_plot, "VAE train", VAE_COLOUR),
             "vae_test_kl": _Curve(
                 self.kl_plot,
                 "VAE test",
                 VAE_COLOUR,
-                width=2.5,
-                style=pg.QtCore.Qt.PenStyle.DashLine,
+                **TEST_STYLE,
             ),
         }
         layout = QHBoxLayout(self)

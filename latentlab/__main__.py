@@ -4,4 +4,5 @@ import sys
 
 from latentlab.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # spawned training processes import the main module
+    sys.exit(main())

@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from latentlab.core.data import default_data_dir, find_idx_files
-from latentlab.qt.controller import PREWARM_DELAY_MS, Controller
+from latentlab.qt.controller import Controller
 from latentlab.qt.main_window import MainWindow
 from latentlab.qt.workers import await_all
 
@@ -41,7 +41,6 @@ def create_window(files: Sequence[str], data_dir: str | None) -> MainWindow:
     paths = [Path(f) for f in files] or shipped_pair(data_dir)
     for side, path in enumerate(paths[:2]):
         controller.load_file(side, path)
-    QTimer.singleShot(PREWARM_DELAY_MS, controller, controller.prewarm)
     return window
 
 

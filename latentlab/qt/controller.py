@@ -42,8 +42,8 @@ from latentlab.core.training import (
     TrainProgress,
     TrainResult,
     new_model,
-    train,
 )
+from latentlab.core.training_process import Autosaved, TrainingProcess
 from latentlab.qt.workers import LatestJob, await_all, start_job
 
 if TYPE_CHECKING:
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 SIDES = (0, 1)
 SIDE_NAMES = ("left", "right")
 TRAINING_POINTS = 2500  # test images plotted while training
-PREWARM_DELAY_MS = 1500
 
 
 @dataclass(slots=True)
@@ -109,14 +108,6 @@ class TrainSpec:
     seed: int = 0
     autosave_dir: str | None = None
     download: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Autosaved:
-    """The training job saved both models after an epoch."""
-
-    epoch: int
-    paths: tuple[Path, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +204,15 @@ def refresh_codes(
 def training_job(
     spec: TrainSpec,
     cache: DatasetCache,
+    process: TrainingProcess,
     stop: threading.Event,
     threads: int,
 ) -> Generator[Any, None, TrainResult]:
-    """Train an AE and a VAE side by side (runs in a worker)."""
+    """Train an AE and a VAE side by side in ``process`` (runs in a worker).
+
+    This thread only loads the data and relays the child's events; the training
+    itself runs in the child, which leaves the GUI process its core and its GIL.
+    """
     dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
     common = ModelConfig(
         latent_dim=spec.latent_dim,
@@ -237,49 +233,15 @@ def training_job(
         snapshot_interval_s=0.5,
     )
     yield TrainingStarted(dataset, models)
-    run = train(models, dataset, config, should_stop=stop.is_set)
-    histories: list[list[Any]] = [[] for _ in models]
-    try:
-        while True:
-            try:
-                event = next(run)
-            except StopIteration as done:
-                return done.value
-            yield event
-            if isinstance(event, EpochEnd):
-                for history, metrics in zip(histories, event.metrics, strict=True):
-                    history.append(metrics)
-                if spec.autosave_dir:
-                    yield autosave(spec.autosave_dir, models, histories, dataset)
-    finally:
-        run.close()  # an abort at a yield must still run train()'s clean-up
-
-
-def autosave(
-    folder: str,
-    models: Sequence[Autoencoder],
-    histories: Sequence[Sequence[Any]],
-    dataset: ImageDataset,
-) -> Autosaved:
-    """Save each model after an epoch as ``<dataset>-<kind>-autosave.pt``.
-
-    Runs on the training thread between steps, so the weights are consistent;
-    the write is atomic, so a crash mid-save keeps the previous epoch's file.
-    """
-    paths = []
-    for model, history in zip(models, histories, strict=True):
-        name = dataset.name.replace(":", "-").replace("/", "-")
-        path = Path(folder) / f"{name}-{model.config.kind}-autosave.pt"
-        save_checkpoint(
-            path,
-            model,
-            history=history,
-            dataset=dataset.identity(),
-            metrics=metrics_summary(history),
-            overwrite=True,
+    return (
+        yield from process.train(
+            models,
+            dataset,
+            config,
+            autosave_dir=spec.autosave_dir,
+            should_stop=stop.is_set,
         )
-        paths.append(path)
-    return Autosaved(len(histories[0]), tuple(paths))
+    )
 
 
 class Controller(QObject):
@@ -306,6 +268,8 @@ class Controller(QObject):
         self._grid_jobs = [LatestJob(), LatestJob()]
         self._refresh_jobs = [LatestJob(), LatestJob()]
         self._train_worker: WorkerBase | None = None
+        self._train_process: TrainingProcess | None = None
+        self._train_paused = False
         self._train_stop = threading.Event()
         self._train_models: tuple[Autoencoder, ...] = ()
         self._train_dataset: ImageDataset | None = None
@@ -467,11 +431,15 @@ class Controller(QObject):
         self._train_stop.clear()
         self._train_spec = spec
         self._train_history = [[], []]
+        self._train_paused = False
         threads = max(1, (os.cpu_count() or 2) - 1)  # the GUI keeps a core
+        # Spawned now, so its start-up overlaps the data loading in the worker.
+        self._train_process = TrainingProcess()
         self._train_worker = start_job(
             training_job,
             spec,
             self.datasets,
+            self._train_process,
             self._train_stop,
             threads,
             on_yield=self._on_training_yield,
@@ -479,22 +447,22 @@ class Controller(QObject):
             on_error=self._on_training_error,
             on_finish=self._on_training_finished,
         )
-        self._train_worker.paused.connect(lambda: self.trainingPaused.emit(True))
-        self._train_worker.resumed.connect(lambda: self.trainingPaused.emit(False))
         self.trainingStarted.emit()
         self.status.emit(f"Training AE and VAE on {spec.dataset}…")
 
     def toggle_pause(self) -> None:
-        """Pause or resume training (takes effect at the next progress event)."""
-        if self._train_worker is not None:
-            self._train_worker.toggle_pause()
+        """Pause or resume training (takes effect after the current step)."""
+        if self._train_process is None or self._train_stop.is_set():
+            return
+        self._train_paused = not self._train_paused
+        self._train_process.pause(self._train_paused)
+        self.trainingPaused.emit(self._train_paused)
 
     def stop_training(self) -> None:
         """Stop after the current step; the models keep what they learned."""
         self._train_stop.set()
-        worker = self._train_worker
-        if worker is not None and worker.is_paused:
-            worker.resume()
+        if self._train_process is not None:
+            self._train_process.stop()  # also ends a pause
 
     def _on_training_yield(self, event: Any) -> None:
         if isinstance(event, TrainingStarted):
@@ -586,22 +554,18 @@ class Controller(QObject):
 
     def _on_training_finished(self) -> None:
         self._train_worker = None
+        if self._train_process is not None:
+            self._train_process.close()
+            self._train_process = None
+        if self._train_paused:
+            self._train_paused = False
+            self.trainingPaused.emit(False)
         status = self._final_status
         self._final_status = "stopped"  # an abort (quit) never returns
         for panel in self.panels:
             panel.training = False
         self._train_models = ()
         self.trainingFinished.emit(status)
-
-    def prewarm(self) -> None:
-        """Import torch's optimizer machinery in the background, once, at idle.
-
-        The first ``torch.optim.Adam`` imports torch._dynamo and sympy (~1 s of
-        GIL-bound work); done at start-up idle time, it cannot stall the first
-        second of training.
-        """
-        if not self._closed:
-            start_job(_prewarm_optimizers, on_error=lambda exc: None)
 
     # --- errors and shutdown -----------------------------------------------------
 
@@ -616,13 +580,9 @@ class Controller(QObject):
         self._train_stop.set()
         for job in (*self._load_jobs, *self._grid_jobs, *self._refresh_jobs):
             job.cancel()
+        if self._train_process is not None:
+            self._train_process.kill()  # closing: no final weights to wait for
         if self._train_worker is not None:
             self._train_worker.quit()
-            if self._train_worker.is_paused:
-                self._train_worker.resume()
         return await_all(msecs)
 
-
-def _prewarm_optimizers() -> None:
-    param = torch.zeros(1, requires_grad=True)
-    torch.optim.Adam([param], fused=True)

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 
 from latentlab.core.latent import LatentRect
+from latentlab.qt.plot_style import cache_axes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -130,11 +131,12 @@ class LatentPlaneWidget(pg.PlotWidget):
         super().__init__(parent=parent, viewBox=self._vb, background="w")
         self.setAspectLocked(True)
         self.showGrid(x=True, y=True, alpha=0.15)
+        cache_axes(self)
         for side in ("left", "bottom"):
             self.getAxis(side).setTextPen("#444")
             self.getAxis(side).setPen("#888")
-        self.setLabel("bottom", "z₁")
-        self.setLabel("left", "z₂")
+        self._axis_labels = ("", "")
+        self.set_axis_labels("z₁", "z₂")
         self.manifold = pg.ImageItem(axisOrder="row-major")
         self.manifold.setZValue(-10)
         self.addItem(self.manifold)
@@ -229,6 +231,13 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.vline.setVisible(True)
         self.hline.setVisible(True)
         self.marker.setData([x], [y])
+
+    def set_axis_labels(self, x: str, y: str) -> None:
+        """Name the axes; a no-op when unchanged (a new label re-lays the axis)."""
+        if (x, y) != self._axis_labels:
+            self._axis_labels = (x, y)
+            self.setLabel("bottom", x)
+            self.setLabel("left", y)
 
     # --- view ---------------------------------------------------------------------
 

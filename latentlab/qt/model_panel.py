@@ -257,8 +257,9 @@ class ModelPanel(QWidget):
         self.plane.set_points_visible(self.points_box.isChecked())
         dim = panel.latent_slice.latent_dim
         d0, d1 = panel.latent_slice.dims
-        self.plane.setLabel("bottom", f"z{d0 + 1}" if dim > 2 else "z₁")
-        self.plane.setLabel("left", f"z{d1 + 1}" if dim > 2 else "z₂")
+        self.plane.set_axis_labels(
+            f"z{d0 + 1}" if dim > 2 else "z₁", f"z{d1 + 1}" if dim > 2 else "z₂"
+        )
 
     def _view_lost_points(self) -> bool:
         """True when the codes' bulk left the view or shrank to a corner of it.

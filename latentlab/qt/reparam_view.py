@@ -58,6 +58,7 @@ from latentlab.qt.gallery_view import (
     same_data,
 )
 from latentlab.qt.latent_plane import LatentPlaneWidget, PassiveScatterItem, fit_rect
+from latentlab.qt.plot_style import cache_axes
 from latentlab.qt.workers import LatestJob
 
 if TYPE_CHECKING:
@@ -1164,6 +1165,7 @@ class GradientView(QWidget):
         for plot in (self.var_plot, self.ratio_plot):
             plot.setLogMode(x=True, y=True)
             plot.showGrid(x=True, y=True, alpha=0.25)
+            cache_axes(plot)
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTextPen("#333")
                 plot.getAxis(side).setPen("#888")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.qt.controller import TrainSpec
+from latentlab.qt.plot_style import cache_axes
 
 if TYPE_CHECKING:
     from latentlab.core.training import EpochEnd, TrainProgress
@@ -37,7 +38,7 @@ DATASETS = (
     ("KMNIST", "kmnist"),
     ("Image folder…", "folder"),
 )
-REDRAW_INTERVAL_S = 0.1
+REDRAW_INTERVAL_S = 0.2
 AE_COLOUR, VAE_COLOUR = (31, 119, 180), (214, 39, 40)
 TEST_STYLE = {"width": 2.5, "style": Qt.PenStyle.DashLine}  # per-epoch test lines
 
@@ -65,6 +66,9 @@ class _Curve:
 
     def redraw(self) -> None:
         self.item.setData(self.x, self.y)
+
+    def y_bounds(self) -> tuple[float, float] | None:
+        return (min(self.y), max(self.y)) if self.y else None
 
     def clear(self) -> None:
         self.x.clear()
@@ -176,6 +180,7 @@ class TrainPanel(QWidget):
         self.kl_plot = self.plots.addPlot(title="VAE KL (nats / image)")
         for plot in (self.recon_plot, self.kl_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
+            cache_axes(plot)
             plot.setLabel("bottom", "epoch")
             plot.addLegend(offset=(-4, 4), labelTextColor="#222")
         self.curves = {
@@ -201,10 +206,15 @@ class TrainPanel(QWidget):
                 **TEST_STYLE,
             ),
         }
+        self._plot_curves = (
+            (self.recon_plot, ("ae_recon", "vae_recon", "ae_test", "vae_test")),
+            (self.kl_plot, ("vae_kl", "vae_test_kl")),
+        )
         layout = QHBoxLayout(self)
         layout.addLayout(left, 0)
         layout.addWidget(self.plots, 1)
         self._last_redraw = 0.0
+        self._epochs = 0
 
         self.train_button.clicked.connect(lambda: self.trainRequested.emit(self.spec()))
         self.pause_button.clicked.connect(self.pauseRequested)
@@ -281,6 +291,7 @@ class TrainPanel(QWidget):
         """Training began: clear the curves."""
         for curve in self.curves.values():
             curve.clear()
+        self._epochs = 0
         self.progress.setValue(0)
         self.progress.setFormat("Loading data…")
         self.readout.setText("")
@@ -298,6 +309,8 @@ class TrainPanel(QWidget):
         self._last_redraw = now
         for key in ("ae_recon", "vae_recon", "vae_kl"):
             self.curves[key].redraw()
+        self._epochs = p.epochs
+        self._fit_ranges()
         self.progress.setValue(int(1000 * p.fraction))
         self.progress.setFormat(
             f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
@@ -309,6 +322,25 @@ class TrainPanel(QWidget):
             f"{p.samples_per_s:,.0f} images/s"
         )
 
+    def _fit_ranges(self) -> None:
+        """Frame the whole run in x and the curves in y, moving the axes rarely.
+
+        Autorange would re-lay both axes at every redraw as the curves grow; a
+        fixed x range shows how far the run is, and y changes only when a curve
+        leaves its range or shrinks to under half of it.
+        """
+        for plot, keys in self._plot_curves:
+            if self._epochs:
+                plot.setXRange(0, self._epochs, padding=0.02)
+            bounds = [b for b in (self.curves[k].y_bounds() for k in keys) if b]
+            if not bounds:
+                continue
+            lo = min(b[0] for b in bounds)
+            hi = max(b[1] for b in bounds)
+            (y0, y1), span = plot.viewRange()[1], max(hi - lo, 1e-6)
+            if lo < y0 or hi > y1 or span < 0.5 * (y1 - y0):
+                plot.setYRange(lo - 0.1 * span, hi + 0.1 * span, padding=0)
+
     def on_epoch(self, event: EpochEnd) -> None:
         """Add the test figures of a finished epoch."""
         ae, vae = event.metrics
@@ -317,6 +349,7 @@ class TrainPanel(QWidget):
         self.curves["vae_test_kl"].append(event.epoch, vae.test_kl)
         for key in ("ae_test", "vae_test", "vae_test_kl"):
             self.curves[key].redraw()
+        self._fit_ranges()
 
     def on_paused(self, paused: bool) -> None:
         """Reflect pause state on the button and bar."""
@@ -329,6 +362,7 @@ class TrainPanel(QWidget):
         self.set_running(False)
         for curve in self.curves.values():
             curve.redraw()
+        self._fit_ranges()
         label = {"done": "Done", "stopped": "Stopped", "failed": "Failed"}[status]
         if status == "done":
             self.progress.setValue(1000)

@@ -1,0 +1,360 @@
+"""Training in a child process, so an interactive parent keeps its core and its GIL.
+
+In one process, the training loop's Python work (autograd bookkeeping, the
+optimizer, the loop itself) takes the GIL thousands of times a second, and every
+redraw of the window waits for it. :class:`TrainingProcess` runs :func:`train`
+in a spawned child instead: the parent sends the models' configs and weights and
+the dataset once, and receives the same events :func:`train` yields, with the
+snapshots' weights as arrays. Stop, pause and resume travel the other way and
+take effect between two steps. The models passed in are updated in place when
+the run ends (completed, stopped, failed or killed), as :func:`train` would.
+
+Only the parent's own process and the child it spawned talk over the pipe, so
+pickle is safe here; nothing read from a file is unpickled.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from latentlab.core import errors
+from latentlab.core.checkpoints import metrics_summary, save_checkpoint
+from latentlab.core.data import ImageDataset
+from latentlab.core.errors import LatentLabError, TrainingError
+from latentlab.core.training import (
+    EpochEnd,
+    EpochMetrics,
+    ModelSnapshot,
+    TrainResult,
+    cpu_state_dict,
+    new_model,
+    train,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Sequence
+    from multiprocessing.connection import Connection
+
+    from latentlab.core.config import TrainConfig
+    from latentlab.core.models import Autoencoder
+
+POLL_S = 0.05  # how often the parent looks at should_stop while it waits
+STOP_GRACE_S = 10.0  # a stopped child still starting up gets this long to answer
+JOIN_S = 2.0
+# Below the app in the scheduler: a redraw never waits for a training step.
+CHILD_NICENESS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Autosaved:
+    """Both models were saved after an epoch."""
+
+    epoch: int
+    paths: tuple[Path, ...]
+
+
+class TrainingProcess:
+    """One training run in a spawned child process.
+
+    The child starts (and imports torch) as soon as this object is made, so that
+    cost overlaps whatever the caller does before :meth:`train`. :meth:`stop`,
+    :meth:`pause` and :meth:`kill` may be called from any thread.
+    """
+
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child_conn = ctx.Pipe(duplex=True)
+        self._send_lock = threading.Lock()
+        self._killed = False
+        self._proc = ctx.Process(
+            target=_child_main, args=(child_conn,), name="latentlab-training"
+        )
+        self._proc.daemon = True  # never outlives the app
+        self._proc.start()
+        child_conn.close()
+
+    # --- control, from any thread ----------------------------------------------------
+
+    def stop(self) -> None:
+        """End training after the current step; the models keep what they learned."""
+        self._tell("stop")
+
+    def pause(self, paused: bool) -> None:
+        """Hold training between two steps, or let it go on."""
+        self._tell("pause" if paused else "resume")
+
+    def kill(self) -> None:
+        """End the child at once (closing the app); no final weights come back."""
+        self._killed = True
+        if self._proc.is_alive():
+            self._proc.kill()
+
+    def close(self) -> None:
+        """Kill the child if it is still there and release the pipe."""
+        self.kill()
+        self._proc.join(JOIN_S)
+        self._conn.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id."""
+        return self._proc.pid
+
+    def _tell(self, what: str) -> None:
+        with self._send_lock:
+            try:
+                self._conn.send((what,))
+            except (OSError, ValueError):
+                pass  # the child is gone (or the pipe closed); nothing to tell
+
+    # --- the run, on the caller's thread ---------------------------------------------
+
+    def train(
+        self,
+        models: Sequence[Autoencoder],
+        dataset: ImageDataset,
+        config: TrainConfig,
+        *,
+        autosave_dir: str | Path | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Generator[Any, None, TrainResult]:
+        """Train ``models`` in the child; yields :func:`train`'s events.
+
+        Also yields :class:`Autosaved` after each epoch when ``autosave_dir`` is
+        given (the child writes the files). ``should_stop`` is polled while
+        waiting, as a second way to ask for :meth:`stop`.
+
+        Raises
+        ------
+        TrainingError, DataError, ConfigError
+            As :func:`train` would; also when the child dies. The models then
+            hold the weights of the last snapshot that arrived.
+        """
+        models = list(models)
+        payload = {
+            "configs": [m.config for m in models],
+            "states": [_to_arrays(cpu_state_dict(m)) for m in models],
+            "dataset": _pack_dataset(dataset),
+            "identity": dataset.identity(),
+            "config": config,
+            "autosave_dir": str(autosave_dir) if autosave_dir else None,
+        }
+        with self._send_lock:
+            try:
+                self._conn.send(("start", payload))
+            except (OSError, ValueError) as exc:
+                raise TrainingError(
+                    f"could not start the training process: {exc}"
+                ) from exc
+        last_states: list[dict[str, torch.Tensor]] | None = None
+        histories: list[list[EpochMetrics]] = [[] for _ in models]
+        stop_asked_at: float | None = None
+        start = time.perf_counter()
+        while True:
+            if stop_asked_at is None and should_stop is not None and should_stop():
+                stop_asked_at = time.perf_counter()
+                self.stop()
+            message = self._receive()
+            if message is None:
+                if self._killed or not self._proc.is_alive():
+                    break
+                waited = time.perf_counter() - (stop_asked_at or time.perf_counter())
+                if stop_asked_at is not None and waited > STOP_GRACE_S:
+                    self.kill()
+                    break
+                continue
+            tag = message[0]
+            if tag == "event":
+                event = message[1]
+                if isinstance(event, ModelSnapshot):
+                    last_states = [_to_tensors(s) for s in event.state_dicts]
+                    event = replace(event, state_dicts=tuple(last_states))
+                elif isinstance(event, EpochEnd):
+                    for history, metrics in zip(histories, event.metrics, strict=True):
+                        history.append(metrics)
+                yield event
+            elif tag == "done":
+                _load(models, message[2])
+                return message[1]
+            elif tag == "error":
+                _, kind, text, states = message
+                _load(models, states)
+                raise _error(kind, text)
+        # The child ended without a last word: killed, or crashed.
+        if last_states is not None:
+            _load(models, last_states)
+        if self._killed:
+            return TrainResult(
+                histories=histories,
+                seconds=time.perf_counter() - start,
+                steps=0,
+                cancelled=True,
+            )
+        raise TrainingError(
+            f"the training process ended unexpectedly (exit code "
+            f"{self._proc.exitcode}); the models keep their last snapshot"
+        )
+
+    def _receive(self) -> tuple[Any, ...] | None:
+        """The next message, or None after ``POLL_S`` without one (or at EOF)."""
+        try:
+            if self._conn.poll(POLL_S):
+                return self._conn.recv()
+        except (EOFError, OSError):
+            time.sleep(POLL_S)  # the child is gone; let is_alive() catch up
+        return None
+
+
+# --- the child ------------------------------------------------------------------------
+
+
+class _Control:
+    """The parent's stop/pause requests, read between two steps."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.stopped = False
+
+    def should_stop(self) -> bool:
+        paused = False
+        while not self.stopped and (paused or self._conn.poll()):
+            try:
+                what = self._conn.recv()[0]
+            except (EOFError, OSError):
+                what = "stop"  # the parent is gone
+            if what == "stop":
+                self.stopped = True
+            else:
+                paused = what == "pause"
+        return self.stopped
+
+
+def _child_main(conn: Connection) -> None:
+    if hasattr(os, "nice"):
+        os.nice(CHILD_NICENESS)
+    # The first Adam imports torch._dynamo (~1 s); do it while the parent
+    # is still loading the data.
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+    try:
+        message = conn.recv()
+    except (EOFError, OSError):
+        return
+    if message[0] != "start":
+        return  # stopped before it began
+    job = message[1]
+    models: list[Autoencoder] = []
+    try:
+        for model_config, state in zip(job["configs"], job["states"], strict=True):
+            model = new_model(model_config)
+            model.load_state_dict(_to_tensors(state))
+            models.append(model)
+        dataset = _unpack_dataset(job["dataset"])
+        control = _Control(conn)
+        run = train(models, dataset, job["config"], should_stop=control.should_stop)
+        histories: list[list[EpochMetrics]] = [[] for _ in models]
+        while True:
+            try:
+                event = next(run)
+            except StopIteration as done:
+                result = done.value
+                break
+            if isinstance(event, ModelSnapshot):
+                event = replace(
+                    event, state_dicts=tuple(_to_arrays(s) for s in event.state_dicts)
+                )
+            conn.send(("event", event))
+            if isinstance(event, EpochEnd):
+                for history, metrics in zip(histories, event.metrics, strict=True):
+                    history.append(metrics)
+                if job["autosave_dir"]:
+                    saved = autosave(
+                        job["autosave_dir"], models, histories, job["identity"]
+                    )
+                    conn.send(("event", saved))
+        conn.send(("done", result, [_to_arrays(cpu_state_dict(m)) for m in models]))
+    except (BrokenPipeError, EOFError):
+        return  # the parent is gone
+    except Exception as exc:  # everything goes back to the parent as a message
+        states = [_to_arrays(cpu_state_dict(m)) for m in models]
+        try:
+            conn.send(("error", type(exc).__name__, str(exc), states))
+        except (BrokenPipeError, EOFError, OSError):
+            pass
+
+
+def autosave(
+    folder: str | Path,
+    models: Sequence[Autoencoder],
+    histories: Sequence[Sequence[EpochMetrics]],
+    identity: dict[str, Any],
+) -> Autosaved:
+    """Save each model after an epoch as ``<dataset>-<kind>-autosave.pt``.
+
+    Runs between two steps, so the weights are consistent; the write is atomic,
+    so a crash mid-save keeps the previous epoch's file.
+    """
+    paths = []
+    for model, history in zip(models, histories, strict=True):
+        name = str(identity.get("name", "data")).replace(":", "-").replace("/", "-")
+        path = Path(folder) / f"{name}-{model.config.kind}-autosave.pt"
+        save_checkpoint(
+            path,
+            model,
+            history=list(history),
+            dataset=identity,
+            metrics=metrics_summary(list(history)),
+            overwrite=True,
+        )
+        paths.append(path)
+    return Autosaved(len(histories[0]), tuple(paths))
+
+
+# --- what crosses the pipe ----------------------------------------------------------
+
+
+def _to_arrays(state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    return {k: v.numpy() for k, v in state.items()}
+
+
+def _to_tensors(state: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v) for k, v in state.items()}
+
+
+def _pack_dataset(dataset: ImageDataset) -> dict[str, Any]:
+    # Arrays, not tensors: torch's pickling hooks would move tensors to shared memory.
+    values = {f.name: getattr(dataset, f.name) for f in fields(dataset)}
+    tensors = [k for k, v in values.items() if isinstance(v, torch.Tensor)]
+    return {
+        "tensors": {k: values.pop(k).numpy() for k in tensors},
+        "others": values,
+    }
+
+
+def _unpack_dataset(packed: dict[str, Any]) -> ImageDataset:
+    return ImageDataset(**packed["others"], **_to_tensors(packed["tensors"]))
+
+
+def _load(models: Sequence[Autoencoder], states: Sequence[dict[str, Any]]) -> None:
+    for model, state in zip(models, states, strict=True):
+        tensors = {
+            k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+            for k, v in state.items()
+        }
+        model.load_state_dict(tensors)
+
+
+def _error(kind: str, text: str) -> LatentLabError:
+    """The child's exception as the same LatentLab error, else a TrainingError."""
+    cls = getattr(errors, kind, None)
+    if isinstance(cls, type) and issubclass(cls, LatentLabError):
+        return cls(text)
+    return TrainingError(f"{kind}: {text}")

@@ -66,7 +66,12 @@ from PySide6.QtWidgets import QApplication
 from latentlab.core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from latentlab.core.config import ModelConfig
 from latentlab.core.data import load_dataset
-from latentlab.core.latent import LatentSlice, decode_grid, encode_images
+from latentlab.core.latent import (
+    LatentSlice,
+    decode_grid,
+    encode_images,
+    native_bf16,
+)
 from latentlab.core.training import new_model
 from latentlab.qt.app import MODELS_DIR, create_window
 from latentlab.qt.controller import Panel, TrainSpec
@@ -472,7 +477,9 @@ def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> fl
                 panel, plane = ctrl.panels[side], mp.plane
                 rect = plane.view_rect()
                 t0 = time.perf_counter()
-                image = decode_grid(panel.model, rect, n, panel.latent_slice)
+                image = decode_grid(
+                    panel.model, rect, n, panel.latent_slice, for_display=True
+                )
                 t1 = time.perf_counter()
                 plane.set_manifold(image, rect)
                 t2 = time.perf_counter()
@@ -490,6 +497,7 @@ def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> fl
         emit(f"grid{n}_total_{tag}_ms", med(total_ms), "ms")
         emit(f"grid{n}_e2e_both_{tag}_ms", med(e2e), "ms")
         if n == 32:
+            display_vs_f32(window, reps, tag)
             result = med(total_ms)
             note(
                 f"grid {tag} 32x32 ({32 * 28}x{32 * 28} px), one plane: "
@@ -498,6 +506,28 @@ def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> fl
                 f"{med(e2e):.3g} ms (worker threads)"
             )
     return result
+
+
+def display_vs_f32(window: MainWindow, reps: int, tag: str) -> None:
+    """The app's 32x32 display decode against float32: time and largest difference."""
+    ctrl = window.controller
+    panel, plane = ctrl.panels[1], window.panels[1].plane
+    rect = plane.view_rect()
+    args = (panel.model, rect, 32, panel.latent_slice)
+    f32_ms = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        exact = decode_grid(*args)
+        f32_ms.append((time.perf_counter() - t0) * 1e3)
+    shown = decode_grid(*args, for_display=True)
+    levels = 255 * float(np.abs(shown - exact).max())
+    emit(f"grid32_decode_float32_{tag}_ms", statistics.median(f32_ms), "ms")
+    emit(f"grid32_display_max_diff_{tag}", levels, "grey_levels")
+    note(
+        f"grid {tag}: conv models decode for display in "
+        + ("bfloat16 (native on this CPU)" if native_bf16() else "float32")
+        + f"; largest difference from float32: {levels:.2f} of 255 grey levels"
+    )
 
 
 def grid_e2e(app: QApplication, window: MainWindow, n: int) -> float:

@@ -155,17 +155,51 @@ def grid_points(
     return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
 
 
+def native_bf16() -> bool:
+    """True where the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX).
+
+    Elsewhere oneDNN emulates it, slower than float32.
+    """
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    for name in probes:
+        probe = getattr(torch.cpu, name, None)  # private in torch 2.x; may go
+        try:
+            if probe is not None and probe():
+                return True
+        except RuntimeError:
+            pass
+    return False
+
+
 @torch.no_grad()
 def decode_codes(
-    model: Autoencoder, z: npt.ArrayLike, *, batch_size: int = 4096
+    model: Autoencoder,
+    z: npt.ArrayLike,
+    *,
+    batch_size: int = 4096,
+    for_display: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Decode codes ``(n, latent_dim)`` to images ``(n, h, w)`` in [0, 1]."""
+    """Decode codes ``(n, latent_dim)`` to images ``(n, h, w)`` in [0, 1].
+
+    ``for_display`` runs a CPU conv decoder in bfloat16 where the CPU has it in
+    hardware: ~2.5x faster, within about one grey level of 256 of float32, which
+    is what a screen shows anyway. Anything measured stays in float32.
+    """
     zt = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, model.config.latent_dim)
     device = _device(model)
-    out = [
-        model.decode(zt[lo : lo + batch_size].to(device)).cpu()
-        for lo in range(0, len(zt), batch_size)
-    ]
+    low_precision = torch.autocast(
+        "cpu",
+        dtype=torch.bfloat16,
+        enabled=for_display
+        and device.type == "cpu"
+        and model.config.backbone == "conv"
+        and native_bf16(),
+    )
+    with low_precision:
+        out = [
+            model.decode(zt[lo : lo + batch_size].to(device)).float().cpu()
+            for lo in range(0, len(zt), batch_size)
+        ]
     _, h, w = model.config.image_shape
     if not out:
         return np.zeros((0, h, w), np.float32)
@@ -199,8 +233,12 @@ def decode_grid(
     n: int,
     latent_slice: LatentSlice | None = None,
     rows: int | None = None,
+    *,
+    for_display: bool = False,
 ) -> npt.NDArray[np.float32]:
     """Decode a grid of ``n`` columns by ``rows`` rows over ``rect`` into one image.
+
+    ``for_display``: see :func:`decode_codes`.
 
     The image is meant to be drawn with its row 0 at the bottom (pyqtgraph's
     default y-up view): row 0 is the lowest z2 (see :func:`grid_points`) and each
@@ -209,7 +247,7 @@ def decode_grid(
     """
     sl = latent_slice or LatentSlice(model.config.latent_dim)
     points = grid_points(rect, n, rows)
-    tiles = decode_codes(model, sl.embed(points))
+    tiles = decode_codes(model, sl.embed(points), for_display=for_display)
     return assemble_tiles(tiles[:, ::-1, :], n, rows)
 
 

@@ -109,12 +109,20 @@ def build_backbone(config: ModelConfig) -> tuple[nn.Module, nn.Module, int]:
         nn.ReLU(),
         nn.Linear(dense, 64 * h4 * w4),
         nn.ReLU(),
-        nn.Unflatten(1, (64, h4, w4)),
+        _UnflattenChannelsLast(1, (64, h4, w4)),
         nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
         nn.ReLU(),
         nn.ConvTranspose2d(32, c, 4, stride=2, padding=1),
     )
     return body, decoder, dense
+
+
+class _UnflattenChannelsLast(nn.Unflatten):
+    """Unflatten into channels-last memory: oneDNN's transposed convolutions run
+    ~10-25 % faster on it. No weights, so checkpoints are unchanged."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).contiguous(memory_format=torch.channels_last)
 
 
 class Autoencoder(nn.Module):

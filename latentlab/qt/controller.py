@@ -377,6 +377,7 @@ class Controller(QObject):
             cols,
             panel.latent_slice,
             rows,
+            for_display=True,
             on_return=lambda image: self.gridReady.emit(side, image, grid_rect),
             on_error=lambda exc: self._report("Could not draw the manifold", exc),
         )
@@ -585,4 +586,3 @@ class Controller(QObject):
         if self._train_worker is not None:
             self._train_worker.quit()
         return await_all(msecs)
-

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 
@@ -146,6 +147,7 @@ class LatentPlaneWidget(pg.PlotWidget):
             offset=(-8, 8), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200)
         )
         self._scatters: list[pg.ScatterPlotItem] = []
+        self._points_visible = True
         cross_pen = pg.mkPen((220, 30, 30), width=1.5)
         self.vline = pg.InfiniteLine(angle=90, movable=False, pen=cross_pen)
         self.hline = pg.InfiniteLine(angle=0, movable=False, pen=cross_pen)
@@ -191,12 +193,24 @@ class LatentPlaneWidget(pg.PlotWidget):
         """Scatter ``xy`` ``(n, 2)`` split into named groups (boolean masks).
 
         Items are reused across calls, so a refresh during training only moves
-        points; legends are rebuilt only when the group names change.
+        points. The legend is rebuilt only when the number of groups changes
+        (new names for as many groups are relabelled in place). No points empty
+        the items but keep them, and the legend, for the next call.
         """
         if xy is None or len(xy) == 0:
-            groups = ()
+            for item in self._scatters:
+                item.clear()
+            self.legend.setVisible(False)
+            return
         names = [name for name, _ in groups]
-        if names != [s.name() for s in self._scatters]:
+        if len(names) == len(self._scatters):
+            for item, (_, label), name in zip(
+                self._scatters, self.legend.items, names, strict=True
+            ):
+                if item.name() != name:
+                    item.opts["name"] = name
+                    label.setText(name)
+        else:
             for item in self._scatters:
                 self.removeItem(item)
             self.legend.clear()
@@ -213,6 +227,7 @@ class LatentPlaneWidget(pg.PlotWidget):
         for item, (_, mask) in zip(self._scatters, groups, strict=True):
             pts = xy[mask]
             item.setData(x=pts[:, 0], y=pts[:, 1])
+        self.legend.setVisible(self._points_visible and bool(self._scatters))
 
     def point_count(self) -> int:
         """Number of scatter points drawn."""
@@ -220,9 +235,10 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     def set_points_visible(self, visible: bool) -> None:
         """Toggle the scatter layer (and its legend)."""
+        self._points_visible = visible
         for item in self._scatters:
             item.setVisible(visible)
-        self.legend.setVisible(visible)
+        self.legend.setVisible(visible and self.point_count() > 0)
 
     def set_crosshair(self, x: float, y: float) -> None:
         """Mark the decoded point."""

@@ -20,6 +20,7 @@ from latentlab.core.latent import (
     encode_images,
     grid_points,
     interpolate,
+    native_bf16,
     posterior_samples,
 )
 from latentlab.core.training import new_model
@@ -312,3 +313,16 @@ def test_interpolate_endpoints_are_the_encodings(images, kind: str) -> None:
     np.testing.assert_array_equal(decoded, decode_codes(model, path))
     with pytest.raises(ConfigError):
         interpolate(model, a, b, steps=1)
+
+
+def test_display_decode_is_within_two_grey_levels_of_float32() -> None:
+    model = new_model(ModelConfig(kind="vae", backbone="conv", **SMALL), seed=3)
+    rect = LatentRect.square(3.0)
+    exact = decode_grid(model, rect, 12)
+    shown = decode_grid(model, rect, 12, for_display=True)
+    assert shown.dtype == np.float32 and shown.shape == exact.shape
+    assert np.abs(shown - exact).max() <= 2 / 255
+    if native_bf16():
+        assert not np.array_equal(shown, exact)  # the bfloat16 path did run
+    else:
+        np.testing.assert_array_equal(shown, exact)  # float32 where bf16 is slow

@@ -1,0 +1,160 @@
+"""Training in a spawned child process: same events, same weights, real control."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+from typing import TYPE_CHECKING
+
+import pytest
+import torch
+
+from latentlab.core.checkpoints import load_checkpoint
+from latentlab.core.config import TrainConfig
+from latentlab.core.data import ImageDataset, make_shapes
+from latentlab.core.errors import TrainingError
+from latentlab.core.training import (
+    EpochEnd,
+    ModelSnapshot,
+    TrainProgress,
+    new_model,
+    train,
+)
+from latentlab.core.training_process import Autosaved, TrainingProcess
+
+from .test_training import SMALL, _finite, run
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+FAST = TrainConfig(epochs=2, batch_size=64, threads=1)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> ImageDataset:
+    return make_shapes(n_train=512, n_test=128, seed=7)
+
+
+@pytest.fixture
+def process() -> Iterator[TrainingProcess]:
+    proc = TrainingProcess()
+    yield proc
+    proc.close()
+    assert not proc._proc.is_alive(), "the child outlived close()"
+
+
+def _states_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_the_child_trains_exactly_like_train_in_this_process(tiny, process) -> None:
+    here = [new_model(SMALL, seed=3), new_model(dataclasses.replace(SMALL, kind="ae"))]
+    there = [new_model(SMALL, seed=3), new_model(dataclasses.replace(SMALL, kind="ae"))]
+    local_events, local = run(train(here, tiny, FAST))
+    events, result = run(process.train(there, tiny, FAST))
+
+    kinds = [type(e) for e in events]
+    assert kinds.count(EpochEnd) == 2 and TrainProgress in kinds
+    assert [type(e) for e in local_events].count(EpochEnd) == 2
+    # Same seed, same batches, same arithmetic: bit-equal weights and metrics.
+    for a, b in zip(here, there, strict=True):
+        assert _states_equal(a, b)
+    assert result.histories[0][-1].test_recon == local.histories[0][-1].test_recon
+    assert result.steps == local.steps == 16 and not result.cancelled
+    snap = [e for e in events if isinstance(e, ModelSnapshot)][-1]
+    assert isinstance(snap.state_dicts[0]["head.weight"], torch.Tensor)
+    assert torch.equal(snap.state_dicts[0]["head.weight"], there[0].head.weight)
+
+
+def test_stop_ends_the_run_cancelled_with_the_learned_weights(tiny, process) -> None:
+    model = new_model(SMALL, seed=1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    run_ = process.train([model], tiny, dataclasses.replace(FAST, epochs=200))
+    events = []
+    for event in run_:
+        events.append(event)
+        if isinstance(event, TrainProgress) and event.step >= 10:
+            process.stop()
+            break
+    _, result = run(run_)
+    assert result.cancelled and 10 <= result.steps < 200 * 8
+    assert _finite(model)
+    assert not torch.equal(before["head.weight"], model.head.weight), "not trained"
+
+
+def test_should_stop_is_polled_while_waiting(tiny, process) -> None:
+    model = new_model(SMALL, seed=1)
+    config = dataclasses.replace(FAST, epochs=200)
+    _, result = run(process.train([model], tiny, config, should_stop=lambda: True))
+    assert result.cancelled and result.steps < 200 * 8
+
+
+def test_pause_holds_the_child_between_steps(tiny, process) -> None:
+    model = new_model(SMALL, seed=1)
+    run_ = process.train([model], tiny, dataclasses.replace(FAST, epochs=200))
+    last = next(e.step for e in run_ if isinstance(e, TrainProgress))
+    process.pause(True)
+    while process._conn.poll(0.5):  # drain what was sent before the pause
+        event = next(run_)
+        if isinstance(event, TrainProgress):
+            last = event.step
+    assert not process._conn.poll(1.0), "the child kept training while paused"
+    process.pause(False)
+    resumed = next(e.step for e in run_ if isinstance(e, TrainProgress))
+    assert resumed > last
+    process.stop()
+    _, result = run(run_)
+    assert result.cancelled
+
+
+def test_divergence_is_the_same_error_with_finite_weights(tiny, process) -> None:
+    model = new_model(SMALL, seed=0)
+    with pytest.raises(TrainingError, match=r"diverged.*step \d+.*lower learning rate"):
+        run(process.train([model], tiny, dataclasses.replace(FAST, lr=1e6)))
+    assert _finite(model), "the child's restored weights come back"
+
+
+def test_a_crashed_child_is_an_error_and_keeps_the_last_snapshot(tiny, process) -> None:
+    model = new_model(SMALL, seed=1)
+    config = dataclasses.replace(FAST, epochs=200, snapshot_interval_s=1e-3)
+    events = []
+    with pytest.raises(TrainingError, match=r"ended unexpectedly.*last snapshot"):
+        for event in process.train([model], tiny, config):
+            events.append(event)
+            if len(events) == 6:
+                os.kill(process.pid, signal.SIGKILL)
+    snaps = [e for e in events if isinstance(e, ModelSnapshot)]
+    assert snaps, "snapshots arrived before the crash"
+    assert torch.equal(model.head.weight, snaps[-1].state_dicts[0]["head.weight"])
+    assert _finite(model)
+
+
+def test_kill_ends_quietly_as_cancelled(tiny, process) -> None:
+    model = new_model(SMALL, seed=1)
+    run_ = process.train([model], tiny, dataclasses.replace(FAST, epochs=200))
+    next(e for e in run_ if isinstance(e, TrainProgress))
+    process.kill()
+    _, result = run(run_)
+    assert result.cancelled
+    assert _finite(model)
+
+
+def test_autosave_writes_loadable_checkpoints_each_epoch(
+    tiny, process, tmp_path
+) -> None:
+    models = [new_model(SMALL, seed=1)]
+    events, _ = run(process.train(models, tiny, FAST, autosave_dir=tmp_path))
+    saved = [e for e in events if isinstance(e, Autosaved)]
+    assert [s.epoch for s in saved] == [1, 2]
+    path = tmp_path / f"{tiny.name}-vae-autosave.pt"
+    assert saved[-1].paths == (path,)
+    ckpt = load_checkpoint(path)
+    assert ckpt.epochs == 2 and _states_equal(ckpt.model, models[0])
+
+
+def test_a_mismatched_model_is_a_training_error_from_the_child(process) -> None:
+    wide = make_shapes(n_train=64, n_test=16, size=32, seed=1)
+    with pytest.raises(TrainingError, match="expects images of shape"):
+        run(process.train([new_model(SMALL)], wide, FAST))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from latentlab.core.checkpoints import (
     Checkpoint,
@@ -49,6 +49,7 @@ from latentlab.qt.workers import LatestJob, await_all, start_job
 if TYPE_CHECKING:
     from collections.abc import Generator, Sequence
 
+    import numpy as np
     from superqt.utils import WorkerBase
 
     from latentlab.core.models import Autoencoder
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 SIDES = (0, 1)
 SIDE_NAMES = ("left", "right")
 TRAINING_POINTS = 2500  # test images plotted while training
+SNAPSHOT_STAGGER_MS = 250
 
 
 @dataclass(slots=True)
@@ -190,15 +192,50 @@ def load_bundle(path: str, data_dir: str | None, cache: DatasetCache) -> PanelBu
     return prepare_bundle(load_checkpoint(path), data_dir, cache)
 
 
+@dataclass(frozen=True, slots=True)
+class GridRequest:
+    """The manifold a panel shows: ``n`` tiles along the longer side of ``rect``."""
+
+    rect: LatentRect
+    n: int
+    latent_slice: LatentSlice
+
+
+def decode_manifold(
+    model: Autoencoder, request: GridRequest
+) -> tuple[np.ndarray, LatentRect]:
+    """The manifold image and the rectangle it covers (square tiles)."""
+    grid_rect, cols, rows = square_cells(request.rect, request.n)
+    image = decode_grid(
+        model, grid_rect, cols, request.latent_slice, rows, for_display=True
+    )
+    return image, grid_rect
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """A training snapshot made ready to show, off the GUI thread."""
+
+    model: Autoencoder
+    codes: Codes | None
+    grid: tuple[np.ndarray, LatentRect] | None
+
+
 def refresh_codes(
-    config: ModelConfig, state: dict[str, torch.Tensor], dataset: ImageDataset | None
-) -> tuple[Autoencoder, Codes | None]:
-    """Build a display model from snapshot weights and encode the test set."""
-    display = build_model(config)
-    display.load_state_dict(state)
+    config: ModelConfig,
+    state: dict[str, torch.Tensor],
+    dataset: ImageDataset | None,
+    grid: GridRequest | None = None,
+) -> Refreshed:
+    """Build a display model from snapshot weights, encode the test set and,
+    when asked, decode the manifold: one update, so the plane repaints once."""
+    with torch.device("meta"):
+        display = build_model(config)  # no memory, no random init: weights follow
+    display.load_state_dict(state, assign=True)
     display.eval()
     codes = encode_images(display, dataset.test_images) if dataset else None
-    return display, codes
+    image = decode_manifold(display, grid) if grid is not None else None
+    return Refreshed(display, codes, image)
 
 
 def training_job(
@@ -267,6 +304,7 @@ class Controller(QObject):
         self._load_jobs = [LatestJob(), LatestJob()]
         self._grid_jobs = [LatestJob(), LatestJob()]
         self._refresh_jobs = [LatestJob(), LatestJob()]
+        self._grid_wanted: list[GridRequest | None] = [None, None]
         self._train_worker: WorkerBase | None = None
         self._train_process: TrainingProcess | None = None
         self._train_paused = False
@@ -361,24 +399,25 @@ class Controller(QObject):
         self.decoded.emit(side, z[0], image)
 
     def request_grid(self, side: int, rect: LatentRect, n: int) -> None:
-        """Decode a manifold over ``rect`` in the background.
+        """Decode a manifold over ``rect`` in the background; ``n`` 0 means none.
 
         ``n`` tiles go along the longer side and cells stay square, so decoded
-        images keep their aspect ratio however the plane is shaped.
+        images keep their aspect ratio however the plane is shaped. While
+        training, each snapshot redraws the last requested manifold itself.
         """
         panel = self.panels[side]
+        if n <= 0:
+            self._grid_wanted[side] = None
+            return
+        request = GridRequest(rect, n, panel.latent_slice)
+        self._grid_wanted[side] = request
         if panel.model is None or self._closed:
             return
-        grid_rect, cols, rows = square_cells(rect, n)
         self._grid_jobs[side].submit(
-            decode_grid,
+            decode_manifold,
             panel.model,
-            grid_rect,
-            cols,
-            panel.latent_slice,
-            rows,
-            for_display=True,
-            on_return=lambda image: self.gridReady.emit(side, image, grid_rect),
+            request,
+            on_return=lambda result: self.gridReady.emit(side, *result),
             on_error=lambda exc: self._report("Could not draw the manifold", exc),
         )
 
@@ -494,8 +533,13 @@ class Controller(QObject):
                     self.panelChanged.emit(side)
             self.trainingEpoch.emit(event)
         elif isinstance(event, ModelSnapshot):
-            for side, state in zip(SIDES, event.state_dicts, strict=True):
-                self._show_snapshot(side, state)
+            # The right plane updates half a snapshot later than the left, so
+            # no single frame carries both redraws.
+            left, right = event.state_dicts
+            self._show_snapshot(0, left)
+            QTimer.singleShot(
+                SNAPSHOT_STAGGER_MS, self, lambda: self._show_snapshot(1, right)
+            )
         elif isinstance(event, Autosaved):
             self.status.emit(
                 f"Autosaved epoch {event.epoch} to {event.paths[0].parent}"
@@ -503,24 +547,27 @@ class Controller(QObject):
 
     def _show_snapshot(self, side: int, state: dict[str, torch.Tensor]) -> None:
         panel = self.panels[side]
+        if self._closed or not panel.training or not self._train_models:
+            return  # a staggered refresh that arrives after training ended
         self._refresh_jobs[side].submit(
             refresh_codes,
             self._train_models[side].config,
             state,
             panel.dataset,
-            on_return=lambda result: self._on_refreshed(side, panel, *result),
+            self._grid_wanted[side],
+            on_return=lambda result: self._on_refreshed(side, panel, result),
             on_error=lambda exc: self._report("Could not refresh the plane", exc),
         )
 
-    def _on_refreshed(
-        self, side: int, asked_for: Panel, display: Autoencoder, codes: Codes | None
-    ) -> None:
+    def _on_refreshed(self, side: int, asked_for: Panel, result: Refreshed) -> None:
         panel = self.panels[side]
         if panel is not asked_for or not panel.training:
             return  # training ended meanwhile: the final model is (being) shown
-        panel.model = display
-        panel.codes = codes
+        panel.model = result.model
+        panel.codes = result.codes
         self.panelChanged.emit(side)
+        if result.grid is not None:
+            self.gridReady.emit(side, *result.grid)
         if self._last_xy is not None:
             self._decode_side(side, *self._last_xy)
 

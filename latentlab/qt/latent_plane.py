@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 
 from latentlab.core.latent import LatentRect
-from latentlab.qt.plot_style import cache_axes
+from latentlab.qt.plot_style import cache_axes, cache_legend
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,6 +146,7 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.legend = self.addLegend(
             offset=(-8, 8), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200)
         )
+        cache_legend(self.legend)
         self._scatters: list[pg.ScatterPlotItem] = []
         self._points_visible = True
         cross_pen = pg.mkPen((220, 30, 30), width=1.5)
@@ -170,6 +171,10 @@ class LatentPlaneWidget(pg.PlotWidget):
         """Show a decoded grid image (row 0 = lowest z2) over ``rect``."""
         self.manifold.setImage(image, levels=(0.0, 1.0), autoLevels=False)
         self.manifold.setRect(QRectF(rect.x0, rect.y0, rect.width, rect.height))
+
+    def has_manifold(self) -> bool:
+        """True when a manifold image is set."""
+        return self.manifold.image is not None
 
     def clear_manifold(self) -> None:
         """Remove the manifold image."""

@@ -202,7 +202,9 @@ class ModelPanel(QWidget):
             new_model or (not self._user_moved_view and self._view_lost_points())
         ):
             self.fit_view()
-        if panel.model is not None:
+        # While training, the controller redraws the manifold with each snapshot.
+        redrawn = panel.training and self.plane.has_manifold()
+        if panel.model is not None and not redrawn:
             self._request_grid()
 
     def _fill_colour_choices(self, panel: Panel) -> None:
@@ -316,6 +318,8 @@ class ModelPanel(QWidget):
         self.resolution.setEnabled(on)
         if on:
             self._request_grid()
+        else:
+            self.gridRequested.emit(self.plane.view_rect(), 0)  # none wanted
 
     def _request_grid(self) -> None:
         if self._panel is None or self._panel.model is None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.qt.controller import TrainSpec
-from latentlab.qt.plot_style import cache_axes
+from latentlab.qt.plot_style import cache_axes, cache_legend
 
 if TYPE_CHECKING:
     from latentlab.core.training import EpochEnd, TrainProgress
@@ -182,7 +182,7 @@ class TrainPanel(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.2)
             cache_axes(plot)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-4, 4), labelTextColor="#222")
+            cache_legend(plot.addLegend(offset=(-4, 4), labelTextColor="#222"))
         self.curves = {
             "ae_recon": _Curve(self.recon_plot, "AE train", AE_COLOUR),
             "vae_recon": _Curve(self.recon_plot, "VAE train", VAE_COLOUR),

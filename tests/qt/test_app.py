@@ -319,3 +319,44 @@ def test_dropping_a_checkpoint_on_a_panel_loads_it(qtbot, window, tmp_path):
         timeout=10000,
     )
     assert widget.title.text() == "AE · shapes · 2-D · 0 epochs"
+
+
+def test_pause_holds_training_and_resume_goes_on(qtbot, window):
+    panel = window.train_panel
+    ctrl = window.controller
+    panel.epochs.setValue(200)
+    progress = []
+    ctrl.trainingProgress.connect(lambda p: progress.append(p.step))
+    with qtbot.waitSignal(ctrl.trainingProgress, timeout=30000):
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(ctrl.trainingPaused, timeout=5000) as paused:
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert paused.args == [True] and panel.pause_button.text() == "Resume"
+    qtbot.wait(700)  # what was sent before the pause has arrived by now
+    held = len(progress)
+    qtbot.wait(700)
+    assert len(progress) == held, "training went on while paused"
+    with qtbot.waitSignal(ctrl.trainingPaused, timeout=5000) as resumed:
+        qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert resumed.args == [False] and panel.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: len(progress) > held + 2, timeout=10000)
+    assert progress[-1] > progress[held - 1]
+    with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000) as done:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    assert done.args == ["stopped"]
+
+
+def test_snapshots_redraw_the_manifold_only_while_it_is_shown(qtbot, window):
+    ctrl = window.controller
+    window.panels[0].manifold_box.setChecked(False)
+    window.train_panel.epochs.setValue(200)
+    with qtbot.waitSignal(ctrl.trainingProgress, timeout=30000):
+        window.train_panel.train_button.click()
+    grids = {0: 0, 1: 0}
+    ctrl.gridReady.connect(lambda side, *_: grids.__setitem__(side, grids[side] + 1))
+    # Each snapshot re-encodes both planes; only the right one redraws its grid.
+    qtbot.waitUntil(lambda: grids[1] >= 3, timeout=30000)
+    assert grids[0] == 0
+    assert window.panels[1].plane.has_manifold()
+    with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000):
+        ctrl.stop_training()

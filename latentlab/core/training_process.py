@@ -51,7 +51,7 @@ POLL_S = 0.05  # how often the parent looks at should_stop while it waits
 STOP_GRACE_S = 10.0  # a stopped child still starting up gets this long to answer
 JOIN_S = 2.0
 # Below the app in the scheduler: a redraw never waits for a training step.
-CHILD_NICENESS = 10
+CHILD_NICENESS = 10  # added to the app's own niceness
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,7 @@ class TrainingProcess:
         self._proc.daemon = True  # never outlives the app
         self._proc.start()
         child_conn.close()
+        _lower_priority(self._proc.pid)
 
     # --- control, from any thread ----------------------------------------------------
 
@@ -238,9 +239,18 @@ class _Control:
         return self.stopped
 
 
+def _lower_priority(pid: int | None) -> None:
+    """Put the child below the app in the scheduler, from its first import on."""
+    if pid is None or not hasattr(os, "setpriority"):
+        return  # Windows: the child runs at normal priority
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, ours + CHILD_NICENESS))
+    except OSError:
+        pass  # not allowed here: training still works, only less politely
+
+
 def _child_main(conn: Connection) -> None:
-    if hasattr(os, "nice"):
-        os.nice(CHILD_NICENESS)
     # The first Adam imports torch._dynamo (~1 s); do it while the parent
     # is still loading the data.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)

@@ -68,6 +68,12 @@ def test_the_child_trains_exactly_like_train_in_this_process(tiny, process) -> N
     assert torch.equal(snap.state_dicts[0]["head.weight"], there[0].head.weight)
 
 
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX niceness")
+def test_the_child_runs_below_the_app_in_the_scheduler(process) -> None:
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, ours + 10)
+
+
 def test_stop_ends_the_run_cancelled_with_the_learned_weights(tiny, process) -> None:
     model = new_model(SMALL, seed=1)
     before = {k: v.clone() for k, v in model.state_dict().items()}

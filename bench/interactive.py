@@ -785,7 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     clicks = args.clicks or (200 if args.quick else 400)
     moves = 200 if args.quick else 500
     reps = 5 if args.quick else 15
-    stall_s = args.stall_seconds or (5.0 if args.quick else 20.0)
+    stall_s = args.stall_seconds or (10.0 if args.quick else 20.0)
 
     app = make_app()
     note(

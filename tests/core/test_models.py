@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from latentlab.core.config import ModelConfig
 from latentlab.core.data import make_shapes, to_float
 from latentlab.core.losses import gaussian_kl, gaussian_kl_per_dim, loss_terms
-from latentlab.core.models import VAE, Autoencoder, build_model, reparameterize
+from latentlab.core.models import (
+    VAE,
+    Autoencoder,
+    _SubpixelConvTranspose2d,
+    build_model,
+    reparameterize,
+)
 from latentlab.core.training import new_model
 
 SMALL = {"hidden": (64, 32)}
@@ -209,3 +217,21 @@ def test_new_model_is_seeded_and_leaves_global_rng_alone() -> None:
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k])
     assert not torch.equal(a.head.weight, c.head.weight)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_fast_last_layer_equals_a_transposed_convolution(channels: int) -> None:
+    torch.manual_seed(0)
+    fast = _SubpixelConvTranspose2d(32, channels, 4, stride=2, padding=1).eval()
+    plain = nn.ConvTranspose2d(32, channels, 4, stride=2, padding=1)
+    plain.load_state_dict(fast.state_dict())
+    x = torch.randn(5, 32, 7, 9)
+    with torch.no_grad():
+        expected = plain(x)
+        np.testing.assert_allclose(fast(x), expected, atol=1e-5)
+        fast.weight.mul_(2.0)  # the cached phase kernel must follow the weights
+        doubled = plain(x) * 2 - plain.bias.view(1, -1, 1, 1)
+        np.testing.assert_allclose(fast(x), doubled, atol=1e-5)
+    fast.train()
+    native = nn.functional.conv_transpose2d(x, fast.weight, fast.bias, 2, 1)
+    assert torch.equal(fast(x), native)  # training keeps torch's own kernel

@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 
 from latentlab.core.latent import LatentRect
-from latentlab.qt.plot_style import cache_axes, cache_legend
+from latentlab.qt.plot_style import cache_axes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,7 +146,6 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.legend = self.addLegend(
             offset=(-8, 8), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200)
         )
-        cache_legend(self.legend)
         self._scatters: list[pg.ScatterPlotItem] = []
         self._points_visible = True
         cross_pen = pg.mkPen((220, 30, 30), width=1.5)

@@ -16,9 +16,3 @@ def cache_axes(plot: pg.PlotItem | pg.PlotWidget) -> None:
     item = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
     for name in ("left", "bottom", "right", "top"):
         item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-
-def cache_legend(legend: pg.LegendItem) -> None:
-    """Keep a legend's text as a pixmap: it sits over the data and would
-    otherwise re-render every label whenever a point beneath it moves."""
-    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)

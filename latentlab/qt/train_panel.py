@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.qt.controller import TrainSpec
-from latentlab.qt.plot_style import cache_axes, cache_legend
+from latentlab.qt.plot_style import cache_axes
 
 if TYPE_CHECKING:
     from latentlab.core.training import EpochEnd, TrainProgress
@@ -182,7 +182,7 @@ class TrainPanel(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.2)
             cache_axes(plot)
             plot.setLabel("bottom", "epoch")
-            cache_legend(plot.addLegend(offset=(-4, 4), labelTextColor="#222"))
+            plot.addLegend(offset=(-4, 4), labelTextColor="#222")
         self.curves = {
             "ae_recon": _Curve(self.recon_plot, "AE train", AE_COLOUR),
             "vae_recon": _Curve(self.recon_plot, "VAE train", VAE_COLOUR),
@@ -215,6 +215,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.plots, 1)
         self._last_redraw = 0.0
         self._epochs = 0
+        self._paused = False
 
         self.train_button.clicked.connect(lambda: self.trainRequested.emit(self.spec()))
         self.pause_button.clicked.connect(self.pauseRequested)
@@ -312,8 +313,10 @@ class TrainPanel(QWidget):
         self._epochs = p.epochs
         self._fit_ranges()
         self.progress.setValue(int(1000 * p.fraction))
+        # Steps sent just before a pause still arrive after it.
         self.progress.setFormat(
-            f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
+            ("Paused — " if self._paused else "")
+            + f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
             f"ETA {format_seconds(p.eta_s)}"
         )
         self.readout.setText(
@@ -353,9 +356,10 @@ class TrainPanel(QWidget):
 
     def on_paused(self, paused: bool) -> None:
         """Reflect pause state on the button and bar."""
+        self._paused = paused
         self.pause_button.setText("Resume" if paused else "Pause")
-        if paused:
-            self.progress.setFormat("Paused — " + self.progress.format())
+        text = self.progress.format().removeprefix("Paused — ")
+        self.progress.setFormat(("Paused — " if paused else "") + text)
 
     def on_finished(self, status: str) -> None:
         """Training ended: ``done``, ``stopped`` or ``failed``."""

@@ -336,9 +336,11 @@ def test_pause_holds_training_and_resume_goes_on(qtbot, window):
     held = len(progress)
     qtbot.wait(700)
     assert len(progress) == held, "training went on while paused"
+    assert panel.progress.format().startswith("Paused — epoch ")
     with qtbot.waitSignal(ctrl.trainingPaused, timeout=5000) as resumed:
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert resumed.args == [False] and panel.pause_button.text() == "Pause"
+    assert not panel.progress.format().startswith("Paused")
     qtbot.waitUntil(lambda: len(progress) > held + 2, timeout=10000)
     assert progress[-1] > progress[held - 1]
     with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000) as done:

@@ -67,13 +67,16 @@ class TrainingProcess:
 
     The child starts (and imports torch) as soon as this object is made, so that
     cost overlaps whatever the caller does before :meth:`train`. :meth:`stop`,
-    :meth:`pause` and :meth:`kill` may be called from any thread.
+    :meth:`pause` and :meth:`kill` may be called from any thread: they only set
+    flags that the thread running :meth:`train` sends on, so no caller ever
+    waits on the pipe.
     """
 
     def __init__(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child_conn = ctx.Pipe(duplex=True)
-        self._send_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pause_wanted = False
         self._killed = False
         self._proc = ctx.Process(
             target=_child_main, args=(child_conn,), name="latentlab-training"
@@ -87,11 +90,11 @@ class TrainingProcess:
 
     def stop(self) -> None:
         """End training after the current step; the models keep what they learned."""
-        self._tell("stop")
+        self._stop.set()
 
     def pause(self, paused: bool) -> None:
         """Hold training between two steps, or let it go on."""
-        self._tell("pause" if paused else "resume")
+        self._pause_wanted = paused
 
     def kill(self) -> None:
         """End the child at once (closing the app); no final weights come back."""
@@ -109,13 +112,6 @@ class TrainingProcess:
     def pid(self) -> int | None:
         """The child's process id."""
         return self._proc.pid
-
-    def _tell(self, what: str) -> None:
-        with self._send_lock:
-            try:
-                self._conn.send((what,))
-            except (OSError, ValueError):
-                pass  # the child is gone (or the pipe closed); nothing to tell
 
     # --- the run, on the caller's thread ---------------------------------------------
 
@@ -141,35 +137,34 @@ class TrainingProcess:
             hold the weights of the last snapshot that arrived.
         """
         models = list(models)
-        payload = {
-            "configs": [m.config for m in models],
-            "states": [_to_arrays(cpu_state_dict(m)) for m in models],
-            "dataset": _pack_dataset(dataset),
-            "identity": dataset.identity(),
-            "config": config,
-            "autosave_dir": str(autosave_dir) if autosave_dir else None,
-        }
-        with self._send_lock:
-            try:
-                self._conn.send(("start", payload))
-            except (OSError, ValueError) as exc:
-                raise TrainingError(
-                    f"could not start the training process: {exc}"
-                ) from exc
+        try:
+            _send_job(self._conn, models, dataset, config, autosave_dir)
+        except (OSError, ValueError) as exc:
+            if self._killed:
+                return TrainResult(
+                    histories=[[] for _ in models], seconds=0.0, steps=0, cancelled=True
+                )
+            raise TrainingError(f"could not start the training process: {exc}") from exc
         last_states: list[dict[str, torch.Tensor]] | None = None
         histories: list[list[EpochMetrics]] = [[] for _ in models]
-        stop_asked_at: float | None = None
+        stop_sent_at: float | None = None
+        pause_sent = False
         start = time.perf_counter()
         while True:
-            if stop_asked_at is None and should_stop is not None and should_stop():
-                stop_asked_at = time.perf_counter()
-                self.stop()
+            if should_stop is not None and should_stop():
+                self._stop.set()
+            if self._stop.is_set() and stop_sent_at is None:
+                stop_sent_at = time.perf_counter()
+                self._tell("stop")
+            elif stop_sent_at is None and self._pause_wanted != pause_sent:
+                pause_sent = self._pause_wanted
+                self._tell("pause" if pause_sent else "resume")
             message = self._receive()
             if message is None:
                 if self._killed or not self._proc.is_alive():
                     break
-                waited = time.perf_counter() - (stop_asked_at or time.perf_counter())
-                if stop_asked_at is not None and waited > STOP_GRACE_S:
+                waited = time.perf_counter() - (stop_sent_at or time.perf_counter())
+                if stop_sent_at is not None and waited > STOP_GRACE_S:
                     self.kill()
                     break
                 continue
@@ -205,6 +200,12 @@ class TrainingProcess:
             f"{self._proc.exitcode}); the models keep their last snapshot"
         )
 
+    def _tell(self, what: str) -> None:
+        try:
+            self._conn.send((what,))
+        except (OSError, ValueError):
+            pass  # the child is gone; the receive loop finds out
+
     def _receive(self) -> tuple[Any, ...] | None:
         """The next message, or None after ``POLL_S`` without one (or at EOF)."""
         try:
@@ -213,6 +214,64 @@ class TrainingProcess:
         except (EOFError, OSError):
             time.sleep(POLL_S)  # the child is gone; let is_alive() catch up
         return None
+
+
+def _send_job(
+    conn: Connection,
+    models: Sequence[Autoencoder],
+    dataset: ImageDataset,
+    config: TrainConfig,
+    autosave_dir: str | Path | None,
+) -> None:
+    """Send what the child needs. The arrays go as raw bytes after a small
+    pickled header: pickling 50 MB of images would hold the GIL (and the
+    window's thread) for tens of milliseconds; writing bytes releases it."""
+    arrays = {f"dataset.{k}": v for k, v in _dataset_tensors(dataset).items()}
+    for i, model in enumerate(models):
+        for key, value in cpu_state_dict(model).items():
+            arrays[f"state{i}.{key}"] = value.numpy()
+    header = {
+        "configs": [m.config for m in models],
+        "dataset": {
+            f.name: getattr(dataset, f.name)
+            for f in fields(dataset)
+            if f"dataset.{f.name}" not in arrays
+        },
+        "identity": dataset.identity(),
+        "config": config,
+        "autosave_dir": str(autosave_dir) if autosave_dir else None,
+        "arrays": [(name, a.dtype.str, a.shape) for name, a in arrays.items()],
+    }
+    conn.send(("start", header))
+    for array in arrays.values():
+        conn.send_bytes(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+
+
+def _receive_job(conn: Connection, header: dict[str, Any]) -> dict[str, Any]:
+    """The job as :func:`_send_job` sent it, with tensors rebuilt."""
+    tensors = {}
+    for name, dtype, shape in header["arrays"]:
+        array = np.empty(shape, np.dtype(dtype))
+        conn.recv_bytes_into(array.reshape(-1).view(np.uint8))
+        tensors[name] = torch.from_numpy(array)
+    dataset_tensors = {
+        name.removeprefix("dataset."): t
+        for name, t in tensors.items()
+        if name.startswith("dataset.")
+    }
+    states = [
+        {
+            name.removeprefix(f"state{i}."): t
+            for name, t in tensors.items()
+            if name.startswith(f"state{i}.")
+        }
+        for i in range(len(header["configs"]))
+    ]
+    return {
+        **header,
+        "dataset": ImageDataset(**header["dataset"], **dataset_tensors),
+        "states": states,
+    }
 
 
 # --- the child ------------------------------------------------------------------------
@@ -259,15 +318,18 @@ def _child_main(conn: Connection) -> None:
     except (EOFError, OSError):
         return
     if message[0] != "start":
-        return  # stopped before it began
-    job = message[1]
+        return
+    try:
+        job = _receive_job(conn, message[1])
+    except (EOFError, OSError):
+        return  # the parent is gone
     models: list[Autoencoder] = []
     try:
         for model_config, state in zip(job["configs"], job["states"], strict=True):
             model = new_model(model_config)
-            model.load_state_dict(_to_tensors(state))
+            model.load_state_dict(state)
             models.append(model)
-        dataset = _unpack_dataset(job["dataset"])
+        dataset = job["dataset"]
         control = _Control(conn)
         run = train(models, dataset, job["config"], should_stop=control.should_stop)
         histories: list[list[EpochMetrics]] = [[] for _ in models]
@@ -339,18 +401,13 @@ def _to_tensors(state: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v) for k, v in state.items()}
 
 
-def _pack_dataset(dataset: ImageDataset) -> dict[str, Any]:
-    # Arrays, not tensors: torch's pickling hooks would move tensors to shared memory.
-    values = {f.name: getattr(dataset, f.name) for f in fields(dataset)}
-    tensors = [k for k, v in values.items() if isinstance(v, torch.Tensor)]
+def _dataset_tensors(dataset: ImageDataset) -> dict[str, np.ndarray]:
+    """The dataset's tensor fields as arrays (images and labels)."""
     return {
-        "tensors": {k: values.pop(k).numpy() for k in tensors},
-        "others": values,
+        f.name: value.numpy()
+        for f in fields(dataset)
+        if isinstance(value := getattr(dataset, f.name), torch.Tensor)
     }
-
-
-def _unpack_dataset(packed: dict[str, Any]) -> ImageDataset:
-    return ImageDataset(**packed["others"], **_to_tensors(packed["tensors"]))
 
 
 def _load(models: Sequence[Autoencoder], states: Sequence[dict[str, Any]]) -> None:

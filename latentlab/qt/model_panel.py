@@ -71,6 +71,8 @@ class ModelPanel(QWidget):
         self._panel: Panel | None = None
         self._shown_checkpoint: object = None
         self._user_moved_view = False
+        self._points_drawn: tuple | None = None  # (codes, slice, dataset, colour)
+        self._points_note = ""
         self.title = QLabel(f"{side_name}: no model", self)
         self.title.setStyleSheet("font-weight: 600; font-size: 13px;")
         self.title.setWordWrap(True)
@@ -241,21 +243,42 @@ class ModelPanel(QWidget):
 
     def _redraw_points(self) -> None:
         panel = self._panel
+        name = self.colour_by.currentData() or "label"
+        drawn = (
+            (panel.codes, panel.latent_slice, panel.dataset, name) if panel else None
+        )
+        if not self._same_points(drawn):
+            self._points_drawn = drawn
+            self._draw_points(name)
+        if self._points_note:
+            self.note.setText(self._points_note)
+            self.note.show()
+
+    def _same_points(self, drawn: tuple | None) -> bool:
+        """True when ``drawn`` is what is plotted (at an epoch's end only the
+        title changes: the points need no redraw)."""
+        last = self._points_drawn
+        if drawn is None or last is None:
+            return False
+        same_objects = all(a is b for a, b in zip(drawn[:3], last[:3], strict=True))
+        return same_objects and drawn[3] == last[3]
+
+    def _draw_points(self, name: str) -> None:
+        panel = self._panel
         xy = self._projected_points()
+        self._points_note = ""
         if panel is None or xy is None or panel.dataset is None:
             self.plane.set_points(None)
             return
-        name = self.colour_by.currentData() or "label"
         values = panel.dataset.factors()[name]
         finite = np.isfinite(xy).all(1)
         groups = colour_groups(name, values, panel.dataset.class_names)
         self.plane.set_points(xy, [(label, m & finite) for label, m in groups])
         bad = int((~finite).sum())
         if bad:
-            self.note.setText(
+            self._points_note = (
                 f"{bad} test image(s) encode to NaN or infinity and are not plotted"
             )
-            self.note.show()
         self.plane.set_points_visible(self.points_box.isChecked())
         dim = panel.latent_slice.latent_dim
         d0, d1 = panel.latent_slice.dims

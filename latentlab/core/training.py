@@ -2,8 +2,8 @@
 
 :func:`train` is a plain generator: it yields :class:`TrainProgress`,
 :class:`EpochEnd` and :class:`ModelSnapshot` events and returns a
-:class:`TrainResult`. The CLI iterates it; the GUI runs it in a worker thread and
-cancels it between yields. Several models (the AE and the VAE) are stepped on the
+:class:`TrainResult`. The CLI iterates it; the app runs it in a child process
+(:mod:`latentlab.core.training_process`) that stops or pauses between steps. Several models (the AE and the VAE) are stepped on the
 same batches, so a viewer sees both evolve at once.
 
 Speed on a small CPU comes from keeping the whole dataset as one uint8 tensor on

@@ -3,8 +3,9 @@
 The controller owns the models and datasets, starts and cancels background jobs
 (through :mod:`latentlab.qt.workers`) and announces results with signals; widgets
 only display those results and send back intent. The models the GUI thread
-decodes with are CPU copies that no other thread writes: training works on its
-own models and hands over cloned weights (``ModelSnapshot``).
+decodes with are CPU copies that no other thread writes: training runs in a
+child process (:mod:`latentlab.core.training_process`) and a worker thread relays
+its events, snapshots' weights included (``ModelSnapshot``).
 """
 
 from __future__ import annotations

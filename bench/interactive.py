@@ -523,9 +523,10 @@ def display_vs_f32(window: MainWindow, reps: int, tag: str) -> None:
     levels = 255 * float(np.abs(shown - exact).max())
     emit(f"grid32_decode_float32_{tag}_ms", statistics.median(f32_ms), "ms")
     emit(f"grid32_display_max_diff_{tag}", levels, "grey_levels")
+    fast = panel.model.config.backbone == "conv" and native_bf16()
     note(
-        f"grid {tag}: conv models decode for display in "
-        + ("bfloat16 (native on this CPU)" if native_bf16() else "float32")
+        f"grid {tag}: the display decode runs in "
+        + ("bfloat16 (native on this CPU)" if fast else "float32")
         + f"; largest difference from float32: {levels:.2f} of 255 grey levels"
     )
 
@@ -684,6 +685,18 @@ class EventLog:
             signal.disconnect(slot)
 
 
+def process_rss_mb(pid: int | None) -> float | None:
+    """Resident memory of process ``pid`` (Linux), else None."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, TypeError):
+        pass
+    return None
+
+
 def gap_figures(prefix: str, gaps: npt.NDArray[np.float64]) -> tuple[float, float]:
     """Worst, p99, p50 and the count over 50 ms; returns (worst, p99)."""
     if gaps.size == 0:
@@ -716,6 +729,7 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     ctrl.start_training(spec)
     stamps = heartbeat(seconds)
     t_stop = time.perf_counter()
+    child_rss = process_rss_mb(ctrl._train_process.pid if ctrl._train_process else None)
     ctrl.stop_training()
     run_loop(30.0, until=lambda: bool(log.finished))
     stop_ms = (time.perf_counter() - t_stop) * 1e3
@@ -727,6 +741,8 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     first = log.progress[0][0] if log.progress else t_stop
     gap_figures("train_steady_gap", gaps[ends - gaps / 1e3 >= first])
     emit("train_stop_to_finished_ms", stop_ms, "ms")
+    if child_rss is not None:
+        emit("train_child_rss_mb", child_rss, "MiB")
     if len(log.progress) >= 2:
         (ta, sa), (tb, sb) = log.progress[0], log.progress[-1]
         rate = (sb - sa) * spec.batch_size / max(tb - ta, 1e-9)

@@ -3,8 +3,9 @@
 :func:`train` is a plain generator: it yields :class:`TrainProgress`,
 :class:`EpochEnd` and :class:`ModelSnapshot` events and returns a
 :class:`TrainResult`. The CLI iterates it; the app runs it in a child process
-(:mod:`latentlab.core.training_process`) that stops or pauses between steps. Several models (the AE and the VAE) are stepped on the
-same batches, so a viewer sees both evolve at once.
+(:mod:`latentlab.core.training_process`) that stops or pauses between steps.
+Several models (the AE and the VAE) are stepped on the same batches, so a viewer
+sees both evolve at once.
 
 Speed on a small CPU comes from keeping the whole dataset as one uint8 tensor on
 the device, slicing batches from a permutation (no DataLoader, no per-item Python),

@@ -12,6 +12,7 @@ import torch
 from latentlab.core.config import ModelConfig, TrainConfig
 from latentlab.core.data import ImageDataset, make_shapes
 from latentlab.core.errors import ConfigError, TrainingError
+from latentlab.core.models import build_model
 from latentlab.core.training import (
     EpochEnd,
     ModelSnapshot,
@@ -356,3 +357,16 @@ def test_matmul_routing_is_torchs_own_at_every_yield_and_after(shapes) -> None:
     run.close()
     assert seen == {before}
     assert flags.fp32_precision == before
+
+
+def test_conv_test_figures_use_the_weights_of_each_epoch(tiny) -> None:
+    """Fused Adam updates weights in place without bumping their version; the
+    figures of epoch 2 must still come from epoch 2's weights."""
+    config = ModelConfig(backbone="conv", hidden=(32,))
+    model = new_model(config, seed=5)
+    _, result = run(train(model, tiny, FAST))
+    fresh = build_model(config)
+    fresh.load_state_dict(model.state_dict())
+    recon, kl = evaluate(fresh, tiny.test_images)
+    last = result.histories[0][-1]
+    assert (last.test_recon, last.test_kl) == pytest.approx((recon, kl), rel=1e-6)

@@ -373,6 +373,7 @@ class Controller(QObject):
             latent_slice=LatentSlice(dim, (0, 1) if dim > 1 else (0, 0)),
             note=bundle.note,
         )
+        self._grid_wanted[side] = None  # the panel asks again for the new model
         self.panelChanged.emit(side)
         name = ckpt.path.name if ckpt.path else "model"
         self.status.emit(
@@ -522,6 +523,7 @@ class Controller(QObject):
                     latent_slice=LatentSlice(model.config.latent_dim),
                     training=True,
                 )
+                self._grid_wanted[side] = None  # asked again at the first snapshot
                 self.panelChanged.emit(side)
         elif isinstance(event, TrainProgress):
             self.trainingProgress.emit(event)
@@ -537,25 +539,34 @@ class Controller(QObject):
             # The right plane updates half a snapshot later than the left, so
             # no single frame carries both redraws.
             left, right = event.state_dicts
-            self._show_snapshot(0, left)
+            run = self._train_models
+            self._show_snapshot(0, left, run)
             QTimer.singleShot(
-                SNAPSHOT_STAGGER_MS, self, lambda: self._show_snapshot(1, right)
+                SNAPSHOT_STAGGER_MS, self, lambda: self._show_snapshot(1, right, run)
             )
         elif isinstance(event, Autosaved):
             self.status.emit(
                 f"Autosaved epoch {event.epoch} to {event.paths[0].parent}"
             )
 
-    def _show_snapshot(self, side: int, state: dict[str, torch.Tensor]) -> None:
+    def _show_snapshot(
+        self,
+        side: int,
+        state: dict[str, torch.Tensor],
+        run: tuple[Autoencoder, ...],
+    ) -> None:
         panel = self.panels[side]
-        if self._closed or not panel.training or not self._train_models:
-            return  # a staggered refresh that arrives after training ended
+        if self._closed or not panel.training or run is not self._train_models:
+            return  # a staggered refresh that arrives after its run ended
+        wanted = self._grid_wanted[side]
+        if wanted is not None:  # the dims shown may have changed since
+            wanted = replace(wanted, latent_slice=panel.latent_slice)
         self._refresh_jobs[side].submit(
             refresh_codes,
-            self._train_models[side].config,
+            run[side].config,
             state,
             panel.dataset,
-            self._grid_wanted[side],
+            wanted,
             on_return=lambda result: self._on_refreshed(side, panel, result),
             on_error=lambda exc: self._report("Could not refresh the plane", exc),
         )

@@ -11,6 +11,7 @@ from latentlab.core.checkpoints import load_checkpoint, save_checkpoint
 from latentlab.core.config import ModelConfig
 from latentlab.core.training import new_model
 from latentlab.qt.app import MODELS_DIR, create_window
+from latentlab.qt.controller import TrainSpec
 
 SHAPES_PAIR = [
     str(MODELS_DIR / "shapes-ae-2d.pt"),
@@ -360,5 +361,21 @@ def test_snapshots_redraw_the_manifold_only_while_it_is_shown(qtbot, window):
     qtbot.waitUntil(lambda: grids[1] >= 3, timeout=30000)
     assert grids[0] == 0
     assert window.panels[1].plane.has_manifold()
+    with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000):
+        ctrl.stop_training()
+
+
+def test_training_a_wider_latent_redraws_its_own_manifold(qtbot, window):
+    """The 2-D models' manifold request must not leak into a 3-D training run."""
+    ctrl = window.controller
+    grids = []
+    ctrl.gridReady.connect(lambda side, image, rect: grids.append(side))
+    ctrl.start_training(TrainSpec(dataset="shapes", latent_dim=3, epochs=200))
+    qtbot.waitUntil(lambda: grids.count(1) >= 3, timeout=30000)
+    assert window.last_error is None, window.last_error
+    for side in (0, 1):
+        panel = ctrl.panels[side]
+        assert panel.model is not None and panel.model.config.latent_dim == 3
+        assert panel.codes is not None and panel.codes.mu.shape[1] == 3
     with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000):
         ctrl.stop_training()

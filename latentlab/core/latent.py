@@ -8,6 +8,7 @@ map to full codes.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -155,6 +156,7 @@ def grid_points(
     return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
 
 
+@functools.cache
 def native_bf16() -> bool:
     """True where the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX).
 

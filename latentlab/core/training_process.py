@@ -15,8 +15,10 @@ pickle is safe here; nothing read from a file is unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, fields, replace
@@ -147,47 +149,54 @@ class TrainingProcess:
             raise TrainingError(f"could not start the training process: {exc}") from exc
         last_states: list[dict[str, torch.Tensor]] | None = None
         histories: list[list[EpochMetrics]] = [[] for _ in models]
-        stop_sent_at: float | None = None
+        stopping = ended = False
         pause_sent = False
-        start = time.perf_counter()
-        while True:
-            if should_stop is not None and should_stop():
-                self._stop.set()
-            if self._stop.is_set() and stop_sent_at is None:
-                stop_sent_at = time.perf_counter()
-                self._tell("stop")
-            elif stop_sent_at is None and self._pause_wanted != pause_sent:
-                pause_sent = self._pause_wanted
-                self._tell("pause" if pause_sent else "resume")
-            message = self._receive()
-            if message is None:
-                if self._killed or not self._proc.is_alive():
-                    break
-                waited = time.perf_counter() - (stop_sent_at or time.perf_counter())
-                if stop_sent_at is not None and waited > STOP_GRACE_S:
-                    self.kill()
-                    break
-                continue
-            tag = message[0]
-            if tag == "event":
-                event = message[1]
-                if isinstance(event, ModelSnapshot):
-                    last_states = [_to_tensors(s) for s in event.state_dicts]
-                    event = replace(event, state_dicts=tuple(last_states))
-                elif isinstance(event, EpochEnd):
-                    for history, metrics in zip(histories, event.metrics, strict=True):
-                        history.append(metrics)
-                yield event
-            elif tag == "done":
-                _load(models, message[2])
-                return message[1]
-            elif tag == "error":
-                _, kind, text, states = message
-                _load(models, states)
-                raise _error(kind, text)
+        start = last_heard = time.perf_counter()
+        try:
+            while True:
+                if should_stop is not None and should_stop():
+                    self._stop.set()
+                if self._stop.is_set() and not stopping:
+                    stopping = True
+                    self._tell("stop")
+                elif not stopping and self._pause_wanted != pause_sent:
+                    pause_sent = self._pause_wanted
+                    self._tell("pause" if pause_sent else "resume")
+                message = self._receive()
+                if message is None:
+                    if self._killed or not self._proc.is_alive():
+                        break
+                    if stopping and time.perf_counter() - last_heard > STOP_GRACE_S:
+                        self.kill()  # stopped, yet silent: hung
+                        break
+                    continue
+                last_heard = time.perf_counter()
+                tag = message[0]
+                if tag == "event":
+                    event = message[1]
+                    if isinstance(event, ModelSnapshot):
+                        last_states = [_to_tensors(s) for s in event.state_dicts]
+                        event = replace(event, state_dicts=tuple(last_states))
+                    elif isinstance(event, EpochEnd):
+                        for history, metrics in zip(
+                            histories, event.metrics, strict=True
+                        ):
+                            history.append(metrics)
+                    yield event
+                elif tag == "done":
+                    ended = True
+                    _load(models, message[2])
+                    return message[1]
+                elif tag == "error":
+                    ended = True
+                    _, kind, text, states = message
+                    _load(models, states if len(states) == len(models) else last_states)
+                    raise _error(kind, text)
+        finally:
+            if not ended and self._proc.is_alive():
+                self._proc.kill()  # abandoned: the generator was closed mid-run
         # The child ended without a last word: killed, or crashed.
-        if last_states is not None:
-            _load(models, last_states)
+        _load(models, last_states)
         if self._killed:
             return TrainResult(
                 histories=histories,
@@ -310,21 +319,18 @@ def _lower_priority(pid: int | None) -> None:
 
 
 def _child_main(conn: Connection) -> None:
-    # The first Adam imports torch._dynamo (~1 s); do it while the parent
-    # is still loading the data.
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
-    try:
-        message = conn.recv()
-    except (EOFError, OSError):
-        return
-    if message[0] != "start":
-        return
-    try:
-        job = _receive_job(conn, message[1])
-    except (EOFError, OSError):
-        return  # the parent is gone
+    # Ctrl+C in the terminal is for the app, which then ends this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The first Adam imports torch._dynamo (~1 s): do it while the parent is
+    # still loading the data. A failure here shows again, reported, in train().
+    with contextlib.suppress(Exception):
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
     models: list[Autoencoder] = []
     try:
+        message = conn.recv()
+        if message[0] != "start":
+            return
+        job = _receive_job(conn, message[1])
         for model_config, state in zip(job["configs"], job["states"], strict=True):
             model = new_model(model_config)
             model.load_state_dict(state)
@@ -353,7 +359,7 @@ def _child_main(conn: Connection) -> None:
                     )
                     conn.send(("event", saved))
         conn.send(("done", result, [_to_arrays(cpu_state_dict(m)) for m in models]))
-    except (BrokenPipeError, EOFError):
+    except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the parent is gone
     except Exception as exc:  # everything goes back to the parent as a message
         states = [_to_arrays(cpu_state_dict(m)) for m in models]
@@ -410,7 +416,12 @@ def _dataset_tensors(dataset: ImageDataset) -> dict[str, np.ndarray]:
     }
 
 
-def _load(models: Sequence[Autoencoder], states: Sequence[dict[str, Any]]) -> None:
+def _load(
+    models: Sequence[Autoencoder], states: Sequence[dict[str, Any]] | None
+) -> None:
+    """Put ``states`` into ``models``; None (nothing arrived) leaves them be."""
+    if states is None:
+        return
     for model, state in zip(models, states, strict=True):
         tensors = {
             k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v

@@ -214,6 +214,7 @@ class LatentPlaneWidget(pg.PlotWidget):
                 if item.name() != name:
                     item.opts["name"] = name
                     label.setText(name)
+                    self.legend.updateSize()
         else:
             for item in self._scatters:
                 self.removeItem(item)

@@ -57,22 +57,27 @@ class _Curve:
     def __init__(self, plot: pg.PlotItem, name: str, colour, **style) -> None:
         self.x: list[float] = []
         self.y: list[float] = []
+        self._y_min = math.inf
+        self._y_max = -math.inf
         self.item = plot.plot(name=name, pen=pg.mkPen(colour, **style))
 
     def append(self, x: float, y: float) -> None:
         if math.isfinite(y):
             self.x.append(x)
             self.y.append(y)
+            self._y_min = min(self._y_min, y)
+            self._y_max = max(self._y_max, y)
 
     def redraw(self) -> None:
         self.item.setData(self.x, self.y)
 
     def y_bounds(self) -> tuple[float, float] | None:
-        return (min(self.y), max(self.y)) if self.y else None
+        return (self._y_min, self._y_max) if self.y else None
 
     def clear(self) -> None:
         self.x.clear()
         self.y.clear()
+        self._y_min, self._y_max = math.inf, -math.inf
         self.item.setData([], [])
 
 
@@ -293,6 +298,7 @@ class TrainPanel(QWidget):
         for curve in self.curves.values():
             curve.clear()
         self._epochs = 0
+        self._paused = False
         self.progress.setValue(0)
         self.progress.setFormat("Loading data…")
         self.readout.setText("")

@@ -164,3 +164,12 @@ def test_a_mismatched_model_is_a_training_error_from_the_child(process) -> None:
     wide = make_shapes(n_train=64, n_test=16, size=32, seed=1)
     with pytest.raises(TrainingError, match="expects images of shape"):
         run(process.train([new_model(SMALL)], wide, FAST))
+
+
+def test_closing_the_run_early_ends_the_child(tiny, process) -> None:
+    config = dataclasses.replace(FAST, epochs=200)
+    run_ = process.train([new_model(SMALL)], tiny, config)
+    next(e for e in run_ if isinstance(e, TrainProgress))
+    run_.close()  # the consumer walked away mid-run
+    process._proc.join(5)
+    assert not process._proc.is_alive()

@@ -34,6 +34,8 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 RESOLUTIONS = (8, 16, 20, 24, 32)
 DEFAULT_RESOLUTION = 20
 FACTOR_BINS = 6
+FIT_MARGIN = 0.08  # around the codes' bulk, each side
+TRAINING_FIT_MARGIN = 0.3
 
 
 def colour_groups(
@@ -171,7 +173,7 @@ class ModelPanel(QWidget):
         self.resolution.currentIndexChanged.connect(lambda _: self._request_grid())
         self.colour_by.currentIndexChanged.connect(lambda _: self._redraw_points())
         self.points_box.toggled.connect(self.plane.set_points_visible)
-        self.fit_button.clicked.connect(self.fit_view)
+        self.fit_button.clicked.connect(lambda: self.fit_view())
         self.plane.viewRectChanged.connect(lambda _: self._request_grid())
         self.plane.view_box.sigRangeChangedManually.connect(self._on_user_moved)
         self.dim_x.activated.connect(lambda _: self._emit_slice())
@@ -203,7 +205,9 @@ class ModelPanel(QWidget):
         if panel.model is not None and (
             new_model or (not self._user_moved_view and self._view_lost_points())
         ):
-            self.fit_view()
+            # While training the codes keep spreading: frame them with room to
+            # grow, so axes and manifold are not re-laid at every snapshot.
+            self.fit_view(TRAINING_FIT_MARGIN if panel.training else FIT_MARGIN)
         # While training, the controller redraws the manifold with each snapshot.
         redrawn = panel.training and self.plane.has_manifold()
         if panel.model is not None and not redrawn:
@@ -315,9 +319,10 @@ class ModelPanel(QWidget):
             and panel.checkpoint.config.kind == "vae"
         )
 
-    def fit_view(self) -> None:
+    def fit_view(self, margin: float = FIT_MARGIN) -> None:
         """Frame the encoded test set (and the prior's bulk, for a VAE)."""
-        self.plane.fit(fit_rect(self._projected_points(), prior=self._is_vae()))
+        points = self._projected_points()
+        self.plane.fit(fit_rect(points, prior=self._is_vae(), margin=margin))
         self._user_moved_view = False
 
     def show_decoded(self, z, image, xy: tuple[float, float]) -> None:

@@ -5,6 +5,7 @@ headless. Errors print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("latentlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader left (``latentlab info x.pt | head``): say nothing more, and
+        # keep Python from complaining while it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def run_gui(files: Sequence[str], data_dir: str | None) -> int:

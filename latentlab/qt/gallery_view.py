@@ -153,12 +153,14 @@ class InputSelection(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.dataset: ImageDataset | None = None
+        self.by_user = False  # False after reset(): a default pair, not a pick
         self.current: int | None = None
         self.previous: int | None = None
 
     def reset(self, dataset: ImageDataset | None) -> None:
         """Switch to ``dataset`` with a default pair of different classes."""
         self.dataset = dataset
+        self.by_user = False
         if dataset is None or len(dataset.test_images) == 0:
             self.current = self.previous = None
         else:
@@ -172,6 +174,7 @@ class InputSelection(QObject):
         if not 0 <= index < len(self.dataset.test_images):
             return
         self.previous, self.current = self.current, int(index)
+        self.by_user = True
         self.changed.emit()
 
     def pick_pair(self, a: int, b: int) -> None:
@@ -179,6 +182,7 @@ class InputSelection(QObject):
         if self.dataset is None:
             return
         self.previous, self.current = int(a), int(b)
+        self.by_user = True
         self.changed.emit()
 
     def swap(self) -> None:
@@ -186,6 +190,7 @@ class InputSelection(QObject):
         if self.previous is None or self.current is None:
             return
         self.previous, self.current = self.current, self.previous
+        self.by_user = True
         self.changed.emit()
 
     def pick_random(self, rng: np.random.Generator, count: int = 1) -> None:

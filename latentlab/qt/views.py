@@ -92,8 +92,8 @@ class AnalysisHub(QObject):
 
     def _on_selection_changed(self) -> None:
         sel = self.selection
-        if sel.dataset is None or sel.current is None:
-            return
+        if sel.dataset is None or sel.current is None or not sel.by_user:
+            return  # a new dataset's default pair is no news
         self._window.statusBar().showMessage(
             f"Input {describe(sel.dataset, sel.current)} picked: see the "
             "ε-resampling, Gradient path and Interpolation tabs",

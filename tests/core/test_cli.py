@@ -245,3 +245,20 @@ def test_usage_errors_are_one_line(capsys) -> None:
         "latentlab train: error: argument --epochs: invalid int value: 'x' "
         "(see --help)"
     ]
+
+
+def test_info_into_a_closed_pipe_ends_quietly() -> None:
+    """``latentlab info x.pt | head -0``: the reader is gone before the first
+    line; no traceback, and a non-zero exit like other tools."""
+    proc = subprocess.Popen(
+        _command("info", REPO / "models" / "mnist-vae-2d.pt"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command has written anything
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

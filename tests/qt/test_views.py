@@ -529,3 +529,17 @@ def test_hidden_views_do_no_work_until_their_tab_is_shown(qtbot, window):
     assert prior.refresh_count == count + 2
     assert interp.planes["VAE"].point_count() == n - 7, "hidden again: not replotted"
     qtbot.waitUntil(lambda: not prior.busy, timeout=10000)
+
+
+def test_only_the_users_picks_are_announced(qtbot, window):
+    views = window.analysis
+    dataset = window.controller.panels[1].dataset
+    bar = window.statusBar()
+    bar.clearMessage()
+    views.selection.reset(dataset)  # as a newly loaded dataset does
+    assert views.selection.current is not None and not views.selection.by_user
+    assert "picked" not in bar.currentMessage()
+    views.selection.pick(3)
+    assert views.selection.by_user
+    message = bar.currentMessage()
+    assert "picked" in message and describe(dataset, 3) in message

@@ -300,7 +300,7 @@ class TrainPanel(QWidget):
         self._epochs = 0
         self._paused = False
         self.progress.setValue(0)
-        self.progress.setFormat("Loading data…")
+        self.progress.setFormat("Starting: loading data and the training process…")
         self.readout.setText("")
         self.set_running(True)
 

@@ -10,7 +10,9 @@ take effect between two steps. The models passed in are updated in place when
 the run ends (completed, stopped, failed or killed), as :func:`train` would.
 
 Only the parent's own process and the child it spawned talk over the pipe, so
-pickle is safe here; nothing read from a file is unpickled.
+pickle is safe here; nothing read from a file is unpickled. As with any spawned
+process, the child imports the caller's main module: a script that trains this
+way needs the usual ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
     from latentlab.core.models import Autoencoder
 
 POLL_S = 0.05  # how often the parent looks at should_stop while it waits
-STOP_GRACE_S = 10.0  # a stopped child still starting up gets this long to answer
+STOP_GRACE_S = 10.0  # a stopped child silent this long is taken as hung, and killed
 JOIN_S = 2.0
 # Below the app in the scheduler: a redraw never waits for a training step.
 CHILD_NICENESS = 10  # added to the app's own niceness

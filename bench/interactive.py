@@ -741,6 +741,8 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     first = log.progress[0][0] if log.progress else t_stop
     gap_figures("train_steady_gap", gaps[ends - gaps / 1e3 >= first])
     emit("train_stop_to_finished_ms", stop_ms, "ms")
+    if log.progress:
+        emit("train_start_to_first_progress_s", first - t_start, "s")
     if child_rss is not None:
         emit("train_child_rss_mb", child_rss, "MiB")
     if len(log.progress) >= 2:

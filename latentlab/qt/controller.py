@@ -27,7 +27,7 @@ from latentlab.core.checkpoints import (
 )
 from latentlab.core.config import ModelConfig, TrainConfig
 from latentlab.core.data import ImageDataset, load_dataset
-from latentlab.core.errors import DataError, LatentLabError
+from latentlab.core.errors import DataError, LatentLabError, TrainingError
 from latentlab.core.latent import (
     Codes,
     LatentRect,
@@ -476,7 +476,11 @@ class Controller(QObject):
         self._train_paused = False
         threads = max(1, (os.cpu_count() or 2) - 1)  # the GUI keeps a core
         # Spawned now, so its start-up overlaps the data loading in the worker.
-        self._train_process = TrainingProcess()
+        try:
+            self._train_process = TrainingProcess()
+        except OSError as exc:  # e.g. the process limit
+            self._report("Could not start training", TrainingError(str(exc)))
+            return
         self._train_worker = start_job(
             training_job,
             spec,

@@ -72,3 +72,21 @@ def test_autosave_keeps_the_last_completed_epoch_when_closed_mid_run(
     assert saved.epochs >= 1 and saved.config.kind == "vae"
     assert load_checkpoint(tmp_path / "shapes-ae-autosave.pt").epochs >= 1
     assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_a_training_process_that_cannot_start_is_an_error(
+    qtbot, monkeypatch, no_threads_left
+):
+    win = _window(qtbot)
+
+    def no_process():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr("latentlab.qt.controller.TrainingProcess", no_process)
+    win.train_panel.train_button.click()
+    assert win.last_error is not None
+    title, message = win.last_error
+    assert title == "Could not start training" and "Resource" in message
+    assert not win.controller.training
+    assert win.train_panel.train_button.isEnabled()
+    win.close()

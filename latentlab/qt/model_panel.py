@@ -96,6 +96,7 @@ class ModelPanel(QWidget):
         self.opacity.setRange(0, 100)
         self.opacity.setValue(85)
         self.opacity.setMaximumWidth(90)
+        self.opacity.setMinimumWidth(40)  # a narrow window squeezed it to a dot
         self.opacity.setToolTip("Manifold opacity")
         self.resolution = QComboBox(self)
         for n in RESOLUTIONS:
@@ -113,11 +114,11 @@ class ModelPanel(QWidget):
         controls.setSpacing(6)
         for w in (self.open_button, self.save_button):
             controls.addWidget(w)
-        controls.addSpacing(8)
+        controls.addSpacing(2)
         controls.addWidget(self.manifold_box)
         controls.addWidget(self.opacity)
         controls.addWidget(self.resolution)
-        controls.addSpacing(8)
+        controls.addSpacing(2)
         controls.addWidget(self.points_box)
         controls.addWidget(self.colour_by)
         controls.addStretch(1)

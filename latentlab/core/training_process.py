@@ -45,13 +45,13 @@ from latentlab.core.training import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Sequence
+    from collections.abc import Generator, Sequence
     from multiprocessing.connection import Connection
 
     from latentlab.core.config import TrainConfig
     from latentlab.core.models import Autoencoder
 
-POLL_S = 0.05  # how often the parent looks at should_stop while it waits
+POLL_S = 0.05  # how often the relay loop sends stop/pause while it waits
 STOP_GRACE_S = 10.0  # a stopped child silent this long is taken as hung, and killed
 JOIN_S = 2.0
 # Below the app in the scheduler: a redraw never waits for a training step.
@@ -96,6 +96,11 @@ class TrainingProcess:
         """End training after the current step; the models keep what they learned."""
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
+
     def pause(self, paused: bool) -> None:
         """Hold training between two steps, or let it go on."""
         self._pause_wanted = paused
@@ -126,13 +131,12 @@ class TrainingProcess:
         config: TrainConfig,
         *,
         autosave_dir: str | Path | None = None,
-        should_stop: Callable[[], bool] | None = None,
     ) -> Generator[Any, None, TrainResult]:
         """Train ``models`` in the child; yields :func:`train`'s events.
 
         Also yields :class:`Autosaved` after each epoch when ``autosave_dir`` is
-        given (the child writes the files). ``should_stop`` is polled while
-        waiting, as a second way to ask for :meth:`stop`.
+        given (the child writes the files). A :meth:`stop` made before this
+        call ends the run at its first step.
 
         Raises
         ------
@@ -156,8 +160,6 @@ class TrainingProcess:
         start = last_heard = time.perf_counter()
         try:
             while True:
-                if should_stop is not None and should_stop():
-                    self._stop.set()
                 if self._stop.is_set() and not stopping:
                     stopping = True
                     self._tell("stop")
@@ -187,12 +189,14 @@ class TrainingProcess:
                     yield event
                 elif tag == "done":
                     ended = True
-                    _load(models, message[2])
+                    _load(models, [_to_tensors(s) for s in message[2]])
                     return message[1]
                 elif tag == "error":
                     ended = True
                     _, kind, text, states = message
-                    _load(models, states if len(states) == len(models) else last_states)
+                    if len(states) == len(models):  # else it failed before them
+                        last_states = [_to_tensors(s) for s in states]
+                    _load(models, last_states)
                     raise _error(kind, text)
         finally:
             if not ended and self._proc.is_alive():
@@ -419,17 +423,13 @@ def _dataset_tensors(dataset: ImageDataset) -> dict[str, np.ndarray]:
 
 
 def _load(
-    models: Sequence[Autoencoder], states: Sequence[dict[str, Any]] | None
+    models: Sequence[Autoencoder], states: Sequence[dict[str, torch.Tensor]] | None
 ) -> None:
     """Put ``states`` into ``models``; None (nothing arrived) leaves them be."""
     if states is None:
         return
     for model, state in zip(models, states, strict=True):
-        tensors = {
-            k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-            for k, v in state.items()
-        }
-        model.load_state_dict(tensors)
+        model.load_state_dict(state)
 
 
 def _error(kind: str, text: str) -> LatentLabError:

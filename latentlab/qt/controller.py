@@ -243,7 +243,6 @@ def training_job(
     spec: TrainSpec,
     cache: DatasetCache,
     process: TrainingProcess,
-    stop: threading.Event,
     threads: int,
 ) -> Generator[Any, None, TrainResult]:
     """Train an AE and a VAE side by side in ``process`` (runs in a worker).
@@ -277,7 +276,6 @@ def training_job(
             dataset,
             config,
             autosave_dir=spec.autosave_dir,
-            should_stop=stop.is_set,
         )
     )
 
@@ -309,7 +307,6 @@ class Controller(QObject):
         self._train_worker: WorkerBase | None = None
         self._train_process: TrainingProcess | None = None
         self._train_paused = False
-        self._train_stop = threading.Event()
         self._train_models: tuple[Autoencoder, ...] = ()
         self._train_dataset: ImageDataset | None = None
         self._train_history: list[list[Any]] = [[], []]
@@ -470,7 +467,6 @@ class Controller(QObject):
         """Train an AE (left) and a VAE (right) on ``spec.dataset``."""
         if self.training or self._closed:
             return
-        self._train_stop.clear()
         self._train_spec = spec
         self._train_history = [[], []]
         self._train_paused = False
@@ -486,7 +482,6 @@ class Controller(QObject):
             spec,
             self.datasets,
             self._train_process,
-            self._train_stop,
             threads,
             on_yield=self._on_training_yield,
             on_return=self._on_training_returned,
@@ -498,7 +493,7 @@ class Controller(QObject):
 
     def toggle_pause(self) -> None:
         """Pause or resume training (takes effect after the current step)."""
-        if self._train_process is None or self._train_stop.is_set():
+        if self._train_process is None or self._train_process.stopping:
             return
         self._train_paused = not self._train_paused
         self._train_process.pause(self._train_paused)
@@ -506,7 +501,6 @@ class Controller(QObject):
 
     def stop_training(self) -> None:
         """Stop after the current step; the models keep what they learned."""
-        self._train_stop.set()
         if self._train_process is not None:
             self._train_process.stop()  # also ends a pause
 
@@ -641,7 +635,6 @@ class Controller(QObject):
     def shutdown(self, msecs: int = 1000) -> bool:
         """Stop every job and wait up to ``msecs``; True when no thread is left."""
         self._closed = True
-        self._train_stop.set()
         for job in (*self._load_jobs, *self._grid_jobs, *self._refresh_jobs):
             job.cancel()
         if self._train_process is not None:

@@ -90,10 +90,11 @@ def test_stop_ends_the_run_cancelled_with_the_learned_weights(tiny, process) -> 
     assert not torch.equal(before["head.weight"], model.head.weight), "not trained"
 
 
-def test_should_stop_is_polled_while_waiting(tiny, process) -> None:
+def test_a_stop_before_the_run_ends_it_at_once(tiny, process) -> None:
     model = new_model(SMALL, seed=1)
     config = dataclasses.replace(FAST, epochs=200)
-    _, result = run(process.train([model], tiny, config, should_stop=lambda: True))
+    process.stop()  # e.g. Stop pressed while the app still loads the data
+    _, result = run(process.train([model], tiny, config))
     assert result.cancelled and result.steps < 200 * 8
 
 

@@ -242,8 +242,7 @@ def test_usage_errors_are_one_line(capsys) -> None:
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "latentlab train: error: argument --epochs: invalid int value: 'x' "
-        "(see --help)"
+        "latentlab train: error: argument --epochs: invalid int value: 'x' (see --help)"
     ]
 
 

@@ -99,6 +99,7 @@ def child(files: list[str], data_dir: str) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from bench.interactive import wait_until  # adds nothing the app lacks
     from latentlab.qt.app import create_window
 
     step("import latentlab.qt.app")
@@ -113,17 +114,9 @@ def child(files: list[str], data_dir: str) -> int:
     QTest.qWaitForWindowExposed(window)
     step("window shown")
 
-    def wait(pred, timeout_s: float) -> bool:
-        deadline = time.perf_counter() + timeout_s
-        while not pred():
-            if time.perf_counter() > deadline:
-                return False
-            QTest.qWait(10)
-        return True
-
     panels = window.controller.panels
-    if not wait(
-        lambda: all(p.model is not None and p.codes is not None for p in panels), 120
+    if not wait_until(
+        120, lambda: all(p.model is not None and p.codes is not None for p in panels)
     ):
         print("# the models did not load within 120 s", flush=True)
         return 1
@@ -143,7 +136,7 @@ def child(files: list[str], data_dir: str) -> int:
         window.controller.request_grid(side, mp.plane.view_rect(), GRID)
     # n tiles along the longer side of the visible rectangle.
     want = GRID * 28
-    if not wait(lambda: all(max(shown.get(s, (0,))) == want for s in (0, 1)), 60):
+    if not wait_until(60, lambda: all(max(shown.get(s, (0,))) == want for s in (0, 1))):
         print(f"# no {GRID}x{GRID} manifold within 60 s: {shown}", flush=True)
         return 1
     for mp in window.panels:

@@ -327,33 +327,27 @@ class Controller(QObject):
         The panel keeps its current model until the new one is ready; a bad file
         raises ``errorRaised`` and changes nothing.
         """
-        if self._closed:
-            return
-        path = str(path)
-        self.loadingChanged.emit(side, True)
-        self.status.emit(f"Loading {Path(path).name}…")
-        self._load_jobs[side].submit(
-            load_bundle,
-            path,
-            self.data_dir,
-            self.datasets,
-            on_return=lambda bundle: self._install(side, bundle),
-            on_error=lambda exc: self._report(f"Could not open {Path(path).name}", exc),
-            on_finish=lambda: self.loadingChanged.emit(side, False),
-        )
+        name = Path(path).name
+        if not self._closed:
+            self.status.emit(f"Loading {name}…")
+        self._prepare(side, load_bundle, str(path), f"Could not open {name}")
 
     def set_checkpoint(self, side: int, checkpoint: Checkpoint) -> None:
         """Show an in-memory checkpoint in ``side`` (data prepared in background)."""
+        self._prepare(side, prepare_bundle, checkpoint, "Could not show the model")
+
+    def _prepare(self, side: int, job: Any, source: Any, error_title: str) -> None:
+        """Run ``job(source, data dir, cache)`` for ``side``, then install it."""
         if self._closed:
             return
         self.loadingChanged.emit(side, True)
         self._load_jobs[side].submit(
-            prepare_bundle,
-            checkpoint,
+            job,
+            source,
             self.data_dir,
             self.datasets,
             on_return=lambda bundle: self._install(side, bundle),
-            on_error=lambda exc: self._report("Could not show the model", exc),
+            on_error=lambda exc: self._report(error_title, exc),
             on_finish=lambda: self.loadingChanged.emit(side, False),
         )
 

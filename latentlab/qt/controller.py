@@ -118,6 +118,7 @@ class TrainingStarted:
     """First yield of a training job: the models it trains (owned by the job)."""
 
     dataset: ImageDataset
+    identity: dict[str, Any]  # the dataset's, hashed here rather than on the GUI thread
     models: tuple[Autoencoder, ...]
 
 
@@ -269,7 +270,7 @@ def training_job(
         threads=threads,
         snapshot_interval_s=0.5,
     )
-    yield TrainingStarted(dataset, models)
+    yield TrainingStarted(dataset, dataset.identity(), models)
     return (
         yield from process.train(
             models,
@@ -308,7 +309,7 @@ class Controller(QObject):
         self._train_process: TrainingProcess | None = None
         self._train_paused = False
         self._train_models: tuple[Autoencoder, ...] = ()
-        self._train_dataset: ImageDataset | None = None
+        self._train_identity: dict[str, Any] = {}
         self._train_history: list[list[Any]] = [[], []]
         self._train_spec: TrainSpec | None = None
         self._final_status = "stopped"
@@ -501,13 +502,13 @@ class Controller(QObject):
     def _on_training_yield(self, event: Any) -> None:
         if isinstance(event, TrainingStarted):
             self._train_models = event.models
-            self._train_dataset = event.dataset
+            self._train_identity = event.identity
             self.datasets.put(event.dataset, self._train_spec.data_dir)
             # Redrawn twice a second while training: a few thousand points show
             # the shape of the code space at a fraction of the cost of all 10k.
             shown = event.dataset.test_subset(TRAINING_POINTS)
             for side, model in zip(SIDES, event.models, strict=True):
-                ckpt = Checkpoint(model=model, dataset=event.dataset.identity())
+                ckpt = Checkpoint(model=model, dataset=dict(event.identity))
                 self.panels[side] = Panel(
                     checkpoint=ckpt,
                     model=None,
@@ -598,7 +599,7 @@ class Controller(QObject):
             ckpt = Checkpoint(
                 model=model,
                 history=list(histories[side]),
-                dataset=self._train_dataset.identity() if self._train_dataset else {},
+                dataset=dict(self._train_identity),
             )
             ckpt.metrics = metrics_summary(ckpt.history)
             self.panels[side].training = False

@@ -22,7 +22,7 @@ the trace of the covariance) is reported for each ``S``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from latentlab.core.errors import ConfigError
 from latentlab.core.losses import reconstruction_nats
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Generator, Sequence
 
     import numpy.typing as npt
 
@@ -225,7 +225,7 @@ def per_sample_terms(
     )
 
 
-def estimator_variances(
+def estimator_variance_steps(
     model: Autoencoder,
     x: torch.Tensor | npt.ArrayLike,
     counts: Sequence[int] = DEFAULT_COUNTS,
@@ -235,8 +235,7 @@ def estimator_variances(
     sigma: npt.ArrayLike | None = None,
     generator: torch.Generator | None = None,
     batch_size: int = 8192,
-    should_stop: Callable[[], bool] | None = None,
-) -> EstimatorVariance | None:
+) -> Generator[None, None, EstimatorVariance]:
     """Measure both estimators' variance for one input at each sample count.
 
     Parameters
@@ -256,9 +255,9 @@ def estimator_variances(
         Source of the noise, for reproducible figures.
     batch_size : int
         Samples per decoder pass (bounds memory).
-    should_stop : callable, optional
-        Checked between batches; returning True abandons the measurement and
-        the function returns None.
+
+    A generator: it yields before each batch of samples (a point where a job
+    can be cancelled) and returns the :class:`EstimatorVariance`.
     """
     counts_a = np.asarray(sorted({int(c) for c in counts}), np.int64)
     if len(counts_a) == 0 or counts_a[0] < 1:
@@ -286,8 +285,7 @@ def estimator_variances(
     score = np.empty((pool, 2 * d), np.float64)
     grad_log_q = np.empty((pool, 2 * d), np.float64)
     for lo in range(0, pool, batch_size):
-        if should_stop is not None and should_stop():
-            return None
+        yield
         n = min(batch_size, pool - lo)
         eps = torch.randn(n, d, generator=generator)
         terms = per_sample_terms(model, xt, mu_t, sig_t, eps)
@@ -319,3 +317,24 @@ def estimator_variances(
         mu=mu_t.numpy().copy(),
         sigma=sig_t.numpy().copy(),
     )
+
+
+def estimator_variances(
+    model: Autoencoder,
+    x: torch.Tensor | npt.ArrayLike,
+    counts: Sequence[int] = DEFAULT_COUNTS,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    **options: Any,
+) -> EstimatorVariance | None:
+    """:func:`estimator_variance_steps` run to the end; None when
+    ``should_stop()`` turned True between two batches."""
+    steps = estimator_variance_steps(model, x, counts, **options)
+    try:
+        while True:
+            next(steps)
+            if should_stop is not None and should_stop():
+                steps.close()
+                return None
+    except StopIteration as done:
+        return done.value

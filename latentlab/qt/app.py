@@ -70,13 +70,13 @@ def _quit_when_ready(window: MainWindow, expected: int) -> None:
         loaded = sum(p.model is not None for p in controller.panels)
         if loaded >= expected:
             print(f"latentlab: ready, {loaded} model(s) loaded", flush=True)
-            controller.panelChanged.disconnect(check)
+            controller.session.sideChanged.disconnect(check)
             QTimer.singleShot(0, window.close)
 
     def failed(title: str, message: str) -> None:
         print(f"latentlab: {title}: {message}", flush=True)
         QTimer.singleShot(0, window.close)
 
-    controller.panelChanged.connect(check)
+    controller.session.sideChanged.connect(check)
     controller.errorRaised.connect(failed)
     QTimer.singleShot(0, check)

@@ -1,42 +1,72 @@
-"""The main window: two model panels side by side, the training dock, menus."""
+"""The main window: two model panels side by side, the analysis tabs, the
+training dock, menus and settings."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QTabWidget,
 )
 
 from latentlab import __version__
-from latentlab.qt.controller import SIDE_NAMES, SIDES, Controller
-from latentlab.qt.model_panel import ModelPanel
-from latentlab.qt.train_panel import TrainPanel
-from latentlab.qt.views import install_views
+from latentlab.core.session import SIDE_NAMES, SIDES, describe, same_data
+from latentlab.qt.analysis.registry import VIEWS
+from latentlab.qt.controller import Controller
+from latentlab.qt.widgets.latent_plane import nearest_point
+from latentlab.qt.widgets.model_panel import ModelPanel
+from latentlab.qt.widgets.train_panel import TrainPanel
+
+if TYPE_CHECKING:
+    from latentlab.core.analysis.planes import Decoded
+    from latentlab.qt.analysis.base import AnalysisView
 
 MAX_RECENT = 8
 CHECKPOINT_FILTER = "LatentLab checkpoints (*.pt *.pth *.ckpt);;All files (*)"
+DEFAULT_SIZE = (1280, 860)
+MIN_SIZE = (1000, 700)  # fits a 1024x768 screen with its window frame
+DOCK_HEIGHT = 250
+HOW_TO_PICK = (
+    "Click or drag in a plane to decode that point in both models · Ctrl+click a "
+    "point to pick that test image as the input of the analysis tabs"
+)
+
+
+def _scrolling(widget) -> QScrollArea:
+    """``widget`` in a frameless scroll area: shown whole, or scrolled when the
+    window is smaller than its minimum size."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 class MainWindow(QMainWindow):
-    """Wires widgets to the controller; holds no model itself."""
+    """Wires widgets to the session and the controller; holds no model itself."""
 
-    closing = Signal()  # emitted first in closeEvent: views stop their jobs
+    closing = Signal()  # emitted in closeEvent once closing is confirmed
 
     def __init__(self, controller: Controller | None = None) -> None:
         super().__init__()
         self.setWindowTitle("LatentLab — AE vs VAE latent explorer")
         self.controller = controller or Controller()
+        self.session = self.controller.session
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
+        self._closing_confirmed = False
         self.settings = QSettings("LatentLab", "LatentLab")
+        self.setMinimumSize(*MIN_SIZE)
 
         self.panels = [ModelPanel(name.capitalize()) for name in SIDE_NAMES]
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -45,7 +75,14 @@ class MainWindow(QMainWindow):
         split.setChildrenCollapsible(False)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(split, "Latent planes")
+        self.tabs.addTab(_scrolling(split), "Latent planes")
+        self.tabs.setTabToolTip(0, "Both models' latent planes; click to decode")
+        self.views: dict[str, AnalysisView] = {}
+        for cls in VIEWS:
+            view = cls(self.session, self.controller.jobs)
+            self.views[cls.key] = view
+            index = self.tabs.addTab(view, cls.title)
+            self.tabs.setTabToolTip(index, cls.tooltip)
         self.setCentralWidget(self.tabs)
 
         self.train_panel = TrainPanel()
@@ -54,19 +91,16 @@ class MainWindow(QMainWindow):
         self.train_dock.setAllowedAreas(
             Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea
         )
-        self.train_dock.setWidget(self.train_panel)
+        self.train_dock.setWidget(_scrolling(self.train_panel))
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.train_dock)
 
         self._create_actions()
         self._create_menus()
         self._connect()
-        install_views(self)
         self._read_settings()
-        self.statusBar().showMessage(
-            "Click or drag in either plane to decode that point in both models", 8000
-        )
+        self.statusBar().showMessage(HOW_TO_PICK, 15000)
 
-    # --- construction ----------------------------------------------------------------
+    # --- construction ------------------------------------------------------------
 
     def _create_actions(self) -> None:
         def action(text, slot, shortcut=None, tip="") -> QAction:
@@ -125,6 +159,12 @@ class MainWindow(QMainWindow):
             "Ctrl+0",
             "Fit both planes to their encoded test sets",
         )
+        self.train_settings_action = action(
+            "Training &Settings…",
+            self.show_training_dock,
+            "Ctrl+Shift+T",
+            "Show the training settings, progress and loss curves",
+        )
         self.train_action = action(
             "&Train AE + VAE",
             self.train_panel.train_button.click,
@@ -158,9 +198,16 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         self.view_menu = self.menuBar().addMenu("&View")
         self.view_menu.addAction(self.fit_action)
-        self.view_menu.addAction(self.train_dock.toggleViewAction())
+        dock_toggle = self.train_dock.toggleViewAction()
+        dock_toggle.setText("&Training Panel")
+        self.view_menu.addAction(dock_toggle)
         train_menu = self.menuBar().addMenu("&Train")
-        for act in (self.train_action, self.pause_action, self.stop_action):
+        for act in (
+            self.train_settings_action,
+            self.train_action,
+            self.pause_action,
+            self.stop_action,
+        ):
             train_menu.addAction(act)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
@@ -170,6 +217,9 @@ class MainWindow(QMainWindow):
         c = self.controller
         for side, panel in zip(SIDES, self.panels, strict=True):
             panel.plane.latentClicked.connect(c.decode_at)
+            panel.plane.pickRequested.connect(
+                lambda x, y, s=side: self.pick_at(s, x, y)
+            )
             panel.openRequested.connect(lambda s=side: self.open_dialog(s))
             panel.saveRequested.connect(lambda s=side: self.save_dialog(s))
             panel.fileDropped.connect(lambda path, s=side: self.open_file(s, path))
@@ -177,21 +227,25 @@ class MainWindow(QMainWindow):
                 lambda rect, n, s=side: c.request_grid(s, rect, n)
             )
             panel.sliceChanged.connect(lambda sl, s=side: c.set_slice(s, sl))
-        c.panelChanged.connect(self._on_panel_changed)
+        self.session.sideChanged.connect(self._on_side_changed)
+        self.session.selectionChanged.connect(self._on_selection_changed)
         c.decoded.connect(self._on_decoded)
         c.gridReady.connect(
-            lambda side, img, rect: self.panels[side].show_grid(img, rect)
+            lambda side, m: self.panels[side].show_grid(m.image, m.rect)
         )
+        c.loaded.connect(lambda _side, path: self._remember(path))
+        c.saved.connect(lambda _side, path: self._remember(path))
         c.errorRaised.connect(self.show_error)
         c.status.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        c.trainingStarted.connect(self.train_panel.on_started)
-        c.trainingStarted.connect(lambda: self._update_training_actions(True))
+        c.trainingStarted.connect(lambda _spec: self.train_panel.on_started())
+        c.trainingStarted.connect(lambda _spec: self._update_training_actions(True))
+        c.trainingStarted.connect(lambda _spec: self.show_training_dock())
         c.trainingProgress.connect(self.train_panel.on_progress)
         c.trainingEpoch.connect(self.train_panel.on_epoch)
         c.trainingPaused.connect(self.train_panel.on_paused)
         c.trainingFinished.connect(self.train_panel.on_finished)
         c.trainingFinished.connect(lambda _: self._update_training_actions(False))
-        self.train_panel.trainRequested.connect(c.start_training)
+        self.train_panel.trainRequested.connect(self.start_training)
         self.train_panel.pauseRequested.connect(c.toggle_pause)
         self.train_panel.stopRequested.connect(c.stop_training)
 
@@ -202,18 +256,100 @@ class MainWindow(QMainWindow):
         for act in self.open_actions:
             act.setEnabled(not running)
 
-    # --- controller -> widgets -------------------------------------------------------
+    def show_training_dock(self) -> None:
+        """Bring the training dock up (it stays out of the way otherwise)."""
+        self.train_dock.show()
+        self.train_dock.raise_()
 
-    def _on_panel_changed(self, side: int) -> None:
-        panel = self.controller.panels[side]
-        self.panels[side].show_panel(panel)
+    # --- session -> widgets ------------------------------------------------------
+
+    def _on_side_changed(self, side: int) -> None:
+        state = self.session.sides[side]
+        self.panels[side].show_side(state)
         self.save_actions[side].setEnabled(
-            panel.checkpoint is not None and not panel.training
+            state.checkpoint is not None and not state.training
+        )
+        self._show_picks()
+        if not self.controller.training:
+            self._follow_models()
+
+    def _follow_models(self) -> None:
+        """The training form and curves describe the models shown."""
+        sides = self.session.sides
+        ckpts = [s.checkpoint for s in sides]
+        vae = next((c for c in ckpts[::-1] if c and c.config.kind == "vae"), None)
+        ae = next((c for c in ckpts if c and c.config.kind == "ae"), None)
+        shown = vae or ae
+        if shown is None:
+            return
+        cfg = shown.config
+        self.train_panel.follow(
+            str(shown.dataset.get("name", "shapes")),
+            cfg.latent_dim,
+            cfg.backbone,
+            cfg.beta if vae is not None else self.train_panel.beta.value(),
+        )
+        names = [
+            c.path.name if c is not None and c.path else "unsaved"
+            for c in (ae, vae)
+            if c is not None
+        ]
+        self.train_panel.show_history(
+            [ae.history if ae else None, vae.history if vae else None],
+            "history of " + " and ".join(names),
         )
 
-    def _on_decoded(self, side: int, z, image) -> None:
-        x, y = self.controller.panels[side].latent_slice.project(z)[0]
-        self.panels[side].show_decoded(z, image, (float(x), float(y)))
+    def _on_selection_changed(self) -> None:
+        self._show_picks()
+        sel = self.session.selection
+        if sel.dataset is None or sel.current is None or not sel.by_user:
+            return  # a new dataset's default pair is no news
+        text = f"Input {describe(sel.dataset, sel.current)} picked"
+        if sel.previous is not None:
+            text += f" (A = {describe(sel.dataset, sel.previous)})"
+        self.statusBar().showMessage(
+            text + ": see the ε-resampling, Gradient path and Interpolation tabs",
+            8000,
+        )
+
+    def _show_picks(self) -> None:
+        """Ring the picked inputs' codes (A, B) in each plane of their data."""
+        sel = self.session.selection
+        for side, panel in zip(SIDES, self.panels, strict=True):
+            state = self.session.sides[side]
+            if state.codes is None or not same_data(state.dataset, sel.dataset):
+                panel.plane.set_picks([])
+                continue
+            xy = state.latent_slice.project(state.codes.mu)
+            panel.plane.set_picks(
+                [
+                    None if i is None else tuple(xy[i])
+                    for i in (sel.previous, sel.current)
+                ]
+            )
+
+    def pick_at(self, side: int, x: float, y: float) -> None:
+        """Pick the test image whose code lies under (x, y), within ~8 px."""
+        state = self.session.sides[side]
+        if state.codes is None or not same_data(
+            state.dataset, self.session.selection.dataset
+        ):
+            self.statusBar().showMessage(
+                "Pick inputs in a plane of the models the analysis tabs show", 6000
+            )
+            return
+        xy = state.latent_slice.project(state.codes.mu)
+        plane = self.panels[side].plane
+        i = nearest_point(xy, (x, y), plane.view_box.viewPixelSize())
+        if i is None:
+            self.statusBar().showMessage("No test image there to pick", 4000)
+        else:
+            self.session.pick(i)
+
+    def _on_decoded(self, side: int, decoded: Decoded) -> None:
+        state = self.session.sides[side]
+        x, y = state.latent_slice.project(decoded.z)[0]
+        self.panels[side].show_decoded(decoded.z, decoded.image, (float(x), float(y)))
 
     def show_error(self, title: str, message: str) -> None:
         """Status bar plus a non-blocking dialog; the app keeps its state."""
@@ -232,7 +368,48 @@ class MainWindow(QMainWindow):
         box.open()
         self._error_box = box
 
-    # --- files ---------------------------------------------------------------------
+    # --- unsaved models ----------------------------------------------------------
+
+    def confirm_discard(self, sides: list[int], action: str) -> bool:
+        """Ask Save / Discard / Cancel for each unsaved model of ``sides``.
+
+        True when the action may go on (saved or discarded); Cancel, or a save
+        that was not written, returns False and changes nothing.
+        """
+        for side in sides:
+            state = self.session.sides[side]
+            if not state.unsaved:
+                continue
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Unsaved model",
+                f"The {SIDE_NAMES[side]} model ({state.checkpoint.title()}) has "
+                f"not been saved. {action} will discard it.",
+                QMessageBox.StandardButton.Save
+                | QMessageBox.StandardButton.Discard
+                | QMessageBox.StandardButton.Cancel,
+                self,
+            )
+            box.setObjectName("unsavedPrompt")
+            box.setDefaultButton(QMessageBox.StandardButton.Save)
+            answer = box.exec()
+            if answer == QMessageBox.StandardButton.Cancel:
+                return False
+            if answer == QMessageBox.StandardButton.Save:
+                path = self._ask_save_path(side)
+                if not path or not self.controller.save_now(side, path):
+                    return False
+        return True
+
+    def start_training(self, spec) -> None:
+        """Train a new pair, after asking about unsaved models it replaces."""
+        if self.controller.training:
+            return
+        if not self.confirm_discard(list(SIDES), "Training a new pair"):
+            return
+        self.controller.start_training(spec)
+
+    # --- files -------------------------------------------------------------------
 
     def open_dialog(self, side: int) -> None:
         """Ask for a checkpoint and load it into ``side``."""
@@ -247,33 +424,38 @@ class MainWindow(QMainWindow):
             self.open_file(side, path)
 
     def open_file(self, side: int, path: str) -> None:
-        """Load ``path`` into ``side`` and remember it."""
+        """Load ``path`` into ``side``; it joins Open Recent once it opened."""
         if self.controller.training:
             self.show_error(
                 "Training is running", "Stop training before loading another model."
             )
             return
+        if not self.confirm_discard([side], f"Opening {Path(path).name}"):
+            return
         self.settings.setValue("lastDir", str(Path(path).parent))
-        self._remember(path)
         self.controller.load_file(side, path)
 
-    def save_dialog(self, side: int) -> None:
-        """Ask where to save ``side``'s model (the dialog confirms overwriting)."""
-        panel = self.controller.panels[side]
-        if panel.checkpoint is None or panel.training:
-            self.show_error("Nothing to save", "This panel has no finished model yet.")
-            return
-        cfg = panel.checkpoint.config
-        dataset = panel.checkpoint.dataset.get("name", "model")
+    def _ask_save_path(self, side: int) -> str:
+        state = self.session.sides[side]
+        cfg = state.checkpoint.config
+        dataset = state.checkpoint.dataset.get("name", "model")
         name = f"{dataset}-{cfg.kind}-{cfg.latent_dim}d.pt"
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
         path, _ = QFileDialog.getSaveFileName(
             self, f"Save the {SIDE_NAMES[side]} model", str(start), CHECKPOINT_FILTER
         )
+        return path
+
+    def save_dialog(self, side: int) -> None:
+        """Ask where to save ``side``'s model (the dialog confirms overwriting)."""
+        state = self.session.sides[side]
+        if state.checkpoint is None or state.training:
+            self.show_error("Nothing to save", "This panel has no finished model yet.")
+            return
+        path = self._ask_save_path(side)
         if path:
             # QFileDialog has already asked before replacing an existing file.
             self.controller.save(side, path, overwrite=True)
-            self._remember(path)
 
     def export_view_dialog(self, side: int) -> None:
         """Save the plane as a PNG."""
@@ -304,12 +486,13 @@ class MainWindow(QMainWindow):
             )
 
     def _remember(self, path: str) -> None:
-        recent = [p for p in self._recent() if p != path]
+        recent = [p for p in self.recent_files() if p != path]
         recent.insert(0, path)
         self.settings.setValue("recentFiles", recent[:MAX_RECENT])
         self._rebuild_recent_menu()
 
-    def _recent(self) -> list[str]:
+    def recent_files(self) -> list[str]:
+        """File ▸ Open Recent, newest first: files that opened or were saved."""
         value = self.settings.value("recentFiles", [])
         if isinstance(value, str):
             value = [value]
@@ -317,7 +500,7 @@ class MainWindow(QMainWindow):
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for path in self._recent():
+        for path in self.recent_files():
             sub = self.recent_menu.addMenu(Path(path).name)
             sub.setToolTip(path)
             for side, name in zip(SIDES, SIDE_NAMES, strict=True):
@@ -325,9 +508,9 @@ class MainWindow(QMainWindow):
                 act.triggered.connect(
                     lambda _=False, s=side, p=path: self.open_file(s, p)
                 )
-        self.recent_menu.setEnabled(bool(self._recent()))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
 
-    # --- misc ----------------------------------------------------------------------
+    # --- misc --------------------------------------------------------------------
 
     def fit_views(self) -> None:
         """Fit both planes."""
@@ -340,7 +523,8 @@ class MainWindow(QMainWindow):
             self,
             "About LatentLab",
             f"<b>LatentLab {__version__}</b><p>Left click or drag in a plane decodes "
-            "that point in both models. Wheel zooms; right-drag or Shift+drag pans. "
+            "that point in both models; Ctrl+click picks a test image as the input "
+            "of the analysis tabs. Wheel zooms; right-drag or Shift+drag pans. "
             "Drop a checkpoint on a panel to load it.</p>",
         )
 
@@ -349,20 +533,47 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 900)
+            self.resize(*DEFAULT_SIZE)
         state = self.settings.value("windowState")
         if state is not None:
             self.restoreState(state)
-        else:  # first launch: most of the height to the planes
-            self.resizeDocks([self.train_dock], [240], Qt.Orientation.Vertical)
+        else:
+            self.resizeDocks([self.train_dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
+        # The planes get the window; the dock comes up with Train or a run.
+        self.train_dock.hide()
         self.train_panel.set_data_dir(
             self.controller.data_dir or self.settings.value("dataDir", "")
         )
         self._rebuild_recent_menu()
 
+    def close_discarding(self) -> bool:
+        """Close without asking about unsaved models (scripts and tests)."""
+        self._closing_confirmed = True
+        return self.close()
+
     def closeEvent(self, event) -> None:
-        """Stop every job (within a second), save the layout, then close."""
+        """Ask about unsaved models, stop every job (within a second), save the
+        layout, then close. Cancel keeps the window as it was."""
+        if not self._closing_confirmed:
+            if self.controller.training:
+                answer = QMessageBox.question(
+                    self,
+                    "Training is running",
+                    "Quit and discard the models being trained?",
+                    QMessageBox.StandardButton.Discard
+                    | QMessageBox.StandardButton.Cancel,
+                    QMessageBox.StandardButton.Cancel,
+                )
+                if answer != QMessageBox.StandardButton.Discard:
+                    event.ignore()
+                    return
+            elif not self.confirm_discard(list(SIDES), "Quitting"):
+                event.ignore()
+                return
+        self._closing_confirmed = True
         self.closing.emit()
+        for view in self.views.values():
+            view.shutdown()
         self.controller.shutdown(1000)
         # Results still queued from finished jobs must not reach closed widgets.
         self.controller.blockSignals(True)

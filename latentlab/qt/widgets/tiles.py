@@ -1,21 +1,16 @@
-"""Pieces the analysis views share: the picked inputs, image tiles and a gallery.
-
-:class:`InputSelection` is the one record of which test images the user picked
-(the latest two, for interpolation); every view listens to it, so a click on a
-scatter point, a gallery thumbnail or "Random" updates all views alike.
-"""
+"""Image tiles and a gallery of test images: what the analysis views share."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
-from latentlab.qt.decode_panel import to_qimage
+from latentlab.core.analysis.planes import test_images
+from latentlab.qt.widgets.decode_panel import to_qimage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,87 +18,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from latentlab.core.data import ImageDataset
-    from latentlab.qt.controller import Panel
 
-PICK_RADIUS_PX = 8.0
 HIGHLIGHT = QColor(255, 140, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSides:
-    """Which panel holds the AE and which the VAE (None when neither does)."""
-
-    ae: int | None
-    vae: int | None
-
-
-def model_sides(panels: Sequence[Panel]) -> ModelSides:
-    """The VAE is a panel with a variational model (the right one preferred);
-    the AE a panel with a deterministic one (the left one preferred)."""
-
-    def ready(side: int) -> bool:
-        return panels[side].model is not None and panels[side].codes is not None
-
-    vae = next((s for s in (1, 0) if ready(s) and panels[s].model.is_variational), None)
-    ae = next(
-        (s for s in (0, 1) if ready(s) and not panels[s].model.is_variational), None
-    )
-    return ModelSides(ae, vae)
-
-
-def labelled_points(
-    panel: Panel,
-) -> tuple[npt.NDArray[np.float32], list[tuple[str, npt.NDArray[np.bool_]]]]:
-    """The panel's test codes on its plane ``(n, 2)`` and per-class masks.
-
-    Codes that are NaN or infinite (a diverged model) are left out of the masks.
-    """
-    xy = panel.latent_slice.project(panel.codes.mu)
-    finite = np.isfinite(xy).all(1)
-    if panel.dataset is not None:
-        labels = panel.dataset.test_labels.numpy()
-        groups = [
-            (name, (labels == i) & finite)
-            for i, name in enumerate(panel.dataset.class_names)
-            if ((labels == i) & finite).any()
-        ]
-    else:
-        groups = [("test set", finite)]
-    return xy, groups
-
-
-def same_data(a: ImageDataset | None, b: ImageDataset | None) -> bool:
-    """True when two datasets are the same split (index i means the same image)."""
-    if a is None or b is None:
-        return False
-    if a is b:
-        return True
-    return (
-        a.name == b.name
-        and len(a.test_images) == len(b.test_images)
-        and len(a.train_images) == len(b.train_images)
-        and a.source == b.source
-    )
-
-
-def nearest_point(
-    xy: npt.NDArray[np.float32],
-    target: tuple[float, float],
-    pixel_size: tuple[float, float],
-    max_px: float = PICK_RADIUS_PX,
-) -> int | None:
-    """Index of the point of ``xy`` ``(n, 2)`` nearest ``target`` on screen.
-
-    Distances are measured in screen pixels (``pixel_size`` is the plane's
-    latent units per pixel along x and y); None when none is within ``max_px``.
-    """
-    if xy is None or len(xy) == 0:
-        return None
-    px, py = (max(abs(float(p)), 1e-12) for p in pixel_size)
-    d2 = ((xy[:, 0] - target[0]) / px) ** 2 + ((xy[:, 1] - target[1]) / py) ** 2
-    d2 = np.where(np.isfinite(d2), d2, np.inf)  # NaN codes are never picked
-    i = int(np.argmin(d2))
-    return i if d2[i] <= max_px**2 else None
 
 
 def demo_indices(dataset: ImageDataset, n: int = 10) -> list[int]:
@@ -122,86 +38,6 @@ def demo_indices(dataset: ImageDataset, n: int = 10) -> list[int]:
             break
         rank += 1
     return picks
-
-
-def default_pair(dataset: ImageDataset) -> tuple[int, int]:
-    """Two test images of different classes (the first, and the first unlike it)."""
-    labels = dataset.test_labels.numpy()
-    if len(labels) < 2:
-        return 0, 0
-    other = np.flatnonzero(labels != labels[0])
-    return 0, int(other[0]) if len(other) else 1
-
-
-def describe(dataset: ImageDataset, index: int) -> str:
-    """``#12 (7)``: a test image's index and class."""
-    label = int(dataset.test_labels[index])
-    names = dataset.class_names
-    name = names[label] if 0 <= label < len(names) else str(label)
-    return f"#{index} ({name})"
-
-
-class InputSelection(QObject):
-    """The test images the user picked: ``current`` and the one before it.
-
-    Indices refer to ``dataset.test_images``. Interpolation runs from
-    ``previous`` (A) to ``current`` (B); the ε view uses ``current``.
-    """
-
-    changed = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.dataset: ImageDataset | None = None
-        self.by_user = False  # False after reset(): a default pair, not a pick
-        self.current: int | None = None
-        self.previous: int | None = None
-
-    def reset(self, dataset: ImageDataset | None) -> None:
-        """Switch to ``dataset`` with a default pair of different classes."""
-        self.dataset = dataset
-        self.by_user = False
-        if dataset is None or len(dataset.test_images) == 0:
-            self.current = self.previous = None
-        else:
-            self.previous, self.current = default_pair(dataset)
-        self.changed.emit()
-
-    def pick(self, index: int) -> None:
-        """Make ``index`` current; the old current becomes ``previous``."""
-        if self.dataset is None or index == self.current:
-            return
-        if not 0 <= index < len(self.dataset.test_images):
-            return
-        self.previous, self.current = self.current, int(index)
-        self.by_user = True
-        self.changed.emit()
-
-    def pick_pair(self, a: int, b: int) -> None:
-        """Set both: ``a`` becomes previous (A), ``b`` current (B)."""
-        if self.dataset is None:
-            return
-        self.previous, self.current = int(a), int(b)
-        self.by_user = True
-        self.changed.emit()
-
-    def swap(self) -> None:
-        """Exchange A and B."""
-        if self.previous is None or self.current is None:
-            return
-        self.previous, self.current = self.current, self.previous
-        self.by_user = True
-        self.changed.emit()
-
-    def pick_random(self, rng: np.random.Generator, count: int = 1) -> None:
-        """Pick ``count`` (1 or 2) random test images."""
-        if self.dataset is None or len(self.dataset.test_images) < 2:
-            return
-        idx = rng.choice(len(self.dataset.test_images), size=2, replace=False)
-        if count == 2:
-            self.pick_pair(int(idx[0]), int(idx[1]))
-        else:
-            self.pick(int(idx[0]) if idx[0] != self.current else int(idx[1]))
 
 
 class ImageTilesWidget(QWidget):
@@ -427,7 +263,7 @@ class GalleryWidget(QWidget):
             self.tiles.set_images(None)
         else:
             self._indices = demo_indices(dataset, self._count)
-            images = dataset.test_images[self._indices].numpy() / np.float32(255)
+            images = test_images(dataset, self._indices)
             self.tiles.set_images(images, columns=self._count)
         self.random_button.setEnabled(dataset is not None)
 

@@ -25,11 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.qt.controller import TrainSpec
-from latentlab.qt.plot_style import cache_axes
+from latentlab.core.training_run import TrainSpec
+from latentlab.qt.widgets.latent_plane import LegendBar
+from latentlab.qt.widgets.plot_style import cache_axes
 
 if TYPE_CHECKING:
-    from latentlab.core.training import EpochEnd, TrainProgress
+    from collections.abc import Sequence
+
+    from latentlab.core.training import EpochEnd, EpochMetrics, TrainProgress
 
 DATASETS = (
     ("Embedded shapes (offline)", "shapes"),
@@ -136,8 +139,9 @@ class TrainPanel(QWidget):
         self.progress.setFormat("Ready to train")
         self.progress.setTextVisible(True)
         self.readout = QLabel("", self)
-        self.readout.setMinimumHeight(3 * self.fontMetrics().height())
         self.readout.setStyleSheet("font-family: monospace;")
+        lines = self.readout.fontMetrics().lineSpacing()
+        self.readout.setFixedHeight(3 * lines + 6)  # three lines, never cut
 
         dir_row = QHBoxLayout()
         dir_row.setSpacing(2)
@@ -187,7 +191,6 @@ class TrainPanel(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.2)
             cache_axes(plot)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-4, 4), labelTextColor="#222")
         self.curves = {
             "ae_recon": _Curve(self.recon_plot, "AE train", AE_COLOUR),
             "vae_recon": _Curve(self.recon_plot, "VAE train", VAE_COLOUR),
@@ -215,9 +218,29 @@ class TrainPanel(QWidget):
             (self.recon_plot, ("ae_recon", "vae_recon", "ae_test", "vae_test")),
             (self.kl_plot, ("vae_kl", "vae_test_kl")),
         )
+        # The key sits above the plots, where it hides no curve.
+        self.key = LegendBar(self)
+        self.key.set_entries([("AE", AE_COLOUR), ("VAE", VAE_COLOUR)])
+        self.key.setText(
+            self.key.text() + " &nbsp; solid: train &nbsp; dashed: test"
+        )
+        self.source = QLabel("", self)
+        self.source.setStyleSheet("color: #666;")
+        self.key.setToolTip(
+            "Nats per image: Bernoulli negative log-likelihood with the grey pixels "
+            "in [0, 1] as targets (not binarized), and the VAE's KL"
+        )
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.source)
+        right.addLayout(key_row)
+        right.addWidget(self.plots, 1)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 0)
-        layout.addWidget(self.plots, 1)
+        layout.addLayout(right, 1)
+        self._following = True  # the form follows the models shown until edited
         self._last_redraw = 0.0
         self._epochs = 0
         self._paused = False
@@ -227,7 +250,58 @@ class TrainPanel(QWidget):
         self.stop_button.clicked.connect(self.stopRequested)
         browse.clicked.connect(self._browse)
         self.dataset.currentIndexChanged.connect(lambda _: self._update_dir_hint())
+        for combo in (self.dataset, self.backbone):
+            combo.activated.connect(self._user_edited)
+        for spin in (self.latent_dim, self.beta, self.epochs):
+            spin.editingFinished.connect(self._user_edited)
+            spin.lineEdit().textEdited.connect(self._user_edited)
         self.set_running(False)
+
+    def _user_edited(self, *_: object) -> None:
+        self._following = False
+
+    @property
+    def following(self) -> bool:
+        """True while the form still mirrors the models shown (not edited)."""
+        return self._following
+
+    def follow(self, dataset: str, latent_dim: int, backbone: str, beta: float) -> None:
+        """Show the settings of the models on screen, unless the user changed
+        the form (then it keeps what they chose)."""
+        if not self._following:
+            return
+        key = "folder" if dataset.startswith("folder:") else dataset
+        index = self.dataset.findData(key)
+        if index >= 0:
+            self.dataset.setCurrentIndex(index)
+        self.latent_dim.setValue(int(latent_dim))
+        self.backbone.setCurrentIndex(max(self.backbone.findData(backbone), 0))
+        self.beta.setValue(float(beta))
+
+    def show_history(
+        self,
+        histories: Sequence[Sequence[EpochMetrics] | None],
+        source: str,
+    ) -> None:
+        """Plot the per-epoch figures of the models shown (AE, VAE; None for a
+        missing one), when no run is on screen."""
+        for curve in self.curves.values():
+            curve.clear()
+        ae, vae = histories
+        for key, history, field in (
+            ("ae_recon", ae, "train_recon"),
+            ("ae_test", ae, "test_recon"),
+            ("vae_recon", vae, "train_recon"),
+            ("vae_test", vae, "test_recon"),
+            ("vae_kl", vae, "train_kl"),
+            ("vae_test_kl", vae, "test_kl"),
+        ):
+            for m in history or ():
+                self.curves[key].append(m.epoch, getattr(m, field))
+            self.curves[key].redraw()
+        self._epochs = max((len(h) for h in histories if h), default=0)
+        self._fit_ranges()
+        self.source.setText(source)
 
     def spec(self) -> TrainSpec:
         """The settings as a :class:`TrainSpec`."""
@@ -295,6 +369,7 @@ class TrainPanel(QWidget):
 
     def on_started(self) -> None:
         """Training began: clear the curves."""
+        self.source.setText("this run")
         for curve in self.curves.values():
             curve.clear()
         self._epochs = 0

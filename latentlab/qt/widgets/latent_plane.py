@@ -2,8 +2,10 @@
 
 Layers, bottom to top: one ImageItem placed in latent coordinates, one
 ScatterPlotItem per colour group (one brush each, built once), the crosshair.
-A left click or drag emits ``latentClicked``; wheel zooms; right or middle drag
-pans. Widgets hold no model: they take arrays and emit intent.
+A left click or drag emits ``latentClicked``; Ctrl+click emits ``pickRequested``
+(pick the test image under the pointer as an input); wheel zooms; right or
+middle drag pans. The colour key is a :class:`LegendBar` beside the plot, so it
+never covers data. Widgets hold no model: they take arrays and emit intent.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import numpy as np
 import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from latentlab.core.latent import LatentRect
-from latentlab.qt.plot_style import cache_axes
+from latentlab.qt.widgets.plot_style import cache_axes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,6 +40,56 @@ PALETTE = (
     (23, 190, 207),
 )
 GRID_DEBOUNCE_MS = 120
+PICK_COLOURS = ((0, 150, 70), (255, 140, 0))  # A (previous), B (current)
+PICK_RADIUS_PX = 8.0
+
+
+def nearest_point(
+    xy: npt.NDArray[np.float32] | None,
+    target: tuple[float, float],
+    pixel_size: tuple[float, float],
+    max_px: float = PICK_RADIUS_PX,
+) -> int | None:
+    """Index of the point of ``xy`` ``(n, 2)`` nearest ``target`` on screen.
+
+    Distances are measured in screen pixels (``pixel_size`` is the plane's
+    latent units per pixel along x and y); None when none is within ``max_px``.
+    """
+    if xy is None or len(xy) == 0:
+        return None
+    px, py = (max(abs(float(p)), 1e-12) for p in pixel_size)
+    d2 = ((xy[:, 0] - target[0]) / px) ** 2 + ((xy[:, 1] - target[1]) / py) ** 2
+    d2 = np.where(np.isfinite(d2), d2, np.inf)  # NaN codes are never picked
+    i = int(np.argmin(d2))
+    return i if d2[i] <= max_px**2 else None
+
+
+def swatch_html(entries: Sequence[tuple[str, tuple[int, int, int]]]) -> str:
+    """A colour key as rich text: a coloured square before each name."""
+    return " &nbsp; ".join(
+        f"<span style='color:rgb{tuple(rgb)}'>■</span>&nbsp;{_escape(name)}"
+        for name, rgb in entries
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class LegendBar(QLabel):
+    """The colour key of a plane, as a wrapped line of swatches under it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setStyleSheet("color: #333;")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+
+    def set_entries(self, entries: Sequence[tuple[str, tuple[int, int, int]]]) -> None:
+        """Show ``(name, rgb)`` entries (none hides the bar)."""
+        self.setText(swatch_html(entries))
+        self.setVisible(bool(entries))
 
 
 class PassiveScatterItem(pg.ScatterPlotItem):
@@ -87,7 +140,10 @@ class _LatentViewBox(pg.ViewBox):
         if ev.button() == Qt.MouseButton.LeftButton and not ev.double():
             ev.accept()
             p = self.mapToView(ev.pos())
-            self._plane.latentClicked.emit(float(p.x()), float(p.y()))
+            if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self._plane.pickRequested.emit(float(p.x()), float(p.y()))
+            else:
+                self._plane.latentClicked.emit(float(p.x()), float(p.y()))
         else:
             super().mouseClickEvent(ev)
 
@@ -120,11 +176,17 @@ class LatentPlaneWidget(pg.PlotWidget):
     -------
     latentClicked(float, float)
         The user clicked or dragged at this plane point.
+    pickRequested(float, float)
+        The user Ctrl+clicked here: pick the test image whose code is nearest.
+    legendChanged(object)
+        The colour key changed: a list of ``(name, rgb)``.
     viewRectChanged(object)
         The visible rectangle (a ``LatentRect``) after zoom or pan, debounced.
     """
 
     latentClicked = Signal(float, float)
+    pickRequested = Signal(float, float)
+    legendChanged = Signal(object)
     viewRectChanged = Signal(object)
 
     def __init__(self, parent=None) -> None:
@@ -143,9 +205,7 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.addItem(self.manifold)
         self._manifold_opacity = 0.85
         self.manifold.setOpacity(self._manifold_opacity)
-        self.legend = self.addLegend(
-            offset=(-8, 8), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200)
-        )
+        self._legend: list[tuple[str, tuple[int, int, int]]] = []
         self._scatters: list[pg.ScatterPlotItem] = []
         self._points_visible = True
         cross_pen = pg.mkPen((220, 30, 30), width=1.5)
@@ -160,6 +220,10 @@ class LatentPlaneWidget(pg.PlotWidget):
         )
         self.marker.setZValue(21)
         self.addItem(self.marker, ignoreBounds=True)
+        # The picked inputs: rings around their codes (A green, B orange).
+        self.pick_rings = PassiveScatterItem(size=16, brush=None)
+        self.pick_rings.setZValue(19)
+        self.addItem(self.pick_rings, ignoreBounds=True)
         self._debounce = QTimer(self, singleShot=True, interval=GRID_DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit_view_rect)
         self._vb.sigRangeChanged.connect(lambda *_: self._debounce.start())
@@ -197,29 +261,18 @@ class LatentPlaneWidget(pg.PlotWidget):
         """Scatter ``xy`` ``(n, 2)`` split into named groups (boolean masks).
 
         Items are reused across calls, so a refresh during training only moves
-        points. The legend is rebuilt only when the number of groups changes
-        (new names for as many groups are relabelled in place). No points empty
-        the items but keep them, and the legend, for the next call.
+        points; they are rebuilt only when the number of groups changes. No
+        points empty the items but keep them for the next call.
         """
         if xy is None or len(xy) == 0:
             for item in self._scatters:
                 item.clear()
-            self.legend.setVisible(False)
+            self._set_legend([])
             return
         names = [name for name, _ in groups]
-        if len(names) == len(self._scatters):
-            for item, (_, label), name in zip(
-                self._scatters, self.legend.items, names, strict=True
-            ):
-                if item.name() != name:
-                    item.opts["name"] = name
-                    label.setText(name)
-                    self.legend.updateSize()
-        else:
+        if len(names) != len(self._scatters):
             for item in self._scatters:
                 self.removeItem(item)
-            self.legend.clear()
-            self.legend.setColumnCount(2 if len(names) > 5 else 1)
             self._scatters = []
             for i, name in enumerate(names):
                 r, g, b = PALETTE[i % len(PALETTE)]
@@ -227,12 +280,25 @@ class LatentPlaneWidget(pg.PlotWidget):
                     pen=None, brush=pg.mkBrush(r, g, b, 200), size=size, name=name
                 )
                 item.setZValue(0)
+                item.setVisible(self._points_visible)
                 self.addItem(item)
                 self._scatters.append(item)
         for item, (_, mask) in zip(self._scatters, groups, strict=True):
             pts = xy[mask]
             item.setData(x=pts[:, 0], y=pts[:, 1])
-        self.legend.setVisible(self._points_visible and bool(self._scatters))
+        self._set_legend(
+            [(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
+        )
+
+    def _set_legend(self, entries: list[tuple[str, tuple[int, int, int]]]) -> None:
+        if entries != self._legend:
+            self._legend = entries
+            self.legendChanged.emit(list(entries))
+
+    @property
+    def legend_entries(self) -> list[tuple[str, tuple[int, int, int]]]:
+        """The colour key: ``(name, rgb)`` per group."""
+        return list(self._legend)
 
     def point_count(self) -> int:
         """Number of scatter points drawn."""
@@ -243,7 +309,18 @@ class LatentPlaneWidget(pg.PlotWidget):
         self._points_visible = visible
         for item in self._scatters:
             item.setVisible(visible)
-        self.legend.setVisible(visible and self.point_count() > 0)
+
+    def set_picks(self, points: Sequence[tuple[float, float] | None]) -> None:
+        """Ring the picked inputs' codes: ``(A, B)`` plane points (None: none)."""
+        shown = [
+            (p, PICK_COLOURS[i]) for i, p in enumerate(points[:2]) if p is not None
+        ]
+        shown = [(p, c) for p, c in shown if np.isfinite(p).all()]
+        self.pick_rings.setData(
+            x=[p[0] for p, _ in shown],
+            y=[p[1] for p, _ in shown],
+            pen=[pg.mkPen(c, width=2.5) for _, c in shown],
+        )
 
     def set_crosshair(self, x: float, y: float) -> None:
         """Mark the decoded point."""

@@ -1,4 +1,4 @@
-"""ModelPanel: one model's title, view controls, latent plane and decoded image."""
+"""ModelPanel: one side's title, view controls, latent plane and decoded image."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (
 
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import LatentSlice
-from latentlab.qt.decode_panel import DecodePanel
-from latentlab.qt.latent_plane import LatentPlaneWidget, fit_rect
+from latentlab.qt.widgets.decode_panel import DecodePanel
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, LegendBar, fit_rect
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from latentlab.qt.controller import Panel
+    from latentlab.core.session import Side
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 RESOLUTIONS = (8, 16, 20, 24, 32)
@@ -59,7 +59,7 @@ def colour_groups(
 
 
 class ModelPanel(QWidget):
-    """Shows one :class:`~latentlab.qt.controller.Panel`; emits the user's intent."""
+    """Shows one :class:`~latentlab.core.session.Side`; emits the user's intent."""
 
     openRequested = Signal()
     saveRequested = Signal()
@@ -70,7 +70,7 @@ class ModelPanel(QWidget):
     def __init__(self, side_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
-        self._panel: Panel | None = None
+        self._panel: Side | None = None
         self._shown_checkpoint: object = None
         self._user_moved_view = False
         self._points_drawn: tuple | None = None  # (codes, slice, dataset, colour)
@@ -110,19 +110,21 @@ class ModelPanel(QWidget):
         self.fit_button = QPushButton("Fit", self)
         self.fit_button.setToolTip("Fit the view to the encoded test set")
 
+        # Two rows, so half of a 1024-pixel window holds them unclipped.
+        files = QHBoxLayout()
+        files.setSpacing(6)
+        for w in (self.open_button, self.save_button):
+            files.addWidget(w)
+        files.addStretch(1)
+        files.addWidget(self.fit_button)
         controls = QHBoxLayout()
         controls.setSpacing(6)
-        for w in (self.open_button, self.save_button):
-            controls.addWidget(w)
-        controls.addSpacing(2)
         controls.addWidget(self.manifold_box)
         controls.addWidget(self.opacity)
         controls.addWidget(self.resolution)
-        controls.addSpacing(2)
+        controls.addSpacing(6)
         controls.addWidget(self.points_box)
-        controls.addWidget(self.colour_by)
-        controls.addStretch(1)
-        controls.addWidget(self.fit_button)
+        controls.addWidget(self.colour_by, 1)
 
         # Slice controls, shown only for latents wider than 2.
         self.slice_row = QWidget(self)
@@ -150,20 +152,30 @@ class ModelPanel(QWidget):
         self.slice_row.hide()
 
         self.plane = LatentPlaneWidget(self)
-        self.plane.setMinimumSize(320, 300)
+        self.plane.setMinimumSize(260, 220)
+        self.legend = LegendBar(self)
+        self.plane.legendChanged.connect(self.legend.set_entries)
+        self.legend.hide()
         self.plane.setSizePolicy(
             QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding
         )
-        self.decode = DecodePanel(self)
+        self.decode = DecodePanel(self, size=128)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.note)
+        layout.addLayout(files)
         layout.addLayout(controls)
         layout.addWidget(self.slice_row)
-        layout.addWidget(self.plane, 1)
-        layout.addWidget(self.decode)
+        # The decoded image sits beside the plane: stacked, they need more
+        # height than a 720-pixel screen leaves.
+        body = QHBoxLayout()
+        body.setSpacing(6)
+        body.addWidget(self.plane, 1)
+        body.addWidget(self.decode, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(body, 1)
+        layout.addWidget(self.legend)
 
         self.open_button.clicked.connect(self.openRequested)
         self.save_button.clicked.connect(self.saveRequested)
@@ -186,8 +198,20 @@ class ModelPanel(QWidget):
 
     # --- showing state -------------------------------------------------------------
 
-    def show_panel(self, panel: Panel) -> None:
-        """Redraw from the controller's state for this side."""
+    def show_side(self, panel: Side) -> None:
+        """Redraw from the session's state for this side.
+
+        A run that has started but sent no snapshot yet keeps the previous
+        plane on screen, faded, rather than a blank one.
+        """
+        waiting = panel.training and panel.model is None
+        self.plane.setEnabled(not waiting)
+        self.plane.setOpacity(0.35 if waiting else 1.0)
+        if waiting:
+            self._panel = panel
+            self.title.setText(panel.title)
+            self.save_button.setEnabled(False)
+            return
         self._panel = panel
         self.title.setText(panel.title)
         self.note.setText(panel.note)
@@ -199,7 +223,8 @@ class ModelPanel(QWidget):
             self._user_moved_view = False
             self._fill_colour_choices(panel)
             self._fill_slice_controls(panel)
-            self.decode.clear()
+            if not panel.training:  # a run's first snapshot decodes the last click
+                self.decode.clear()
             if panel.model is None:
                 self.plane.clear_manifold()
         self._redraw_points()
@@ -214,7 +239,7 @@ class ModelPanel(QWidget):
         if panel.model is not None and not redrawn:
             self._request_grid()
 
-    def _fill_colour_choices(self, panel: Panel) -> None:
+    def _fill_colour_choices(self, panel: Side) -> None:
         current = self.colour_by.currentData()
         self.colour_by.blockSignals(True)
         self.colour_by.clear()
@@ -226,7 +251,7 @@ class ModelPanel(QWidget):
         self.colour_by.setEnabled(panel.dataset is not None)
         self.colour_by.blockSignals(False)
 
-    def _fill_slice_controls(self, panel: Panel) -> None:
+    def _fill_slice_controls(self, panel: Side) -> None:
         dim = panel.latent_slice.latent_dim
         self.slice_row.setVisible(dim > 2)
         if dim <= 2:

@@ -1,0 +1,214 @@
+"""The latent planes' work: load a checkpoint with its test set, encode it,
+decode manifolds and single points, and turn training snapshots into models."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from latentlab.core.checkpoints import Checkpoint, load_checkpoint
+from latentlab.core.data import load_dataset
+from latentlab.core.errors import DataError
+from latentlab.core.latent import (
+    Codes,
+    LatentRect,
+    LatentSlice,
+    decode_codes,
+    decode_grid,
+    encode_images,
+    square_cells,
+)
+from latentlab.core.models import build_model
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from latentlab.core.config import ModelConfig
+    from latentlab.core.data import ImageDataset
+    from latentlab.core.models import Autoencoder
+
+
+class DatasetCache:
+    """Datasets by (name, data dir), shared by jobs on several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], ImageDataset] = {}
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
+
+    def get(
+        self, name: str, data_dir: str | None, *, download: bool = False
+    ) -> ImageDataset:
+        """Load once, then hand out the same (read-only) dataset."""
+        key = (name, str(data_dir or ""))
+        with self._lock:
+            if key in self._items:
+                return self._items[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        # One load per key: two sides asking at once share it (and its memory).
+        with loading:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            dataset = load_dataset(name, data_dir, download=download)
+            with self._lock:
+                self._items[key] = dataset
+            return dataset
+
+    def put(self, dataset: ImageDataset, data_dir: str | None) -> None:
+        """Remember a dataset loaded elsewhere (e.g. by a training job)."""
+        with self._lock:
+            self._items.setdefault((dataset.name, str(data_dir or "")), dataset)
+
+
+def find_dataset(
+    checkpoint: Checkpoint, data_dir: str | None, cache: DatasetCache
+) -> tuple[ImageDataset | None, str]:
+    """The test set a checkpoint was trained on, or None and the reason."""
+    ident = checkpoint.dataset
+    name = str(ident.get("name", ""))
+    if not name:
+        return None, "the checkpoint does not say which dataset it was trained on"
+    if name.startswith("folder:"):
+        source = ident.get("source")
+        if not source:
+            return None, f"the image folder of {name} is unknown"
+        name, data_dir = "folder", str(source)
+    try:
+        dataset = cache.get(name, data_dir)
+    except DataError as exc:
+        return None, f"no test set to plot: {exc}"
+    if dataset.image_shape != tuple(checkpoint.config.image_shape):
+        return None, (
+            f"{dataset.name} images are {dataset.image_shape}, the model expects "
+            f"{tuple(checkpoint.config.image_shape)}"
+        )
+    return dataset, ""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A model with its test set and codes, ready to show."""
+
+    checkpoint: Checkpoint
+    dataset: ImageDataset | None
+    codes: Codes | None
+    note: str = ""
+
+    @property
+    def latent_slice(self) -> LatentSlice:
+        """The default slice: the first two dims."""
+        dim = self.checkpoint.config.latent_dim
+        return LatentSlice(dim, (0, 1) if dim > 1 else (0, 0))
+
+
+def prepare(
+    checkpoint: Checkpoint, data_dir: str | None, cache: DatasetCache
+) -> Prepared:
+    """Find the checkpoint's test set and encode it (runs in a job)."""
+    dataset, note = find_dataset(checkpoint, data_dir, cache)
+    codes = encode_images(checkpoint.model, dataset.test_images) if dataset else None
+    return Prepared(checkpoint, dataset, codes, note)
+
+
+def load_and_prepare(path: str, data_dir: str | None, cache: DatasetCache) -> Prepared:
+    """Load a checkpoint file and prepare it (runs in a job)."""
+    return prepare(load_checkpoint(path), data_dir, cache)
+
+
+@dataclass(frozen=True, slots=True)
+class GridRequest:
+    """The manifold a plane shows: ``n`` tiles along the longer side of ``rect``."""
+
+    rect: LatentRect
+    n: int
+    latent_slice: LatentSlice
+
+
+@dataclass(frozen=True, slots=True)
+class Manifold:
+    """A decoded manifold image ``(h, w)`` and the rectangle it covers."""
+
+    image: npt.NDArray[np.float32]
+    rect: LatentRect
+
+
+def decode_manifold(model: Autoencoder, request: GridRequest) -> Manifold:
+    """The manifold image over square tiles (runs in a job)."""
+    grid_rect, cols, rows = square_cells(request.rect, request.n)
+    image = decode_grid(
+        model, grid_rect, cols, request.latent_slice, rows, for_display=True
+    )
+    return Manifold(image, grid_rect)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """One decoded point: the full code ``z`` ``(d,)`` and its image ``(h, w)``."""
+
+    z: npt.NDArray[np.float32]
+    image: npt.NDArray[np.float32]
+
+
+def decode_at(
+    model: Autoencoder, latent_slice: LatentSlice, x: float, y: float
+) -> Decoded:
+    """Decode plane point (x, y): well under a frame for the shipped decoders,
+    so it runs on the GUI thread."""
+    z = latent_slice.embed([(x, y)])
+    return Decoded(z[0], decode_codes(model, z)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """A training snapshot made ready to show, off the GUI thread."""
+
+    model: Autoencoder
+    codes: Codes | None
+    manifold: Manifold | None
+
+
+def refresh_from_snapshot(
+    config: ModelConfig,
+    state: dict[str, torch.Tensor],
+    dataset: ImageDataset | None,
+    grid: GridRequest | None = None,
+) -> Refreshed:
+    """Build a display model from snapshot weights, encode the test set and,
+    when asked, decode the manifold: one update, so the plane repaints once."""
+    with torch.device("meta"):
+        display = build_model(config)  # no memory, no random init: weights follow
+    display.load_state_dict(state, assign=True)
+    display.eval()
+    codes = encode_images(display, dataset.test_images) if dataset else None
+    manifold = decode_manifold(display, grid) if grid is not None else None
+    return Refreshed(display, codes, manifold)
+
+
+def test_images(dataset: ImageDataset, indices) -> npt.NDArray[np.float32]:
+    """Test images ``(n, h, w)`` as floats in [0, 1], for display."""
+    return dataset.test_images[np.asarray(indices, np.int64)].numpy() / np.float32(255)
+
+
+def labelled_points(
+    codes: Codes, latent_slice: LatentSlice, dataset: ImageDataset | None
+) -> tuple[npt.NDArray[np.float32], list[tuple[str, npt.NDArray[np.bool_]]]]:
+    """The codes' means on the plane ``(n, 2)`` and per-class masks.
+
+    Codes that are NaN or infinite (a diverged model) are left out of the masks.
+    """
+    xy = latent_slice.project(codes.mu)
+    finite = np.isfinite(xy).all(1)
+    if dataset is None:
+        return xy, [("test set", finite)]
+    labels = dataset.test_labels.numpy()
+    groups = []
+    for i, name in enumerate(dataset.class_names):
+        mask = (labels == i) & finite
+        if mask.any():
+            groups.append((name, mask))
+    return xy, groups

@@ -1,0 +1,432 @@
+"""The app's state in one place, without Qt: two sides, the picked inputs, ε.
+
+:class:`Session` is the only owner of what the window shows. Widgets read it and
+send intents (its methods); they keep no copy. Every change bumps
+:attr:`Session.revision` and the revision of its *scope* (``"side0"``,
+``"side1"``, ``"selection"``, ``"eps"``), and is announced by a psygnal signal,
+so a job computed for an older state is recognised by its :meth:`Session.stamp`
+and dropped (see ``latentlab.qt.jobs``).
+
+Everything here runs on one thread (the GUI's); jobs get copies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from psygnal import Signal
+
+from latentlab.core.latent import LatentSlice, PosteriorSamples, posterior_samples
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from latentlab.core.checkpoints import Checkpoint
+    from latentlab.core.data import ImageDataset
+    from latentlab.core.latent import Codes
+    from latentlab.core.models import Autoencoder
+
+SIDES = (0, 1)
+SIDE_NAMES = ("left", "right")
+K_DEFAULT = 64
+K_MAX = 256
+SCALE_MAX = 8.0
+
+
+def side_scope(side: int) -> str:
+    """The revision scope of one side: ``"side0"`` or ``"side1"``."""
+    return f"side{side}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Side:
+    """What one side holds. Replaced whole on every change (never mutated).
+
+    ``model`` is the CPU display model the GUI thread decodes with; while
+    training it is the latest snapshot (None until the first one arrives).
+    ``unsaved`` is True for a model that exists only in memory (trained here
+    and not saved since).
+    """
+
+    checkpoint: Checkpoint | None = None
+    model: Autoencoder | None = None
+    dataset: ImageDataset | None = None
+    codes: Codes | None = None
+    latent_slice: LatentSlice = field(default_factory=LatentSlice)
+    training: bool = False
+    unsaved: bool = False
+    note: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """True when there is a model and its encoded test set to show."""
+        return self.model is not None and self.codes is not None
+
+    @property
+    def is_vae(self) -> bool:
+        """True for a variational model."""
+        return self.checkpoint is not None and self.checkpoint.config.kind == "vae"
+
+    @property
+    def kind(self) -> str:
+        """``"AE"``, ``"VAE"`` or ``""`` without a model."""
+        if self.checkpoint is None:
+            return ""
+        return self.checkpoint.config.kind.upper()
+
+    @property
+    def title(self) -> str:
+        """Kind, dataset, latent size, beta and epochs, or a placeholder."""
+        if self.checkpoint is None:
+            return "No model — open a checkpoint or train one"
+        title = self.checkpoint.title()
+        if self.training:
+            title += " · training…" if self.model is not None else " · starting…"
+        elif self.unsaved:
+            title += " · unsaved"
+        return title
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The picked test images: ``current`` (B, the ε input) and ``previous`` (A).
+
+    Indices refer to ``dataset.test_images``; ``by_user`` is False for the
+    default pair a new dataset starts with.
+    """
+
+    dataset: ImageDataset | None = None
+    current: int | None = None
+    previous: int | None = None
+    by_user: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EpsState:
+    """The ε view's state: noise ``eps`` ``(K, d)``, the user's offset of μ from
+    μ(x), per-dim σ scales, and whether ε stays fixed while μ and σ change."""
+
+    eps: npt.NDArray[np.float32]
+    offset: npt.NDArray[np.float32]
+    scale: npt.NDArray[np.float32]
+    fixed: bool = True
+
+    @property
+    def count(self) -> int:
+        """K, the number of samples."""
+        return len(self.eps)
+
+
+@dataclass(frozen=True, slots=True)
+class Posterior:
+    """The picked input's posterior in the VAE and the current samples."""
+
+    side: int
+    index: int
+    mu0: npt.NDArray[np.float32]  # the encoder's mu(x)
+    sigma0: npt.NDArray[np.float32]  # the encoder's sigma(x)
+    samples: PosteriorSamples  # z = (mu0 + offset) + sigma0 * scale * eps
+
+
+def same_data(a: ImageDataset | None, b: ImageDataset | None) -> bool:
+    """True when two datasets are the same split (index i means the same image)."""
+    if a is None or b is None:
+        return False
+    if a is b:
+        return True
+    return (
+        a.name == b.name
+        and len(a.test_images) == len(b.test_images)
+        and len(a.train_images) == len(b.train_images)
+        and a.source == b.source
+    )
+
+
+def default_pair(dataset: ImageDataset) -> tuple[int, int]:
+    """Two test images of different classes (the first, and the first unlike it)."""
+    labels = dataset.test_labels.numpy()
+    if len(labels) < 2:
+        return 0, 0
+    other = np.flatnonzero(labels != labels[0])
+    return 0, int(other[0]) if len(other) else 1
+
+
+def describe(dataset: ImageDataset, index: int) -> str:
+    """``#12 (7)``: a test image's index and class."""
+    label = int(dataset.test_labels[index])
+    names = dataset.class_names
+    name = names[label] if 0 <= label < len(names) else str(label)
+    return f"#{index} ({name})"
+
+
+class Session:
+    """The two sides, the selection and the ε state, with change events.
+
+    Signals (psygnal; callbacks run synchronously on the caller's thread)
+    -------
+    sideChanged(int)
+        A side's model, data, codes, slice, title or training state changed.
+    selectionChanged()
+        The picked inputs changed (or were reset for a new dataset).
+    epsChanged()
+        ε, K, the μ offset, the σ scales or "fixed" changed.
+    """
+
+    sideChanged = Signal(int)
+    selectionChanged = Signal()
+    epsChanged = Signal()
+
+    def __init__(self, seed: int = 0) -> None:
+        self.sides: list[Side] = [Side(), Side()]
+        self.selection = Selection()
+        self._rng = np.random.default_rng(seed)
+        self.eps = self._fresh_eps(K_DEFAULT, 2)
+        self.revision = 0
+        self._scope_revisions: dict[str, int] = {}
+
+    # --- revisions ---------------------------------------------------------------
+
+    def _bump(self, *scopes: str) -> None:
+        self.revision += 1
+        for scope in scopes:
+            self._scope_revisions[scope] = self.revision
+
+    def stamp(self, *scopes: str) -> tuple[int, ...]:
+        """The revisions of ``scopes``: equal later only if none of them changed."""
+        return tuple(self._scope_revisions.get(s, 0) for s in scopes)
+
+    def is_current(self, scopes: Sequence[str], stamp: Sequence[int]) -> bool:
+        """True when nothing in ``scopes`` changed since ``stamp`` was taken."""
+        return self.stamp(*scopes) == tuple(stamp)
+
+    def new_run(self) -> None:
+        """A training run started or ended: its snapshots' jobs are stale after."""
+        self._bump("run")
+
+    # --- sides -------------------------------------------------------------------
+
+    def set_side(self, side: int, state: Side) -> None:
+        """Replace what ``side`` holds."""
+        self.sides[side] = state
+        self._bump(side_scope(side))
+        self.sideChanged.emit(side)
+        self._follow_sides()
+
+    def update_side(self, side: int, **changes: Any) -> Side:
+        """Replace some fields of ``side`` (see :class:`Side`); returns the new one."""
+        state = dataclasses.replace(self.sides[side], **changes)
+        self.set_side(side, state)
+        return state
+
+    def role(self, kind: str) -> int | None:
+        """The side showing the ``"vae"`` (right preferred) or ``"ae"`` (left
+        preferred), with its codes ready; None when no side does."""
+        order = (1, 0) if kind == "vae" else (0, 1)
+        for s in order:
+            state = self.sides[s]
+            if state.ready and state.is_vae == (kind == "vae"):
+                return s
+        return None
+
+    def unsaved_sides(self) -> list[int]:
+        """Sides whose model exists only in memory."""
+        return [s for s in SIDES if self.sides[s].unsaved]
+
+    def reference_dataset(self) -> ImageDataset | None:
+        """The dataset the picked indices refer to: the VAE's, else the AE's."""
+        for kind in ("vae", "ae"):
+            s = self.role(kind)
+            if s is not None:
+                return self.sides[s].dataset
+        return None
+
+    def _follow_sides(self) -> None:
+        reference = self.reference_dataset()
+        if not same_data(self.selection.dataset, reference):
+            self.reset_selection(reference)
+        vae = self.role("vae")
+        if vae is not None:
+            d = self.sides[vae].latent_slice.latent_dim
+            if self.eps.eps.shape[1] != d:
+                self.eps = self._fresh_eps(self.eps.count, d, fixed=self.eps.fixed)
+                self._bump("eps")
+                self.epsChanged.emit()
+
+    # --- selection ---------------------------------------------------------------
+
+    def reset_selection(self, dataset: ImageDataset | None) -> None:
+        """Switch to ``dataset`` with a default pair of different classes."""
+        if dataset is None or len(dataset.test_images) == 0:
+            self._set_selection(Selection(dataset))
+        else:
+            a, b = default_pair(dataset)
+            self._set_selection(Selection(dataset, current=b, previous=a))
+
+    def pick(self, index: int) -> bool:
+        """Make test image ``index`` current; the old current becomes previous.
+
+        Returns False (and changes nothing) for an index out of range or the
+        current one.
+        """
+        sel = self.selection
+        if sel.dataset is None or index == sel.current:
+            return False
+        if not 0 <= index < len(sel.dataset.test_images):
+            return False
+        self._set_selection(
+            Selection(sel.dataset, int(index), sel.current, by_user=True)
+        )
+        return True
+
+    def pick_pair(self, a: int, b: int) -> None:
+        """Set both: ``a`` becomes previous (A), ``b`` current (B)."""
+        sel = self.selection
+        if sel.dataset is None:
+            return
+        n = len(sel.dataset.test_images)
+        if not (0 <= a < n and 0 <= b < n):
+            return
+        self._set_selection(Selection(sel.dataset, int(b), int(a), by_user=True))
+
+    def swap(self) -> None:
+        """Exchange A and B."""
+        sel = self.selection
+        if sel.previous is None or sel.current is None:
+            return
+        self._set_selection(
+            Selection(sel.dataset, sel.previous, sel.current, by_user=True)
+        )
+
+    def pick_random(self, count: int = 1) -> None:
+        """Pick ``count`` (1 or 2) random test images."""
+        sel = self.selection
+        if sel.dataset is None or len(sel.dataset.test_images) < 2:
+            return
+        idx = self._rng.choice(len(sel.dataset.test_images), size=2, replace=False)
+        if count == 2:
+            self.pick_pair(int(idx[0]), int(idx[1]))
+        else:
+            self.pick(int(idx[0]) if idx[0] != sel.current else int(idx[1]))
+
+    def _set_selection(self, selection: Selection) -> None:
+        input_changed = selection.current != self.selection.current or not same_data(
+            selection.dataset, self.selection.dataset
+        )
+        self.selection = selection
+        self._bump("selection")
+        self.selectionChanged.emit()
+        if input_changed:
+            # A new input starts from its encoder's mu and sigma.
+            d = self.eps.eps.shape[1]
+            self._set_eps(
+                dataclasses.replace(
+                    self.eps,
+                    offset=np.zeros(d, np.float32),
+                    scale=np.ones(d, np.float32),
+                )
+            )
+
+    # --- ε -----------------------------------------------------------------------
+
+    def _fresh_eps(self, k: int, d: int, fixed: bool = True) -> EpsState:
+        return EpsState(
+            self._draw(k, d), np.zeros(d, np.float32), np.ones(d, np.float32), fixed
+        )
+
+    def _draw(self, k: int, d: int) -> npt.NDArray[np.float32]:
+        return self._rng.standard_normal((k, d), dtype=np.float32)
+
+    def _set_eps(self, state: EpsState) -> None:
+        self.eps = state
+        self._bump("eps")
+        self.epsChanged.emit()
+
+    def _noise_for_change(self) -> npt.NDArray[np.float32]:
+        """ε after μ or σ moved: the same draw when fixed, a new one otherwise."""
+        e = self.eps.eps
+        return e if self.eps.fixed else self._draw(*e.shape)
+
+    def posterior(self) -> Posterior | None:
+        """The picked input's posterior in the VAE, or None (no VAE, no input,
+        or the input encodes to NaN or infinity)."""
+        side = self.role("vae")
+        index = self.selection.current
+        if side is None or index is None:
+            return None
+        state = self.sides[side]
+        if state.codes.sigma is None or not same_data(
+            state.dataset, self.selection.dataset
+        ):
+            return None
+        if not 0 <= index < len(state.codes.mu):
+            return None
+        mu0 = state.codes.mu[index].astype(np.float32)
+        sigma0 = state.codes.sigma[index].astype(np.float32)
+        if not (np.isfinite(mu0).all() and np.isfinite(sigma0).all()):
+            return None
+        e = self.eps
+        if e.eps.shape[1] != len(mu0):
+            return None
+        samples = posterior_samples(mu0 + e.offset, sigma0, e.eps, e.scale)
+        return Posterior(side, int(index), mu0.copy(), sigma0.copy(), samples)
+
+    def move_mu(self, mu: npt.ArrayLike) -> None:
+        """Put μ at ``mu`` ``(d,)``; σ, and ε when fixed, stay."""
+        post = self.posterior()
+        if post is None:
+            return
+        offset = np.asarray(mu, np.float32).reshape(-1) - post.mu0
+        self._set_eps(
+            dataclasses.replace(self.eps, offset=offset, eps=self._noise_for_change())
+        )
+
+    def set_sigma_scale(self, dim: int, k: float) -> None:
+        """Multiply σ along latent ``dim`` by ``k`` (0 to :data:`SCALE_MAX`)."""
+        scale = self.eps.scale.copy()
+        if not 0 <= dim < len(scale):
+            return
+        scale[dim] = float(np.clip(k, 0.0, SCALE_MAX))
+        if np.array_equal(scale, self.eps.scale):
+            return
+        self._set_eps(
+            dataclasses.replace(self.eps, scale=scale, eps=self._noise_for_change())
+        )
+
+    def set_count(self, k: int) -> None:
+        """Use ``k`` samples; existing ε rows are kept, new ones drawn."""
+        k = int(np.clip(k, 1, K_MAX))
+        e = self.eps.eps
+        if k == len(e):
+            return
+        if k > len(e):
+            e = np.concatenate([e, self._draw(k - len(e), e.shape[1])])
+        else:
+            e = e[:k].copy()
+        self._set_eps(dataclasses.replace(self.eps, eps=e))
+
+    def resample_eps(self) -> None:
+        """Draw fresh ε; μ and σ are untouched."""
+        self._set_eps(
+            dataclasses.replace(self.eps, eps=self._draw(*self.eps.eps.shape))
+        )
+
+    def set_eps_fixed(self, fixed: bool) -> None:
+        """Keep ε while μ and σ change (True), or redraw it at every change."""
+        if bool(fixed) != self.eps.fixed:
+            self._set_eps(dataclasses.replace(self.eps, fixed=bool(fixed)))
+
+    def reset_eps(self) -> None:
+        """μ back to μ(x), σ scales back to 1."""
+        d = self.eps.eps.shape[1]
+        self._set_eps(
+            dataclasses.replace(
+                self.eps,
+                offset=np.zeros(d, np.float32),
+                scale=np.ones(d, np.float32),
+            )
+        )

@@ -1,0 +1,1 @@
+"""The analysis views: one module each, listed in :mod:`.registry`."""

@@ -4,11 +4,22 @@ superqt bind to it (only when Qt tests run: core tests must pass without Qt)."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Nothing a test starts (the app, a CLI subprocess) may touch the user's home:
+# settings, caches, recents and desktop entries go to one temp folder.
+_HOME = Path(tempfile.mkdtemp(prefix="latentlab-test-home-"))
+for _var, _sub in (
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_DATA_HOME", "data"),
+    ("XDG_CACHE_HOME", "cache"),
+):
+    os.environ[_var] = str(_HOME / _sub)
 
 REPO = Path(__file__).resolve().parents[1]
 

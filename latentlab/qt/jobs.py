@@ -13,6 +13,7 @@ of requests (a drag, a zoom) costs at most two jobs.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -111,8 +112,8 @@ class JobRunner(QObject):
         if kind in self._running:
             self._pending[kind] = job
             running = self._running[kind]
-            if running.worker is not None and not keep_superseded:
-                running.worker.quit()  # a generator stops at its next yield
+            if not keep_superseded:
+                _stop(running)
             return
         self._start(kind, job)
 
@@ -121,8 +122,8 @@ class JobRunner(QObject):
         self._pending.pop(kind, None)
         self._latest[kind] = next(self._tickets)
         running = self._running.get(kind)
-        if running is not None and running.worker is not None:
-            running.worker.quit()
+        if running is not None:
+            _stop(running)
 
     def busy(self, kind: str) -> bool:
         """True while a job of ``kind`` runs or waits."""
@@ -182,6 +183,12 @@ class JobRunner(QObject):
         self._closed = True
         self._pending.clear()
         for job in self._running.values():
-            if job.worker is not None:
-                job.worker.quit()
+            _stop(job)
         return await_all(msecs)
+
+
+def _stop(job: _Job) -> None:
+    """Ask a generator job to end at its next yield. A plain function runs to
+    its end (it cannot be interrupted) and its result is dropped as stale."""
+    if job.worker is not None and inspect.isgeneratorfunction(job.fn):
+        job.worker.quit()

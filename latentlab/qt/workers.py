@@ -88,48 +88,6 @@ def start_job(
     return worker
 
 
-class LatestJob:
-    """At most one job of a kind at a time; newer requests supersede waiting ones.
-
-    While a job runs, :meth:`submit` only records the request; when the running
-    job finishes, the latest recorded request starts. Older waiting requests are
-    dropped, so a burst of requests (a drag, a zoom) costs two jobs, not many.
-    """
-
-    def __init__(self) -> None:
-        self._worker: WorkerBase | None = None
-        self._pending: tuple[tuple[Any, ...], dict[str, Any]] | None = None
-
-    @property
-    def busy(self) -> bool:
-        """True while a job of this kind is running or waiting."""
-        return self._worker is not None or self._pending is not None
-
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Start ``start_job(fn, *args, **kwargs)`` now, or once the current ends."""
-        if self._worker is not None:
-            self._pending = ((fn, *args), kwargs)
-            return
-        user_finish = kwargs.pop("on_finish", None)
-
-        def finished() -> None:
-            self._worker = None
-            if user_finish is not None:
-                user_finish()
-            if self._pending is not None:
-                (pfn, *pargs), pkwargs = self._pending
-                self._pending = None
-                self.submit(pfn, *pargs, **pkwargs)
-
-        self._worker = start_job(fn, *args, on_finish=finished, **kwargs)
-
-    def cancel(self) -> None:
-        """Drop the waiting request and ask the running job to stop."""
-        self._pending = None
-        if self._worker is not None:
-            self._worker.quit()
-
-
 def await_all(msecs: int) -> bool:
     """Ask every live worker to quit and wait up to ``msecs``; True if all ended."""
     try:

@@ -19,15 +19,15 @@ def _no_mouse_rate_limit():
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(tmp_path_factory):
-    """QSettings (recent files, geometry) go to a temp folder, not the user's."""
+    """QSettings (recent files, geometry) go to a fresh temp folder per test, in
+    every format and scope: the app uses the native one, Linux's is INI."""
     from PySide6.QtCore import QSettings
 
     folder = tmp_path_factory.mktemp("settings")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder)
-    )
-    yield
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+            QSettings.setPath(fmt, scope, str(folder / scope.name))
+    yield folder
 
 
 @pytest.fixture

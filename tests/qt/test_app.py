@@ -10,8 +10,8 @@ from PySide6.QtCore import QPoint, Qt, QThreadPool
 from latentlab.core.checkpoints import load_checkpoint, save_checkpoint
 from latentlab.core.config import ModelConfig
 from latentlab.core.training import new_model
+from latentlab.core.training_run import TrainSpec
 from latentlab.qt.app import MODELS_DIR, create_window
-from latentlab.qt.controller import TrainSpec
 
 SHAPES_PAIR = [
     str(MODELS_DIR / "shapes-ae-2d.pt"),
@@ -32,13 +32,13 @@ def _wait_loaded(qtbot, window, sides=(0, 1)):
 @pytest.fixture
 def window(qtbot, no_threads_left):
     win = create_window(SHAPES_PAIR, None)
-    qtbot.addWidget(win)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
     win.resize(1200, 850)
     win.show()
     qtbot.waitExposed(win)
     _wait_loaded(qtbot, win)
     yield win
-    win.close()
+    win.close_discarding()
 
 
 def test_click_decodes_the_point_under_the_cursor_in_both_panels(qtbot, window):
@@ -187,13 +187,13 @@ def test_training_runs_to_the_end_and_updates_the_curves(qtbot, window):
 
 def test_closing_mid_training_leaves_no_thread(qtbot, tmp_path):
     win = create_window(SHAPES_PAIR, None)
-    qtbot.addWidget(win)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
     win.show()
     _wait_loaded(qtbot, win)
     win.train_panel.epochs.setValue(500)
     with qtbot.waitSignal(win.controller.trainingProgress, timeout=30000):
         win.train_panel.train_button.click()
-    win.close()
+    win.close_discarding()
     # closeEvent waits up to a second for the workers: none may be left.
     assert QThreadPool.globalInstance().activeThreadCount() == 0
     qtbot.waitUntil(lambda: not win.controller.training, timeout=1000)
@@ -207,8 +207,7 @@ def test_non_finite_codes_are_left_out_and_reported(qtbot, window):
     mu = panel.codes.mu.copy()
     mu[:5] = np.nan
     mu[5] = np.inf
-    panel.codes = replace(panel.codes, mu=mu)
-    window.controller.panelChanged.emit(side)
+    window.session.update_side(side, codes=replace(panel.codes, mu=mu))
     widget = window.panels[side]
     assert "6 test image(s) encode to NaN or infinity" in widget.note.text()
     assert widget.plane.point_count() == len(mu) - 6
@@ -369,7 +368,7 @@ def test_training_a_wider_latent_redraws_its_own_manifold(qtbot, window):
     """The 2-D models' manifold request must not leak into a 3-D training run."""
     ctrl = window.controller
     grids = []
-    ctrl.gridReady.connect(lambda side, image, rect: grids.append(side))
+    ctrl.gridReady.connect(lambda side, manifold: grids.append(side))
     ctrl.start_training(TrainSpec(dataset="shapes", latent_dim=3, epochs=200))
     qtbot.waitUntil(lambda: grids.count(1) >= 3, timeout=30000)
     assert window.last_error is None, window.last_error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from latentlab.qt.controller import DatasetCache
+from latentlab.core.analysis.planes import DatasetCache
 
 
 def test_dataset_cache_loads_once_for_concurrent_requests(tmp_path):

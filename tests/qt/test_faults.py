@@ -6,15 +6,15 @@ import torch
 from PySide6.QtCore import QThreadPool
 
 from latentlab.core.checkpoints import load_checkpoint
+from latentlab.core.training_run import TrainSpec
 from latentlab.qt.app import create_window
-from latentlab.qt.controller import TrainSpec
 
 from .test_app import SHAPES_PAIR, _wait_loaded
 
 
 def _window(qtbot):
     win = create_window(SHAPES_PAIR, None)
-    qtbot.addWidget(win)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
     win.show()
     _wait_loaded(qtbot, win)
     return win
@@ -33,7 +33,7 @@ def test_divergence_is_reported_and_keeps_finite_weights(qtbot, no_threads_left)
         model = win.controller.panels[side].model
         assert all(torch.isfinite(p).all() for p in model.parameters())
     assert win.train_panel.train_button.isEnabled()
-    win.close()
+    win.close_discarding()
 
 
 def test_missing_data_is_an_error_in_the_window_and_the_models_stay(
@@ -49,7 +49,7 @@ def test_missing_data_is_an_error_in_the_window_and_the_models_stay(
     assert "MNIST not found" in win.last_error[1]
     assert str(tmp_path / "MNIST" / "raw") in win.last_error[1]
     assert [p.checkpoint for p in win.controller.panels] == before
-    win.close()
+    win.close_discarding()
 
 
 def test_autosave_keeps_the_last_completed_epoch_when_closed_mid_run(
@@ -66,7 +66,7 @@ def test_autosave_keeps_the_last_completed_epoch_when_closed_mid_run(
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=60000)
     target = tmp_path / "shapes-vae-autosave.pt"
     qtbot.waitUntil(target.exists, timeout=10000)
-    win.close()
+    win.close_discarding()
     assert QThreadPool.globalInstance().activeThreadCount() == 0
     saved = load_checkpoint(target)
     assert saved.epochs >= 1 and saved.config.kind == "vae"
@@ -89,4 +89,4 @@ def test_a_training_process_that_cannot_start_is_an_error(
     assert title == "Could not start training" and "Resource" in message
     assert not win.controller.training
     assert win.train_panel.train_button.isEnabled()
-    win.close()
+    win.close_discarding()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from latentlab.qt.latent_plane import LatentPlaneWidget, PassiveScatterItem
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, PassiveScatterItem
 
 
 def _uncached(item: PassiveScatterItem):

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from latentlab.qt.gallery_view import describe, nearest_point
 from PySide6.QtCore import QPoint, Qt
 
 from latentlab.core.checkpoints import save_checkpoint
@@ -18,7 +19,6 @@ from latentlab.core.latent import LatentSlice, decode_codes, encode_images
 from latentlab.core.training import new_model, train
 from latentlab.qt.app import create_window
 from latentlab.qt.controller import Controller
-from latentlab.qt.gallery_view import describe, nearest_point
 from latentlab.qt.main_window import MainWindow
 
 
@@ -47,7 +47,7 @@ def mnist_pair(mnist, tmp_path_factory):
 @pytest.fixture
 def window(qtbot, mnist_pair, real_data_dir, no_threads_left):
     win = create_window(mnist_pair, str(real_data_dir))
-    qtbot.addWidget(win)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
     win.resize(1300, 900)
     win.show()
     qtbot.waitExposed(win)
@@ -62,7 +62,7 @@ def window(qtbot, mnist_pair, real_data_dir, no_threads_left):
     qtbot.waitUntil(ready, timeout=20000)
     assert win.tabs.currentIndex() == 0, "the Latent planes tab should be current"
     yield win
-    win.close()
+    win.close_discarding()
 
 
 def _show_reparam(qtbot, window):
@@ -380,7 +380,7 @@ def test_closing_mid_measurement_stops_the_job(qtbot, window):
     gradient = window.analysis.gradient
     window.tabs.setCurrentWidget(gradient)
     assert gradient.busy, "a measurement should be running"
-    window.close()
+    window.close_discarding()
     # no_threads_left then checks the pool drains within 5 s.
 
 
@@ -409,7 +409,7 @@ def test_wide_latent_works_in_the_two_chosen_dims(
     vae = new_model(ModelConfig(kind="vae", latent_dim=5), seed=0)
     path = save_checkpoint(tmp_path / "vae5.pt", vae, dataset=mnist.identity())
     win = create_window([str(path)], str(real_data_dir))
-    qtbot.addWidget(win)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
     win.show()
     reparam = win.analysis.reparam
     win.tabs.setCurrentWidget(reparam)
@@ -430,19 +430,19 @@ def test_wide_latent_works_in_the_two_chosen_dims(
     assert (handle.x(), handle.y()) == pytest.approx(
         (after.mu[3], after.mu[1]), abs=1e-5
     )
-    win.close()
+    win.close_discarding()
 
 
 def test_views_wait_for_a_vae(qtbot, no_threads_left):
     win = MainWindow(Controller())
-    qtbot.addWidget(win)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
     win.show()
     views = win.analysis
     assert not views.reparam.is_ready()
     assert not views.reparam.resample_button.isEnabled()
     win.tabs.setCurrentWidget(views.gradient)
     assert "Load a VAE" in views.gradient.status.text()
-    win.close()
+    win.close_discarding()
 
 
 def _lazy_views(views):

@@ -6,7 +6,9 @@ import pytest
 
 from latentlab.core.config import TrainConfig
 from latentlab.core.errors import ConfigError, LatentLabError, TrainingError
-from latentlab.qt.workers import LatestJob, start_job
+from latentlab.core.session import Session
+from latentlab.qt.jobs import JobRunner
+from latentlab.qt.workers import start_job
 
 
 def _counting(n):
@@ -81,7 +83,7 @@ def test_quit_aborts_at_the_next_yield_without_returning(qtbot, no_threads_left)
         worker.start()
 
 
-def test_latest_job_runs_the_newest_waiting_request(qtbot, no_threads_left):
+def test_the_runner_delivers_only_the_newest_job_of_a_kind(qtbot, no_threads_left):
     import threading
 
     gate = threading.Event()
@@ -92,11 +94,57 @@ def test_latest_job_runs_the_newest_waiting_request(qtbot, no_threads_left):
             gate.wait(5)
         return tag
 
-    jobs = LatestJob()
-    jobs.submit(job, "first", on_return=results.append, on_error=pytest.fail)
+    jobs = JobRunner(Session())
+    jobs.submit("k", job, "first", on_result=results.append, on_error=pytest.fail)
     for tag in ("second", "third", "fourth"):
-        jobs.submit(job, tag, on_return=results.append, on_error=pytest.fail)
-    assert jobs.busy
+        jobs.submit("k", job, tag, on_result=results.append, on_error=pytest.fail)
+    assert jobs.busy("k")
     gate.set()
-    qtbot.waitUntil(lambda: results == ["first", "fourth"], timeout=5000)
-    qtbot.waitUntil(lambda: not jobs.busy, timeout=5000)
+    # "first" ran but was superseded; "second" and "third" never ran.
+    qtbot.waitUntil(lambda: not jobs.busy("k"), timeout=5000)
+    assert results == ["fourth"]
+    assert jobs.dropped == 1
+
+
+def test_a_result_for_a_changed_scope_is_dropped(qtbot, no_threads_left):
+    import threading
+
+    from latentlab.core.session import Side
+
+    session = Session()
+    gate = threading.Event()
+    results = []
+    jobs = JobRunner(session)
+    jobs.submit(
+        "k", lambda: gate.wait(5) and "old", scopes=("side0",), on_result=results.append
+    )
+    jobs.submit(
+        "other", lambda: "other side", scopes=("side1",), on_result=results.append
+    )
+    session.set_side(0, Side())  # what the first job read is gone
+    gate.set()
+    qtbot.waitUntil(lambda: not jobs.busy("k") and not jobs.busy("other"), timeout=5000)
+    assert results == ["other side"]
+
+
+def test_a_newer_request_stops_a_running_generator_job(qtbot, no_threads_left):
+    import threading
+
+    started = threading.Event()
+    steps = []
+
+    def slow():
+        started.set()
+        for i in range(500):
+            steps.append(i)
+            yield
+            threading.Event().wait(0.01)
+        return "slow"
+
+    results = []
+    jobs = JobRunner(Session())
+    jobs.submit("k", slow, on_result=results.append, on_progress=lambda _: None)
+    assert started.wait(5)
+    jobs.submit("k", lambda: "fast", on_result=results.append)
+    qtbot.waitUntil(lambda: results == ["fast"], timeout=5000)
+    assert len(steps) < 500, "the superseded generator ran to its end"

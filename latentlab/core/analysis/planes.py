@@ -189,7 +189,7 @@ def refresh_from_snapshot(
     return Refreshed(display, codes, manifold)
 
 
-def test_images(dataset: ImageDataset, indices) -> npt.NDArray[np.float32]:
+def display_images(dataset: ImageDataset, indices) -> npt.NDArray[np.float32]:
     """Test images ``(n, h, w)`` as floats in [0, 1], for display."""
     return dataset.test_images[np.asarray(indices, np.int64)].numpy() / np.float32(255)
 

@@ -4,8 +4,9 @@ say which model is missing instead of showing something left over.
 A view gets the :class:`~latentlab.core.session.Session` and the
 :class:`~latentlab.qt.jobs.JobRunner`, never the main window. It subscribes to
 the session's events; while its tab is hidden it only records *what* changed
-(``"sides"``, ``"selection"``, ``"eps"``) and, once shown, calls
-:meth:`AnalysisView.refresh` once with that set. Its jobs go through
+(``"sides"``, ``"selection"``, ``"eps"``, plus ``"ae"`` / ``"vae"`` when the
+side holding that model changed or the model moved to the other side) and,
+once shown, calls :meth:`AnalysisView.refresh` once with that set. Its jobs go through
 :meth:`AnalysisView.submit`, so their results are dropped when the session
 scopes they read have changed.
 """
@@ -66,6 +67,8 @@ class AnalysisView(QWidget):
         self.session = session
         self.jobs = jobs
         self._dirty: set[str] = set(ALL_CHANGES)
+        self._changed_sides: set[int] = set()
+        self._drawn_roles: dict[str, int | None] = {}
         self._closed = False
         self.refresh_count = 0
         """Redraws and jobs started: unchanged while the view is hidden."""
@@ -121,8 +124,20 @@ class AnalysisView(QWidget):
 
     # --- change tracking ---------------------------------------------------------
 
-    def _on_side_changed(self, _side: int) -> None:
+    def _on_side_changed(self, side: int) -> None:
+        self._changed_sides.add(side)
         self.invalidate("sides")
+
+    def _role_changes(self) -> set[str]:
+        """``"ae"`` / ``"vae"`` for each model whose side changed or moved."""
+        out = set()
+        for kind in ("ae", "vae"):
+            side = self.session.role(kind)
+            if side in self._changed_sides or side != self._drawn_roles.get(kind, -1):
+                out.add(kind)
+            self._drawn_roles[kind] = side
+        self._changed_sides.clear()
+        return out
 
     def _on_selection_changed(self) -> None:
         self.invalidate("selection")
@@ -145,16 +160,19 @@ class AnalysisView(QWidget):
         """Apply what changed since the last refresh (run when shown)."""
         if self._closed or not self._dirty:
             return
-        dirty, self._dirty = frozenset(self._dirty), set()
+        dirty, self._dirty = set(self._dirty), set()
+        if "sides" in dirty:
+            dirty |= self._role_changes()
         message = self.missing()
         if message is not None:
             self.message.setText(message)
             self._pages.setCurrentIndex(1)
+            self._drawn_roles.clear()  # drawn again in full once it can work
             self.clear()
             return
         self._pages.setCurrentIndex(0)
         self.refresh_count += 1
-        self.refresh(dirty)
+        self.refresh(frozenset(dirty))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.core.analysis.interpolation import interpolation_strips
-from latentlab.core.analysis.planes import labelled_points, test_images
+from latentlab.core.analysis.planes import display_images, labelled_points
 from latentlab.core.session import describe, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.widgets.decode_panel import to_qimage
@@ -336,7 +336,6 @@ class InterpolationView(AnalysisView):
         layout.addLayout(planes_row, 1)
         layout.addLayout(strips)
         layout.addWidget(self.legend)
-        body.setMinimumSize(720, 560)
 
         self.gallery.picked.connect(self.session.pick)
         self.gallery.randomRequested.connect(lambda: self.session.pick_random(2))
@@ -426,7 +425,7 @@ class InterpolationView(AnalysisView):
         self._results = results
         sides = self._sides()
         data = sides["VAE"].dataset
-        ends = tuple(test_images(data, [a, b]))
+        ends = tuple(display_images(data, [a, b]))
         bar_max = max(r.smoothness.max_step for r in results) if results else 1.0
         for r in results:
             side = sides[r.kind]

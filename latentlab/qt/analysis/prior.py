@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.core.analysis.planes import test_images
+from latentlab.core.analysis.planes import display_images
 from latentlab.core.analysis.prior import decode_prior, prior_draws
 from latentlab.core.session import side_scope
 from latentlab.qt.analysis.base import AnalysisView
@@ -138,7 +138,6 @@ class PriorSamplesView(AnalysisView):
         layout.addWidget(self.hint)
         layout.addLayout(cols, 1)
         layout.addWidget(self.reference)
-        body.setMinimumSize(600, 560)
         self.resample_button.clicked.connect(self.resample)
         self.count_box.currentIndexChanged.connect(lambda _: self._decode())
 
@@ -206,7 +205,7 @@ class PriorSamplesView(AnalysisView):
             idx = np.random.default_rng(0).choice(
                 len(data.test_images), size=min(n, len(data.test_images)), replace=False
             )
-            reference = test_images(data, np.sort(idx))
+            reference = display_images(data, np.sort(idx))
         for grid in self.grids.values():
             grid.set_images(None)
             grid.set_placeholder("decoding…")

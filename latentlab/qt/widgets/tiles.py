@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
-from latentlab.core.analysis.planes import test_images
+from latentlab.core.analysis.planes import display_images
 from latentlab.qt.widgets.decode_panel import to_qimage
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ class GalleryWidget(QWidget):
             self.tiles.set_images(None)
         else:
             self._indices = demo_indices(dataset, self._count)
-            images = test_images(dataset, self._indices)
+            images = display_images(dataset, self._indices)
             self.tiles.set_images(images, columns=self._count)
         self.random_button.setEnabled(dataset is not None)
 

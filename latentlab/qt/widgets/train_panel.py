@@ -221,9 +221,7 @@ class TrainPanel(QWidget):
         # The key sits above the plots, where it hides no curve.
         self.key = LegendBar(self)
         self.key.set_entries([("AE", AE_COLOUR), ("VAE", VAE_COLOUR)])
-        self.key.setText(
-            self.key.text() + " &nbsp; solid: train &nbsp; dashed: test"
-        )
+        self.key.setText(self.key.text() + " &nbsp; solid: train &nbsp; dashed: test")
         self.source = QLabel("", self)
         self.source.setStyleSheet("color: #666;")
         self.key.setToolTip(

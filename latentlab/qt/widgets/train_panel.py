@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -104,8 +105,8 @@ class TrainPanel(QWidget):
             "Let torchvision download MNIST, Fashion-MNIST or KMNIST into the data "
             "folder when the files are not there"
         )
-        browse = QPushButton("…", self)
-        browse.setFixedWidth(28)
+        browse = QToolButton(self)
+        browse.setText("…")
         browse.setToolTip("Choose the data folder")
         self.epochs = QSpinBox(self)
         self.epochs.setRange(1, 1000)

@@ -1,0 +1,107 @@
+"""The Interpolation and Prior samples views end to end, on the shipped shapes
+pair (no real data needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from latentlab.core.latent import decode_codes, encode_images
+
+from .test_app import SHAPES_PAIR, _wait_loaded
+
+
+@pytest.fixture
+def window(qtbot, no_threads_left):
+    from latentlab.qt.app import create_window
+
+    win = create_window(SHAPES_PAIR, None)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
+    win.resize(1280, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    _wait_loaded(qtbot, win)
+    yield win
+    win.close_discarding()
+
+
+def test_interpolation_strips_are_measured_from_their_images(qtbot, window):
+    view = window.views["interpolation"]
+    data = window.session.sides[1].dataset
+    labels = data.test_labels.numpy()
+    a, b = int(np.flatnonzero(labels == 0)[0]), int(np.flatnonzero(labels == 2)[0])
+    window.tabs.setCurrentWidget(view)
+    with qtbot.waitSignal(view.stripsReady, timeout=10000) as blocker:
+        window.session.pick_pair(a, b)
+    results = {r.kind: r for r in blocker.args[0]}
+    assert set(results) == {"AE", "VAE"}
+    test = data.test_images.numpy() / 255.0
+    train_px = data.train_images.numpy().reshape(len(data.train_images), -1) / 255.0
+    for kind, r in results.items():
+        model = window.session.sides[0 if kind == "AE" else 1].model
+        assert r.images.shape == (12, 28, 28)
+        recon = decode_codes(model, encode_images(model, data.test_images[[a, b]]).mu)
+        np.testing.assert_allclose(r.images[0], recon[0], atol=1e-5)
+        np.testing.assert_allclose(r.images[-1], recon[1], atol=1e-5)
+        assert np.linalg.norm(r.images[0] - test[a]) < np.linalg.norm(
+            r.images[0] - test[b]
+        ), f"{kind}: ends swapped"
+        s = r.smoothness
+        steps = np.linalg.norm(
+            np.diff(r.images.astype(np.float64), axis=0), axis=(1, 2)
+        )
+        np.testing.assert_allclose(s.step_l2, steps, rtol=1e-6)
+        mid = r.images[5].reshape(-1).astype(np.float64)
+        brute = np.sqrt(((train_px - mid) ** 2).sum(1)).min()
+        assert s.nearest.distance[5] == pytest.approx(brute, rel=1e-6)
+        assert f"{s.max_step:.2f}" in view.summaries[kind].text()
+        assert "jump ratio (largest / mean step)" in view.summaries[kind].text()
+        x, _ = view.planes[kind].path.getData()
+        np.testing.assert_allclose(x, r.codes[:, 0], atol=1e-6)
+
+
+def test_clicking_the_views_plane_picks_the_point(qtbot, window):
+    view = window.views["interpolation"]
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: len(view.results) == 2, timeout=10000)
+    plane = view.planes["VAE"]
+    side = window.session.sides[1]
+    xy = side.latent_slice.project(side.codes.mu)
+    # The point farthest from every other on screen, so the pick is unambiguous.
+    pix = xy / np.array(plane.view_box.viewPixelSize())
+    d2 = ((pix[:, None] - pix[None]) ** 2).sum(-1)
+    np.fill_diagonal(d2, np.inf)
+    rect = plane.view_rect()
+    inside = (xy[:, 0] > rect.x0) & (xy[:, 0] < rect.x1)
+    inside &= (xy[:, 1] > rect.y0) & (xy[:, 1] < rect.y1)
+    i = int(np.where(inside, d2.min(1), -1).argmax())
+    before = window.session.selection.current
+    with qtbot.waitSignal(view.stripsReady, timeout=10000):
+        qtbot.mouseClick(
+            plane.viewport(), Qt.MouseButton.LeftButton, pos=plane.scene_pos_of(*xy[i])
+        )
+    assert window.session.selection.current == i
+    assert window.session.selection.previous == before
+    assert f"#{i}" in view.pair_label.text()
+
+
+def test_prior_samples_share_z_and_resample(qtbot, window):
+    prior = window.views["prior"]
+    with qtbot.waitSignal(prior.samplesReady, timeout=10000):
+        window.tabs.setCurrentWidget(prior)
+    z_ae, z_vae = prior.draws("AE"), prior.draws("VAE")
+    assert z_ae.shape == (64, 2)
+    np.testing.assert_array_equal(z_ae, z_vae)
+    for r in prior.batch.results:
+        model = window.session.sides[0 if r.kind == "AE" else 1].model
+        np.testing.assert_allclose(r.images, decode_codes(model, r.z), atol=1e-6)
+        assert len(r.nearest.distance) == 64
+        mu = window.session.sides[0 if r.kind == "AE" else 1].codes.mu
+        # An independent count of the codes inside the 95% region of N(0, I).
+        inside = float(((mu**2).sum(1) <= 5.991464547107979).mean())
+        assert r.coverage == pytest.approx(inside)
+        assert f"{100 * inside:.0f}%" in prior.headers[r.kind].text()
+    with qtbot.waitSignal(prior.samplesReady, timeout=10000):
+        qtbot.mouseClick(prior.resample_button, Qt.MouseButton.LeftButton)
+    assert not np.allclose(prior.draws("VAE"), z_vae)

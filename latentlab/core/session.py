@@ -319,17 +319,14 @@ class Session:
         )
         self.selection = selection
         self._bump("selection")
+        if input_changed:
+            # A new input starts from its encoder's mu and sigma; set before the
+            # event, so listeners of either read a consistent state.
+            self.eps = self._reset(self.eps)
+            self._bump("eps")
         self.selectionChanged.emit()
         if input_changed:
-            # A new input starts from its encoder's mu and sigma.
-            d = self.eps.eps.shape[1]
-            self._set_eps(
-                dataclasses.replace(
-                    self.eps,
-                    offset=np.zeros(d, np.float32),
-                    scale=np.ones(d, np.float32),
-                )
-            )
+            self.epsChanged.emit()
 
     # --- ε -----------------------------------------------------------------------
 
@@ -422,11 +419,11 @@ class Session:
 
     def reset_eps(self) -> None:
         """μ back to μ(x), σ scales back to 1."""
-        d = self.eps.eps.shape[1]
-        self._set_eps(
-            dataclasses.replace(
-                self.eps,
-                offset=np.zeros(d, np.float32),
-                scale=np.ones(d, np.float32),
-            )
+        self._set_eps(self._reset(self.eps))
+
+    @staticmethod
+    def _reset(state: EpsState) -> EpsState:
+        d = state.eps.shape[1]
+        return dataclasses.replace(
+            state, offset=np.zeros(d, np.float32), scale=np.ones(d, np.float32)
         )

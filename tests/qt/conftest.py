@@ -38,3 +38,39 @@ def no_threads_left():
     yield
     pool = QThreadPool.globalInstance()
     assert pool.waitForDone(5000), "a background job is still running after the test"
+
+
+def _shapes_pair() -> list[str]:
+    from latentlab.qt.app import MODELS_DIR
+
+    return [str(MODELS_DIR / f"shapes-{kind}-2d.pt") for kind in ("ae", "vae")]
+
+
+SHAPES_PAIR = _shapes_pair()
+
+
+def wait_loaded(qtbot, window, sides=(0, 1)):
+    """Wait until ``sides`` show a model with its encoded test set."""
+
+    def ready():
+        for side in sides:
+            state = window.session.sides[side]
+            assert state.model is not None, f"side {side} has no model yet"
+            assert state.codes is not None, f"side {side} has no codes yet"
+
+    qtbot.waitUntil(ready, timeout=20000)
+
+
+@pytest.fixture
+def window(qtbot, no_threads_left):
+    """The app's window on the shipped shapes pair, loaded (no real data needed)."""
+    from latentlab.qt.app import create_window
+
+    win = create_window(SHAPES_PAIR, None)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
+    win.resize(1280, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    wait_loaded(qtbot, win)
+    yield win
+    win.close_discarding()

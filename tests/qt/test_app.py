@@ -11,34 +11,11 @@ from latentlab.core.checkpoints import load_checkpoint, save_checkpoint
 from latentlab.core.config import ModelConfig
 from latentlab.core.training import new_model
 from latentlab.core.training_run import TrainSpec
-from latentlab.qt.app import MODELS_DIR, create_window
+from latentlab.qt.app import create_window
 
-SHAPES_PAIR = [
-    str(MODELS_DIR / "shapes-ae-2d.pt"),
-    str(MODELS_DIR / "shapes-vae-2d.pt"),
-]
+from .conftest import SHAPES_PAIR, wait_loaded
 
-
-def _wait_loaded(qtbot, window, sides=(0, 1)):
-    def ready():
-        for side in sides:
-            panel = window.controller.panels[side]
-            assert panel.model is not None, f"panel {side} has no model yet"
-            assert panel.codes is not None, f"panel {side} has no codes yet"
-
-    qtbot.waitUntil(ready, timeout=20000)
-
-
-@pytest.fixture
-def window(qtbot, no_threads_left):
-    win = create_window(SHAPES_PAIR, None)
-    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
-    win.resize(1200, 850)
-    win.show()
-    qtbot.waitExposed(win)
-    _wait_loaded(qtbot, win)
-    yield win
-    win.close_discarding()
+_wait_loaded = wait_loaded
 
 
 def test_click_decodes_the_point_under_the_cursor_in_both_panels(qtbot, window):

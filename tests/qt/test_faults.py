@@ -9,7 +9,8 @@ from latentlab.core.checkpoints import load_checkpoint
 from latentlab.core.training_run import TrainSpec
 from latentlab.qt.app import create_window
 
-from .test_app import SHAPES_PAIR, _wait_loaded
+from .conftest import SHAPES_PAIR
+from .conftest import wait_loaded as _wait_loaded
 
 
 def _window(qtbot):

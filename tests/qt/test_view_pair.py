@@ -9,22 +9,6 @@ from PySide6.QtCore import Qt
 
 from latentlab.core.latent import decode_codes, encode_images
 
-from .test_app import SHAPES_PAIR, _wait_loaded
-
-
-@pytest.fixture
-def window(qtbot, no_threads_left):
-    from latentlab.qt.app import create_window
-
-    win = create_window(SHAPES_PAIR, None)
-    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
-    win.resize(1280, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    _wait_loaded(qtbot, win)
-    yield win
-    win.close_discarding()
-
 
 def test_interpolation_strips_are_measured_from_their_images(qtbot, window):
     view = window.views["interpolation"]

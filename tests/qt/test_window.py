@@ -15,7 +15,8 @@ from latentlab.core.config import ModelConfig
 from latentlab.core.training import new_model
 from latentlab.qt.app import create_window
 
-from .test_app import SHAPES_PAIR, _wait_loaded
+from .conftest import SHAPES_PAIR
+from .conftest import wait_loaded as _wait_loaded
 
 SHAPES_AE = SHAPES_PAIR[0]
 
@@ -27,14 +28,6 @@ def _window(qtbot, files, size=(1280, 900)):
     win.show()
     qtbot.waitExposed(win)
     return win
-
-
-@pytest.fixture
-def window(qtbot, no_threads_left):
-    win = _window(qtbot, SHAPES_PAIR)
-    _wait_loaded(qtbot, win)
-    yield win
-    win.close_discarding()
 
 
 def answer_prompt(button: QMessageBox.StandardButton, seen: list[str]) -> None:

@@ -418,13 +418,10 @@ def test_pickle_crafted_to_run_code_is_refused(tmp_path: Path, how: str) -> None
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(path)
     msg = _one_line(info, path)
-    if how == "pickle-5":
-        # torch's weights-only reader stops at protocol 4's FRAME opcode before
-        # it reaches the GLOBAL: to it the file is unreadable pickle data.
-        assert "corrupt or not a PyTorch file" in msg, msg
-    else:
-        assert "refused" in msg and "system" in msg, msg
-        assert "nothing in the file was executed" in msg, msg
+    # The stub reader sees the GLOBAL in every protocol (torch's own reader
+    # stopped at protocol 4's FRAME and called the file unreadable).
+    assert "refused" in msg and "system" in msg, msg
+    assert "nothing in the file was executed" in msg, msg
     assert not marker.exists(), "loading a checkpoint executed code"
 
 
@@ -650,10 +647,13 @@ def test_sigkill_mid_save_never_leaves_a_half_written_file(tmp_path: Path) -> No
         proc.stdin.close()
         proc.wait(timeout=30)
         proc.stdout.close()
-    strays = sorted(p.name for p in tmp_path.glob(".model.pt.*.tmp"))
+    strays = sorted(p.name for p in tmp_path.glob(".model.pt.latentlab-tmp-*"))
     others = {p.name for p in tmp_path.iterdir()} - {"model.pt", *strays}
     print(
         f"\nafter 10 SIGKILLs: rounds on disk {rounds_seen}; {len(strays)} stray temp"
     )
     assert not others, others
     assert rounds_seen.count(-1) < 10, "no save ever completed: kills came too early"
+    # The next save into the folder removes what the killed savers left.
+    save_checkpoint(tmp_path / "other.pt", new_model(CFG))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "other.pt"]

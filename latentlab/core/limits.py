@@ -46,6 +46,13 @@ def memory_budget() -> int:
     return budget
 
 
+def training_budget() -> int:
+    """Bytes a training run may take: half of RAM, within ``ulimit -v``."""
+    budget = physical_memory() // 2
+    left = _address_space_left()
+    return budget if left is None else min(budget, left)
+
+
 def idx_limit() -> int:
     """Largest uncompressed IDX file LatentLab reads."""
     return min(MAX_IDX_BYTES, memory_budget())

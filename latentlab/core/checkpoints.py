@@ -436,19 +436,25 @@ class _StorageType:
     itemsize: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class _StorageStub:
     key: str
     dtype: str
     numel: int
 
+    def __repr__(self) -> str:
+        return f"stored {self.dtype} data"
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, repr=False)
 class _TensorStub:
     storage: _StorageStub
     offset: int
     shape: tuple[int, ...]
     stride: tuple[int, ...]
+
+    def __repr__(self) -> str:  # what a message shows of a misplaced tensor
+        return f"a tensor of shape {'x'.join(map(str, self.shape)) or '()'}"
 
 
 def _ints(value: Any) -> tuple[int, ...]:

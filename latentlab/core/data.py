@@ -418,10 +418,11 @@ def _read_idx_stream(
             break
         got += n
     if got < count or _read_exactly(fh, 1):
-        extra = "" if got < count else " or more"
+        # Past the declared end nothing more is inflated: "more" is all we know.
+        held = str(got) if got < count else "more"
         raise DataError(
             f"{shown} is truncated or padded: header says {count} values, file "
-            f"holds {got if got < count else count + 1}{extra}"
+            f"holds {held}"
         )
     return out.reshape(shape)
 

@@ -8,8 +8,7 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from latentlab import __version__
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl+C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_parser() -> argparse.ArgumentParser:
-    from latentlab.core.data import DATASET_NAMES
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
 
     p = _Parser(
         prog="latentlab train",
@@ -58,8 +58,10 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: all)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--threads", type=int, help="torch CPU threads, up to 4 per core (default: all)"
+    )
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     return p
@@ -93,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``latentlab`` command."""
     args = list(sys.argv[1:] if argv is None else argv)
     from latentlab.core.errors import LatentLabError
+    from latentlab.core.text import printable
 
     try:
         if args[:1] == ["train"]:
@@ -102,11 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         opts = _app_parser().parse_args(args)
         return run_gui(opts.files, opts.data_dir)
     except LatentLabError as exc:
-        print(f"latentlab: error: {exc}", file=sys.stderr)
+        # printable: a message quoting a file's contents stays one inert line.
+        print(f"latentlab: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("latentlab: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader left (``latentlab info x.pt | head``): say nothing more, and
         # keep Python from complaining while it flushes stdout at exit.
@@ -131,22 +135,23 @@ def run_gui(files: Sequence[str], data_dir: str | None) -> int:
 
 
 def cmd_train(opts: argparse.Namespace) -> int:
-    """``latentlab train``."""
-    from latentlab.core.checkpoints import metrics_summary, save_checkpoint
+    """``latentlab train``: every check runs before the first training step."""
     from latentlab.core.config import ModelConfig, TrainConfig
-    from latentlab.core.data import load_dataset
     from latentlab.core.errors import CheckpointError, ConfigError
-    from latentlab.core.training import EpochEnd, TrainProgress, new_model, train
+    from latentlab.core.files import check_output_file
+    from latentlab.core.text import printable
 
-    out = Path(opts.out)
-    if out.exists() and not opts.force:
-        raise CheckpointError(f"{out} already exists; pass --force to overwrite it")
-    if not out.parent.is_dir() and str(out.parent):
-        raise CheckpointError(f"cannot write {out}: folder {out.parent} does not exist")
+    # Torch-free checks first: a bad option costs no torch import.
+    shown = printable(opts.out)
+    if os.path.isfile(opts.out) and not opts.force:
+        raise CheckpointError(f"{shown} already exists; pass --force to overwrite it")
+    out = check_output_file(opts.out, overwrite=opts.force)
     try:
         hidden = tuple(int(h) for h in opts.hidden.split(",") if h.strip())
     except ValueError as exc:
-        raise ConfigError(f"--hidden must be integers like 512,256: {exc}") from exc
+        raise ConfigError(
+            f"--hidden must be integers like 512,256, not {printable(opts.hidden, 40)}"
+        ) from exc
     train_cfg = TrainConfig(
         epochs=opts.epochs,
         batch_size=opts.batch_size,
@@ -155,35 +160,84 @@ def cmd_train(opts: argparse.Namespace) -> int:
         device=opts.device,
         threads=opts.threads,
     )
+    settings = {
+        "kind": opts.model,
+        "backbone": opts.backbone,
+        "latent_dim": opts.latent_dim,
+        "hidden": hidden,
+        "beta": opts.beta,
+    }
+    ModelConfig(**settings)  # all but the image shape, which the data decides
+
+    from latentlab.core.checkpoints import metrics_summary, save_checkpoint
+    from latentlab.core.data import load_dataset
+    from latentlab.core.training import check_training_memory, new_model, pick_device
+
+    pick_device(train_cfg.device)
     dataset = load_dataset(opts.dataset, opts.data_dir, download=opts.download)
-    model_cfg = ModelConfig(
-        kind=opts.model,
-        backbone=opts.backbone,
-        latent_dim=opts.latent_dim,
-        image_shape=dataset.image_shape,
-        hidden=hidden,
-        beta=opts.beta,
-    )
+    model_cfg = ModelConfig(**settings, image_shape=dataset.image_shape)
+    check_training_memory([model_cfg], train_cfg.batch_size)
     if dataset.skipped:
         print(
             f"skipped {len(dataset.skipped)} unreadable file(s), e.g. "
-            f"{dataset.skipped[0]}"
+            f"{printable(dataset.skipped[0], 200)}"
         )
     print(
         f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
-        f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on {dataset.name}: "
-        f"{len(dataset.train_images)} train / {len(dataset.test_images)} test images"
+        f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on "
+        f"{printable(dataset.name, 80)}: {len(dataset.train_images)} train / "
+        f"{len(dataset.test_images)} test images"
     )
     model = new_model(model_cfg, seed=opts.seed)
+    start = time.perf_counter()
+    try:
+        result = _run_training(model, dataset, train_cfg)
+    except KeyboardInterrupt:
+        _end_progress_line()
+        print(f"latentlab: interrupted; nothing was saved to {shown}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    history = result.histories[0]
+    try:
+        save_checkpoint(
+            out,
+            model,
+            history=history,
+            dataset=dataset.identity(),
+            metrics=metrics_summary(history),
+            overwrite=opts.force,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"latentlab: interrupted while saving; {shown} was left as it was",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    last = history[-1]
+    print(
+        f"done in {time.perf_counter() - start:.1f}s on {result.device}: test "
+        f"-ELBO {last.test_neg_elbo:.2f} nats (recon {last.test_recon:.2f}, KL "
+        f"{last.test_kl:.2f}); saved {shown}"
+    )
+    return 0
+
+
+def _end_progress_line() -> None:
+    if sys.stdout.isatty():
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+
+
+def _run_training(model: Any, dataset: Any, train_cfg: Any) -> Any:
+    """Iterate :func:`train`, printing progress; returns its TrainResult."""
+    from latentlab.core.training import EpochEnd, TrainProgress, train
+
     tty = sys.stdout.isatty()
     run = train(model, dataset, train_cfg)
-    start = time.perf_counter()
     while True:
         try:
             event = next(run)
         except StopIteration as stop:
-            result = stop.value
-            break
+            return stop.value
         if isinstance(event, TrainProgress) and tty:
             width = 30
             filled = int(width * event.fraction)
@@ -204,32 +258,17 @@ def cmd_train(opts: argparse.Namespace) -> int:
                 f"{m.test_neg_elbo:8.2f} nats  {m.seconds:5.1f}s "
                 f"({m.samples_per_s:,.0f} img/s)"
             )
-    history = result.histories[0]
-    save_checkpoint(
-        out,
-        model,
-        history=history,
-        dataset=dataset.identity(),
-        metrics=metrics_summary(history),
-        overwrite=opts.force,
-    )
-    last = history[-1]
-    print(
-        f"done in {time.perf_counter() - start:.1f}s on {result.device}: test "
-        f"-ELBO {last.test_neg_elbo:.2f} nats (recon {last.test_recon:.2f}, KL "
-        f"{last.test_kl:.2f}); saved {out}"
-    )
-    return 0
 
 
 def cmd_info(opts: argparse.Namespace) -> int:
-    """``latentlab info FILE``."""
+    """``latentlab info FILE``. Every string from the file is printed escaped."""
     from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.text import printable
 
     ckpt = load_checkpoint(opts.file)
     cfg = ckpt.config
     n_params = sum(p.numel() for p in ckpt.model.parameters())
-    print(f"{ckpt.path}: {ckpt.title()}")
+    print(f"{printable(str(ckpt.path))}: {ckpt.title()}")
     print(
         f"  model     {cfg.kind} · backbone {cfg.backbone} · latent {cfg.latent_dim} · "
         f"hidden {','.join(map(str, cfg.hidden))} · β {cfg.beta:g} · "
@@ -237,12 +276,16 @@ def cmd_info(opts: argparse.Namespace) -> int:
     )
     ds = ckpt.dataset
     if ds:
+
+        def field(key: str) -> str:
+            return printable(str(ds.get(key)), 80)
+
         print(
-            f"  dataset   {ds.get('name')} ({ds.get('n_train')} train / "
-            f"{ds.get('n_test')} test, digest {ds.get('digest')})"
+            f"  dataset   {field('name')} ({field('n_train')} train / "
+            f"{field('n_test')} test, digest {field('digest')})"
         )
     if ckpt.created:
-        print(f"  created   {ckpt.created}")
+        print(f"  created   {printable(ckpt.created, 100)}")
     if ckpt.history:
         print("  epoch   train   test recon   test KL   test -ELBO   seconds")
         for m in ckpt.history:

@@ -1,30 +1,43 @@
 """Checkpoint files: one model each, saved atomically, loaded without pickled code.
 
-A checkpoint is a dict of tensors and primitives only, so
-``torch.load(..., weights_only=True)`` reads it and a file crafted to run code on
-load is refused. Every failure to load raises :class:`CheckpointError` naming the
-file and saying what is wrong with it.
+A checkpoint is a dict of tensors and primitives only, in torch's zip format.
+Loading reads nothing blindly: the zip's directory is checked first (stored
+entries only, sizes within the file), then the pickle is read by a stub
+unpickler that builds no tensor and calls nothing, so the config, every
+tensor's declared size and layout, and every other field are checked against
+the format and the machine's memory before ``torch.load(..., weights_only=True)``
+allocates anything. The model is built and filled before :func:`load_checkpoint`
+returns. Every failure raises :class:`CheckpointError` naming the file and
+saying, in one line, what is wrong with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
+import io
 import math
 import os
-import re
-import secrets
+import pickle
 import stat
+import struct
 import warnings
+import zipfile
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import torch
 
 from latentlab import __version__
 from latentlab.core.config import ModelConfig
 from latentlab.core.errors import CheckpointError, ConfigError
+from latentlab.core.files import clean_stale_temps, temp_path
+from latentlab.core.limits import format_bytes, memory_budget
 from latentlab.core.models import build_model
+from latentlab.core.text import describe, printable, shorten
 from latentlab.core.training import EpochMetrics
 
 if TYPE_CHECKING:
@@ -34,6 +47,18 @@ if TYPE_CHECKING:
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
+
+# Bounds on what a file may declare. A 10,000-epoch history pickles to ~0.9 MB.
+MAX_PICKLE_BYTES = 4 * 1024**2
+MAX_ZIP_ENTRIES = 1024
+MAX_HISTORY = 10_000
+MAX_TEXT = 4096  # longest string kept from the dataset record (a path)
+MAX_LIST = 10_000  # longest list in the dataset record (class names)
+# Stored data beyond the model's own weights (unreferenced records) we tolerate.
+DATA_SLACK_BYTES = 1024**2
+
+_REQUIRED = ("format", "version", "config", "state_dict")
+_OPTIONAL = ("latentlab_version", "created", "history", "dataset", "metrics")
 
 
 @dataclass(slots=True)
@@ -58,9 +83,15 @@ class Checkpoint:
         return len(self.history)
 
     def title(self) -> str:
-        """One-line description: kind, dataset, latent size, beta, epochs."""
+        """One-line description: kind, dataset, latent size, beta, epochs.
+
+        The dataset name comes from the file, so it is escaped
+        (:func:`~latentlab.core.text.printable`) and shortened.
+        """
         cfg = self.config
-        parts = [cfg.kind.upper(), self.dataset.get("name", "unknown data")]
+        name = self.dataset.get("name")
+        shown = printable(name, 60) if isinstance(name, str) else "unknown data"
+        parts = [cfg.kind.upper(), shown]
         parts.append(f"{cfg.latent_dim}-D")
         if cfg.kind == "vae":
             parts.append(f"β={cfg.beta:g}")
@@ -68,6 +99,9 @@ class Checkpoint:
             parts.append(cfg.backbone)
         parts.append(f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}")
         return " · ".join(parts)
+
+
+# --- saving -----------------------------------------------------------------------
 
 
 def save_checkpoint(
@@ -81,25 +115,37 @@ def save_checkpoint(
 ) -> Path:
     """Write ``model`` and its record to ``path`` atomically.
 
-    The bytes go to a temporary file in the same folder, are flushed to disk, and
-    only then replace ``path``, so a crash mid-save leaves the old file intact.
+    The bytes go to a temporary file in the same folder
+    (``.<name>.latentlab-tmp-<pid>-<hex>``), are flushed to disk, and only then
+    replace ``path``, so a crash, a full disk or Ctrl+C mid-save leaves the old
+    file intact and removes the temporary one. Temporary files of earlier saves
+    that were killed are removed first. Without ``overwrite`` the file is linked
+    into place, so a file that appears meanwhile is not replaced either.
 
     Raises
     ------
     CheckpointError
         ``path`` exists and ``overwrite`` is False, or the write failed.
+    KeyboardInterrupt
+        Ctrl+C during the save, after the temporary file was removed.
     """
     target = Path(path)
+    shown = printable(str(target))
     if target.is_dir():
-        raise CheckpointError(f"cannot save to {target}: it is a folder")
+        raise CheckpointError(f"cannot save to {shown}: it is a folder")
     if not all(torch.isfinite(v).all() for v in model.state_dict().values()):
         # load_checkpoint refuses such a file, so writing it would only lose data.
         raise CheckpointError(
-            f"not saving {target}: the model has NaN or infinite weights"
+            f"not saving {shown}: the model has NaN or infinite weights"
         )
     if target.exists() and not overwrite:
         raise CheckpointError(
-            f"{target} already exists; choose another name or allow overwriting"
+            f"{shown} already exists; choose another name or allow overwriting"
+        )
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"cannot save to {shown}: folder {printable(str(folder))} does not exist"
         )
     payload = {
         "format": FORMAT_NAME,
@@ -114,210 +160,695 @@ def save_checkpoint(
         "dataset": dict(dataset or {}),
         "metrics": {k: float(v) for k, v in (metrics or {}).items()},
     }
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"cannot save to {target}: folder {folder} does not exist"
-        )
-    tmp_name = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    clean_stale_temps(folder)
+    tmp = temp_path(folder / target.name)
+    existed = target.exists()
     try:
         # os.open honours the umask (mkstemp would make the file private, 0600).
-        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        raise CheckpointError(f"could not save {target}: {exc}") from exc
+        raise CheckpointError(f"could not save {shown}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
+        _put_in_place(tmp, target, overwrite=overwrite)
     except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"could not save {target}: {exc}") from exc
-        raise
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise _save_error(exc, shown, existed) from exc
+    _sync_folder(folder)
     return target
+
+
+def _put_in_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)  # atomic and never replaces: EEXIST if one appeared
+    except FileExistsError as exc:
+        raise CheckpointError(
+            f"{printable(str(target))} already exists; choose another name or "
+            "allow overwriting"
+        ) from exc
+    except OSError:
+        # No hard links here (FAT, some network mounts): check, then rename.
+        if target.exists():
+            raise CheckpointError(
+                f"{printable(str(target))} already exists; choose another name "
+                "or allow overwriting"
+            ) from None
+        os.replace(tmp, target)
+    else:
+        tmp.unlink()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable; best effort (not every system can)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _save_error(exc: BaseException, shown: str, existed: bool) -> BaseException:
+    """What a failed save raises: Ctrl+C stays itself, the rest a CheckpointError."""
+    if isinstance(exc, CheckpointError | KeyboardInterrupt) or not isinstance(
+        exc, Exception
+    ):
+        return exc
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 8:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(e, KeyboardInterrupt) for e in chain) or (
+        "KeyboardInterrupt" in str(exc)
+    ):
+        # torch's writer reports an exception raised in its Python callback as
+        # its own RuntimeError; Ctrl+C must still end the program as Ctrl+C.
+        return KeyboardInterrupt()
+    os_error = next((e for e in chain if isinstance(e, OSError)), None)
+    if os_error is not None:
+        reason = os_error.strerror or str(os_error)
+    else:
+        reason = shorten(
+            str(exc).strip().splitlines()[0]
+            if str(exc).strip()
+            else type(exc).__name__,
+            160,
+        )
+    kept = "; the existing file is unchanged" if existed else ""
+    return CheckpointError(f"could not save {shown}: {reason}{kept}")
+
+
+# --- loading ----------------------------------------------------------------------
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
+    Everything is checked before anything large is allocated, and the model is
+    built and holds the file's weights before this returns: a caller gets a
+    complete :class:`Checkpoint` or a :class:`CheckpointError`, never half.
+
     Raises
     ------
     CheckpointError
         For any file that is not a readable, intact, consistent LatentLab
-        checkpoint of a version this LatentLab understands.
+        checkpoint of a version this LatentLab understands, or one that would
+        need more memory than :func:`~latentlab.core.limits.memory_budget`.
     """
     p = Path(path)
-    payload = _read_payload(p)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        raise CheckpointError(
-            f"{p} is not a LatentLab checkpoint: {_describe(payload)}"
-        )
-    version = payload.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise CheckpointError(f"{p} has an invalid format version {version!r}")
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{p} was written by a newer LatentLab (format v{version}); this one "
-            f"reads up to v{FORMAT_VERSION}. Upgrade LatentLab to open it."
-        )
+    shown = printable(str(p))
+    with _open(p, shown) as (fh, size):
+        archive = _read_archive(fh, size, shown)
+        record = _dry_load(archive, shown)
+        fh.seek(0)
+        payload = _torch_load(fh, shown)
     try:
-        config = ModelConfig.from_dict(payload.get("config"))
-    except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{p} has an invalid model config: {exc}") from exc
-    state = payload.get("state_dict")
-    if not isinstance(state, dict) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise CheckpointError(f"{p} has no valid weights (state_dict)")
-    _check_shapes(p, config, state)
-    model = build_model(config)
-    try:
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()
+        return _build(p, shown, record, payload)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # last line of defence: torch faults on odd tensors
         raise CheckpointError(
-            f"{p}: the weights do not fit its config ({config.kind}, latent "
-            f"{config.latent_dim}, {config.backbone}): "
-            f"{' '.join(line.strip() for line in first[:3])}"
+            f"{shown}: its weights cannot be loaded ({_reason(exc)})"
         ) from exc
-    if not all(torch.isfinite(v).all() for v in model.state_dict().values()):
-        raise CheckpointError(f"{p} contains NaN or infinite weights")
-    model.eval()
-    return Checkpoint(
-        model=model,
-        path=p,
-        history=_history(payload.get("history")),
-        dataset=payload["dataset"] if isinstance(payload.get("dataset"), dict) else {},
-        metrics={
-            k: v
-            for k, v in (payload.get("metrics") or {}).items()
-            if isinstance(k, str) and isinstance(v, float)
-        }
-        if isinstance(payload.get("metrics"), dict)
-        else {},
-        created=str(payload.get("created", "")),
-    )
 
 
-def _read_payload(p: Path) -> Any:
+@contextlib.contextmanager
+def _open(p: Path, shown: str):
     try:
         # One stat inside the try: a folder we may not enter raises PermissionError
         # here, and a FIFO or device must be refused before open() blocks on it.
         info = p.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise CheckpointError(f"{p} is a folder, not a checkpoint file")
+            raise CheckpointError(f"{shown} is a folder, not a checkpoint file")
         if not stat.S_ISREG(info.st_mode):
-            raise CheckpointError(f"{p} is not a regular file")
+            raise CheckpointError(f"{shown} is not a regular file")
         if info.st_size == 0:
-            raise CheckpointError(f"{p} is empty (0 bytes)")
+            raise CheckpointError(f"{shown} is empty (0 bytes)")
         fh = p.open("rb")
     except FileNotFoundError as exc:
-        raise CheckpointError(f"{p} does not exist") from exc
+        raise CheckpointError(f"{shown} does not exist") from exc
     except PermissionError as exc:
-        raise CheckpointError(f"cannot read {p}: permission denied") from exc
+        raise CheckpointError(f"cannot read {shown}: permission denied") from exc
     except OSError as exc:
-        raise CheckpointError(f"cannot read {p}: {exc.strerror or exc}") from exc
+        raise CheckpointError(f"cannot read {shown}: {exc.strerror or exc}") from exc
     with fh:
-        try:
-            with warnings.catch_warnings():
-                # e.g. "Detected pickle protocol 4": noise for a file we refuse.
-                warnings.simplefilter("ignore")
-                return torch.load(fh, map_location="cpu", weights_only=True)
-        except Exception as exc:  # corrupt bytes raise many types, OSError included
-            raise _load_error(p, exc) from exc
-
-
-def _load_error(p: Path, exc: Exception) -> CheckpointError:
-    text = str(exc)
-    if "Weights only load failed" in text:
-        # Older torch says "Unsupported global: GLOBAL os.system", 2.14 says
-        # "unsupported GLOBAL posix.system whose module posix is blocked";
-        # garbage bytes read as a pickle give "Unsupported operand 205".
-        wanted = re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", text)
-        operand = re.search(r"Unsupported operand \d+", text)
-        if wanted or not operand:
-            detail = (
-                f"it asks to build the Python object {wanted.group(1)}"
-                if wanted
-                else "its pickle data is not plain tensors"
+        size = os.fstat(fh.fileno()).st_size  # the file we opened, not the name's
+        budget = memory_budget()
+        if size > budget:
+            raise CheckpointError(
+                f"{shown} is {format_bytes(size)}, more than LatentLab reads on "
+                f"this machine ({format_bytes(budget)})"
             )
-            return CheckpointError(
-                f"{p} was refused: {detail}. LatentLab reads only tensors and plain "
-                "values, so nothing in the file was executed"
-            )
-        text = f"unreadable pickle data: {operand.group(0)}"
-    reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return CheckpointError(f"{p} is corrupt or not a PyTorch file ({reason[:160]})")
+        yield fh, size
 
 
-def _check_shapes(p: Path, config: ModelConfig, state: dict[Any, Any]) -> None:
-    """Compare the file's weights with the config before allocating the model.
+@dataclass(frozen=True, slots=True)
+class _Archive:
+    pickle: bytes
+    records: dict[str, int]  # storage key -> stored bytes
+    data_bytes: int
 
-    The config alone could ask for billions of parameters; an empty "meta" model
-    gives the expected shapes for free, and weights that match them must be
-    stored in the file, so building the real model costs no more than the file.
+
+def _corrupt(shown: str, reason: str) -> CheckpointError:
+    return CheckpointError(f"{shown} is corrupt or not a PyTorch file ({reason})")
+
+
+def _read_archive(fh: BinaryIO, size: int, shown: str) -> _Archive:
+    """Check the zip's directory and CRCs, and return its pickle and record sizes.
+
+    torch.save stores every entry uncompressed; a compressed entry can declare
+    gigabytes in a few kilobytes, so it is refused before anything inflates.
     """
+    if not zipfile.is_zipfile(fh):
+        fh.seek(0)
+        head = fh.read(MAX_PICKLE_BYTES)
+        _refuse_code(head, shown)  # a bare pickle asking for code says so
+        raise _corrupt(shown, "not a zip archive, the format torch.save writes")
+    fh.seek(0)
+    try:
+        with zipfile.ZipFile(fh) as zf:
+            infos = zf.infolist()
+            if not infos or len(infos) > MAX_ZIP_ENTRIES:
+                raise _corrupt(shown, f"its zip archive has {len(infos)} entries")
+            prefix = infos[0].filename.split("/", 1)[0] + "/"
+            records: dict[str, int] = {}
+            for info in infos:
+                if not info.filename.startswith(prefix):
+                    raise _corrupt(shown, "its zip entries are not in one folder")
+                if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                    raise _corrupt(
+                        shown,
+                        "it holds compressed or encrypted entries, which torch.save "
+                        "never writes",
+                    )
+                end = info.header_offset + info.file_size
+                if info.file_size != info.compress_size or end > size:
+                    raise _corrupt(
+                        shown, "its zip directory declares sizes beyond the file"
+                    )
+                name = info.filename[len(prefix) :]
+                if name.startswith("data/"):
+                    records[name[5:]] = info.file_size
+            try:
+                pkl = zf.getinfo(prefix + "data.pkl")
+            except KeyError:
+                raise _corrupt(shown, "it has no data.pkl") from None
+            if pkl.file_size > MAX_PICKLE_BYTES:
+                raise CheckpointError(
+                    f"{shown} has {format_bytes(pkl.file_size)} of pickled data, more "
+                    "than a LatentLab checkpoint holds "
+                    f"({format_bytes(MAX_PICKLE_BYTES)})"
+                )
+            bad = zf.testzip()  # reads every entry in 1 MB chunks: checks CRCs
+            if bad is not None:
+                raise _corrupt(shown, f"the data of {printable(bad, 80)} is damaged")
+            data = zf.read(pkl)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise _corrupt(shown, f"damaged zip archive: {_reason(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise _corrupt(shown, "a zip entry's name is not valid text") from exc
+    except NotImplementedError as exc:  # zipfile: "zip file version 21.6" etc.
+        raise _corrupt(shown, "it uses zip features torch.save never writes") from exc
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:  # a seek to a negative offset it declares
+            raise _corrupt(shown, "damaged zip archive") from exc
+        raise CheckpointError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    except (EOFError, ValueError, struct.error, OverflowError) as exc:
+        raise _corrupt(shown, "damaged zip archive") from exc
+    return _Archive(data, records, sum(records.values()))
+
+
+# --- the stub unpickler -------------------------------------------------------------
+
+# torch's storage classes -> (dtype name, element size).
+_STORAGES = {
+    "FloatStorage": ("float32", 4),
+    "DoubleStorage": ("float64", 8),
+    "HalfStorage": ("float16", 2),
+    "BFloat16Storage": ("bfloat16", 2),
+    "LongStorage": ("int64", 8),
+    "IntStorage": ("int32", 4),
+    "ShortStorage": ("int16", 2),
+    "CharStorage": ("int8", 1),
+    "ByteStorage": ("uint8", 1),
+    "BoolStorage": ("bool", 1),
+    "ComplexFloatStorage": ("complex64", 8),
+    "ComplexDoubleStorage": ("complex128", 16),
+}
+_LAYOUT_WORDS = {
+    "torch._utils._rebuild_sparse_tensor": "a sparse tensor",
+    "torch._utils._rebuild_sparse_csr_tensor": "a sparse tensor",
+    "torch._utils._rebuild_qtensor": "a quantized tensor",
+    "torch._utils._rebuild_meta_tensor_no_storage": "a tensor without data (meta)",
+    "torch._utils._rebuild_nested_tensor": "a nested tensor",
+    "torch._utils._rebuild_wrapper_subclass": "a tensor subclass",
+    "torch._utils._rebuild_parameter": "an nn.Parameter",
+    "torch._utils._rebuild_parameter_with_state": "an nn.Parameter",
+    "torch._utils._rebuild_device_tensor_from_numpy": "a numpy-backed tensor",
+}
+
+
+class _Refused(Exception):
+    """The pickle names a global outside the few a checkpoint uses."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _Malformed(Exception):
+    """The pickle is well-formed but not torch's layout of a tensor."""
+
+
+@dataclass(frozen=True, slots=True)
+class _StorageType:
+    dtype: str
+    itemsize: int
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _StorageStub:
+    key: str
+    dtype: str
+    numel: int
+
+    def __repr__(self) -> str:
+        return f"stored {self.dtype} data"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _TensorStub:
+    storage: _StorageStub
+    offset: int
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+
+    def __repr__(self) -> str:  # what a message shows of a misplaced tensor
+        return f"a tensor of shape {'x'.join(map(str, self.shape)) or '()'}"
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, tuple) or not all(
+        type(v) is int and v >= 0 for v in value
+    ):
+        raise _Malformed("a tensor's size or stride is not a tuple of integers")
+    return value
+
+
+def _rebuild_stub(
+    storage: Any,
+    storage_offset: Any,
+    size: Any,
+    stride: Any,
+    requires_grad: Any = False,
+    backward_hooks: Any = None,
+    metadata: Any = None,
+) -> _TensorStub:
+    if not isinstance(storage, _StorageStub) or type(storage_offset) is not int:
+        raise _Malformed("a tensor does not point at stored data")
+    if storage_offset < 0 or type(requires_grad) is not bool or metadata:
+        raise _Malformed("a tensor has an odd offset, flag or metadata")
+    if backward_hooks is not None and backward_hooks != OrderedDict():
+        raise _Malformed("a tensor carries backward hooks")
+    shape, strides = _ints(size), _ints(stride)
+    if len(shape) != len(strides) or len(shape) > 8:
+        raise _Malformed("a tensor's size and stride disagree")
+    return _TensorStub(storage, storage_offset, shape, strides)
+
+
+class _StubUnpickler(pickle.Unpickler):
+    """Reads data.pkl into plain values and stubs; builds and calls nothing else."""
+
+    def __init__(self, data: bytes, records: dict[str, int]) -> None:
+        super().__init__(io.BytesIO(data))
+        self._records = records
+        self._storages: dict[str, _StorageStub] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        full = f"{module}.{name}"
+        if full == "torch._utils._rebuild_tensor_v2":
+            return _rebuild_stub
+        if full == "collections.OrderedDict":
+            return OrderedDict
+        if module == "torch" and name in _STORAGES:
+            return _StorageType(*_STORAGES[name])
+        raise _Refused(full)
+
+    def persistent_load(self, pid: Any) -> _StorageStub:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise _Malformed("it refers to data in a way torch.save does not")
+        _, kind, key, location, numel = pid
+        if not isinstance(kind, _StorageType) or not isinstance(key, str):
+            raise _Malformed("it refers to data of an unknown type")
+        if not isinstance(location, str) or type(numel) is not int or numel < 0:
+            raise _Malformed("it refers to data with an odd size or place")
+        known = self._storages.get(key)
+        if known is not None:
+            if (known.dtype, known.numel) != (kind.dtype, numel):
+                raise _Malformed(f"record {printable(key, 40)} is read two ways")
+            return known
+        stored = self._records.get(key)
+        if stored is None:
+            raise _Malformed(f"record data/{printable(key, 40)} is missing")
+        if stored != numel * kind.itemsize:
+            raise _Malformed(
+                f"record data/{printable(key, 40)} holds {stored:,} bytes but is "
+                f"declared as {numel:,} {kind.dtype} values"
+            )
+        stub = _StorageStub(key, kind.dtype, numel)
+        self._storages[key] = stub
+        return stub
+
+
+def _refused_message(shown: str, name: str) -> CheckpointError:
+    what = _LAYOUT_WORDS.get(name)
+    if what is not None:
+        return CheckpointError(
+            f"{shown} was refused: it holds {what} ({name}); LatentLab checkpoints "
+            "hold only dense float32 weights"
+        )
+    return CheckpointError(
+        f"{shown} was refused: it asks to build the Python object "
+        f"{printable(name, 80)}. LatentLab reads only tensors and plain values, so "
+        "nothing in the file was executed"
+    )
+
+
+def _refuse_code(data: bytes, shown: str) -> None:
+    """Raise the refusal if a bare pickle asks for a global; else return."""
+    try:
+        _StubUnpickler(data, {}).load()
+    except _Refused as exc:
+        raise _refused_message(shown, exc.name) from None
+    except Exception:  # anything else: not a pickle we recognise either
+        return
+
+
+def _unpickle(archive: _Archive, shown: str) -> Any:
+    try:
+        return _StubUnpickler(archive.pickle, archive.records).load()
+    except _Refused as exc:
+        raise _refused_message(shown, exc.name) from None
+    except _Malformed as exc:
+        raise CheckpointError(f"{shown} has malformed weights: {exc}") from None
+    except RecursionError:
+        raise _corrupt(shown, "its pickle data nests too deeply") from None
+    except Exception:  # opcodes, stack and memo faults come in every type
+        raise _corrupt(shown, "its pickle data is malformed") from None
+
+
+# --- checking the record ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    config: ModelConfig
+    expected: dict[str, tuple[int, ...]]
+    history: list[EpochMetrics]
+    dataset: dict[str, Any]
+    metrics: dict[str, float]
+    created: str
+
+
+def _dry_load(archive: _Archive, shown: str) -> _Record:
+    """Check everything the pickle declares, before torch allocates a byte."""
+    payload = _unpickle(archive, shown)
+    if type(payload) is not dict or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(
+            f"{shown} is not a LatentLab checkpoint: {_describe(payload)}"
+        )
+    version = payload.get("version")
+    if type(version) is not int or version < 1:
+        raise CheckpointError(
+            f"{shown} has an invalid format version {describe(version)}"
+        )
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{shown} was written by a newer LatentLab (format v{version}); this one "
+            f"reads up to v{FORMAT_VERSION}. Upgrade LatentLab to open it."
+        )
+    extra = [k for k in payload if k not in _REQUIRED + _OPTIONAL]
+    if extra:
+        raise CheckpointError(
+            f"{shown} has an unexpected field {describe(extra[0])}"
+            + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else "")
+        )
+    try:
+        config = ModelConfig.from_dict(payload.get("config"))
+    except ConfigError as exc:
+        raise CheckpointError(f"{shown} has an invalid model config: {exc}") from None
+    state = payload.get("state_dict")
+    if (
+        type(state) not in (dict, OrderedDict)
+        or not state
+        or not all(
+            isinstance(k, str) and isinstance(v, _TensorStub) for k, v in state.items()
+        )
+    ):
+        raise CheckpointError(f"{shown} has no valid weights (state_dict)")
+    expected = _expected_shapes(config)
+    _check_shapes(shown, config, expected, {k: v.shape for k, v in state.items()})
+    needed = 4 * sum(math.prod(s) for s in expected.values())
+    budget = memory_budget()
+    if needed > budget:
+        raise CheckpointError(
+            f"{shown}: its model needs {format_bytes(needed)}, more than LatentLab "
+            f"loads on this machine ({format_bytes(budget)})"
+        )
+    for key, stub in state.items():
+        _check_stub(shown, key, stub)
+    if archive.data_bytes > needed + DATA_SLACK_BYTES:
+        raise CheckpointError(
+            f"{shown} stores {format_bytes(archive.data_bytes)} of data but its "
+            f"model has {format_bytes(needed)} of weights"
+        )
+    return _Record(
+        config=config,
+        expected=expected,
+        history=_history(shown, payload.get("history", [])),
+        dataset=_dataset(shown, payload.get("dataset", {})),
+        metrics=_metrics(shown, payload.get("metrics", {})),
+        created=_short_text(shown, "created", payload.get("created", ""), 100),
+    )
+
+
+def _expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The state_dict shapes ``config`` implies; a "meta" model allocates nothing."""
     with torch.device("meta"):
-        expected = {
-            k: tuple(v.shape) for k, v in build_model(config).state_dict().items()
-        }
-    got = {str(k): tuple(v.shape) for k, v in state.items()}
+        return {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
+
+
+def _check_shapes(
+    shown: str,
+    config: ModelConfig,
+    expected: dict[str, tuple[int, ...]],
+    got: dict[str, tuple[int, ...]],
+) -> None:
     problems = [f"missing {k}" for k in expected if k not in got]
-    problems += [f"unexpected {k}" for k in got if k not in expected]
+    problems += [f"unexpected {printable(k, 60)}" for k in got if k not in expected]
     problems += [
-        f"{k} is {'x'.join(map(str, got[k]))} in the file, "
+        f"{k} is {'x'.join(map(str, got[k])) or 'a scalar'} in the file, "
         f"{'x'.join(map(str, shape))} for the config"
         for k, shape in expected.items()
         if k in got and got[k] != shape
     ]
     if problems:
-        shown = "; ".join(problems[:3])
+        shown_problems = "; ".join(problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise CheckpointError(
-            f"{p}: the weights do not fit its config ({config.kind}, latent "
-            f"{config.latent_dim}, {config.backbone}): {shown}{more}"
+            f"{shown}: the weights do not fit its config ({config.kind}, latent "
+            f"{config.latent_dim}, {config.backbone}): {shown_problems}{more}"
         )
-    stored = sum(v.untyped_storage().nbytes() for v in state.values())
-    claimed = sum(v.numel() * v.element_size() for v in state.values())
-    if claimed > stored:
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _check_stub(shown: str, key: str, stub: _TensorStub) -> None:
+    if stub.storage.dtype != "float32":
         raise CheckpointError(
-            f"{p} has malformed weights: they claim {claimed:,} bytes but store "
-            f"{stored:,}"
+            f"{shown} has malformed weights: {key} is {stub.storage.dtype}, "
+            "LatentLab stores float32"
         )
+    numel = math.prod(stub.shape)
+    if numel and any(
+        st != want
+        for n, st, want in zip(
+            stub.shape, stub.stride, _contiguous_strides(stub.shape), strict=True
+        )
+        if n > 1
+    ):
+        raise CheckpointError(
+            f"{shown} has malformed weights: {key} is not stored contiguously "
+            "(a view or an expanded tensor)"
+        )
+    if stub.offset + numel > stub.storage.numel:
+        raise CheckpointError(
+            f"{shown} has malformed weights: {key} claims {numel * 4:,} bytes but "
+            f"its record stores {max(stub.storage.numel - stub.offset, 0) * 4:,}"
+        )
+
+
+def _number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _history(shown: str, raw: Any) -> list[EpochMetrics]:
+    if type(raw) is not list:
+        raise CheckpointError(f"{shown} has a malformed history: {_describe(raw)}")
+    if len(raw) > MAX_HISTORY:
+        raise CheckpointError(
+            f"{shown} has a history of {len(raw):,} epochs; LatentLab trains at most "
+            f"{MAX_HISTORY:,}"
+        )
+    names = [f.name for f in fields(EpochMetrics)]
+    out = []
+    for i, row in enumerate(raw, 1):
+        if (
+            type(row) is not dict
+            or set(row) != set(names)
+            or type(row["epoch"]) is not int
+            or not all(_number(row[n]) for n in names)
+        ):
+            raise CheckpointError(
+                f"{shown} has a malformed history: entry {i} is {describe(row)}"
+            )
+        out.append(EpochMetrics(**{n: row[n] for n in names}))
+    return out
+
+
+def _plain(value: Any) -> bool:
+    if value is None or type(value) in (bool, int, float):
+        return True
+    return type(value) is str and len(value) <= MAX_TEXT
+
+
+def _dataset(shown: str, raw: Any) -> dict[str, Any]:
+    if type(raw) is not dict or not all(isinstance(k, str) for k in raw):
+        raise CheckpointError(f"{shown} has a malformed dataset record")
+    for key, value in raw.items():
+        ok = _plain(value) or (
+            type(value) is list and len(value) <= MAX_LIST and all(map(_plain, value))
+        )
+        if not ok or len(key) > 100:
+            raise CheckpointError(
+                f"{shown} has a malformed dataset record: {printable(key, 40)} is "
+                f"{describe(value)}"
+            )
+    return dict(raw)
+
+
+def _metrics(shown: str, raw: Any) -> dict[str, float]:
+    if type(raw) is not dict or not all(
+        isinstance(k, str) and len(k) <= 100 and _number(v) for k, v in raw.items()
+    ):
+        raise CheckpointError(f"{shown} has malformed metrics: {describe(raw)}")
+    return {k: float(v) for k, v in raw.items()}
+
+
+def _short_text(shown: str, name: str, raw: Any, limit: int) -> str:
+    if type(raw) is not str or len(raw) > limit:
+        raise CheckpointError(f"{shown} has a malformed {name!r} field")
+    return raw
 
 
 def _describe(payload: Any) -> str:
     if (
         isinstance(payload, dict)
         and payload
-        and all(isinstance(v, torch.Tensor) for v in payload.values())
+        and all(isinstance(v, _TensorStub | torch.Tensor) for v in payload.values())
     ):
         return (
             f"it holds a plain PyTorch state_dict ({len(payload)} tensors) without "
             "LatentLab's model config"
         )
     if isinstance(payload, dict):
-        keys = ", ".join(sorted(map(str, payload))[:5])
-        return f"a dict with keys {keys or '(none)'}"
+        keys = sorted(printable(k, 30) for k in payload if isinstance(k, str))[:5]
+        return f"a dict with keys {', '.join(keys) or '(none)'}"
+    if isinstance(payload, _TensorStub | torch.Tensor):
+        return "it holds a single tensor"
     return f"it holds a {type(payload).__name__}"
 
 
-def _history(raw: Any) -> list[EpochMetrics]:
-    if not isinstance(raw, list):
-        return []
-    names = {f.name for f in fields(EpochMetrics)}
-    out = []
-    for row in raw:
-        if isinstance(row, dict) and set(row) == names:
-            try:
-                m = EpochMetrics(**row)
-            except TypeError:
-                continue
-            if all(isinstance(getattr(m, n), int | float) for n in names):
-                out.append(m)
-    return out
+# --- torch.load and the model -------------------------------------------------------
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, one-line account of a foreign exception, cut at a word."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return printable(shorten(first, 160), 200)
+
+
+def _torch_load(fh: BinaryIO, shown: str) -> Any:
+    try:
+        with warnings.catch_warnings():
+            # e.g. "Detected pickle protocol 4": noise for a file we refuse.
+            warnings.simplefilter("ignore")
+            return torch.load(fh, map_location="cpu", weights_only=True)
+    except Exception as exc:  # checked already; what remains is torch's own view
+        text = str(exc)
+        if "Weights only load failed" in text:
+            return_msg = "its pickle data is not plain tensors"
+        elif "record size" in text or "storage" in text.lower():
+            return_msg = "its weights do not match their records"
+        else:
+            return_msg = _reason(exc)
+        raise _corrupt(shown, return_msg) from exc
+
+
+def _build(p: Path, shown: str, record: _Record, payload: Any) -> Checkpoint:
+    """Check the tensors torch made against the dry run, then fill a model."""
+    state = payload.get("state_dict") if isinstance(payload, dict) else None
+    if not isinstance(state, dict) or set(state) != set(record.expected):
+        raise CheckpointError(f"{shown} has no valid weights (state_dict)")
+    for key, shape in record.expected.items():
+        t = state[key]
+        if (
+            type(t) is not torch.Tensor
+            or t.layout != torch.strided
+            or t.is_quantized
+            or t.device.type != "cpu"
+            or t.dtype != torch.float32
+            or tuple(t.shape) != shape
+            or not t.is_contiguous()
+        ):
+            raise CheckpointError(f"{shown} has malformed weights: {key}")
+    if not all(bool(torch.isfinite(t).all()) for t in state.values()):
+        raise CheckpointError(f"{shown} contains NaN or infinite weights")
+    model = build_model(record.config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        cfg = record.config
+        raise CheckpointError(
+            f"{shown}: the weights do not fit its config ({cfg.kind}, latent "
+            f"{cfg.latent_dim}, {cfg.backbone}): {_reason(exc)}"
+        ) from exc
+    model.eval()
+    return Checkpoint(
+        model=model,
+        path=p,
+        history=record.history,
+        dataset=record.dataset,
+        metrics=record.metrics,
+        created=record.created,
+    )
 
 
 def metrics_summary(history: Sequence[EpochMetrics]) -> dict[str, float]:

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from latentlab.core.errors import ConfigError
+from latentlab.core.text import describe
 
 ModelKind = Literal["ae", "vae"]
 Backbone = Literal["mlp", "conv"]
 
 MAX_LATENT_DIM = 512
 MAX_PIXELS = 256 * 256
+MAX_HIDDEN_WIDTH = 65536
+MAX_HIDDEN_LAYERS = 8
+MAX_EPOCHS = 10_000
+
+
+def max_threads() -> int:
+    """Most torch CPU threads a run may ask for: 4 per core (OpenMP aborts on
+    absurd counts)."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +59,28 @@ class ModelConfig:
     beta: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("ae", "vae"):
-            raise ConfigError(f"model kind must be 'ae' or 'vae', not {self.kind!r}")
-        if self.backbone not in ("mlp", "conv"):
+        if not isinstance(self.kind, str) or self.kind not in ("ae", "vae"):
             raise ConfigError(
-                f"backbone must be 'mlp' or 'conv', not {self.backbone!r}"
+                f"model kind must be 'ae' or 'vae', not {describe(self.kind)}"
             )
-        if not isinstance(self.latent_dim, int) or not (
-            1 <= self.latent_dim <= MAX_LATENT_DIM
-        ):
+        if not isinstance(self.backbone, str) or self.backbone not in ("mlp", "conv"):
+            raise ConfigError(
+                f"backbone must be 'mlp' or 'conv', not {describe(self.backbone)}"
+            )
+        if not _int(self.latent_dim) or not (1 <= self.latent_dim <= MAX_LATENT_DIM):
             raise ConfigError(
                 f"latent size must be an integer from 1 to {MAX_LATENT_DIM}, "
-                f"not {self.latent_dim!r}"
+                f"not {describe(self.latent_dim)}"
+            )
+        if not isinstance(self.image_shape, tuple | list) or len(self.image_shape) != 3:
+            raise ConfigError(
+                "image shape must be (channels, height, width), not "
+                f"{describe(self.image_shape)}"
             )
         shape = tuple(self.image_shape)
-        if len(shape) != 3 or any(not isinstance(s, int) or s < 1 for s in shape):
+        if any(not _int(s) or s < 1 for s in shape):
             raise ConfigError(
-                f"image shape must be (channels, height, width), not {shape!r}"
+                f"image shape must be (channels, height, width), not {describe(shape)}"
             )
         if shape[0] != 1:
             raise ConfigError("only grey images (1 channel) are supported")
@@ -71,10 +91,28 @@ class ModelConfig:
                 "the conv backbone needs height and width divisible by 4, "
                 f"not {shape[1]}x{shape[2]}"
             )
-        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ConfigError(f"hidden sizes must be positive integers: {self.hidden}")
-        if not isinstance(self.beta, int | float) or not math.isfinite(self.beta):
-            raise ConfigError(f"beta must be a finite number, not {self.beta!r}")
+        if (
+            not isinstance(self.hidden, tuple | list)
+            or not self.hidden
+            or len(self.hidden) > MAX_HIDDEN_LAYERS
+        ):
+            raise ConfigError(
+                f"hidden sizes must be 1 to {MAX_HIDDEN_LAYERS} widths, not "
+                f"{describe(self.hidden)}"
+            )
+        if any(not _int(h) or not 1 <= h <= MAX_HIDDEN_WIDTH for h in self.hidden):
+            raise ConfigError(
+                f"hidden sizes must be integers from 1 to {MAX_HIDDEN_WIDTH}, not "
+                f"{describe(tuple(self.hidden))}"
+            )
+        if (
+            not isinstance(self.beta, int | float)
+            or isinstance(self.beta, bool)
+            or not math.isfinite(self.beta)
+        ):
+            raise ConfigError(
+                f"beta must be a finite number, not {describe(self.beta)}"
+            )
         if self.beta < 0:
             raise ConfigError(f"beta must be >= 0, not {self.beta}")
         object.__setattr__(self, "image_shape", shape)
@@ -100,17 +138,24 @@ class ModelConfig:
         if not isinstance(data, dict):
             raise ConfigError("model config must be a mapping")
         names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
+        unknown = [k for k in data if k not in names]
         if unknown:
-            raise ConfigError(f"unknown model config keys: {sorted(unknown)}")
+            shown = ", ".join(sorted(describe(k) for k in unknown)[:5])
+            raise ConfigError(f"unknown model config keys: [{shown}]")
         kwargs = dict(data)
-        try:
-            if "image_shape" in kwargs:
-                kwargs["image_shape"] = tuple(int(v) for v in kwargs["image_shape"])
-            if "hidden" in kwargs:
-                kwargs["hidden"] = tuple(int(v) for v in kwargs["hidden"])
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"malformed model config: {exc}") from exc
+        for key in ("image_shape", "hidden"):
+            value = kwargs.get(key)
+            if key in kwargs and not (
+                isinstance(value, list | tuple) and len(value) <= 16
+            ):
+                raise ConfigError(f"malformed model config: {key} is {describe(value)}")
+            if key in kwargs and not all(_int(v) for v in value):
+                raise ConfigError(
+                    f"malformed model config: {key} must hold integers, not "
+                    f"{describe(value)}"
+                )
+            if key in kwargs:
+                kwargs[key] = tuple(value)
         return cls(**kwargs)
 
 
@@ -128,8 +173,10 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 10_000:
-            raise ConfigError(f"epochs must be from 1 to 10000, not {self.epochs!r}")
+        if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ConfigError(
+                f"epochs must be from 1 to {MAX_EPOCHS}, not {describe(self.epochs)}"
+            )
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 65536:
             raise ConfigError(
                 f"batch size must be from 1 to 65536, not {self.batch_size!r}"
@@ -147,15 +194,20 @@ class TrainConfig:
             math.isfinite(self.lr) and self.lr > 0
         ):
             raise ConfigError(f"learning rate must be > 0, not {self.lr!r}")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not str(
-            self.device
-        ).startswith("cuda:"):
-            raise ConfigError(f"unknown device {self.device!r}")
-        if self.threads is not None and (
-            not isinstance(self.threads, int) or self.threads < 1
+        if not isinstance(self.device, str) or (
+            self.device not in ("auto", "cpu", "cuda", "mps")
+            and not self.device.startswith("cuda:")
         ):
             raise ConfigError(
-                f"threads must be a positive integer, not {self.threads!r}"
+                f"unknown device {describe(self.device)}; use auto, cpu, cuda, "
+                "cuda:N or mps"
+            )
+        if self.threads is not None and (
+            not _int(self.threads) or not 1 <= self.threads <= max_threads()
+        ):
+            raise ConfigError(
+                f"threads must be from 1 to {max_threads()} (4 per CPU core), not "
+                f"{describe(self.threads)}"
             )
         if not self.snapshot_interval_s > 0:
             raise ConfigError("snapshot interval must be > 0 seconds")

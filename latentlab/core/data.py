@@ -22,38 +22,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from latentlab.core.catalog import DATASET_NAMES, IDX_SETS, IMAGE_SUFFIXES, SHAPE_NAMES
 from latentlab.core.errors import DataError
+from latentlab.core.limits import format_bytes, idx_limit, memory_budget
+from latentlab.core.text import printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy.typing as npt
 
-IDX_SETS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "mnist": ("MNIST", tuple(str(d) for d in range(10))),
-    "fashion-mnist": (
-        "FashionMNIST",
-        (
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ),
-    ),
-    "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
-}
-DATASET_NAMES = ("shapes", *IDX_SETS, "folder")
-SHAPE_NAMES = ("square", "ellipse", "triangle")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 # Decoding more pixels than this is a decompression bomb or a photo we should not
 # spend seconds on; such files are skipped and counted.
 MAX_SOURCE_PIXELS = 40_000_000
+# All images of one folder together: about a minute of decoding at most.
+MAX_FOLDER_PIXELS = 2_000_000_000
+# Entries (files and folders) looked at under an image folder before giving up.
+MAX_FOLDER_ENTRIES = 200_000
+# deflate's best case is ~1032:1; a .gz declaring more than this per stored byte
+# cannot hold what its IDX header promises.
+_MAX_GZIP_RATIO = 1100
+_READ_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +71,14 @@ class ImageDataset:
     test_factors: dict[str, npt.NDArray[np.float32]] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
     source: str = ""
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            if len(getattr(self, f"{split}_images")) == 0:
+                raise DataError(
+                    f"{printable(self.name, 80)} has an empty {split} split; "
+                    "LatentLab needs images in both splits"
+                )
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -300,7 +297,14 @@ def load_idx_dataset(
             f"{folder} not found in {root}. Put {names} into "
             f"{root / folder / 'raw'} (or allow a download when online)."
         )
-    arrays = {part: read_idx(path) for part, path in files.items()}
+    # One budget for the four files: each may not take what the others need.
+    budget = min(4 * idx_limit(), memory_budget())
+    arrays = {}
+    for part, path in files.items():
+        limit = min(budget, idx_limit())
+        array = read_idx(path, ndim=3 if part.endswith("images") else 1, limit=limit)
+        budget -= array.nbytes
+        arrays[part] = array
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
@@ -330,33 +334,97 @@ def load_idx_dataset(
     )
 
 
-def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[np.uint8]:
-    """Read a uint8 IDX file (optionally gzipped) into an array."""
+def read_idx(
+    path: str | os.PathLike[str],
+    *,
+    ndim: int | None = None,
+    limit: int | None = None,
+) -> npt.NDArray[np.uint8]:
+    """Read a uint8 IDX file (optionally gzipped) into an array.
+
+    The header is read first, and its declared size is checked against
+    ``limit`` (default :func:`~latentlab.core.limits.idx_limit`) and against
+    what the file can hold before any memory is allocated; the body is then
+    read in bounded chunks straight into the array, and must end exactly
+    where the header says. A gzip stream that inflates past that point is
+    refused without being inflated further.
+
+    Parameters
+    ----------
+    ndim : int, optional
+        Refuse a file with another number of dimensions (3 for images, 1 for
+        labels), before reading its body.
+    limit : int, optional
+        Most bytes the body may have.
+    """
     path = Path(path)
+    limit = idx_limit() if limit is None else limit
+    shown = printable(str(path))
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as fh:
-                raw = fh.read()
-        else:
-            raw = path.read_bytes()
+        stored = path.stat().st_size
+        opened = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+    except OSError as exc:
+        raise DataError(f"cannot read {shown}: {exc.strerror or exc}") from exc
+    try:
+        with opened as fh:
+            return _read_idx_stream(
+                fh, shown, stored, ndim, limit, path.suffix == ".gz"
+            )
+    except DataError:
+        raise
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(f"{path} is not a uint8 IDX file")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim < 1 or len(raw) < header:
-        raise DataError(f"{path} has a malformed IDX header")
-    shape = tuple(
-        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
-    )
-    count = math.prod(shape)  # exact: np.prod would wrap for a bogus header
-    if len(raw) - header != count:
+        raise DataError(f"cannot read {shown}: {exc}") from exc
+
+
+def _read_exactly(fh: Any, n: int) -> bytes:
+    data = fh.read(n)
+    return data if data is not None else b""
+
+
+def _read_idx_stream(
+    fh: Any, shown: str, stored: int, ndim: int | None, limit: int, gz: bool
+) -> npt.NDArray[np.uint8]:
+    magic = _read_exactly(fh, 4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] != 0x08:
+        raise DataError(f"{shown} is not a uint8 IDX file")
+    dims = magic[3]
+    head = _read_exactly(fh, 4 * dims)
+    if dims < 1 or len(head) < 4 * dims:
+        raise DataError(f"{shown} has a malformed IDX header")
+    shape = tuple(int.from_bytes(head[4 * i : 4 * i + 4], "big") for i in range(dims))
+    if ndim is not None and dims != ndim:
         raise DataError(
-            f"{path} is truncated or padded: header says {count} values, "
-            f"file holds {len(raw) - header}"
+            f"{shown} has {dims} dimension(s) {'x'.join(map(str, shape))}; "
+            f"expected {ndim}"
         )
-    return np.frombuffer(raw, np.uint8, count, header).reshape(shape).copy()
+    count = math.prod(shape)  # exact: np.prod would wrap for a bogus header
+    if count > limit:
+        raise DataError(
+            f"{shown} declares {count:,} values ({format_bytes(count)}), more than "
+            f"LatentLab reads into memory on this machine ({format_bytes(limit)})"
+        )
+    room = stored * _MAX_GZIP_RATIO if gz else stored - 4 - 4 * dims
+    if count > room:
+        raise DataError(
+            f"{shown} is truncated or padded: header says {count} values, the file "
+            f"can hold at most {max(room, 0)}"
+        )
+    out = np.empty(count, np.uint8)
+    view = memoryview(out)
+    got = 0
+    while got < count:
+        n = fh.readinto(view[got : got + _READ_CHUNK])
+        if not n:
+            break
+        got += n
+    if got < count or _read_exactly(fh, 1):
+        # Past the declared end nothing more is inflated: "more" is all we know.
+        held = str(got) if got < count else "more"
+        raise DataError(
+            f"{shown} is truncated or padded: header says {count} values, file "
+            f"holds {held}"
+        )
+    return out.reshape(shape)
 
 
 def _download_with_torchvision(key: str, root: Path) -> None:
@@ -397,32 +465,44 @@ def load_image_folder(
     the test split.
     """
     root = Path(folder)
+    shown = printable(str(root))
     if not root.is_dir():
-        raise DataError(f"image folder {root} does not exist or is not a folder")
-    paths = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
+        raise DataError(f"image folder {shown} does not exist or is not a folder")
+    paths = sorted(_image_files(root, shown))
     if not paths:
         raise DataError(
-            f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {root}"
+            f"no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in {shown}"
+        )
+    height, width = int(image_size[0]), int(image_size[1])
+    # The stack and its train/test copies: refuse before decoding anything.
+    need = 3 * len(paths) * height * width
+    if need > memory_budget():
+        raise DataError(
+            f"{shown} has {len(paths):,} images: at {height}x{width} they need "
+            f"{format_bytes(need)}, more than LatentLab uses on this machine "
+            f"({format_bytes(memory_budget())})"
         )
     class_of = {
         p: (p.relative_to(root).parts[0] if p.parent != root else "images")
         for p in paths
     }
     images, classes, skipped = [], [], []
+    decoded = 0
     for path in paths:
         try:
-            images.append(read_grey_image(path, image_size))
-            classes.append(class_of[path])
+            image, pixels = _read_grey(path, image_size, MAX_FOLDER_PIXELS - decoded)
         except DataError as exc:
             skipped.append(str(exc))
+            continue
+        decoded += pixels
+        images.append(image)
+        classes.append(class_of[path])
     # Only classes with at least one readable image make it into the legend.
     class_names = tuple(sorted(set(classes)))
     labels = [class_names.index(c) for c in classes]
     if len(images) < 2:
         raise DataError(
-            f"found {len(images)} readable image(s) in {root} "
+            f"found {len(images)} readable image(s) in {shown} "
             f"({len(skipped)} skipped); need at least 2"
         )
     stack = torch.from_numpy(np.stack(images))
@@ -449,25 +529,42 @@ def read_grey_image(
     """Read one image file as uint8 grey ``(height, width)``.
 
     Handles RGB(A), palette, 16-bit and float images; transparency is composited
-    over black so the shape stays bright on dark, like MNIST.
+    over black so the shape stays bright on dark, like MNIST. Images over
+    ``MAX_SOURCE_PIXELS`` and float images with NaN or infinite pixels raise
+    :class:`DataError`.
     """
+    return _read_grey(path, image_size, MAX_SOURCE_PIXELS)[0]
+
+
+def _read_grey(
+    path: str | os.PathLike[str], image_size: Sequence[int], allowance: int
+) -> tuple[npt.NDArray[np.uint8], int]:
+    """The image and how many source pixels it took; ``allowance`` caps those."""
     from PIL import Image, UnidentifiedImageError
 
     height, width = int(image_size[0]), int(image_size[1])
+    shown = printable(str(path))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                if img.width * img.height > MAX_SOURCE_PIXELS:
+                pixels = img.width * img.height
+                if pixels > MAX_SOURCE_PIXELS:
                     raise DataError(
-                        f"{path}: {img.width}x{img.height} pixels is too large, skipped"
+                        f"{shown}: {img.width}x{img.height} pixels is too large, "
+                        "skipped"
+                    )
+                if pixels > allowance:
+                    raise DataError(
+                        f"{shown}: skipped, the folder's images already add up to "
+                        f"{MAX_FOLDER_PIXELS:,} pixels"
                     )
                 img.draft("L", (width * 2, height * 2))  # JPEG: decode downscaled
-                grey = _to_grey(img)
+                grey = _to_grey(img, shown)
                 grey = grey.resize(
                     (width, height), Image.Resampling.BILINEAR, reducing_gap=3.0
                 )
-                return np.asarray(grey, dtype=np.uint8).copy()
+                return np.asarray(grey, dtype=np.uint8).copy(), pixels
     except DataError:
         raise
     except (
@@ -479,14 +576,35 @@ def read_grey_image(
         Image.DecompressionBombWarning,
         zlib.error,
     ) as exc:
-        raise DataError(f"{path}: unreadable image ({exc})") from exc
+        raise DataError(f"{shown}: unreadable image ({exc})") from exc
 
 
-def _to_grey(img: Any) -> Any:
+def _image_files(root: Path, shown: str) -> list[Path]:
+    """Image files under ``root`` (symlinked folders not followed), bounded."""
+    found = []
+    seen = 0
+    for base, dirs, files in os.walk(root, onerror=None, followlinks=False):
+        seen += len(dirs) + len(files)
+        if seen > MAX_FOLDER_ENTRIES:
+            raise DataError(
+                f"{shown} holds more than {MAX_FOLDER_ENTRIES:,} files and folders; "
+                "point LatentLab at a folder of images only"
+            )
+        for name in files:
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                path = Path(base) / name
+                if path.is_file():
+                    found.append(path)
+    return found
+
+
+def _to_grey(img: Any, shown: str) -> Any:
     from PIL import Image
 
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)
+        if not np.isfinite(arr).all():
+            raise DataError(f"{shown}: has NaN or infinite pixels, skipped")
         top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
         arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
         return Image.fromarray(arr)
@@ -495,3 +613,44 @@ def _to_grey(img: Any) -> Any:
         black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         return Image.alpha_composite(black, rgba).convert("L")
     return img.convert("L")
+
+
+def checkpoint_dataset_source(
+    identity: dict[str, Any],
+    data_dir: str | None,
+    *,
+    allow_folder_scan: bool = False,
+) -> tuple[str, str | None]:
+    """Which ``load_dataset(name, data_dir)`` call gives a checkpoint's test set.
+
+    ``identity`` is the checkpoint's dataset record (``Checkpoint.dataset``).
+    Named sets (shapes, MNIST, ...) are read from the user's ``data_dir``. An
+    image folder's path comes from the file itself, so it is scanned only when
+    the caller says the user asked (``allow_folder_scan``): a file could name
+    ``/`` or a network mount.
+
+    Raises
+    ------
+    DataError
+        The record names no dataset, an unknown one, or an image folder that
+        was not allowed to be scanned (the message says which folder).
+    """
+    name = identity.get("name")
+    if not isinstance(name, str) or not name:
+        raise DataError("the checkpoint does not say which dataset it was trained on")
+    if name.startswith("folder:"):
+        source = identity.get("source")
+        if not isinstance(source, str) or not source:
+            raise DataError(f"the image folder of {printable(name, 80)} is unknown")
+        if not allow_folder_scan:
+            raise DataError(
+                f"the checkpoint was trained on the image folder "
+                f"{printable(source, 200)}; open that folder to plot its images"
+            )
+        return "folder", source
+    key = name.lower().replace("_", "-")
+    if key in ("fashionmnist", "fmnist"):
+        key = "fashion-mnist"
+    if key not in DATASET_NAMES:
+        raise DataError(f"the checkpoint's dataset {printable(name, 80)} is unknown")
+    return key, data_dir

@@ -33,7 +33,9 @@ import torch
 from latentlab.core import errors
 from latentlab.core.checkpoints import metrics_summary, save_checkpoint
 from latentlab.core.data import ImageDataset
-from latentlab.core.errors import LatentLabError, TrainingError
+from latentlab.core.errors import CheckpointError, LatentLabError, TrainingError
+from latentlab.core.files import prepare_folder
+from latentlab.core.text import printable
 from latentlab.core.training import (
     EpochEnd,
     EpochMetrics,
@@ -145,6 +147,10 @@ class TrainingProcess:
             hold the weights of the last snapshot that arrived.
         """
         models = list(models)
+        if autosave_dir is not None:
+            # A folder that is a file, or one we cannot write, fails now, not
+            # after the first epoch.
+            autosave_dir = prepare_folder(autosave_dir, what="autosave folder")
         try:
             _send_job(self._conn, models, dataset, config, autosave_dir)
         except (OSError, ValueError) as exc:
@@ -345,6 +351,11 @@ def _child_main(conn: Connection) -> None:
         control = _Control(conn)
         run = train(models, dataset, job["config"], should_stop=control.should_stop)
         histories: list[list[EpochMetrics]] = [[] for _ in models]
+        saver = (
+            Autosaver(job["autosave_dir"], job["identity"])
+            if job["autosave_dir"]
+            else None
+        )
         while True:
             try:
                 event = next(run)
@@ -359,11 +370,8 @@ def _child_main(conn: Connection) -> None:
             if isinstance(event, EpochEnd):
                 for history, metrics in zip(histories, event.metrics, strict=True):
                     history.append(metrics)
-                if job["autosave_dir"]:
-                    saved = autosave(
-                        job["autosave_dir"], models, histories, job["identity"]
-                    )
-                    conn.send(("event", saved))
+                if saver is not None:
+                    conn.send(("event", saver.save(models, histories)))
         conn.send(("done", result, [_to_arrays(cpu_state_dict(m)) for m in models]))
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the parent is gone
@@ -375,31 +383,67 @@ def _child_main(conn: Connection) -> None:
             pass
 
 
-def autosave(
-    folder: str | Path,
-    models: Sequence[Autoencoder],
-    histories: Sequence[Sequence[EpochMetrics]],
-    identity: dict[str, Any],
-) -> Autosaved:
-    """Save each model after an epoch as ``<dataset>-<kind>-autosave.pt``.
+class Autosaver:
+    """Saves each model after every epoch, never over a file this run did not write.
 
-    Runs between two steps, so the weights are consistent; the write is atomic,
-    so a crash mid-save keeps the previous epoch's file.
+    The first save of a model goes to ``<dataset>-<kind>-autosave.pt`` in
+    ``folder``, or to ``-2``, ``-3``, ... when that name is taken (an earlier
+    run's autosave, say), and is linked into place so that a file appearing
+    meanwhile is not replaced either. Later epochs replace only that file.
+    Saves run between two steps, so the weights are consistent, and are
+    atomic, so a crash mid-save keeps the previous epoch's file.
     """
-    paths = []
-    for model, history in zip(models, histories, strict=True):
-        name = str(identity.get("name", "data")).replace(":", "-").replace("/", "-")
-        path = Path(folder) / f"{name}-{model.config.kind}-autosave.pt"
-        save_checkpoint(
-            path,
-            model,
-            history=list(history),
-            dataset=identity,
-            metrics=metrics_summary(list(history)),
-            overwrite=True,
+
+    MAX_TRIES = 1000
+
+    def __init__(self, folder: str | Path, identity: dict[str, Any]) -> None:
+        self.folder = Path(folder)
+        name = str(identity.get("name", "data"))
+        self._stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+        self._identity = identity
+        self.paths: dict[int, Path] = {}
+
+    def _candidates(self, kind: str) -> Generator[Path, None, None]:
+        base = f"{self._stem}-{kind}-autosave"
+        yield self.folder / f"{base}.pt"
+        for i in range(2, self.MAX_TRIES + 1):
+            yield self.folder / f"{base}-{i}.pt"
+
+    def save(
+        self,
+        models: Sequence[Autoencoder],
+        histories: Sequence[Sequence[EpochMetrics]],
+    ) -> Autosaved:
+        """Save every model with its history; returns where they went."""
+        for i, (model, history) in enumerate(zip(models, histories, strict=True)):
+            record = {
+                "history": list(history),
+                "dataset": self._identity,
+                "metrics": metrics_summary(list(history)),
+            }
+            if i in self.paths:
+                save_checkpoint(self.paths[i], model, overwrite=True, **record)
+                continue
+            taken = set(self.paths.values())
+            for path in self._candidates(model.config.kind):
+                if path in taken or path.exists() or path.is_symlink():
+                    continue
+                try:
+                    save_checkpoint(path, model, overwrite=False, **record)
+                except CheckpointError:
+                    if path.exists():
+                        continue  # another run took the name just now
+                    raise
+                self.paths[i] = path
+                break
+            else:
+                raise CheckpointError(
+                    f"no free autosave name in {printable(str(self.folder))} after "
+                    f"{self.MAX_TRIES} tries"
+                )
+        return Autosaved(
+            len(histories[0]), tuple(self.paths[i] for i in range(len(models)))
         )
-        paths.append(path)
-    return Autosaved(len(histories[0]), tuple(paths))
 
 
 # --- what crosses the pipe ----------------------------------------------------------

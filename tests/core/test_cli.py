@@ -261,3 +261,123 @@ def test_info_into_a_closed_pipe_ends_quietly() -> None:
         err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+# --- every check before training; hostile strings printed inert ---------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--threads", str(10**6)), "threads must be from 1 to"),
+        (("--threads", "-3"), "threads"),
+        (("--hidden", str(10**8)), "hidden sizes must be integers from 1 to 65536"),
+        (("--hidden", ",".join(["8"] * 9)), "1 to 8 widths"),
+        (("--hidden", "-5"), "hidden sizes"),
+        (("--hidden", "9" * 5000), "--hidden must be integers"),
+        (("--latent-dim", str(10**9)), "latent size"),
+        (("--latent-dim", "-1"), "latent size"),
+        (("--batch-size", str(10**9)), "batch size"),
+        (("--epochs", str(10**7)), "epochs must be from 1 to 10000"),
+        (("--lr", "inf"), "learning rate"),
+        (("--lr=-1e-3",), "learning rate"),
+        (("--beta", "inf"), "beta"),
+        (("--seed", str(-(2**64))), "seed"),
+        (("--device", "cuda:abc"), "unknown device"),
+        (("--device", "cuda:99999999999999999999"), "device"),
+        (("--device", "\x1b[2Jcpu"), "\\x1b[2Jcpu"),
+        (("--hidden", "65536,65536"), "training would need about"),
+    ],
+)
+def test_hostile_settings_exit_2_before_training(tmp_path: Path, capsys, args, words):
+    out = tmp_path / "m.pt"
+    rc = main(["train", "--dataset", "shapes", *args, "--out", str(out)])
+    captured = capsys.readouterr()
+    line = assert_one_line_error(rc, captured.err, words)
+    assert "\x1b" not in line
+    assert captured.out == "", "training started before the check"
+    assert not out.exists()
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU"
+)
+def test_an_unavailable_device_exits_2(tmp_path: Path, capsys) -> None:
+    rc = main(["train", "--device", "cuda", "--out", str(tmp_path / "m.pt")])
+    assert_one_line_error(rc, capsys.readouterr().err, "not available", "--device cpu")
+
+
+def test_out_that_cannot_be_written_fails_before_training(tmp_path: Path, capsys):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (folder, "it is a folder"),
+        (a_file / "m.pt", "is not a folder"),
+        (Path("/proc/latentlab-test.pt"), "is not writable"),  # procfs refuses
+    ]
+    for out, words in cases:
+        rc = main(["train", "--out", str(out), "--force"])
+        captured = capsys.readouterr()
+        assert_one_line_error(rc, captured.err, words)
+        assert captured.out == ""
+
+
+_NO_TORCH = """
+import contextlib, io, sys
+from latentlab.cli import main
+err = io.StringIO()
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+    try:
+        rc = main(sys.argv[1:])
+    except SystemExit as exc:
+        rc = exc.code
+print(rc, "torch" in sys.modules, err.getvalue().count("\\n"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "rc", "err_lines"),
+    [
+        (("train", "--help"), 0, 0),
+        (("train",), 2, 1),  # --out missing
+        (("train", "--epochs", "x", "--out", "m.pt"), 2, 1),
+        (("train", "--epochs", "0", "--out", "m.pt"), 2, 1),
+        (("train", "--hidden", "wide", "--out", "m.pt"), 2, 1),
+        (("info",), 2, 1),
+        (("info", "a", "b"), 2, 1),
+        (("info", "--help"), 0, 0),
+    ],
+)
+def test_help_and_argument_errors_do_not_import_torch(tmp_path, args, rc, err_lines):
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_TORCH, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(rc), "False", str(err_lines)], proc.stdout
+
+
+def test_info_prints_strings_from_the_file_escaped(tmp_path: Path, capsys) -> None:
+    from latentlab.core.checkpoints import save_checkpoint
+    from latentlab.core.config import ModelConfig
+    from latentlab.core.training import new_model
+
+    evil = "\x1b]0;owned\x07\x1b[2J\r\u202emnist"
+    path = save_checkpoint(
+        tmp_path / "evil.pt",
+        new_model(ModelConfig(hidden=(8,))),
+        dataset={"name": evil, "n_train": "\x1b[31m9", "n_test": 1, "digest": "\n"},
+    )
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    for ch in "\x1b\x07\r\u202e":
+        assert ch not in out, repr(ch)
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\r\\u202emnist" in out
+    assert out.count("\n") == 5  # title, model, dataset, created, history: no more

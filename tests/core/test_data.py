@@ -281,7 +281,7 @@ def test_absurd_idx_header_does_not_overflow(tmp_path: Path) -> None:
     head = bytes([0, 0, 8, 4]) + struct.pack(">4I", *(0x10000,) * 4)
     path = tmp_path / "huge-idx4-ubyte"
     path.write_bytes(head)
-    with pytest.raises(DataError, match="truncated or padded"):
+    with pytest.raises(DataError, match="declares 18,446,744,073,709,551,616 values"):
         read_idx(path)
 
 
@@ -470,3 +470,108 @@ def test_test_subset_strides_images_labels_and_factors(shapes) -> None:
     assert torch.equal(sub.test_images[1], shapes.test_images[3])
     assert sub.train_images is shapes.train_images
     assert shapes.test_subset(10**6) is shapes
+
+
+# --- hostile data: empty splits, odd pixels, huge folders, dataset paths -----------
+
+
+@pytest.mark.parametrize("split", ["train", "t10k"])
+def test_an_empty_split_is_refused(tmp_path: Path, split: str) -> None:
+    """Zero test images trained fine and reported "test -ELBO 0.00"."""
+    raw = _write_idx_set(tmp_path)
+    empty = np.zeros((0, 28, 28), np.uint8)
+    (raw / f"{split}-images-idx3-ubyte.gz").write_bytes(
+        gzip.compress(_idx_bytes(empty))
+    )
+    (raw / f"{split}-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(_idx_bytes(np.zeros(0)))
+    )
+    word = "train" if split == "train" else "test"
+    with pytest.raises(DataError, match=f"empty {word} split"):
+        load_dataset("mnist", tmp_path)
+
+
+def test_idx_with_the_wrong_number_of_dimensions_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    raw = _write_idx_set(tmp_path)
+    target = raw / "train-labels-idx1-ubyte.gz"
+    target.write_bytes(gzip.compress(_idx_bytes(np.zeros((20, 28, 28)))))
+    with pytest.raises(DataError, match="expected 1") as info:
+        load_dataset("mnist", tmp_path)
+    assert str(target) in str(info.value)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_float_images_with_nan_or_inf_pixels_are_skipped_and_counted(
+    tmp_path: Path, value: float
+) -> None:
+    for i in range(3):
+        _png(tmp_path / "a" / f"{i}.png", Image.new("L", (28, 28), 50))
+    pixels = np.full((28, 28), 0.5, np.float32)
+    pixels[3, 4] = value
+    Image.fromarray(pixels).save(tmp_path / "a" / "bad.tif")  # mode "F"
+    ds = load_image_folder(tmp_path)
+    assert len(ds.train_images) + len(ds.test_images) == 3
+    assert len(ds.skipped) == 1 and "bad.tif" in ds.skipped[0]
+    assert "NaN or infinite pixels" in ds.skipped[0]
+
+
+def test_a_folder_with_too_many_entries_is_refused(tmp_path: Path, monkeypatch):
+    from latentlab.core import data
+
+    monkeypatch.setattr(data, "MAX_FOLDER_ENTRIES", 10)
+    for i in range(12):
+        (tmp_path / f"{i}.txt").write_text("x")
+    with pytest.raises(DataError, match="more than 10 files and folders"):
+        load_image_folder(tmp_path)
+
+
+def test_images_past_the_folders_pixel_budget_are_skipped(tmp_path, monkeypatch):
+    from latentlab.core import data
+
+    monkeypatch.setattr(data, "MAX_FOLDER_PIXELS", 3 * 28 * 28)
+    for i in range(5):
+        _png(tmp_path / f"{i}.png", Image.new("L", (28, 28), 50))
+    ds = load_image_folder(tmp_path)
+    assert len(ds.train_images) + len(ds.test_images) == 3
+    assert len(ds.skipped) == 2 and "add up to" in ds.skipped[0]
+
+
+def test_a_folder_too_big_for_memory_is_refused_before_decoding(tmp_path: Path):
+    for i in range(2):
+        _png(tmp_path / f"{i}.png", Image.new("L", (28, 28), 50))
+    with pytest.raises(DataError, match="more than LatentLab uses"):
+        load_image_folder(tmp_path, image_size=(200_000, 200_000))
+
+
+def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
+    for i in range(2):
+        _png(tmp_path / "own" / f"{i}.png", Image.new("L", (28, 28), 50))
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    for i in range(3):
+        _png(elsewhere / f"{i}.png", Image.new("L", (28, 28), 50))
+    (tmp_path / "link").symlink_to(elsewhere, target_is_directory=True)
+    ds = load_image_folder(tmp_path)
+    assert len(ds.train_images) + len(ds.test_images) == 2
+
+
+def test_a_checkpoints_image_folder_is_not_scanned_unless_asked() -> None:
+    from latentlab.core.data import checkpoint_dataset_source
+
+    ident = {"name": "folder:photos", "source": "/\x1b[2J"}
+    with pytest.raises(DataError, match="open that folder") as info:
+        checkpoint_dataset_source(ident, "/data")
+    assert "\x1b" not in str(info.value) and "\\x1b[2J" in str(info.value)
+    assert checkpoint_dataset_source(ident, None, allow_folder_scan=True) == (
+        "folder",
+        "/\x1b[2J",
+    )
+    assert checkpoint_dataset_source({"name": "MNIST"}, "/data") == ("mnist", "/data")
+    assert checkpoint_dataset_source({"name": "fmnist"}, None) == (
+        "fashion-mnist",
+        None,
+    )
+    for bad in ({}, {"name": 5}, {"name": "cifar"}, {"name": "folder:x"}):
+        with pytest.raises(DataError):
+            checkpoint_dataset_source(bad, None, allow_folder_scan=True)

@@ -232,11 +232,12 @@ def test_no_models_is_a_training_error(tiny) -> None:
         run(train([], tiny, FAST))
 
 
-def test_unavailable_device_is_a_training_error(tiny) -> None:
+def test_unavailable_device_is_a_config_error_before_training(tiny) -> None:
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
-    with pytest.raises(TrainingError):
+    with pytest.raises(ConfigError, match="not available"):
         run(train(new_model(SMALL), tiny, dataclasses.replace(FAST, device="cuda")))
+    assert torch.get_num_threads() == 1, "threads were changed before the check"
 
 
 # --- cancelling ---------------------------------------------------------------------

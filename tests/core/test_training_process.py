@@ -174,3 +174,44 @@ def test_closing_the_run_early_ends_the_child(tiny, process) -> None:
     run_.close()  # the consumer walked away mid-run
     process._proc.join(5)
     assert not process._proc.is_alive()
+
+
+def test_autosave_never_replaces_a_file_this_run_did_not_write(
+    tiny, process, tmp_path
+) -> None:
+    """An earlier run's autosave (here: a 20-epoch one) survives the next run."""
+    from latentlab.core.checkpoints import save_checkpoint
+
+    earlier = tmp_path / f"{tiny.name}-vae-autosave.pt"
+    save_checkpoint(earlier, new_model(SMALL, seed=9), metrics={"epochs": 20.0})
+    taken = tmp_path / f"{tiny.name}-vae-autosave-2.pt"
+    taken.write_bytes(b"someone else's file")
+    before = earlier.read_bytes()
+    events, _ = run(
+        process.train([new_model(SMALL)], tiny, FAST, autosave_dir=tmp_path)
+    )
+    saved = [e for e in events if isinstance(e, Autosaved)]
+    ours = tmp_path / f"{tiny.name}-vae-autosave-3.pt"
+    assert [s.paths for s in saved] == [(ours,), (ours,)]
+    assert earlier.read_bytes() == before
+    assert taken.read_bytes() == b"someone else's file"
+    assert load_checkpoint(ours).epochs == 2
+
+
+def test_an_autosave_folder_that_is_a_file_fails_before_training(
+    tiny, process, tmp_path
+) -> None:
+    from latentlab.core.errors import CheckpointError
+
+    not_a_folder = tmp_path / "autosave"
+    not_a_folder.write_text("x")
+    run_ = process.train([new_model(SMALL)], tiny, FAST, autosave_dir=not_a_folder)
+    with pytest.raises(CheckpointError, match="is a file, not a folder"):
+        next(run_)
+    assert not_a_folder.read_text() == "x"
+
+
+def test_a_missing_autosave_folder_is_created(tiny, process, tmp_path) -> None:
+    folder = tmp_path / "new" / "autosave"
+    run(process.train([new_model(SMALL)], tiny, FAST, autosave_dir=folder))
+    assert (folder / f"{tiny.name}-vae-autosave.pt").is_file()

@@ -1,0 +1,26 @@
+"""Dataset names and classes, importable without torch (``train --help`` lists them)."""
+
+from __future__ import annotations
+
+IDX_SETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mnist": ("MNIST", tuple(str(d) for d in range(10))),
+    "fashion-mnist": (
+        "FashionMNIST",
+        (
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+    ),
+    "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
+}
+DATASET_NAMES = ("shapes", *IDX_SETS, "folder")
+SHAPE_NAMES = ("square", "ellipse", "triangle")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}

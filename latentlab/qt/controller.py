@@ -143,6 +143,7 @@ class Controller(QObject):
             self.data_dir,
             self.datasets,
             scopes=("run",),
+            allow_folder_scan=True,  # trained or made here: the user chose its data
             on_result=lambda prepared: self._install(side, prepared, unsaved=unsaved),
             on_error=lambda exc: self._report("Could not show the model", exc),
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from latentlab.core.checkpoints import Checkpoint, load_checkpoint
-from latentlab.core.data import load_dataset
+from latentlab.core.data import checkpoint_dataset_source, load_dataset
 from latentlab.core.errors import DataError
 from latentlab.core.latent import (
     Codes,
@@ -66,20 +67,25 @@ class DatasetCache:
 
 
 def find_dataset(
-    checkpoint: Checkpoint, data_dir: str | None, cache: DatasetCache
+    checkpoint: Checkpoint,
+    data_dir: str | None,
+    cache: DatasetCache,
+    *,
+    allow_folder_scan: bool = False,
 ) -> tuple[ImageDataset | None, str]:
-    """The test set a checkpoint was trained on, or None and the reason."""
-    ident = checkpoint.dataset
-    name = str(ident.get("name", ""))
-    if not name:
-        return None, "the checkpoint does not say which dataset it was trained on"
-    if name.startswith("folder:"):
-        source = ident.get("source")
-        if not source:
-            return None, f"the image folder of {name} is unknown"
-        name, data_dir = "folder", str(source)
+    """The test set a checkpoint was trained on, or None and the reason.
+
+    An image folder named by the file is scanned only when the user asked:
+    ``allow_folder_scan``, or ``data_dir`` is that folder.
+    """
+    source = checkpoint.dataset.get("source")
+    if isinstance(source, str) and source and data_dir:
+        allow_folder_scan |= Path(source).expanduser() == Path(data_dir).expanduser()
     try:
-        dataset = cache.get(name, data_dir)
+        name, root = checkpoint_dataset_source(
+            checkpoint.dataset, data_dir, allow_folder_scan=allow_folder_scan
+        )
+        dataset = cache.get(name, root)
     except DataError as exc:
         return None, f"no test set to plot: {exc}"
     if dataset.image_shape != tuple(checkpoint.config.image_shape):

@@ -318,9 +318,8 @@ class TrainPanel(QWidget):
     def _autosave_folder(self) -> str | None:
         if not self.autosave.isChecked():
             return None
-        folder = Path(self.autosave_dir.text().strip() or ".").expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
-        return str(folder)
+        # The training process checks (and creates) it before the first epoch.
+        return str(Path(self.autosave_dir.text().strip() or ".").expanduser())
 
     def set_data_dir(self, path: str | None) -> None:
         """Prefill the data folder."""

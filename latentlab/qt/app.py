@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from latentlab.core.data import default_data_dir, find_idx_files
+from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
 from latentlab.qt.controller import Controller
 from latentlab.qt.main_window import MainWindow
 from latentlab.qt.workers import await_all
@@ -19,18 +21,38 @@ from latentlab.qt.workers import await_all
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# The shipped checkpoints, in the wheel or the source checkout (core.resources).
+MODELS_DIR = models_dir()
 
 
 def shipped_pair(data_dir: str | None) -> list[Path]:
     """The models to open on first launch: MNIST's pair when its files are found,
     else the embedded-shapes pair (always available)."""
     root = Path(data_dir) if data_dir else default_data_dir()
-    mnist = [MODELS_DIR / "mnist-ae-2d.pt", MODELS_DIR / "mnist-vae-2d.pt"]
+    models = models_dir()
+    mnist = [models / "mnist-ae-2d.pt", models / "mnist-vae-2d.pt"]
     if find_idx_files("mnist", root) is not None and all(p.is_file() for p in mnist):
         return mnist
-    shapes = [MODELS_DIR / "shapes-ae-2d.pt", MODELS_DIR / "shapes-vae-2d.pt"]
+    shapes = [models / "shapes-ae-2d.pt", models / "shapes-vae-2d.pt"]
     return [p for p in shapes if p.is_file()]
+
+
+def app_icon() -> QIcon:
+    """The application icon: every shipped PNG size, and the SVG for the rest."""
+    icon = QIcon()
+    for size, png in icon_pngs().items():
+        icon.addFile(str(png), QSize(size, size))
+    icon.addFile(str(icon_svg()))
+    return icon
+
+
+def configure_app(app: QGuiApplication) -> None:
+    """Names, desktop-file name and icon, before any window is shown."""
+    app.setApplicationName("LatentLab")
+    app.setOrganizationName("LatentLab")
+    # Wayland compositors and task bars match windows to latentlab.desktop by this.
+    QGuiApplication.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
 
 
 def create_window(files: Sequence[str], data_dir: str | None) -> MainWindow:
@@ -47,8 +69,13 @@ def create_window(files: Sequence[str], data_dir: str | None) -> MainWindow:
 def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     """Run the desktop app until its window closes."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("LatentLab")
-    app.setOrganizationName("LatentLab")
+    configure_app(app)
+    if not files and not shipped_pair(data_dir):
+        print(
+            f"latentlab: no shipped models found in {models_dir()}; "
+            "open or train a model",
+            file=sys.stderr,
+        )
     window = create_window(files, data_dir)
     window.show()
     if os.environ.get("LATENTLAB_QUIT_WHEN_READY"):

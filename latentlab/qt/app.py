@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, QTimer
+from PySide6.QtCore import QSize, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -82,12 +84,68 @@ def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
         # Smoke tests and the start-up benchmark: report, then close like a user.
         expected = len(files[:2]) or len(shipped_pair(data_dir))
         _quit_when_ready(window, expected)
-    code = app.exec()
+    with _SigintCloses(window) as sigint:
+        code = app.exec()
     # superqt defers a worker's start by a timer tick, so a job requested while
     # the window closed may have started after closeEvent's wait: drain it while
     # its Qt objects still exist.
     await_all(3000)
-    return code
+    return 130 if sigint.closed else code
+
+
+class _SigintCloses:
+    """While active, Ctrl+C in the terminal closes the window as its close button
+    does (which may ask about unsaved models); :attr:`closed` says it did.
+
+    Python runs signal handlers only between bytecodes, never while Qt's event loop
+    waits in C++: the C-level handler writes a byte to a socket
+    (``signal.set_wakeup_fd``), which wakes the loop, and the notifier's slot gives
+    Python the moment to run the handler.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.closed = False
+        self._busy = False  # a close is queued or asking: more Ctrl+C waits for it
+
+    def __enter__(self) -> _SigintCloses:
+        self._reader, self._writer = socket.socketpair()
+        for sock in (self._reader, self._writer):
+            sock.setblocking(False)
+        self._old_fd = signal.set_wakeup_fd(
+            self._writer.fileno(), warn_on_full_buffer=False
+        )
+        self._old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        self._notifier = QSocketNotifier(
+            self._reader.fileno(), QSocketNotifier.Type.Read
+        )
+        self._notifier.activated.connect(self._drain)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._notifier.setEnabled(False)
+        signal.signal(signal.SIGINT, self._old_handler)
+        signal.set_wakeup_fd(self._old_fd)
+        self._reader.close()
+        self._writer.close()
+
+    def _on_sigint(self, _signum: int, _frame: object) -> None:
+        if not self._busy:
+            self._busy = True
+            QTimer.singleShot(0, self._close)
+
+    def _close(self) -> None:
+        try:
+            self.closed = self.window.close()
+        finally:
+            self._busy = False
+
+    def _drain(self) -> None:
+        try:
+            while self._reader.recv(512):
+                pass
+        except BlockingIOError:
+            pass
 
 
 def _quit_when_ready(window: MainWindow, expected: int) -> None:

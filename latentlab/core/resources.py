@@ -167,4 +167,6 @@ def install_desktop(
                 f"cannot write {target}: {exc.strerror or exc}"
             ) from exc
         written.append(target)
+    # A newer theme folder tells icon caches to rescan (as xdg-icon-resource does).
+    os.utime(icons)
     return written

@@ -87,6 +87,12 @@ def _app_parser() -> argparse.ArgumentParser:
         help="up to two checkpoints to open in the left and right panels",
     )
     p.add_argument("--data-dir", help="where MNIST-style datasets live")
+    p.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add LatentLab to this user's application menu ($XDG_DATA_HOME, "
+        "default ~/.local/share: the desktop entry and icons), then exit",
+    )
     p.add_argument("--version", action="version", version=f"latentlab {__version__}")
     return p
 
@@ -103,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args[:1] == ["info"]:
             return cmd_info(_info_parser().parse_args(args[1:]))
         opts = _app_parser().parse_args(args)
+        if opts.install_desktop:
+            return cmd_install_desktop()
         return run_gui(opts.files, opts.data_dir)
     except LatentLabError as exc:
         # printable: a message quoting a file's contents stays one inert line.
@@ -132,6 +140,15 @@ def run_gui(files: Sequence[str], data_dir: str | None) -> int:
         )
         return EXIT_USAGE
     return run_app(list(files), data_dir)
+
+
+def cmd_install_desktop() -> int:
+    """``latentlab --install-desktop``: the desktop entry and icons, for this user."""
+    from latentlab.core.resources import install_desktop
+
+    for path in install_desktop():
+        print(f"wrote {path}")
+    return 0
 
 
 def cmd_train(opts: argparse.Namespace) -> int:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from latentlab.core.data import default_data_dir, find_idx_files
+from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
 from latentlab.qt.controller import Controller
 from latentlab.qt.main_window import MainWindow
 from latentlab.qt.workers import await_all
@@ -19,18 +23,38 @@ from latentlab.qt.workers import await_all
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# The shipped checkpoints, in the wheel or the source checkout (core.resources).
+MODELS_DIR = models_dir()
 
 
 def shipped_pair(data_dir: str | None) -> list[Path]:
     """The models to open on first launch: MNIST's pair when its files are found,
     else the embedded-shapes pair (always available)."""
     root = Path(data_dir) if data_dir else default_data_dir()
-    mnist = [MODELS_DIR / "mnist-ae-2d.pt", MODELS_DIR / "mnist-vae-2d.pt"]
+    models = models_dir()
+    mnist = [models / "mnist-ae-2d.pt", models / "mnist-vae-2d.pt"]
     if find_idx_files("mnist", root) is not None and all(p.is_file() for p in mnist):
         return mnist
-    shapes = [MODELS_DIR / "shapes-ae-2d.pt", MODELS_DIR / "shapes-vae-2d.pt"]
+    shapes = [models / "shapes-ae-2d.pt", models / "shapes-vae-2d.pt"]
     return [p for p in shapes if p.is_file()]
+
+
+def app_icon() -> QIcon:
+    """The application icon: every shipped PNG size, and the SVG for the rest."""
+    icon = QIcon()
+    for size, png in icon_pngs().items():
+        icon.addFile(str(png), QSize(size, size))
+    icon.addFile(str(icon_svg()))
+    return icon
+
+
+def configure_app(app: QGuiApplication) -> None:
+    """Names, desktop-file name and icon, before any window is shown."""
+    app.setApplicationName("LatentLab")
+    app.setOrganizationName("LatentLab")
+    # Wayland compositors and task bars match windows to latentlab.desktop by this.
+    QGuiApplication.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
 
 
 def create_window(files: Sequence[str], data_dir: str | None) -> MainWindow:
@@ -47,20 +71,81 @@ def create_window(files: Sequence[str], data_dir: str | None) -> MainWindow:
 def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     """Run the desktop app until its window closes."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("LatentLab")
-    app.setOrganizationName("LatentLab")
+    configure_app(app)
+    if not files and not shipped_pair(data_dir):
+        print(
+            f"latentlab: no shipped models found in {models_dir()}; "
+            "open or train a model",
+            file=sys.stderr,
+        )
     window = create_window(files, data_dir)
     window.show()
     if os.environ.get("LATENTLAB_QUIT_WHEN_READY"):
         # Smoke tests and the start-up benchmark: report, then close like a user.
         expected = len(files[:2]) or len(shipped_pair(data_dir))
         _quit_when_ready(window, expected)
-    code = app.exec()
+    with _SigintCloses(window) as sigint:
+        code = app.exec()
     # superqt defers a worker's start by a timer tick, so a job requested while
     # the window closed may have started after closeEvent's wait: drain it while
     # its Qt objects still exist.
     await_all(3000)
-    return code
+    return 130 if sigint.closed else code
+
+
+class _SigintCloses:
+    """While active, Ctrl+C in the terminal closes the window as its close button
+    does (which may ask about unsaved models); :attr:`closed` says it did.
+
+    Python runs signal handlers only between bytecodes, never while Qt's event loop
+    waits in C++: the C-level handler writes a byte to a socket
+    (``signal.set_wakeup_fd``), which wakes the loop, and the notifier's slot gives
+    Python the moment to run the handler.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.closed = False
+        self._busy = False  # a close is queued or asking: more Ctrl+C waits for it
+
+    def __enter__(self) -> _SigintCloses:
+        self._reader, self._writer = socket.socketpair()
+        for sock in (self._reader, self._writer):
+            sock.setblocking(False)
+        self._old_fd = signal.set_wakeup_fd(
+            self._writer.fileno(), warn_on_full_buffer=False
+        )
+        self._old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        self._notifier = QSocketNotifier(
+            self._reader.fileno(), QSocketNotifier.Type.Read
+        )
+        self._notifier.activated.connect(self._drain)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._notifier.setEnabled(False)
+        signal.signal(signal.SIGINT, self._old_handler)
+        signal.set_wakeup_fd(self._old_fd)
+        self._reader.close()
+        self._writer.close()
+
+    def _on_sigint(self, _signum: int, _frame: object) -> None:
+        if not self._busy:
+            self._busy = True
+            QTimer.singleShot(0, self._close)
+
+    def _close(self) -> None:
+        try:
+            self.closed = self.window.close()
+        finally:
+            self._busy = False
+
+    def _drain(self) -> None:
+        try:
+            while self._reader.recv(512):
+                pass
+        except BlockingIOError:
+            pass
 
 
 def _quit_when_ready(window: MainWindow, expected: int) -> None:

@@ -271,13 +271,16 @@ def test_dropping_a_checkpoint_on_a_panel_loads_it(qtbot, window, tmp_path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     centre = widget.rect().center()
-    enter = QDragEnterEvent(
-        centre,
+    args = (
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
+    try:  # PySide6 6.12 deprecates the QPoint form; 6.11 has only that one
+        enter = QDragEnterEvent(QPointF(centre), *args)
+    except TypeError:
+        enter = QDragEnterEvent(centre, *args)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
     drop = QDropEvent(

@@ -113,10 +113,16 @@ class Prepared:
 
 
 def prepare(
-    checkpoint: Checkpoint, data_dir: str | None, cache: DatasetCache
+    checkpoint: Checkpoint,
+    data_dir: str | None,
+    cache: DatasetCache,
+    *,
+    allow_folder_scan: bool = False,
 ) -> Prepared:
     """Find the checkpoint's test set and encode it (runs in a job)."""
-    dataset, note = find_dataset(checkpoint, data_dir, cache)
+    dataset, note = find_dataset(
+        checkpoint, data_dir, cache, allow_folder_scan=allow_folder_scan
+    )
     codes = encode_images(checkpoint.model, dataset.test_images) if dataset else None
     return Prepared(checkpoint, dataset, codes, note)
 

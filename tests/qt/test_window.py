@@ -279,3 +279,57 @@ def test_every_tab_fits_without_overlap_or_clipped_buttons(qtbot, size):
     qtbot.wait(200)
     assert (win.width(), win.height()) == size
     win.close_discarding()
+
+
+# --- training ----------------------------------------------------------------------
+
+
+def test_the_curves_show_the_models_on_screen(qtbot, window, tmp_path):
+    panel = window.train_panel
+    history = window.session.sides[1].checkpoint.history
+    assert panel.curves["vae_test"].y == [m.test_recon for m in history]
+    assert panel.curves["vae_test_kl"].y == [m.test_kl for m in history]
+    # Another VAE, with a history of its own: the curves follow it.
+    short = load_checkpoint(SHAPES_PAIR[1])
+    path = save_checkpoint(
+        tmp_path / "short.pt",
+        short.model,
+        history=short.history[:3],
+        dataset=short.dataset,
+    )
+    window.open_file(1, str(path))
+    qtbot.waitUntil(lambda: len(panel.curves["vae_test"].y) == 3, timeout=10000)
+    assert panel.curves["vae_test"].y == [m.test_recon for m in history[:3]]
+    assert "short.pt" in panel.source.text()
+
+
+def test_a_starting_run_keeps_the_planes_and_decodes_on_screen(qtbot, window):
+    from latentlab.core.training_run import TrainSpec
+
+    window.controller.decode_at(0.5, 0.5)
+    seen = []
+
+    def record(side: int) -> None:
+        state = window.session.sides[side]
+        if state.training and state.model is None:
+            seen.append(
+                (
+                    window.panels[side].plane.point_count(),
+                    window.panels[side].decode.image is not None,
+                )
+            )
+
+    window.session.sideChanged.connect(record)
+    with qtbot.waitSignal(window.controller.trainingProgress, timeout=60000):
+        window.controller.start_training(TrainSpec(dataset="shapes", epochs=50))
+    assert seen, "the run never showed its starting state"
+    assert all(points > 0 and decoded for points, decoded in seen), seen
+    assert window.train_dock.isVisible(), "a run opens the training dock"
+    with qtbot.waitSignal(window.controller.trainingFinished, timeout=20000):
+        window.controller.stop_training()
+    # The stopped run's models are shown as unsaved, ready models.
+    qtbot.waitUntil(
+        lambda: all(s.unsaved and s.ready for s in window.session.sides), timeout=10000
+    )
+    assert window.last_error is None, window.last_error
+    assert all(not s.training for s in window.session.sides)

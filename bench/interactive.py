@@ -21,7 +21,7 @@ than wall time, so compare those before and after a change. The stall section
 trains an AE + VAE on Fashion-MNIST in the window and records the gaps of a
 10 ms GUI-thread timer: ``train_gap_*`` from ``start_training``,
 ``train_steady_gap_*`` from the first progress event (data loaded); the worst
-gaps are listed with the controller signals handled during them.
+gaps are listed with the controller and session signals handled during them.
 
 Backbones: ``mlp`` is the shipped MNIST pair (``models/mnist-*-2d.pt``, the
 app's default with the data found); ``conv`` is an untrained conv AE + VAE saved
@@ -72,11 +72,12 @@ from latentlab.core.latent import (
     encode_images,
     native_bf16,
 )
+from latentlab.core.session import Side
 from latentlab.core.training import new_model
+from latentlab.core.training_run import TrainSpec
 from latentlab.qt.app import MODELS_DIR, create_window
-from latentlab.qt.controller import Panel, TrainSpec
-from latentlab.qt.latent_plane import fit_rect
-from latentlab.qt.model_panel import colour_groups
+from latentlab.qt.widgets.latent_plane import fit_rect
+from latentlab.qt.widgets.model_panel import colour_groups
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -84,8 +85,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     from PySide6.QtWidgets import QWidget
 
-    from latentlab.qt.latent_plane import LatentPlaneWidget
     from latentlab.qt.main_window import MainWindow
+    from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -224,8 +225,11 @@ def make_app() -> QApplication:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(["latentlab-bench"])
     folder = tempfile.mkdtemp(prefix="latentlab-bench-settings-")
+    # The app's QSettings("LatentLab", "LatentLab") is the native format (INI on
+    # Linux): isolate that one too, or runs restore each other's window state.
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
     pg.setConfigOptions(mouseRateLimit=-1)
     return app  # type: ignore[return-value]
 
@@ -236,7 +240,7 @@ def open_window(files: Sequence[Path], data_dir: Path | None) -> MainWindow:
     window.resize(*WINDOW_SIZE)
     window.show()
     QTest.qWaitForWindowExposed(window)
-    panels = window.controller.panels
+    panels = window.session.sides
     if not wait_until(
         60.0, lambda: all(p.model is not None and p.codes is not None for p in panels)
     ):
@@ -247,7 +251,7 @@ def open_window(files: Sequence[Path], data_dir: Path | None) -> MainWindow:
 
 def close_window(app: QApplication, window: MainWindow) -> None:
     """Close like a user (closeEvent stops the jobs), then drop the window."""
-    window.close()
+    window.close_discarding()
     settle(quiet_s=0.1)
     window.deleteLater()
     app.processEvents()
@@ -267,12 +271,6 @@ def conv_checkpoints(folder: Path) -> list[Path]:
 def plot_area(plane: LatentPlaneWidget):
     """The ViewBox's rectangle in viewport pixels (QRect)."""
     return plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
-
-
-def legend_area(plane: LatentPlaneWidget):
-    """The legend's rectangle in viewport pixels, with a margin (QRect)."""
-    rect = plane.mapFromScene(plane.legend.sceneBoundingRect()).boundingRect()
-    return rect.adjusted(-6, -6, 6, 6)
 
 
 def latent_at(plane: LatentPlaneWidget, pos: QPoint) -> tuple[float, float]:
@@ -322,15 +320,14 @@ def arm(probes: Sequence[PaintProbe], window: MainWindow, xy: tuple[float, float
 def random_points(
     plane: LatentPlaneWidget, rng: np.random.Generator, n: int, margin: int = 8
 ) -> list[QPoint]:
-    """``n`` random viewport pixels inside the plot, off the legend."""
-    area, legend = plot_area(plane), legend_area(plane)
+    """``n`` random viewport pixels inside the plot (the colour key is a
+    ``LegendBar`` under the plane, so nothing covers the plot)."""
+    area = plot_area(plane)
     out: list[QPoint] = []
     while len(out) < n:
         x = int(rng.integers(area.left() + margin, area.right() - margin))
         y = int(rng.integers(area.top() + margin, area.bottom() - margin))
-        pos = QPoint(x, y)
-        if not legend.contains(pos):
-            out.append(pos)
+        out.append(QPoint(x, y))
     return out
 
 
@@ -393,7 +390,8 @@ def bench_click(app: QApplication, window: MainWindow, n: int, tag: str) -> floa
 
 
 def drag_path(plane: LatentPlaneWidget, n: int) -> list[QPoint]:
-    """A figure-eight through the plot, away from the legend (top right)."""
+    """A figure-eight through the plot, a little left of and below its centre
+    (where the in-plot legend, top right, used to leave room: same path as before)."""
     area = plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
     cx = area.left() + 0.42 * area.width()
     cy = area.top() + 0.58 * area.height()
@@ -465,7 +463,6 @@ def bench_drag(app: QApplication, window: MainWindow, n: int, tag: str) -> float
 
 def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> float:
     """Decode, set and paint 16x16 and 32x32 manifolds in both planes."""
-    ctrl = window.controller
     result = float("nan")
     for n in (16, 32):
         decode_ms: list[float] = []
@@ -474,7 +471,7 @@ def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> fl
         total_ms: list[float] = []
         for _ in range(reps):
             for side, mp in enumerate(window.panels):
-                panel, plane = ctrl.panels[side], mp.plane
+                panel, plane = window.session.sides[side], mp.plane
                 rect = plane.view_rect()
                 t0 = time.perf_counter()
                 image = decode_grid(
@@ -510,8 +507,7 @@ def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> fl
 
 def display_vs_f32(window: MainWindow, reps: int, tag: str) -> None:
     """The app's 32x32 display decode against float32: time and largest difference."""
-    ctrl = window.controller
-    panel, plane = ctrl.panels[1], window.panels[1].plane
+    panel, plane = window.session.sides[1], window.panels[1].plane
     rect = plane.view_rect()
     args = (panel.model, rect, 32, panel.latent_slice)
     f32_ms = []
@@ -540,7 +536,7 @@ def grid_e2e(app: QApplication, window: MainWindow, n: int) -> float:
     # A real, idle-waiting event loop: the workers get the CPU, as in the app.
     loop = QEventLoop()
 
-    def on_ready(side: int, _image: object, _rect: object) -> None:
+    def on_ready(side: int, _manifold: object) -> None:
         # Connected after the window's slot: the manifold is set, a paint is due.
         got[side] = time.perf_counter()
         probes[side].painted = False
@@ -590,14 +586,14 @@ def bench_encode(
         codes = encode_images(model, images)
         t1 = time.perf_counter()
         # The load path's GUI half: a new checkpoint, so items and view are fresh.
-        panel = Panel(
+        panel = Side(
             checkpoint=Checkpoint(model=model, dataset=ident),
             model=model,
             dataset=dataset,
             codes=codes,
             latent_slice=LatentSlice(2),
         )
-        model_panel.show_panel(panel)
+        model_panel.show_side(panel)
         plane.viewport().repaint()
         t2 = time.perf_counter()
         encode_ms.append((t1 - t0) * 1e3)
@@ -623,7 +619,7 @@ def bench_encode(
     emit("scatter_set_points_10k_ms", med(set_ms), "ms")
     emit("scatter_paint_10k_ms", med(paint_ms), "ms")
     note(
-        "encode 10k (MLP mnist-vae-2d on fashion-mnist test) + ModelPanel.show_panel "
+        "encode 10k (MLP mnist-vae-2d on fashion-mnist test) + ModelPanel.show_side "
         "+ repaint: "
         + verdict("ms", med(total_ms), GOALS["encode_show_ms"])
         + f"; encode {med(encode_ms):.3g} ms, show {med(show_ms):.3g} ms "
@@ -651,7 +647,8 @@ def heartbeat(seconds: float, period_ms: int = 10) -> npt.NDArray[np.float64]:
 
 
 class EventLog:
-    """Time stamps of the controller's signals, to say what a stall was near."""
+    """Time stamps of the controller's and the session's signals, to say what a
+    stall was near."""
 
     def __init__(self, window: MainWindow) -> None:
         self.events: list[tuple[float, str]] = []
@@ -662,7 +659,10 @@ class EventLog:
             (ctrl.trainingProgress, self._on_progress),
             (ctrl.trainingFinished, self.finished.append),
             (ctrl.trainingEpoch, lambda _ev: self._add("epoch end")),
-            (ctrl.panelChanged, lambda side: self._add(f"panelChanged({side})")),
+            (
+                window.session.sideChanged,
+                lambda side: self._add(f"sideChanged({side})"),
+            ),
             (ctrl.gridReady, lambda side, *_: self._add(f"gridReady({side})")),
         ]
         for signal, slot in self._connections:

@@ -107,14 +107,15 @@ def child(files: list[str], data_dir: str) -> int:
     app.setApplicationName("LatentLab")  # as run_app does
     settings = tempfile.mkdtemp(prefix="latentlab-memory-settings-")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings)
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, settings)  # app's: native
     window = create_window(files, data_dir)
     window.resize(1280, 880)
     window.show()
     QTest.qWaitForWindowExposed(window)
     step("window shown")
 
-    panels = window.controller.panels
+    panels = window.session.sides
     if not wait_until(
         120, lambda: all(p.model is not None and p.codes is not None for p in panels)
     ):
@@ -126,8 +127,8 @@ def child(files: list[str], data_dir: str) -> int:
 
     shown: dict[int, tuple[int, ...]] = {}
 
-    def on_grid(side: int, image, _rect) -> None:
-        shown[side] = tuple(image.shape)
+    def on_grid(side: int, manifold) -> None:
+        shown[side] = tuple(manifold.image.shape)
 
     window.controller.gridReady.connect(on_grid)
     for mp in window.panels:
@@ -187,7 +188,7 @@ def child(files: list[str], data_dir: str) -> int:
         f"files {file_backed:.0f} MiB, of which CUDA libraries {cuda:.0f} MiB on "
         f"a machine without a GPU; top files: {', '.join(short)}"
     )
-    window.close()
+    window.close_discarding()
     QThreadPool.globalInstance().waitForDone(5000)
     return 0
 

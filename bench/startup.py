@@ -188,7 +188,7 @@ def phases_child(data_dir: str) -> int:
     stamp("window")
     window.show()
     stamp("shown")
-    panels = window.controller.panels
+    panels = window.session.sides
     done = {"ready": False}
 
     def check(_side: int = 0) -> None:
@@ -196,9 +196,9 @@ def phases_child(data_dir: str) -> int:
             done["ready"] = True
             stamp("ready")
             # One more turn of the loop paints the loaded panels.
-            QTimer.singleShot(0, lambda: (stamp("painted"), window.close()))
+            QTimer.singleShot(0, lambda: (stamp("painted"), window.close_discarding()))
 
-    window.controller.panelChanged.connect(check)
+    window.session.sideChanged.connect(check)
     QTimer.singleShot(0, lambda: stamp("first_event"))
     app.exec()
     return 0

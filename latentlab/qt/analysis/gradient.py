@@ -14,7 +14,6 @@ size yet, assigns ``ndarray.shape``, which numpy 2.5 deprecates).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.core.analysis.gradient import gradient_table, measure_variances
+from latentlab.core.analysis.identity import Agreement, agreement
 from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.core.session import K_MAX, describe, side_scope
 from latentlab.qt.analysis.base import AnalysisView
@@ -62,7 +62,6 @@ if TYPE_CHECKING:
     from latentlab.qt.jobs import JobRunner
 
 VARIANCE_REPEATS = 64
-AGREE_SE = 3.0
 REPARAM_RGB = (31, 119, 180)
 SCORE_RGB = (214, 39, 40)
 SCORE_BASE_RGB = (255, 127, 14)
@@ -76,81 +75,6 @@ def component_names(latent_dim: int) -> list[str]:
     ``∂/∂μ₁ … ∂/∂μ_d, ∂/∂σ₁ … ∂/∂σ_d``."""
     subs = [str(j + 1).translate(SUBSCRIPTS) for j in range(latent_dim)]
     return [f"∂/∂μ{s}" for s in subs] + [f"∂/∂σ{s}" for s in subs]
-
-
-@dataclass(frozen=True, slots=True)
-class Agreement:
-    """How far apart two estimates of the same vector are, in standard errors.
-
-    ``gaps[j]`` is ``|a_j - b_j| / sqrt(se_a_j² + se_b_j²)`` (0 when both the
-    difference and the errors are 0, inf when only the errors are; NaN when an
-    input is not finite). ``agree`` is True when every gap is below
-    ``threshold``.
-    """
-
-    gaps: npt.NDArray[np.float64]
-    threshold: float
-
-    @property
-    def comparable(self) -> bool:
-        """False when some estimate or error is NaN or infinite."""
-        return bool(len(self.gaps)) and not bool(np.isnan(self.gaps).any())
-
-    @property
-    def agree(self) -> bool:
-        """True when every component differs by less than ``threshold`` SE."""
-        return self.comparable and bool((self.gaps < self.threshold).all())
-
-    @property
-    def worst(self) -> int:
-        """Index of the component with the largest gap."""
-        return int(np.argmax(np.where(np.isnan(self.gaps), np.inf, self.gaps)))
-
-    @property
-    def beyond(self) -> int:
-        """How many components differ by ``threshold`` SE or more."""
-        return int((self.gaps >= self.threshold).sum())
-
-    def text(self, names: Sequence[str]) -> str:
-        """The verdict in words, naming the components by ``names``."""
-        if not self.comparable:
-            return (
-                "The two estimators cannot be compared: some pooled mean or "
-                "standard error is not finite."
-            )
-        k = self.worst
-        gap = self.gaps[k]
-        shown = "∞" if np.isinf(gap) else f"{gap:.1f}"
-        if self.agree:
-            return (
-                "The two estimators agree: every component's pooled means differ "
-                f"by less than {self.threshold:g} combined standard errors "
-                f"(largest {shown} SE, {names[k]})."
-            )
-        return (
-            f"The two estimators do NOT agree: {names[k]} differs by {shown} "
-            f"combined standard errors; {self.beyond} of {len(self.gaps)} "
-            f"components differ by {self.threshold:g} SE or more."
-        )
-
-
-def agreement(
-    mean_a: npt.ArrayLike,
-    se_a: npt.ArrayLike,
-    mean_b: npt.ArrayLike,
-    se_b: npt.ArrayLike,
-    threshold: float = AGREE_SE,
-) -> Agreement:
-    """Compare two estimates with their standard errors, component by component."""
-    a, b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
-    sa, sb = np.asarray(se_a, np.float64), np.asarray(se_b, np.float64)
-    diff = np.abs(a - b)
-    se = np.sqrt(sa**2 + sb**2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gaps = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.inf)
-    gaps = np.where(diff == 0, 0.0, gaps)
-    finite = np.isfinite(a) & np.isfinite(b) & np.isfinite(sa) & np.isfinite(sb)
-    return Agreement(np.where(finite, gaps, np.nan), float(threshold))
 
 
 def ratio_text(ratios: npt.ArrayLike) -> str:

@@ -89,3 +89,36 @@ def test_prior_samples_share_z_and_resample(qtbot, window):
     with qtbot.waitSignal(prior.samplesReady, timeout=10000):
         qtbot.mouseClick(prior.resample_button, Qt.MouseButton.LeftButton)
     assert not np.allclose(prior.draws("VAE"), z_vae)
+
+
+def test_many_pairs_are_measured_and_shown_from_their_numbers(qtbot, window):
+    view = window.views["interpolation"]
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: len(view.results) == 2, timeout=10000)
+    view.pairs_spin.setValue(30)
+    view.run_button.click()
+    qtbot.waitUntil(lambda: view.population is not None, timeout=30000)
+    stats = view.population
+    assert stats.n == 30
+    text = view.population_label.text()
+    for figure in ("jump_ratio", "density_ratio"):
+        assert f"median AE {stats.median('AE', figure):.2f}" in text
+        assert f"{100 * stats.fraction_worse(figure):.0f}%</b> of the 30 pairs" in text
+        for kind in ("AE", "VAE"):
+            _, counts = view.hist_curves[(figure, kind)].getData()
+            assert counts.sum() == 30
+    # Each strip now says where it stands among the pairs.
+    assert "random pairs" in view.summaries["AE"].text()
+    qtbot.waitUntil(lambda: view.run_button.isEnabled(), timeout=5000)
+
+
+def test_many_pairs_can_be_cancelled(qtbot, window):
+    view = window.views["interpolation"]
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: len(view.results) == 2, timeout=10000)
+    view.pairs_spin.setValue(2000)
+    view.run_button.click()
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: view.run_button.isEnabled(), timeout=20000)
+    assert view.population is None
+    assert view.pairs_progress.format() == "cancelled"

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -22,12 +23,19 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.core.analysis.interpolation import interpolation_strips
+from latentlab.core.analysis.pair_statistics import (
+    FIGURE_NAMES,
+    FIGURES,
+    many_pairs,
+    percentile_rank,
+)
 from latentlab.core.analysis.planes import display_images, labelled_points
 from latentlab.core.session import describe, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.widgets.decode_panel import to_qimage
 from latentlab.qt.widgets.latent_plane import (
     LatentPlaneWidget,
+    LegendBar,
     PassiveScatterItem,
     fit_rect,
     nearest_point,
@@ -39,11 +47,14 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from latentlab.core.analysis.interpolation import StripResult
+    from latentlab.core.analysis.pair_statistics import ManyPairs
     from latentlab.core.session import Side
     from latentlab.core.smoothness import StripSmoothness
 
 KINDS = ("AE", "VAE")
 STEPS_DEFAULT = 12
+PAIRS_DEFAULT = 200
+HIST_COLOURS = ((31, 119, 180), (214, 39, 40))  # AE, VAE
 PATH_COLOUR = (20, 20, 20)
 A_COLOUR = (0, 150, 70)
 B_COLOUR = (150, 0, 170)
@@ -58,20 +69,42 @@ def show_codes(plane: LatentPlaneWidget, side: Side) -> None:
     plane.fit(fit_rect(xy, prior=side.is_vae))
 
 
-def strip_summary(kind: str, s: StripSmoothness) -> str:
-    """One strip's figures, each named."""
+def strip_summary(
+    kind: str, s: StripSmoothness, population: ManyPairs | None = None
+) -> str:
+    """One strip's figures, each named, and its place among many pairs."""
     text = (
         f"<b>{kind}</b> &nbsp; largest jump <b>{s.max_step:.2f}</b> "
         f"(steps {s.worst_step + 1}→{s.worst_step + 2}), mean step "
-        f"{s.mean_step:.2f}, jump ratio (largest / mean step) {s.jump_ratio:.2f}"
+        f"{s.mean_step:.2f}, jump ratio (largest / mean step) <b>{s.jump_ratio:.2f}</b>"
     )
+    if population is not None and kind in population.populations:
+        rank = percentile_rank(s.jump_ratio, population.populations[kind].jump_ratio)
+        text += f" — jumpier than {100 * rank:.0f}% of {population.n} random pairs"
     if s.nearest is not None:
         text += (
-            f" &nbsp;·&nbsp; midpoint → nearest training image "
-            f"<b>{s.midpoint_nn:.2f}</b> (worst {s.interior_nn_max:.2f}; "
-            f"ends {s.endpoint_nn:.2f})"
+            f" &nbsp;·&nbsp; midpoint → nearest training image (L2) {s.midpoint_nn:.2f}"
         )
     return text
+
+
+def population_summary(stats: ManyPairs) -> str:
+    """What the many-pairs histograms show, from their numbers."""
+    rows = []
+    for figure in FIGURES:
+        ae, vae = stats.median("AE", figure), stats.median("VAE", figure)
+        share = stats.fraction_worse(figure)
+        rows.append(
+            f"<b>{FIGURE_NAMES[figure]}</b>: median AE {ae:.2f}, VAE {vae:.2f}; the "
+            f"AE's is larger in <b>{100 * share:.0f}%</b> of the {stats.n} pairs"
+        )
+    return (
+        "<br>".join(rows)
+        + f"<br><span style='color:#666'>{stats.n} random test pairs (seed "
+        f"{stats.seed}), {stats.steps} steps each, codes = the encoders' means; "
+        f"density: mean distance to the {stats.k} nearest training codes over the "
+        "typical such distance between training codes (≫ 1: a hole)</span>"
+    )
 
 
 class StripWidget(QWidget):
@@ -264,6 +297,8 @@ class InterpolationView(AnalysisView):
     def __init__(self, session, jobs, parent: QWidget | None = None) -> None:
         super().__init__(session, jobs, parent)
         self._results: list[StripResult] = []
+        self._population: ManyPairs | None = None
+        self._population_seed = 0
         self._build()
 
     def _build(self) -> None:
@@ -336,11 +371,136 @@ class InterpolationView(AnalysisView):
         layout.addLayout(planes_row, 1)
         layout.addLayout(strips)
         layout.addWidget(self.legend)
+        layout.addWidget(self._build_population(body))
 
         self.gallery.picked.connect(self.session.pick)
         self.gallery.randomRequested.connect(lambda: self.session.pick_random(2))
         self.swap_button.clicked.connect(self.session.swap)
         self.steps_spin.valueChanged.connect(lambda _: self._compute())
+
+    def _build_population(self, body: QWidget) -> QWidget:
+        """The "over many pairs" section: N, Run / Cancel, progress, histograms."""
+        box = QWidget(body)
+        self.pairs_spin = QSpinBox(box)
+        self.pairs_spin.setRange(20, 2000)
+        self.pairs_spin.setValue(PAIRS_DEFAULT)
+        self.pairs_spin.setSuffix(" pairs")
+        self.pairs_spin.setToolTip("Random test pairs to interpolate in both models")
+        self.run_button = QPushButton("Measure over many pairs", box)
+        self.cancel_button = QPushButton("Cancel", box)
+        self.cancel_button.setEnabled(False)
+        self.pairs_progress = QProgressBar(box)
+        self.pairs_progress.setRange(0, 100)
+        self.pairs_progress.setValue(0)
+        self.pairs_progress.setFormat("not measured yet")
+        self.pairs_progress.setTextVisible(True)
+        row = QHBoxLayout()
+        heading = QLabel("Over many pairs", box)
+        heading.setStyleSheet(TITLE_STYLE)
+        row.addWidget(heading)
+        row.addWidget(self.pairs_spin)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.pairs_progress, 1)
+        plots = QHBoxLayout()
+        self.hist_plots: dict[str, pg.PlotWidget] = {}
+        self.hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        for figure in FIGURES:
+            plot = pg.PlotWidget(box, background="w")
+            plot.setMinimumSize(260, 170)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.setMenuEnabled(False)
+            plot.setLabel("bottom", FIGURE_NAMES[figure])
+            plot.setLabel("left", "pairs")
+            for kind, colour in zip(KINDS, HIST_COLOURS, strict=True):
+                self.hist_curves[(figure, kind)] = plot.plot(
+                    stepMode="center",
+                    fillLevel=0,
+                    pen=pg.mkPen(colour, width=2),
+                    brush=pg.mkBrush(*colour, 60),
+                )
+            self.hist_plots[figure] = plot
+            plots.addWidget(plot, 1)
+        key = LegendBar(box)
+        key.set_entries(list(zip(KINDS, HIST_COLOURS, strict=True)))
+        self.population_label = QLabel("", box)
+        self.population_label.setTextFormat(Qt.TextFormat.RichText)
+        self.population_label.setWordWrap(True)
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 8, 0, 0)
+        col.addLayout(row)
+        col.addLayout(plots)
+        col.addWidget(key)
+        col.addWidget(self.population_label)
+        self.run_button.clicked.connect(self.measure_population)
+        self.cancel_button.clicked.connect(self.cancel_population)
+        return box
+
+    @property
+    def population(self) -> ManyPairs | None:
+        """The latest many-pairs measurement of the models shown."""
+        return self._population
+
+    def measure_population(self) -> None:
+        """Interpolate N random test pairs in both models, in the background."""
+        if self.showing_message:
+            return
+        sides = self._sides()
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.pairs_progress.setValue(0)
+        self.pairs_progress.setFormat("measuring… %p%")
+        self.submit(
+            "pairs",
+            many_pairs,
+            [(kind, side.model) for kind, side in sides.items()],
+            sides["VAE"].dataset,
+            n_pairs=self.pairs_spin.value(),
+            steps=self.steps_spin.value(),
+            seed=self._population_seed,
+            scopes=(
+                side_scope(self.session.role("ae")),
+                side_scope(self.session.role("vae")),
+            ),
+            on_progress=lambda done: self.pairs_progress.setValue(int(100 * done)),
+            on_result=self._on_population,
+            on_error=lambda exc: self.pairs_progress.setFormat(f"failed: {exc}"),
+            on_finish=self._population_ended,
+        )
+
+    def cancel_population(self) -> None:
+        """Stop a running many-pairs measurement."""
+        self.jobs.cancel(f"{self.key}.pairs")
+        self.pairs_progress.setFormat("cancelled")
+
+    def _population_ended(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def _on_population(self, stats: ManyPairs) -> None:
+        self._population = stats
+        self._population_seed += 1  # the next run draws new pairs
+        self.pairs_progress.setValue(100)
+        self.pairs_progress.setFormat(f"{stats.n} pairs measured")
+        for figure in FIGURES:
+            values = [stats.populations[k].figure(figure) for k in KINDS]
+            finite = np.concatenate([v[np.isfinite(v)] for v in values])
+            hi = float(np.quantile(finite, 0.99)) if len(finite) else 1.0
+            edges = np.linspace(min(1.0, float(finite.min(initial=1.0))), hi, 31)
+            for kind, v in zip(KINDS, values, strict=True):
+                counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), edges)
+                self.hist_curves[(figure, kind)].setData(edges, counts)
+        self.population_label.setText(population_summary(stats))
+        for r in self._results:
+            self.summaries[r.kind].setText(strip_summary(r.kind, r.smoothness, stats))
+
+    def _clear_population(self) -> None:
+        self._population = None
+        for curve in self.hist_curves.values():
+            curve.setData([], [])
+        self.population_label.setText("")
+        self.pairs_progress.setValue(0)
+        self.pairs_progress.setFormat("not measured yet")
 
     @property
     def results(self) -> list[StripResult]:
@@ -359,6 +519,8 @@ class InterpolationView(AnalysisView):
 
     def refresh(self, changed: frozenset[str]) -> None:
         sides = self._sides()
+        if changed & {"ae", "vae"}:
+            self._clear_population()  # measured on other models
         if "sides" in changed:
             for kind, side in sides.items():
                 self.plane_titles[kind].setText(side.title)
@@ -369,6 +531,7 @@ class InterpolationView(AnalysisView):
 
     def clear(self) -> None:
         self._results = []
+        self._clear_population()
         for kind in KINDS:
             self.planes[kind].set_points(None)
             self.planes[kind].show_path(None)
@@ -431,12 +594,16 @@ class InterpolationView(AnalysisView):
             side = sides[r.kind]
             self.planes[r.kind].show_path(side.latent_slice.project(r.codes))
             self.strips[r.kind].set_strip(r.images, ends, r.smoothness, bar_max)
-            self.summaries[r.kind].setText(strip_summary(r.kind, r.smoothness))
+            self.summaries[r.kind].setText(
+                strip_summary(r.kind, r.smoothness, self._population)
+            )
         self.legend.setText(
             "Distances are L2 in pixel space (pixels in [0, 1]). Bars: distance "
             "between consecutive decodes (red: the largest). Numbers: distance from "
             f"each decode to its nearest of the {len(data.train_images):,} training "
-            "images. Codes are the encoders' means μ(x)."
+            "images — not a realism measure: blurry decodes sit close to training "
+            "images. Codes are the encoders' means μ(x). One pair proves little: "
+            "measure over many pairs below."
         )
         self.stripsReady.emit(results)
 

@@ -122,3 +122,23 @@ def test_many_pairs_can_be_cancelled(qtbot, window):
     qtbot.waitUntil(lambda: view.run_button.isEnabled(), timeout=20000)
     assert view.population is None
     assert view.pairs_progress.format() == "cancelled"
+
+
+def test_the_identity_is_shown_from_both_measured_sides(qtbot, window):
+    view = window.views["gradient"]
+    view.repeats = 8  # the variance plots are not under test here
+    window.tabs.setCurrentWidget(view)
+    view.identity_k.setValue(256)
+    view.without_box.setChecked(True)  # toggling measures
+    qtbot.waitUntil(lambda: view.identity is not None, timeout=30000)
+    res = view.identity
+    post = window.session.posterior()
+    np.testing.assert_allclose(res.check.rhs, res.check.lhs, rtol=1e-2, atol=1e-2)
+    text = view.identity_label.text()
+    assert f"{res.check.lhs[0]:+.4f} ± {res.check.lhs_se[0]:.4f}" in text
+    assert ("agree" in text) and (res.check.verdict.agree == ("NOT" not in text))
+    assert res.without.grad_mu is None and res.without.grad_sigma is None
+    assert "None (no gradient path)" in view.without_label.text()
+    # A new input makes the shown check stale: it is cleared, not kept.
+    window.session.pick((post.index + 1) % len(window.session.sides[1].codes.mu))
+    assert view.identity is None

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
+from latentlab.core.analysis.identity import (
+    IdentityCheck,
+    WithoutTrick,
+    expectation_identity,
+    log_likelihood_of,
+    without_the_trick,
+)
 from latentlab.core.reparam import (
     DEFAULT_COUNTS,
     estimator_variance_steps,
@@ -15,7 +24,6 @@ from latentlab.core.reparam import (
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    import numpy as np
     import numpy.typing as npt
 
     from latentlab.core.data import ImageDataset
@@ -52,4 +60,78 @@ def measure_variances(
             repeats=repeats,
             generator=torch.Generator().manual_seed(seed),
         )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityResult:
+    """Both sides of the identity and, when asked, the same draw without the trick."""
+
+    check: IdentityCheck
+    without: WithoutTrick | None
+
+
+def identity_for_input(
+    model: Autoencoder,
+    dataset: ImageDataset,
+    index: int,
+    mu: npt.NDArray[np.float32],
+    sigma: npt.NDArray[np.float32],
+    k: int,
+    seed: int,
+    without: bool,
+) -> IdentityResult:
+    """The identity for ``f = log p(x|z)`` of test image ``index`` at
+    ``(mu, sigma)``."""
+    f = log_likelihood_of(model, dataset.test_images[index])
+    check = expectation_identity(f, mu, sigma, k, seed=seed)
+    plain = without_the_trick(f, mu, sigma, k, seed=seed) if without else None
+    return IdentityResult(check, plain)
+
+
+@dataclass(frozen=True, slots=True)
+class RatioScan:
+    """The variance ratio (score function / reparameterization, S samples per
+    estimate) for one input at several multiples of its encoder's sigma."""
+
+    scales: npt.NDArray[np.float64]
+    mean_sigma: npt.NDArray[np.float64]
+    ratio: npt.NDArray[np.float64]
+    ratio_baseline: npt.NDArray[np.float64]
+    samples: int
+
+
+def scan_sigma(
+    model: Autoencoder,
+    dataset: ImageDataset,
+    index: int,
+    mu: npt.NDArray[np.float32],
+    sigma: npt.NDArray[np.float32],
+    scales: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+    repeats: int = 32,
+    samples: int = 16,
+    seed: int = 0,
+) -> Generator[float, None, RatioScan]:
+    """Why the ratio differs between inputs: measure it as sigma is scaled."""
+    ratios, base, mean_sigma = [], [], []
+    for i, scale in enumerate(scales):
+        res = yield from estimator_variance_steps(
+            model,
+            dataset.test_images[index],
+            (samples,),
+            repeats=repeats,
+            mu=mu,
+            sigma=np.asarray(sigma, np.float32) * np.float32(scale),
+            generator=torch.Generator().manual_seed(seed + i),
+        )
+        ratios.append(float(res.ratio[0]))
+        base.append(float(res.ratio_baseline[0]))
+        mean_sigma.append(float(np.mean(res.sigma)))
+        yield (i + 1) / len(scales)
+    return RatioScan(
+        np.asarray(scales, np.float64),
+        np.asarray(mean_sigma),
+        np.asarray(ratios),
+        np.asarray(base),
+        samples,
     )

@@ -22,19 +22,29 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from latentlab.core.analysis.gradient import gradient_table, measure_variances
-from latentlab.core.analysis.identity import Agreement, agreement
+from latentlab.core.analysis.gradient import (
+    IdentityResult,
+    RatioScan,
+    gradient_table,
+    identity_for_input,
+    measure_variances,
+    scan_sigma,
+)
+from latentlab.core.analysis.identity import Agreement, agreement, component_names
 from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.core.session import K_MAX, describe, side_scope
 from latentlab.qt.analysis.base import AnalysisView
@@ -45,7 +55,6 @@ from latentlab.qt.widgets.styles import (
     HINT_STYLE,
     MONO_STYLE,
     NOTE_STYLE,
-    SUBSCRIPTS,
     TITLE_STYLE,
     dim_name,
     shown_dims,
@@ -68,13 +77,6 @@ SCORE_BASE_RGB = (255, 127, 14)
 
 
 # --- verdicts (pure functions of the numbers shown) -----------------------------------
-
-
-def component_names(latent_dim: int) -> list[str]:
-    """The ``2 * d`` gradient components in ``EstimatorVariance`` order:
-    ``∂/∂μ₁ … ∂/∂μ_d, ∂/∂σ₁ … ∂/∂σ_d``."""
-    subs = [str(j + 1).translate(SUBSCRIPTS) for j in range(latent_dim)]
-    return [f"∂/∂μ{s}" for s in subs] + [f"∂/∂σ{s}" for s in subs]
 
 
 def ratio_text(ratios: npt.ArrayLike) -> str:
@@ -104,6 +106,67 @@ def variance_summary(res: EstimatorVariance) -> str:
     return (
         f"Reparameterization variance is {verdict} (median ratio "
         f"{ratio_text(res.ratio)}), {base} ({ratio_text(res.ratio_baseline)})."
+    )
+
+
+def identity_html(res: IdentityResult, names: Sequence[str]) -> str:
+    """The identity written out with the measured numbers, per component."""
+    c = res.check
+    rows = [
+        "<b>∇<sub>μ,σ</sub> E<sub>q(z|x)</sub>[f(z)] = "
+        "E<sub>ε~N(0,I)</sub>[∇<sub>μ,σ</sub> f(μ + σ ⊙ ε)]</b>, "
+        "f = log p(x|z) (nats), "
+        f"K = {c.k:,} draws of ε shared by both sides",
+        "<table cellspacing=6><tr><th></th><th>left: ∂/∂θ of the K-sample mean "
+        f"(central differences, h = {c.h:.1e})</th><th>right: mean of the K path "
+        "gradients (autograd)</th><th>gap</th></tr>",
+    ]
+    gaps = c.verdict.gaps
+    for j, name in enumerate(names):
+        rows.append(
+            f"<tr><td>{name}</td><td>{c.lhs[j]:+.4f} ± {c.lhs_se[j]:.4f}</td>"
+            f"<td>{c.rhs[j]:+.4f} ± {c.rhs_se[j]:.4f}</td>"
+            f"<td>{gaps[j]:.2f} SE</td></tr>"
+        )
+    rows.append("</table>")
+    rows.append(c.verdict.text(names).replace("two estimators", "two sides"))
+    return "".join(rows[:2]) + "".join(rows[2:-1]) + "<br>" + rows[-1]
+
+
+def without_html(res: IdentityResult, names: Sequence[str]) -> str:
+    """What autograd gives without the trick, and the estimator that is left."""
+    w = res.without
+    if w is None:
+        return ""
+
+    def answer(g) -> str:
+        return "None (no gradient path)" if g is None else np.array2string(g, 3)
+
+    rows = [
+        "<b>Without the trick</b>: z = Normal(μ, σ).sample(), drawn directly, "
+        f"not as μ + σ ⊙ ε. z.requires_grad = {w.z_requires_grad}; autograd "
+        f"gives ∂/∂μ = {answer(w.grad_mu)}, ∂/∂σ = {answer(w.grad_sigma)}.",
+        "The only estimator left is the score function f(z) ∇ log q(z), with "
+        "∇<sub>μ</sub> log q = ε/σ and ∇<sub>σ</sub> log q = (ε² − 1)/σ:",
+    ]
+    se_ratio = w.score_se / np.maximum(res.check.rhs_se, 1e-300)
+    parts = [
+        f"{name} {w.score[j]:+.3g} ± {w.score_se[j]:.3g} ({se_ratio[j]:,.0f}× the "
+        "path estimate's SE)"
+        for j, name in enumerate(names)
+    ]
+    return "<br>".join(rows) + "<br>" + "; ".join(parts) + f" (K = {w.k:,})."
+
+
+def scan_summary(scan: RatioScan) -> str:
+    """The ratio against sigma, in words from its numbers."""
+    lo, hi = int(np.argmin(scan.mean_sigma)), int(np.argmax(scan.mean_sigma))
+    return (
+        f"S = {scan.samples} samples per estimate: at mean σ {scan.mean_sigma[lo]:.3g} "
+        f"the score function's variance is {scan.ratio[lo]:,.0f}× the "
+        f"reparameterization's; at {scan.mean_sigma[hi]:.3g}, {scan.ratio[hi]:,.0f}×. "
+        "The score term f(z)·ε/σ grows as σ shrinks, while the path gradient "
+        "f′(z) does not."
     )
 
 
@@ -336,6 +399,8 @@ class GradientView(AnalysisView):
         """The path gradients shown (of :attr:`gradient_samples`)."""
         self.gradient_samples: PosteriorSamples | None = None
         self._dims: list[int] = []
+        self._identity: IdentityResult | None = None
+        self._scan: RatioScan | None = None
         self._build()
 
     # --- construction -------------------------------------------------------------
@@ -493,6 +558,7 @@ class GradientView(AnalysisView):
             1,
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
         )
+        grid.addWidget(self._build_identity(body), 5, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setColumnMinimumWidth(0, 540)
@@ -501,6 +567,154 @@ class GradientView(AnalysisView):
         grid.setRowStretch(2, 2)
         # The layout's minimum is the body's: below it the tab scrolls instead
         # of squeezing plots and tables (an explicit minimum would override it).
+
+    def _build_identity(self, body: QWidget) -> QWidget:
+        """The §5 identity, live: both sides with their errors, and the switch
+        that draws z without the trick; the variance ratio against σ."""
+        box = QWidget(body)
+        title = QLabel("The expectation moves outside the derivative", box)
+        title.setStyleSheet(TITLE_STYLE)
+        self.identity_k = QSpinBox(box)
+        self.identity_k.setRange(16, 16384)
+        self.identity_k.setValue(1024)
+        self.identity_k.setPrefix("K = ")
+        self.identity_k.setToolTip("Draws of ε for both sides of the identity")
+        self.without_box = QCheckBox("Without the trick", box)
+        self.without_box.setToolTip(
+            "Also draw z ~ N(μ, σ²) directly (not as μ + σ ⊙ ε) and show what "
+            "autograd gives for μ and σ"
+        )
+        self.identity_button = QPushButton("Check the identity", box)
+        self.scan_button = QPushButton("Scan σ", box)
+        self.scan_button.setToolTip(
+            "Measure the variance ratio with σ(x) scaled ×0.25 … ×8 for this input"
+        )
+        row = QHBoxLayout()
+        row.addWidget(title)
+        row.addWidget(self.identity_k)
+        row.addWidget(self.without_box)
+        row.addWidget(self.identity_button)
+        row.addStretch(1)
+        row.addWidget(self.scan_button)
+        self.formulas = QLabel(
+            "reparameterization estimator: ∇<sub>μ</sub> = f′(z), ∇<sub>σ</sub> = "
+            "f′(z) ⊙ ε with z = μ + σ ⊙ ε &nbsp;·&nbsp; score-function estimator: "
+            "f(z) ∇<sub>μ,σ</sub> log q(z) = f(z) (ε/σ, (ε² − 1)/σ)",
+            box,
+        )
+        self.formulas.setTextFormat(Qt.TextFormat.RichText)
+        self.formulas.setWordWrap(True)
+        self.identity_label = QLabel("", box)
+        self.identity_label.setTextFormat(Qt.TextFormat.RichText)
+        self.identity_label.setWordWrap(True)
+        self.identity_label.setStyleSheet(MONO_STYLE)
+        self.without_label = QLabel("", box)
+        self.without_label.setTextFormat(Qt.TextFormat.RichText)
+        self.without_label.setWordWrap(True)
+        self.scan_plot = _log_plot(box)
+        self.scan_plot.setMinimumSize(300, 170)
+        self.scan_plot.setLabel("bottom", "mean σ of q(z|x)")
+        self.scan_plot.setLabel("left", "variance ratio")
+        self.scan_curves = {
+            "score": _curve(self.scan_plot, SCORE_RGB, "s", width=2.5),
+            "score_b": _curve(
+                self.scan_plot, SCORE_BASE_RGB, "t", width=2, style=Qt.PenStyle.DashLine
+            ),
+        }
+        self.scan_label = QLabel("", box)
+        self.scan_label.setWordWrap(True)
+        texts = QVBoxLayout()
+        texts.addWidget(self.formulas)
+        texts.addWidget(self.identity_label)
+        texts.addWidget(self.without_label)
+        texts.addStretch(1)
+        scan = QVBoxLayout()
+        scan.addWidget(self.scan_plot, 1)
+        scan.addWidget(self.scan_label)
+        cols = QHBoxLayout()
+        cols.addLayout(texts, 3)
+        cols.addLayout(scan, 2)
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 8, 0, 0)
+        col.addLayout(row)
+        col.addLayout(cols)
+        self.identity_button.clicked.connect(self.check_identity)
+        self.without_box.toggled.connect(lambda _: self.check_identity())
+        self.scan_button.clicked.connect(self.scan)
+        return box
+
+    @property
+    def identity(self) -> IdentityResult | None:
+        """The latest identity check shown."""
+        return self._identity
+
+    def check_identity(self) -> None:
+        """Measure both sides of the identity for the current μ, σ (background)."""
+        side, post = self.side_for("vae"), self.session.posterior()
+        if side is None or post is None or self.showing_message:
+            return
+        self.identity_label.setText("measuring both sides…")
+        self.without_label.setText("")
+        self.submit(
+            "identity",
+            identity_for_input,
+            side.model,
+            side.dataset,
+            post.index,
+            post.samples.mu,
+            post.samples.sigma,
+            self.identity_k.value(),
+            self._seed,
+            self.without_box.isChecked(),
+            scopes=(side_scope(post.side), "selection", "eps"),
+            on_result=self._show_identity,
+            on_error=self._on_error,
+        )
+
+    def _show_identity(self, res: IdentityResult) -> None:
+        self._identity = res
+        names = component_names(len(res.check.lhs) // 2)
+        self.identity_label.setText(identity_html(res, names))
+        self.without_label.setText(without_html(res, names))
+
+    def scan(self) -> None:
+        """Scan the variance ratio over σ scales for the current input."""
+        side, post = self.side_for("vae"), self.session.posterior()
+        if side is None or post is None or self.showing_message:
+            return
+        self.scan_label.setText("scanning σ…")
+        self.submit(
+            "scan",
+            scan_sigma,
+            side.model,
+            side.dataset,
+            post.index,
+            post.mu0,
+            post.sigma0,
+            on_progress=lambda done: self.scan_label.setText(
+                f"scanning σ… {100 * done:.0f}%"
+            ),
+            scopes=(side_scope(post.side), "selection"),
+            on_result=self._show_scan,
+            on_error=self._on_error,
+        )
+
+    def _show_scan(self, scan: RatioScan) -> None:
+        self._scan = scan
+        self.scan_curves["score"].setData(scan.mean_sigma, scan.ratio)
+        self.scan_curves["score_b"].setData(scan.mean_sigma, scan.ratio_baseline)
+        self.scan_label.setText(scan_summary(scan))
+
+    def _clear_identity(self) -> None:
+        self._identity = None
+        self._scan = None
+        self.identity_label.setText(
+            "Press Check the identity to measure both sides for this input."
+        )
+        self.without_label.setText("")
+        self.scan_label.setText("")
+        for curve in self.scan_curves.values():
+            curve.setData([], [])
 
     # --- refresh ------------------------------------------------------------------
 
@@ -523,6 +737,8 @@ class GradientView(AnalysisView):
             self.measure_button.setEnabled(False)
             return
         self._request_table(side, post)
+        if changed & {"selection", "eps", "vae"}:
+            self._clear_identity()  # measured at another μ, σ or model
         if new_input or (vae_changed and not side.training):
             self._clear_variance()  # measured for another input or model
         if not (new_input or vae_changed):
@@ -732,6 +948,7 @@ class GradientView(AnalysisView):
         self.verdict.setText("")
 
     def _clear_results(self) -> None:
+        self._clear_identity()
         self.gradients = self.gradient_samples = None
         self.table.setRowCount(0)
         self.sample_line.setText("")

@@ -89,6 +89,18 @@ def identity_for_input(
     return IdentityResult(check, plain)
 
 
+def _with_progress(
+    steps: Generator[None, None, EstimatorVariance], done: float
+) -> Generator[float, None, EstimatorVariance]:
+    """Run ``steps``, yielding the fraction ``done`` at each of its yields."""
+    try:
+        while True:
+            next(steps)
+            yield done
+    except StopIteration as finished:
+        return finished.value
+
+
 @dataclass(frozen=True, slots=True)
 class RatioScan:
     """The variance ratio (score function / reparameterization, S samples per
@@ -115,7 +127,7 @@ def scan_sigma(
     """Why the ratio differs between inputs: measure it as sigma is scaled."""
     ratios, base, mean_sigma = [], [], []
     for i, scale in enumerate(scales):
-        res = yield from estimator_variance_steps(
+        steps = estimator_variance_steps(
             model,
             dataset.test_images[index],
             (samples,),
@@ -124,6 +136,7 @@ def scan_sigma(
             sigma=np.asarray(sigma, np.float32) * np.float32(scale),
             generator=torch.Generator().manual_seed(seed + i),
         )
+        res = yield from _with_progress(steps, i / len(scales))
         ratios.append(float(res.ratio[0]))
         base.append(float(res.ratio_baseline[0]))
         mean_sigma.append(float(np.mean(res.sigma)))

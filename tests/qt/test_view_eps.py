@@ -612,3 +612,16 @@ def test_closing_drops_the_decode(qtbot, view, session):
     assert QThreadPool.globalInstance().waitForDone(5000)
     qtbot.waitUntil(lambda: not view.busy("decode"), timeout=5000)
     assert view.refresh_count == count, "a closed view refreshed"
+
+
+def test_the_sigma_note_is_computed_from_the_models_codes(qtbot):
+    from latentlab.qt.analysis.eps import sigma_note
+
+    codes = Codes(
+        mu=np.array([[0.0, 1.0], [2.0, 3.0]], np.float32),
+        sigma=np.array([[0.1, 0.2], [0.3, 0.4]], np.float32),
+    )
+    text = sigma_note(codes, beta=4.0)
+    assert "Mean σ(x) over the test set: 0.25" in text
+    assert "s.d. of μ(x)) of 1" in text
+    assert "β = 4" in text

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from latentlab.core.analysis.posterior import SampleImages
-    from latentlab.core.latent import LatentSlice, PosteriorSamples
+    from latentlab.core.latent import Codes, LatentSlice, PosteriorSamples
     from latentlab.core.session import Posterior, Session, Side
     from latentlab.qt.jobs import JobRunner
 
@@ -68,6 +68,7 @@ HOVER_RADIUS_PX = 10.0
 MU_COLOUR = (200, 20, 20)
 SAMPLE_COLOUR = (255, 140, 0)
 HOVER_COLOUR = (30, 100, 255)
+PRIOR_COLOUR = (90, 90, 90)
 MU0_COLOUR = (60, 60, 60)
 # The equation's colours: μ, σ, ε, z.
 MU_HTML, SIGMA_HTML, EPS_HTML, Z_HTML = "#c81414", "#a05a00", "#1e64ff", "#000"
@@ -146,8 +147,24 @@ KEY_HTML = (
     f"<span style='color:rgb{MU_COLOUR}'>◯</span>&nbsp;μ (drag it) &nbsp; "
     f"<span style='color:rgb{MU0_COLOUR}'>✕</span>&nbsp;μ(x), the encoder's &nbsp; "
     f"<span style='color:rgb{SAMPLE_COLOUR}'>●</span>&nbsp;samples z &nbsp; "
-    f"<span style='color:rgb{HOVER_COLOUR}'>◯</span>&nbsp;hovered"
+    f"<span style='color:rgb{HOVER_COLOUR}'>◯</span>&nbsp;hovered &nbsp; "
+    f"<span style='color:rgb{PRIOR_COLOUR}'>┅</span>&nbsp;prior N(0, I): 1σ, 2σ"
 )
+
+
+def sigma_note(codes: Codes, beta: float) -> str:
+    """Why σ(x) is as small as it is, with this model's numbers."""
+    sigma = codes.sigma[np.isfinite(codes.sigma).all(1)]
+    mu = codes.mu[np.isfinite(codes.mu).all(1)]
+    if len(sigma) == 0 or len(mu) < 2:
+        return ""
+    return (
+        f"Mean σ(x) over the test set: {float(sigma.mean()):.3g}, against a spread "
+        f"of the codes (s.d. of μ(x)) of {float(mu.std(0).mean()):.3g}. The decoder "
+        "needs precise codes to reconstruct, so training shrinks σ; the KL term "
+        f"(weight β = {beta:g}) pulls it towards the prior's 1. A larger β keeps σ "
+        "larger (models/mnist-vae-2d-beta4.pt)."
+    )
 
 
 # --- which side a view's drawing came from --------------------------------------------
@@ -200,6 +217,9 @@ class EpsView(AnalysisView):
         self.input_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
+        self.sigma_label = QLabel("", body)
+        self.sigma_label.setStyleSheet(HINT_STYLE)
+        self.sigma_label.setWordWrap(True)
         self.gallery = GalleryWidget(body)
 
         self.k_slider = QLabeledSlider(Qt.Orientation.Horizontal, body)
@@ -323,6 +343,7 @@ class EpsView(AnalysisView):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
         layout.addWidget(self.input_label)
+        layout.addWidget(self.sigma_label)
         layout.addWidget(self.gallery)
         layout.addLayout(controls)
         layout.addWidget(self.split, 1)
@@ -340,6 +361,14 @@ class EpsView(AnalysisView):
         self.ellipse2 = pg.PlotCurveItem(
             pen=pg.mkPen(MU_COLOUR, width=1.5, style=Qt.PenStyle.DashLine)
         )
+        # The prior's 1σ and 2σ circles: q(z|x) against the scale of N(0, I).
+        self.prior_rings = []
+        for r in (1.0, 2.0):
+            ring = pg.PlotCurveItem(
+                *ellipse_xy((0.0, 0.0), (r, r)),
+                pen=pg.mkPen(PRIOR_COLOUR, width=1.2, style=Qt.PenStyle.DotLine),
+            )
+            self.prior_rings.append(ring)
         self.mu0_marker = PassiveScatterItem(
             size=10, symbol="x", pen=pg.mkPen(MU0_COLOUR), brush=pg.mkBrush(MU0_COLOUR)
         )
@@ -367,6 +396,7 @@ class EpsView(AnalysisView):
         self.mu_handle.setToolTip("μ: drag it")
         for z, item in enumerate(
             (
+                *self.prior_rings,
                 self.ellipse2,
                 self.ellipse1,
                 self.mu0_marker,
@@ -453,6 +483,7 @@ class EpsView(AnalysisView):
 
     def _show_model(self, side: Side) -> None:
         self.heading.setText(f"ε-resampling · {side.title}")
+        self.sigma_label.setText(sigma_note(side.codes, side.checkpoint.config.beta))
         self.gallery.set_dataset(side.dataset)
         sl = side.latent_slice
         dims = shown_dims(sl.latent_dim, sl.dims)
@@ -573,6 +604,7 @@ class EpsView(AnalysisView):
     def clear(self) -> None:
         self.heading.setText("")
         self.input_label.setText("")
+        self.sigma_label.setText("")
         self.gallery.set_dataset(None)
         self.plane.set_points(None)
         self.input_tile.set_images(None)

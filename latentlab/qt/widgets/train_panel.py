@@ -186,7 +186,7 @@ class TrainPanel(QWidget):
 
         self.plots = pg.GraphicsLayoutWidget(self)
         self.plots.setBackground("w")
-        self.recon_plot = self.plots.addPlot(title="Reconstruction (nats / image)")
+        self.recon_plot = self.plots.addPlot(title="−log p(x|z), nats / image")
         self.kl_plot = self.plots.addPlot(title="VAE KL (nats / image)")
         for plot in (self.recon_plot, self.kl_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
@@ -399,8 +399,8 @@ class TrainPanel(QWidget):
             f"ETA {format_seconds(p.eta_s)}"
         )
         self.readout.setText(
-            f"AE recon {p.recon[0]:7.2f}\n"
-            f"VAE recon {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}\n"
+            f"AE recon (at its code) {p.recon[0]:7.2f}\n"
+            f"VAE recon (1 z ~ q) {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}\n"
             f"{p.samples_per_s:,.0f} images/s"
         )
 

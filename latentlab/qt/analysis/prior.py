@@ -45,7 +45,8 @@ def prior_header(title: str, r: PriorResult, dataset: ImageDataset | None) -> st
         d = r.nearest.distance
         classes = np.unique(dataset.train_labels.numpy()[r.nearest.index])
         text += (
-            f"<br>decodes' L2 distance to the nearest training image: mean "
+            f"<br>decodes' L2 distance to the nearest training image (not a "
+            f"realism measure: blurry decodes sit close): mean "
             f"<b>{d.mean():.2f}</b>, median {np.median(d):.2f}, max {d.max():.2f}; "
             f"their nearest images cover <b>{len(classes)} of "
             f"{len(dataset.class_names)}</b> classes"

@@ -133,6 +133,7 @@ class ModelPanel(QWidget):
         self.others = QLineEdit(self.slice_row)
         self.others.setPlaceholderText("values of the other dims, e.g. 0, 0.5, …")
         self.others.setToolTip("Values of the dims not shown, comma-separated")
+        self.others.setMinimumWidth(90)
         zero = QPushButton("Zero", self.slice_row)
         zero.setToolTip("Hold the other dims at 0 (the prior's mean)")
         mean = QPushButton("Data mean", self.slice_row)

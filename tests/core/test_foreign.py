@@ -201,10 +201,19 @@ ENTRY = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}
         (_safetensors(b'{"a": NaN}'), "non-JSON number"),
         (_safetensors(b"[" * 100_000 + b"]" * 100_000), "header"),
         (_safetensors({"w": {**ENTRY, "data_offsets": [0, 8]}}, b"\0" * 4), "declares"),
-        (_safetensors({"w": {**ENTRY, "data_offsets": [-4, 4]}}, b"\0" * 8), "declares"),
+        (
+            _safetensors({"w": {**ENTRY, "data_offsets": [-4, 4]}}, b"\0" * 8),
+            "declares",
+        ),
         (
             _safetensors(
-                {"w": {"dtype": "F32", "shape": [2**31, 2**31], "data_offsets": [0, 8]}},
+                {
+                    "w": {
+                        "dtype": "F32",
+                        "shape": [2**31, 2**31],
+                        "data_offsets": [0, 8],
+                    }
+                },
                 b"\0" * 8,
             ),
             "offsets span",

@@ -1,5 +1,5 @@
-"""Command line: ``latentlab [FILE ...]`` opens the app; ``train`` and ``info`` run
-headless. Errors print one line and exit with status 2.
+"""Command line: ``latentlab [FILE ...]`` opens the app; ``train``, ``info`` and
+``encode`` run headless. Errors print one line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -75,11 +75,39 @@ def _info_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _encode_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
+    p = _Parser(
+        prog="latentlab encode",
+        description="Encode a checkpoint's test set and write the codes as CSV "
+        "(index, label, class, then z per dim; for a VAE mu and sigma per dim).",
+    )
+    p.add_argument("file", help="checkpoint (.pt, .pth or .safetensors)")
+    p.add_argument(
+        "--data-dir",
+        help="dataset root in torchvision layout (<dir>/MNIST/raw/*.gz), "
+        "or the image folder for --dataset folder",
+    )
+    p.add_argument(
+        "--dataset",
+        help=f"one of {', '.join(DATASET_NAMES)} (default: the one the file names; "
+        "needed for models trained elsewhere)",
+    )
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument(
+        "--limit", type=int, help="encode only the first N test images (default: all)"
+    )
+    return p
+
+
 def _app_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="latentlab",
         description="Explore autoencoder and VAE latent spaces side by side. "
-        "Subcommands: 'latentlab train --help', 'latentlab info FILE'.",
+        "Subcommands: 'latentlab train --help', 'latentlab info FILE', "
+        "'latentlab encode --help'.",
     )
     p.add_argument(
         "files",
@@ -108,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_train(_train_parser().parse_args(args[1:]))
         if args[:1] == ["info"]:
             return cmd_info(_info_parser().parse_args(args[1:]))
+        if args[:1] == ["encode"]:
+            return cmd_encode(_encode_parser().parse_args(args[1:]))
         opts = _app_parser().parse_args(args)
         if opts.install_desktop:
             return cmd_install_desktop()
@@ -312,4 +342,79 @@ def cmd_info(opts: argparse.Namespace) -> int:
             )
     else:
         print("  history   (none)")
+    return 0
+
+
+def cmd_encode(opts: argparse.Namespace) -> int:
+    """``latentlab encode FILE --out codes.csv``: every check before the work."""
+    from pathlib import Path
+
+    from latentlab.core.catalog import DATASET_NAMES
+    from latentlab.core.errors import ConfigError, DataError, ExportError
+    from latentlab.core.files import check_output_file
+    from latentlab.core.text import printable
+
+    shown = printable(opts.out)
+    if os.path.isfile(opts.out) and not opts.force:
+        raise ExportError(f"{shown} already exists; pass --force to overwrite it")
+    if opts.limit is not None and opts.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, not {opts.limit}")
+    if opts.dataset is not None:
+        key = opts.dataset.lower().replace("_", "-")
+        if key not in DATASET_NAMES:
+            raise DataError(
+                f"unknown dataset {printable(opts.dataset, 40)}; choose one of: "
+                f"{', '.join(DATASET_NAMES)}"
+            )
+    if not os.path.exists(opts.file):
+        raise DataError(f"{printable(opts.file)} does not exist")
+    out = check_output_file(opts.out, overwrite=opts.force)
+
+    from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.codes_csv import write_codes_csv
+    from latentlab.core.data import checkpoint_dataset_source, load_dataset
+    from latentlab.core.latent import encode_images
+
+    ckpt = load_checkpoint(opts.file)
+    if opts.dataset is not None:
+        name, root = opts.dataset, opts.data_dir
+    elif ckpt.needs_dataset:
+        raise DataError(
+            f"{printable(opts.file)} ({printable(ckpt.origin, 80)}) does not say "
+            "which dataset it was trained on; pass --dataset (e.g. --dataset mnist)"
+        )
+    else:
+        source = ckpt.dataset.get("source")
+        allow = bool(
+            opts.data_dir
+            and isinstance(source, str)
+            and source
+            and Path(source).expanduser() == Path(opts.data_dir).expanduser()
+        )
+        name, root = checkpoint_dataset_source(
+            ckpt.dataset, opts.data_dir, allow_folder_scan=allow
+        )
+    dataset = load_dataset(name, root)
+    if dataset.image_shape != tuple(ckpt.config.image_shape):
+        raise DataError(
+            f"{printable(dataset.name, 80)} images are "
+            f"{'x'.join(map(str, dataset.image_shape[1:]))}, the model reads "
+            f"{'x'.join(map(str, ckpt.config.image_shape[1:]))}"
+        )
+    n = len(dataset.test_images)
+    if opts.limit is not None:
+        n = min(n, opts.limit)
+    codes = encode_images(ckpt.model, dataset.test_images[:n])
+    write_codes_csv(
+        out,
+        codes,
+        dataset.test_labels[:n].numpy(),
+        dataset.class_names,
+        overwrite=opts.force,
+    )
+    kind = "mu and sigma" if codes.sigma is not None else "z"
+    print(
+        f"wrote {n:,} codes ({kind}, {ckpt.config.latent_dim} dims) of the "
+        f"{printable(dataset.name, 80)} test set to {shown}"
+    )
     return 0

@@ -17,6 +17,7 @@ import contextlib
 import datetime as _dt
 import errno
 import io
+import json
 import math
 import os
 import pickle
@@ -32,9 +33,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import torch
 
 from latentlab import __version__
+from latentlab.core import safetensors_io
 from latentlab.core.config import ModelConfig
 from latentlab.core.errors import CheckpointError, ConfigError
 from latentlab.core.files import clean_stale_temps, temp_path
+from latentlab.core.foreign import ForeignLayout, recognise
 from latentlab.core.limits import format_bytes, memory_budget
 from latentlab.core.models import build_model
 from latentlab.core.text import describe, printable, shorten
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
+SAFETENSORS_SUFFIX = ".safetensors"
 
 # Bounds on what a file may declare. A 10,000-epoch history pickles to ~0.9 MB.
 MAX_PICKLE_BYTES = 4 * 1024**2
@@ -71,6 +75,14 @@ class Checkpoint:
     dataset: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     created: str = ""
+    # What a model trained elsewhere is ("PyTorch-example VAE, 784-400-20");
+    # empty for LatentLab's own checkpoints.
+    origin: str = ""
+
+    @property
+    def needs_dataset(self) -> bool:
+        """True for a model trained elsewhere whose file names no dataset."""
+        return bool(self.origin) and not self.dataset.get("name")
 
     @property
     def config(self) -> ModelConfig:
@@ -91,6 +103,14 @@ class Checkpoint:
         cfg = self.config
         name = self.dataset.get("name")
         shown = printable(name, 60) if isinstance(name, str) else "unknown data"
+        if self.origin:
+            history = (
+                f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+                if self.history
+                else "no training history"
+            )
+            text = f"{printable(self.origin, 80)}, {history}"
+            return text if name is None else f"{text} · {shown}"
         parts = [cfg.kind.upper(), shown]
         parts.append(f"{cfg.latent_dim}-D")
         if cfg.kind == "vae":
@@ -170,7 +190,10 @@ def save_checkpoint(
         raise CheckpointError(f"could not save {shown}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
+            if is_safetensors_path(target):
+                safetensors_io.write(fh, payload["state_dict"], _metadata(payload))
+            else:
+                torch.save(payload, fh)
             fh.flush()
             os.fsync(fh.fileno())
         _put_in_place(tmp, target, overwrite=overwrite)
@@ -180,6 +203,25 @@ def save_checkpoint(
         raise _save_error(exc, shown, existed) from exc
     _sync_folder(folder)
     return target
+
+
+def is_safetensors_path(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` names a safetensors file (by its extension)."""
+    return Path(path).suffix.lower() == SAFETENSORS_SUFFIX
+
+
+def _metadata(payload: dict[str, Any]) -> dict[str, str]:
+    """A checkpoint's record as safetensors string metadata: one JSON text per
+    field, under the same names as in the torch format."""
+    meta = {
+        "format": FORMAT_NAME,
+        "version": str(FORMAT_VERSION),
+        "latentlab_version": str(payload["latentlab_version"]),
+        "created": str(payload["created"]),
+    }
+    for key in ("config", "history", "dataset", "metrics"):
+        meta[key] = json.dumps(payload[key], allow_nan=False)
+    return meta
 
 
 def _put_in_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
@@ -266,10 +308,20 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     p = Path(path)
     shown = printable(str(p))
     with _open(p, shown) as (fh, size):
-        archive = _read_archive(fh, size, shown)
-        record = _dry_load(archive, shown)
+        head = fh.read(16)
         fh.seek(0)
-        payload = _torch_load(fh, shown)
+        if is_safetensors_path(p) or (
+            not head.startswith(b"PK")
+            and safetensors_io.looks_like_safetensors(head, size)
+        ):
+            record, payload = _read_safetensors(fh, size, shown)
+        else:
+            archive = _read_archive(fh, size, shown)
+            record = _dry_load(archive, shown)
+            fh.seek(0)
+            payload = _torch_load(fh, shown)
+            if record.layout is not None:  # a plain state dict is all weights
+                payload = {"state_dict": payload}
     try:
         return _build(p, shown, record, payload)
     except CheckpointError:
@@ -578,11 +630,15 @@ class _Record:
     dataset: dict[str, Any]
     metrics: dict[str, float]
     created: str
+    layout: ForeignLayout | None = None  # a model trained elsewhere
 
 
 def _dry_load(archive: _Archive, shown: str) -> _Record:
     """Check everything the pickle declares, before torch allocates a byte."""
     payload = _unpickle(archive, shown)
+    foreign = _foreign_record(shown, payload, archive.data_bytes)
+    if foreign is not None:
+        return foreign
     if type(payload) is not dict or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(
             f"{shown} is not a LatentLab checkpoint: {_describe(payload)}"
@@ -640,6 +696,138 @@ def _dry_load(archive: _Archive, shown: str) -> _Record:
         metrics=_metrics(shown, payload.get("metrics", {})),
         created=_short_text(shown, "created", payload.get("created", ""), 100),
     )
+
+
+def _check_budget(shown: str, needed: int) -> None:
+    budget = memory_budget()
+    if needed > budget:
+        raise CheckpointError(
+            f"{shown}: its model needs {format_bytes(needed)}, more than LatentLab "
+            f"loads on this machine ({format_bytes(budget)})"
+        )
+
+
+def _foreign_record(shown: str, payload: Any, data_bytes: int) -> _Record | None:
+    """The record of a plain state dict in a layout :mod:`~latentlab.core.foreign`
+    recognises, checked like a checkpoint's weights; None for anything else."""
+    if (
+        type(payload) not in (dict, OrderedDict)
+        or not payload
+        or not all(
+            isinstance(k, str) and isinstance(v, _TensorStub)
+            for k, v in payload.items()
+        )
+    ):
+        return None
+    layout = recognise({k: v.shape for k, v in payload.items()})
+    if layout is None:
+        return None
+    needed = 4 * sum(math.prod(s) for s in layout.expected.values())
+    _check_budget(shown, needed)
+    for key, stub in payload.items():
+        _check_stub(shown, key, stub)
+    if data_bytes > needed + DATA_SLACK_BYTES:
+        raise CheckpointError(
+            f"{shown} stores {format_bytes(data_bytes)} of data but its model has "
+            f"{format_bytes(needed)} of weights"
+        )
+    return _Record(
+        config=layout.config,
+        expected=dict(layout.expected),
+        history=[],
+        dataset={},
+        metrics={},
+        created="",
+        layout=layout,
+    )
+
+
+def _json_field(shown: str, meta: dict[str, str], key: str, default: Any) -> Any:
+    if key not in meta:
+        return default
+    try:
+        return json.loads(meta[key])
+    except (ValueError, RecursionError):
+        raise CheckpointError(
+            f"{shown} has a malformed {key!r} field in its safetensors metadata"
+        ) from None
+
+
+def _read_safetensors(fh: BinaryIO, size: int, shown: str) -> tuple[_Record, Any]:
+    """Check a safetensors file's header and record, then read its tensors.
+
+    LatentLab's own files carry the record as JSON strings in the metadata
+    (``format``, ``version``, ``config``, ``history``, ``dataset``,
+    ``metrics``); a file without it loads when its tensors are in a layout
+    :mod:`~latentlab.core.foreign` recognises (its metadata may name the
+    dataset: ``"dataset": "mnist"`` or a JSON record).
+    """
+    try:
+        header = safetensors_io.read_header(fh, size)
+    except safetensors_io.SafetensorsFormatError as exc:
+        raise CheckpointError(
+            f"{shown} is corrupt or not a safetensors file ({exc})"
+        ) from None
+    meta = header.metadata
+    shapes = header.shapes
+    if meta.get("format") == FORMAT_NAME:
+        version = meta.get("version", "")
+        if not version.isdigit() or int(version) < 1 or len(version) > 6:
+            raise CheckpointError(
+                f"{shown} has an invalid format version {describe(version)}"
+            )
+        if int(version) > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{shown} was written by a newer LatentLab (format v{version}); "
+                f"this one reads up to v{FORMAT_VERSION}. Upgrade LatentLab to "
+                "open it."
+            )
+        try:
+            config = ModelConfig.from_dict(_json_field(shown, meta, "config", None))
+        except ConfigError as exc:
+            raise CheckpointError(
+                f"{shown} has an invalid model config: {exc}"
+            ) from None
+        expected = _expected_shapes(config)
+        _check_shapes(shown, config, expected, shapes)
+        layout = None
+        history = _history(shown, _json_field(shown, meta, "history", []))
+        dataset = _dataset(shown, _json_field(shown, meta, "dataset", {}))
+        metrics = _metrics(shown, _json_field(shown, meta, "metrics", {}))
+        created = _short_text(shown, "created", meta.get("created", ""), 100)
+    else:
+        layout = recognise(shapes)
+        if layout is None:
+            raise CheckpointError(
+                f"{shown} is not a LatentLab checkpoint: a safetensors file of "
+                f"{len(shapes)} tensors without LatentLab's record, in no layout "
+                "LatentLab recognises (see the README, Models trained elsewhere)"
+            )
+        config, expected = layout.config, dict(layout.expected)
+        history, metrics, created = [], {}, ""
+        dataset = _foreign_dataset(shown, meta.get("dataset"))
+    _check_budget(shown, 4 * sum(math.prod(s) for s in expected.values()))
+    try:
+        tensors = safetensors_io.read_tensors(fh, header)
+    except safetensors_io.SafetensorsFormatError as exc:
+        raise CheckpointError(f"{shown} has malformed weights: {exc}") from None
+    record = _Record(config, expected, history, dataset, metrics, created, layout)
+    return record, {"state_dict": tensors}
+
+
+def _foreign_dataset(shown: str, raw: str | None) -> dict[str, Any]:
+    """The dataset a foreign file's metadata names: a JSON record or a name."""
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        value = raw
+    if isinstance(value, dict):
+        return _dataset(shown, value)
+    if isinstance(value, str) and 0 < len(value) <= 100:
+        return {"name": value}
+    raise CheckpointError(f"{shown} names its dataset oddly: {describe(raw)}")
 
 
 def _expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -775,7 +963,8 @@ def _describe(payload: Any) -> str:
     ):
         return (
             f"it holds a plain PyTorch state_dict ({len(payload)} tensors) without "
-            "LatentLab's model config"
+            "LatentLab's model config, in no layout LatentLab recognises (see the "
+            "README, Models trained elsewhere)"
         )
     if isinstance(payload, dict):
         keys = sorted(printable(k, 30) for k in payload if isinstance(k, str))[:5]
@@ -831,6 +1020,8 @@ def _build(p: Path, shown: str, record: _Record, payload: Any) -> Checkpoint:
             raise CheckpointError(f"{shown} has malformed weights: {key}")
     if not all(bool(torch.isfinite(t).all()) for t in state.values()):
         raise CheckpointError(f"{shown} contains NaN or infinite weights")
+    if record.layout is not None:
+        state = record.layout.convert(state)
     model = build_model(record.config)
     try:
         model.load_state_dict(state, strict=True)
@@ -848,6 +1039,7 @@ def _build(p: Path, shown: str, record: _Record, payload: Any) -> Checkpoint:
         dataset=record.dataset,
         metrics=record.metrics,
         created=record.created,
+        origin=record.layout.describe() if record.layout is not None else "",
     )
 
 

@@ -25,3 +25,7 @@ class CheckpointError(LatentLabError):
 
 class TrainingError(LatentLabError):
     """Training failed (diverged, or an operation raised)."""
+
+
+class ExportError(LatentLabError):
+    """Exported data (codes CSV, figures) could not be written."""

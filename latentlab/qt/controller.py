@@ -27,6 +27,7 @@ from latentlab.core.analysis.planes import (
     refresh_from_snapshot,
 )
 from latentlab.core.checkpoints import Checkpoint, metrics_summary, save_checkpoint
+from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError, TrainingError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
@@ -72,6 +73,10 @@ class Controller(QObject):
     errorRaised = Signal(str, str)  # title, message
     status = Signal(str)
     loadingChanged = Signal(int, bool)  # side, busy
+    # side, Checkpoint: a model trained elsewhere whose file names no dataset;
+    # the window asks the user and calls use_dataset (or show_without_dataset).
+    datasetNeeded = Signal(int, object)
+    codesExported = Signal(int, str)  # side, path
 
     def __init__(
         self,
@@ -94,6 +99,10 @@ class Controller(QObject):
         self._final_status = "stopped"
         self._closed = False
         self._last_xy: tuple[float, float] | None = None
+        # True once a window handles datasetNeeded (asks which dataset a model
+        # trained elsewhere was trained on); otherwise such a model is shown
+        # without a test set.
+        self.asks_dataset = False
         # Training holds a pool thread for its whole run; short jobs (grids,
         # loads, refreshes) must not queue behind it on a 2-core machine.
         pool = QThreadPool.globalInstance()
@@ -128,9 +137,48 @@ class Controller(QObject):
             self.data_dir,
             self.datasets,
             scopes=("run",),
-            on_result=lambda prepared: self._install(side, prepared, unsaved=False),
+            on_result=lambda prepared: self._on_file_loaded(side, prepared),
             on_error=lambda exc: self._report(f"Could not open {name}", exc),
         )
+
+    def _on_file_loaded(self, side: int, prepared: Prepared) -> None:
+        if prepared.checkpoint.needs_dataset and self.asks_dataset:
+            self.datasetNeeded.emit(side, prepared.checkpoint)
+            return
+        self._install(side, prepared, unsaved=False)
+
+    def use_dataset(self, side: int, checkpoint: Checkpoint, name: str | None) -> None:
+        """Show a model trained elsewhere with the test set of dataset ``name``
+        (None: without a test set; it still decodes)."""
+        if name:
+            checkpoint.dataset = {"name": name}
+        self.set_checkpoint(side, checkpoint, unsaved=False)
+
+    def export_codes(self, side: int, path: str | os.PathLike[str]) -> None:
+        """Write ``side``'s encoded test set as CSV in the background."""
+        state = self.session.sides[side]
+        if state.codes is None or state.dataset is None:
+            self.errorRaised.emit(
+                "No codes to export", "This side shows no encoded test set"
+            )
+            return
+        target = Path(path)
+        dataset = state.dataset
+        self.jobs.submit(
+            f"csv{side}",
+            write_codes_csv,
+            target,
+            state.codes,
+            dataset.test_labels.numpy(),
+            dataset.class_names,
+            overwrite=True,  # the file dialog asked before replacing
+            on_result=lambda written: self._on_codes_written(side, written),
+            on_error=lambda exc: self._report(f"Could not write {target.name}", exc),
+        )
+
+    def _on_codes_written(self, side: int, written: Path) -> None:
+        self.status.emit(f"Wrote the {SIDE_NAMES[side]} codes to {written}")
+        self.codesExported.emit(side, str(written))
 
     def set_checkpoint(
         self, side: int, checkpoint: Checkpoint, *, unsaved: bool = False

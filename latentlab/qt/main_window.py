@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -20,9 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab import __version__
+from latentlab.core.catalog import DATASET_NAMES
+from latentlab.core.errors import LatentLabError
 from latentlab.core.session import SIDE_NAMES, SIDES, describe, same_data
 from latentlab.qt.analysis.registry import VIEWS
 from latentlab.qt.controller import Controller
+from latentlab.qt.export import FIGURE_FILTER, export_figure
 from latentlab.qt.widgets.latent_plane import nearest_point
 from latentlab.qt.widgets.model_panel import ModelPanel
 from latentlab.qt.widgets.train_panel import TrainPanel
@@ -32,13 +36,33 @@ if TYPE_CHECKING:
     from latentlab.qt.analysis.base import AnalysisView
 
 MAX_RECENT = 8
-CHECKPOINT_FILTER = "LatentLab checkpoints (*.pt *.pth *.ckpt);;All files (*)"
+CHECKPOINT_FILTER = (
+    "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;safetensors (*.safetensors);;"
+    "All files (*)"
+)
+SAVE_FILTER = "PyTorch checkpoint (*.pt);;safetensors (*.safetensors)"
+CSV_FILTER = "CSV table (*.csv)"
 DEFAULT_SIZE = (1280, 860)
 MIN_SIZE = (1000, 700)  # fits a 1024x768 screen with its window frame
 DOCK_HEIGHT = 250
 HOW_TO_PICK = (
     "Click or drag in a plane to decode that point in both models · Ctrl+click a "
     "point to pick that test image as the input of the analysis tabs"
+)
+
+
+# File ▸ Export Figure: (key, menu text); keys name the plot (see figure_plot).
+FIGURES = (
+    ("plane0", "&Left Plane…"),
+    ("plane1", "&Right Plane…"),
+    ("losses", "L&oss Curves…"),
+    ("eps.plane", "&ε-resampling Plane…"),
+    ("gradient.var_plot", "&Variance Plot…"),
+    ("gradient.ratio_plot", "Variance &Ratio Plot…"),
+    ("interpolation.planes/AE", "Interpolation, &AE Plane…"),
+    ("interpolation.planes/VAE", "Interpolation, V&AE Plane…"),
+    ("prior.planes/AE", "Prior Samples, AE &Plane…"),
+    ("prior.planes/VAE", "Prior Samples, VAE P&lane…"),
 )
 
 
@@ -152,6 +176,15 @@ class MainWindow(QMainWindow):
             self.export_decoded_dialog,
             tip="Save both decoded images as PNG files",
         )
+        self.codes_actions = [
+            action(
+                f"Export {name.capitalize()} Codes as CSV…",
+                lambda _=False, s=side: self.export_codes_dialog(s),
+                tip=f"Save the {name} model's codes of the test set (index, label, "
+                "z or mu and sigma per dim)",
+            )
+            for side, name in zip(SIDES, SIDE_NAMES, strict=True)
+        ]
         self.quit_action = action("&Quit", self.close, QKeySequence.Quit)
         self.fit_action = action(
             "&Fit Views",
@@ -194,6 +227,15 @@ class MainWindow(QMainWindow):
         for act in self.export_actions:
             file_menu.addAction(act)
         file_menu.addAction(self.export_decoded_action)
+        for act in self.codes_actions:
+            file_menu.addAction(act)
+        self.figure_menu = file_menu.addMenu("Export &Figure (SVG / PNG)")
+        self.figure_actions: dict[str, QAction] = {}
+        for key, text in FIGURES:
+            act = self.figure_menu.addAction(text)
+            act.setStatusTip("Save this plot as SVG, or as PNG at twice its size")
+            act.triggered.connect(lambda _=False, k=key: self.export_figure_dialog(k))
+            self.figure_actions[key] = act
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.view_menu = self.menuBar().addMenu("&View")
@@ -236,6 +278,8 @@ class MainWindow(QMainWindow):
         c.loaded.connect(lambda _side, path: self._remember(path))
         c.saved.connect(lambda _side, path: self._remember(path))
         c.errorRaised.connect(self.show_error)
+        c.datasetNeeded.connect(self._on_dataset_needed)
+        c.asks_dataset = True
         c.status.connect(lambda text: self.statusBar().showMessage(text, 10000))
         c.trainingStarted.connect(lambda _spec: self.train_panel.on_started())
         c.trainingStarted.connect(lambda _spec: self._update_training_actions(True))
@@ -441,9 +485,11 @@ class MainWindow(QMainWindow):
         dataset = state.checkpoint.dataset.get("name", "model")
         name = f"{dataset}-{cfg.kind}-{cfg.latent_dim}d.pt"
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
-        path, _ = QFileDialog.getSaveFileName(
-            self, f"Save the {SIDE_NAMES[side]} model", str(start), CHECKPOINT_FILTER
+        path, chosen = QFileDialog.getSaveFileName(
+            self, f"Save the {SIDE_NAMES[side]} model", str(start), SAVE_FILTER
         )
+        if path and "safetensors" in chosen and Path(path).suffix.lower() == ".pt":
+            path = str(Path(path).with_suffix(".safetensors"))
         return path
 
     def save_dialog(self, side: int) -> None:
@@ -456,6 +502,96 @@ class MainWindow(QMainWindow):
         if path:
             # QFileDialog has already asked before replacing an existing file.
             self.controller.save(side, path, overwrite=True)
+
+    # --- models trained elsewhere, codes and figures -------------------------------
+
+    def ask_dataset(self, title: str, pixels: int) -> str | None:
+        """Ask which dataset a model trained elsewhere was trained on; None to
+        show it without a test set. (Tests replace this method.)"""
+        names = [n for n in DATASET_NAMES if n != "folder"]
+        default = names.index("mnist") if pixels == 784 and "mnist" in names else 0
+        name, ok = QInputDialog.getItem(
+            self,
+            "Which dataset?",
+            f"{title}\n\nThe file does not say which dataset the model was trained "
+            "on. Plot the test images of:",
+            names,
+            default,
+            False,
+        )
+        return name if ok and name else None
+
+    def _on_dataset_needed(self, side: int, checkpoint) -> None:
+        name = self.ask_dataset(checkpoint.title(), checkpoint.config.pixels)
+        self.controller.use_dataset(side, checkpoint, name)
+
+    def export_codes_dialog(self, side: int) -> None:
+        """Ask where to write ``side``'s codes as CSV (the dialog confirms
+        overwriting) and write them in the background."""
+        state = self.session.sides[side]
+        if state.codes is None or state.dataset is None:
+            self.show_error(
+                "No codes to export",
+                f"The {SIDE_NAMES[side]} panel shows no encoded test set.",
+            )
+            return
+        cfg = state.checkpoint.config
+        name = f"codes-{state.dataset.name}-{cfg.kind}-{cfg.latent_dim}d.csv"
+        start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export the {SIDE_NAMES[side]} codes", str(start), CSV_FILTER
+        )
+        if path:
+            if not Path(path).suffix:
+                path += ".csv"
+            self.controller.export_codes(side, path)
+
+    def figure_plot(self, key: str):
+        """The plot widget behind File ▸ Export Figure entry ``key``."""
+        if key in ("plane0", "plane1"):
+            return self.panels[int(key[-1])].plane
+        if key == "losses":
+            return self.train_panel.plots
+        view_key, _, attr = key.partition(".")
+        view = self.views[view_key]
+        if "/" in attr:
+            attr, kind = attr.split("/")
+            return getattr(view, attr)[kind]
+        return getattr(view, attr)
+
+    def _show_figure(self, key: str) -> None:
+        """Bring the plot on screen, so it is laid out at its shown size."""
+        if key == "losses":
+            self.show_training_dock()
+        elif key.startswith("plane"):
+            self.tabs.setCurrentIndex(0)
+        else:
+            self.tabs.setCurrentWidget(self.views[key.partition(".")[0]])
+
+    def export_figure_dialog(self, key: str) -> None:
+        """Ask for a file and write plot ``key`` as SVG or 2x PNG."""
+        self._show_figure(key)
+        label = dict(FIGURES)[key].replace("&", "").rstrip("…")
+        stem = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+        start = Path(self.settings.value("lastDir", str(Path.cwd()))) / f"{stem}.svg"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, f"Export {label}", str(start), FIGURE_FILTER
+        )
+        if not path:
+            return
+        if not Path(path).suffix:
+            path += ".png" if "png" in chosen.lower() else ".svg"
+        self.export_figure(key, path)
+
+    def export_figure(self, key: str, path: str) -> Path | None:
+        """Write plot ``key`` to ``path`` (.svg or .png at 2x); None on failure."""
+        try:
+            written = export_figure(self.figure_plot(key), path)
+        except LatentLabError as exc:
+            self.show_error("Export failed", str(exc))
+            return None
+        self.statusBar().showMessage(f"Saved {written}", 8000)
+        return written
 
     def export_view_dialog(self, side: int) -> None:
         """Save the plane as a PNG."""

@@ -68,15 +68,19 @@ class LatentRect:
 
 @dataclass(frozen=True, slots=True)
 class LatentSlice:
-    """Which two latent dims are on screen, and where the others are held.
+    """Which plane of the latent space is on screen.
 
-    ``base`` has ``latent_dim`` entries; dims ``(dims[0], dims[1])`` are replaced
-    by the plane coordinates.
+    By default two latent dims: ``base`` has ``latent_dim`` entries and dims
+    ``(dims[0], dims[1])`` are replaced by the plane coordinates. With ``axes``
+    (two orthonormal directions, e.g. the codes' first principal components) the
+    plane is ``base + x * axes[0] + y * axes[1]`` instead, and a point's plane
+    coordinates are its projections on the axes (the rest held at ``base``).
     """
 
     latent_dim: int = 2
     dims: tuple[int, int] = (0, 1)
     base: tuple[float, ...] = field(default=())
+    axes: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def __post_init__(self) -> None:
         d0, d1 = self.dims
@@ -96,10 +100,35 @@ class LatentSlice:
                 f"slice base has {len(base)} values for a latent of {self.latent_dim}"
             )
         object.__setattr__(self, "base", base)
+        if self.axes is not None:
+            axes = np.asarray(self.axes, np.float64)
+            if axes.shape != (2, self.latent_dim) or not np.isfinite(axes).all():
+                raise ConfigError(
+                    f"plane axes must be 2 directions of {self.latent_dim}"
+                )
+            if not np.allclose(axes @ axes.T, np.eye(2), atol=1e-5):
+                raise ConfigError("plane axes must be orthonormal")
+            object.__setattr__(
+                self, "axes", tuple(tuple(float(v) for v in a) for a in axes)
+            )
+
+    @property
+    def is_projection(self) -> bool:
+        """True for a plane along ``axes`` rather than two latent dims."""
+        return self.axes is not None
+
+    def dims_only(self) -> LatentSlice:
+        """The same slice shown along its two dims (drops ``axes``)."""
+        if self.axes is None:
+            return self
+        return LatentSlice(self.latent_dim, self.dims, self.base)
 
     def embed(self, xy: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Plane points ``(n, 2)`` -> full codes ``(n, latent_dim)``."""
         pts = np.asarray(xy, dtype=np.float32).reshape(-1, 2)
+        if self.axes is not None:
+            axes = np.asarray(self.axes, np.float32)
+            return np.asarray(self.base, np.float32) + pts @ axes
         z = np.tile(np.asarray(self.base, np.float32), (len(pts), 1))
         z[:, self.dims[0]] = pts[:, 0]
         if self.latent_dim > 1:
@@ -109,9 +138,31 @@ class LatentSlice:
     def project(self, z: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Full codes ``(n, latent_dim)`` -> plane points ``(n, 2)``."""
         arr = np.asarray(z, dtype=np.float32).reshape(-1, self.latent_dim)
+        if self.axes is not None:
+            centred = arr - np.asarray(self.base, np.float32)
+            return np.ascontiguousarray(centred @ np.asarray(self.axes, np.float32).T)
         if self.latent_dim == 1:
             return np.stack([arr[:, 0], np.zeros(len(arr), np.float32)], 1)
         return np.ascontiguousarray(arr[:, list(self.dims)])
+
+
+def pca_slice(codes: npt.ArrayLike) -> LatentSlice:
+    """The plane of the codes' two principal components through their mean.
+
+    A click at (x, y) decodes ``mean + x * pc1 + y * pc2``: the other
+    components held at the codes' mean.
+    """
+    c = np.asarray(codes, np.float64)
+    c = c[np.isfinite(c).all(1)]
+    d = c.shape[1] if c.ndim == 2 else 0
+    if d < 3 or len(c) < 3:
+        raise ConfigError("a PCA plane needs a latent of 3 or more dims and codes")
+    mean = c.mean(0)
+    _, _, vt = np.linalg.svd(c - mean, full_matrices=False)
+    axes = vt[:2]
+    # A sign convention, so the same codes always give the same picture.
+    axes *= np.sign(axes[np.arange(2), np.abs(axes).argmax(1)])[:, None]
+    return LatentSlice(d, (0, 1), tuple(mean), (tuple(axes[0]), tuple(axes[1])))
 
 
 def _device(model: Autoencoder) -> torch.device:

@@ -229,6 +229,44 @@ def test_wide_latent_shows_a_chosen_slice_and_decodes_through_it(
     np.testing.assert_allclose(widget.decode.z, z[0])
 
 
+def test_a_pca_plane_shows_the_codes_principal_components(qtbot, window, tmp_path):
+    path = tmp_path / "vae5.pt"
+    save_checkpoint(
+        path, new_model(ModelConfig(latent_dim=5), seed=1), dataset={"name": "shapes"}
+    )
+    window.open_file(1, str(path))
+    widget = window.panels[1]
+    qtbot.waitUntil(lambda: window.session.sides[1].latent_slice.latent_dim == 5)
+    widget.plane_mode.setCurrentIndex(1)
+    with qtbot.waitSignal(widget.sliceChanged):
+        widget.plane_mode.activated.emit(1)
+    side = window.session.sides[1]
+    sl = side.latent_slice
+    assert sl.is_projection
+    # An independent PCA: the plane's coordinates carry the codes' largest
+    # variances, in decreasing order, and nothing is lost going up and back.
+    mu = side.codes.mu.astype(np.float64)
+    eig = np.linalg.eigvalsh(np.cov(mu.T))[::-1]
+    xy = sl.project(mu)
+    np.testing.assert_allclose(xy.var(0, ddof=1), eig[:2], rtol=1e-3)
+    assert widget.plane.getAxis("bottom").labelText.startswith("PC 1")
+    plane = widget.plane
+    with qtbot.waitSignal(plane.latentClicked) as click:
+        qtbot.mouseClick(
+            plane.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=plane.scene_pos_of(0.2, 0.1),
+        )
+    x, y = click.args
+    lifted = mu.mean(0) + x * np.array(sl.axes[0]) + y * np.array(sl.axes[1])
+    np.testing.assert_allclose(widget.decode.z, lifted, atol=1e-5)
+    # Back to dims: the plane is two latent dims again.
+    widget.plane_mode.setCurrentIndex(0)
+    with qtbot.waitSignal(widget.sliceChanged):
+        widget.plane_mode.activated.emit(0)
+    assert not window.session.sides[1].latent_slice.is_projection
+
+
 def test_bad_slice_values_are_refused_with_a_message(qtbot, window, tmp_path):
     path = tmp_path / "vae3.pt"
     save_checkpoint(

@@ -485,7 +485,7 @@ class EpsView(AnalysisView):
         self.heading.setText(f"ε-resampling · {side.title}")
         self.sigma_label.setText(sigma_note(side.codes, side.checkpoint.config.beta))
         self.gallery.set_dataset(side.dataset)
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         dims = shown_dims(sl.latent_dim, sl.dims)
         for i, (label, slider) in enumerate(
             zip(self.scale_labels, self.scale_sliders, strict=True)
@@ -541,7 +541,7 @@ class EpsView(AnalysisView):
         self.resample_button.setText(
             "Resample ε" if e.fixed else "Resample ε (also on drag)"
         )
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         for slider, d in zip(
             self.scale_sliders, shown_dims(sl.latent_dim, sl.dims), strict=False
         ):
@@ -552,7 +552,7 @@ class EpsView(AnalysisView):
 
     def _draw_posterior(self, side: Side, post: Posterior) -> None:
         s = post.samples
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         xy = sl.project(s.z)
         mx, my = (float(v) for v in sl.project(s.mu[None])[0])
         sig = s.sigma[list(sl.dims)] if sl.latent_dim > 1 else np.r_[s.sigma[0], 0.0]
@@ -576,7 +576,7 @@ class EpsView(AnalysisView):
     def _show_hovered(self, side: Side, post: Posterior) -> None:
         s = post.samples
         i = self._hovered
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         zx, zy = sl.project(s.z[i : i + 1])[0]
         mx, my = sl.project(s.mu[None])[0]
         self.hover_ring.setData([zx], [zy])
@@ -641,7 +641,7 @@ class EpsView(AnalysisView):
         side, post = self._vae(), self.session.posterior()
         if side is None or post is None:
             return
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         mu = post.samples.mu.copy()
         mu[sl.dims[0]] = x
         if sl.latent_dim > 1:
@@ -652,7 +652,7 @@ class EpsView(AnalysisView):
         side = self._vae()
         if side is None:
             return
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         dims = shown_dims(sl.latent_dim, sl.dims)
         if which < len(dims):
             self.session.set_sigma_scale(dims[which], k)
@@ -667,7 +667,7 @@ class EpsView(AnalysisView):
         side = self._vae()
         if side is None or self.showing_message:
             return
-        xy = side.latent_slice.project(side.codes.mu)
+        xy = side.latent_slice.dims_only().project(side.codes.mu)
         i = nearest_point(xy, (x, y), self.plane.view_box.viewPixelSize())
         if i is not None:
             self.session.pick(i)
@@ -689,7 +689,7 @@ class EpsView(AnalysisView):
         if side is None or post is None:
             return
         p = vb.mapSceneToView(pos)
-        xy = side.latent_slice.project(post.samples.z)
+        xy = side.latent_slice.dims_only().project(post.samples.z)
         i = nearest_point(
             xy, (p.x(), p.y()), vb.viewPixelSize(), max_px=HOVER_RADIUS_PX
         )
@@ -704,7 +704,7 @@ class EpsView(AnalysisView):
     # --- camera -------------------------------------------------------------------
 
     def _frame(self, side: Side, post: Posterior, centre: npt.ArrayLike) -> None:
-        sl: LatentSlice = side.latent_slice
+        sl: LatentSlice = side.latent_slice.dims_only()
         cx, cy = (float(v) for v in sl.project(np.asarray(centre)[None])[0])
         sig0 = post.sigma0[list(shown_dims(sl.latent_dim, sl.dims))]
         whole = fit_rect(sl.project(side.codes.mu), prior=True)
@@ -720,5 +720,5 @@ class EpsView(AnalysisView):
         """Frame the encoded test set and the prior's bulk."""
         side = self._vae()
         if side is not None:
-            xy = side.latent_slice.project(side.codes.mu)
+            xy = side.latent_slice.dims_only().project(side.codes.mu)
             self.plane.fit(fit_rect(xy, prior=True))

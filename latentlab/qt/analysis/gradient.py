@@ -815,7 +815,7 @@ class GradientView(AnalysisView):
         self, side: Side, s: PosteriorSamples, g: PathGradients
     ) -> None:
         self.gradients, self.gradient_samples = g, s
-        sl = side.latent_slice
+        sl = side.latent_slice.dims_only()
         dims = shown_dims(sl.latent_dim, sl.dims)
 
         def cell(values: npt.NDArray[np.float32], i: int) -> str:

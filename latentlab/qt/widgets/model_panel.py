@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.core.errors import ConfigError
-from latentlab.core.latent import LatentSlice
+from latentlab.core.latent import LatentSlice, pca_slice
 from latentlab.qt.widgets.decode_panel import DecodePanel
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, LegendBar, fit_rect
 
@@ -138,10 +138,18 @@ class ModelPanel(QWidget):
         zero.setToolTip("Hold the other dims at 0 (the prior's mean)")
         mean = QPushButton("Data mean", self.slice_row)
         mean.setToolTip("Hold the other dims at the test set's mean code")
+        self.plane_mode = QComboBox(self.slice_row)
+        self.plane_mode.addItem("dims", "dims")
+        self.plane_mode.addItem("PCA", "pca")
+        self.plane_mode.setToolTip(
+            "dims: two latent dims, the others held at the values given; PCA: the "
+            "codes' first two principal components, the rest at the codes' mean"
+        )
+        self._dims_widgets = (self.dim_x, self.dim_y, self.others, zero, mean)
         row = QHBoxLayout(self.slice_row)
         row.setContentsMargins(0, 0, 0, 0)
         for w in (
-            QLabel("Shown dims"),
+            self.plane_mode,
             self.dim_x,
             self.dim_y,
             QLabel("others"),
@@ -190,6 +198,7 @@ class ModelPanel(QWidget):
         self.fit_button.clicked.connect(lambda: self.fit_view())
         self.plane.viewRectChanged.connect(lambda _: self._request_grid())
         self.plane.view_box.sigRangeChangedManually.connect(self._on_user_moved)
+        self.plane_mode.activated.connect(lambda _: self._emit_slice())
         self.dim_x.activated.connect(lambda _: self._emit_slice())
         self.dim_y.activated.connect(lambda _: self._emit_slice())
         self.others.editingFinished.connect(self._emit_slice)
@@ -264,7 +273,12 @@ class ModelPanel(QWidget):
                 combo.addItem(f"z{i + 1}", i)
             combo.setCurrentIndex(panel.latent_slice.dims[value])
             combo.blockSignals(False)
-        self.others.setText(", ".join(f"{v:g}" for v in panel.latent_slice.base))
+        pca = panel.latent_slice.is_projection
+        self.plane_mode.setCurrentIndex(1 if pca else 0)
+        for w in self._dims_widgets:
+            w.setEnabled(not pca)
+        if not pca:
+            self.others.setText(", ".join(f"{v:g}" for v in panel.latent_slice.base))
 
     def _projected_points(self) -> npt.NDArray[np.float32] | None:
         panel = self._panel
@@ -313,9 +327,12 @@ class ModelPanel(QWidget):
         self.plane.set_points_visible(self.points_box.isChecked())
         dim = panel.latent_slice.latent_dim
         d0, d1 = panel.latent_slice.dims
-        self.plane.set_axis_labels(
-            f"z{d0 + 1}" if dim > 2 else "z₁", f"z{d1 + 1}" if dim > 2 else "z₂"
-        )
+        if panel.latent_slice.is_projection:
+            self.plane.set_axis_labels("PC 1 of the codes", "PC 2")
+        else:
+            self.plane.set_axis_labels(
+                f"z{d0 + 1}" if dim > 2 else "z₁", f"z{d1 + 1}" if dim > 2 else "z₂"
+            )
 
     def _view_lost_points(self) -> bool:
         """True when the codes' bulk left the view or shrank to a corner of it.
@@ -400,7 +417,17 @@ class ModelPanel(QWidget):
         if panel is None:
             return
         dim = panel.latent_slice.latent_dim
+        pca = self.plane_mode.currentData() == "pca"
+        for w in self._dims_widgets:
+            w.setEnabled(not pca)
         try:
+            if pca:
+                if panel.codes is None:
+                    raise ConfigError("the PCA plane needs the encoded test set")
+                self.note.setVisible(bool(panel.note))
+                self.note.setText(panel.note)
+                self.sliceChanged.emit(pca_slice(panel.codes.mu))
+                return
             base = [
                 float(v)
                 for v in self.others.text().replace(";", ",").split(",")

@@ -91,3 +91,33 @@ def test_many_pairs_is_reproducible_with_a_seed(shapes):
     ae, vae = first.populations["AE"].jump_ratio, first.populations["VAE"].jump_ratio
     assert share == pytest.approx(float((ae > vae).mean()))
     assert percentile_rank(np.median(ae), ae) == pytest.approx(0.5, abs=0.05)
+
+
+def test_a_less_confident_path_counts_as_worse_for_realism():
+    from latentlab.core.analysis.pair_statistics import ManyPairs, PairPopulation
+
+    ae, vae = np.array([0.9, 0.8, 0.1]), np.array([0.5, 0.5, 0.5])
+    stats = ManyPairs(
+        np.zeros((3, 2), np.int64),
+        12,
+        10,
+        0,
+        {
+            "AE": PairPopulation("AE", ae, ae, ae),
+            "VAE": PairPopulation("VAE", vae, vae, vae),
+        },
+        0.9,
+    )
+    assert stats.fraction_worse("jump_ratio") == pytest.approx(2 / 3)  # larger
+    assert stats.fraction_worse("realism") == pytest.approx(1 / 3)  # smaller
+
+
+def test_the_classifier_is_sure_of_real_digits_and_not_of_noise(mnist):
+    from latentlab.core.analysis.realism import confidence, train_classifier
+
+    clf = train_classifier(mnist, seed=0)
+    assert clf.test_accuracy > 0.85
+    real = confidence(clf, mnist.test_images[:200].numpy() / 255.0)
+    flat = confidence(clf, np.full((200, 28, 28), 0.15, np.float32))
+    assert np.median(real) > 0.9
+    assert np.median(real) > np.median(flat) + 0.2

@@ -101,7 +101,9 @@ def test_many_pairs_are_measured_and_shown_from_their_numbers(qtbot, window):
     stats = view.population
     assert stats.n == 30
     text = view.population_label.text()
-    for figure in ("jump_ratio", "density_ratio"):
+    assert stats.figures == ("jump_ratio", "density_ratio", "realism")
+    assert f"test accuracy {100 * stats.classifier_accuracy:.1f}%" in text
+    for figure in stats.figures:
         assert f"median AE {stats.median('AE', figure):.2f}" in text
         assert f"{100 * stats.fraction_worse(figure):.0f}%</b> of the 30 pairs" in text
         for kind in ("AE", "VAE"):

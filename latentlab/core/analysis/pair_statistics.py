@@ -5,6 +5,9 @@ figures that measure *leaving the data*:
 
 - **jump ratio**: the largest L2 step between consecutive decodes divided by the
   mean step (1 for an evenly changing strip; large when the decode jumps);
+- **classifier confidence**: the top-class probability that a small classifier
+  trained on the same data gives each decode (:mod:`.realism`); a path's figure
+  is its least confident interior decode (low: a formless image);
 - **latent-density ratio**: for each point of the straight path between two
   codes, the mean distance to its ``k`` nearest training codes divided by the
   typical such distance between training codes themselves (the median over
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from latentlab.core.analysis.realism import confidence, train_classifier
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import decode_codes, encode_images
 
@@ -33,11 +37,14 @@ if TYPE_CHECKING:
     from latentlab.core.data import ImageDataset
     from latentlab.core.models import Autoencoder
 
-FIGURES = ("jump_ratio", "density_ratio")
+FIGURES = ("jump_ratio", "density_ratio", "realism")
 FIGURE_NAMES = {
     "jump_ratio": "jump ratio (largest / mean step)",
     "density_ratio": "latent-density ratio (path's emptiest point)",
+    "realism": "classifier confidence (path's least sure decode)",
 }
+# For these a larger value means the path left the data; for realism, smaller.
+LARGER_IS_WORSE = {"jump_ratio": True, "density_ratio": True, "realism": False}
 
 
 def knn_mean_distance(
@@ -117,6 +124,7 @@ class PairPopulation:
     kind: str
     jump_ratio: npt.NDArray[np.float64]
     density_ratio: npt.NDArray[np.float64]
+    realism: npt.NDArray[np.float64] | None = None
 
     def figure(self, name: str) -> npt.NDArray[np.float64]:
         """The figure ``name`` (one of :data:`FIGURES`)."""
@@ -132,6 +140,14 @@ class ManyPairs:
     k: int
     seed: int
     populations: dict[str, PairPopulation]
+    classifier_accuracy: float | None = None
+
+    @property
+    def figures(self) -> tuple[str, ...]:
+        """The figures measured (realism only with a classifier)."""
+        return tuple(
+            f for f in FIGURES if f != "realism" or self.classifier_accuracy is not None
+        )
 
     @property
     def n(self) -> int:
@@ -145,10 +161,11 @@ class ManyPairs:
     def fraction_worse(
         self, figure: str, worse: str = "AE", than: str = "VAE"
     ) -> float:
-        """Share of pairs where ``worse``'s ``figure`` exceeds ``than``'s."""
+        """Share of pairs where ``worse``'s path is further from the data than
+        ``than``'s by ``figure`` (larger, or for realism smaller)."""
         a = self.populations[worse].figure(figure)
         b = self.populations[than].figure(figure)
-        return float((a > b).mean())
+        return float((a > b).mean() if LARGER_IS_WORSE[figure] else (a < b).mean())
 
 
 def percentile_rank(value: float, population: npt.ArrayLike) -> float:
@@ -165,6 +182,7 @@ def many_pairs(
     steps: int = 12,
     k: int = 10,
     seed: int = 0,
+    realism: bool = True,
 ) -> Generator[float, None, ManyPairs]:
     """Interpolate ``n_pairs`` random test pairs in every model and measure them.
 
@@ -175,6 +193,10 @@ def many_pairs(
     if steps < 3:
         raise ConfigError("an interpolation needs at least 3 steps to have a jump")
     pairs = random_pairs(len(dataset.test_images), n_pairs, seed)
+    classifier = None
+    if realism and len(dataset.class_names) > 1:
+        classifier = train_classifier(dataset, seed=seed)
+        yield 0.05
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     populations = {}
     for m, (kind, model) in enumerate(models):
@@ -188,10 +210,14 @@ def many_pairs(
         images = decode_codes(model, flat).reshape(n_pairs, steps, -1)
         yield (m + 0.6) / len(models)
         ratios = density_ratio(flat, train, k, typical).reshape(n_pairs, steps)
+        sure = None
+        if classifier is not None:
+            shape = dataset.image_shape[1:]
+            sure = confidence(classifier, images.reshape(-1, *shape))
+            sure = sure.reshape(n_pairs, steps)[:, 1:-1].min(1)
         populations[kind] = PairPopulation(
-            kind,
-            jump_ratios(images),
-            ratios[:, 1:-1].max(1),
+            kind, jump_ratios(images), ratios[:, 1:-1].max(1), sure
         )
         yield (m + 1.0) / len(models)
-    return ManyPairs(pairs, steps, k, seed, populations)
+    accuracy = classifier.test_accuracy if classifier is not None else None
+    return ManyPairs(pairs, steps, k, seed, populations, accuracy)

@@ -26,6 +26,7 @@ from latentlab.core.analysis.interpolation import interpolation_strips
 from latentlab.core.analysis.pair_statistics import (
     FIGURE_NAMES,
     FIGURES,
+    LARGER_IS_WORSE,
     many_pairs,
     percentile_rank,
 )
@@ -91,12 +92,20 @@ def strip_summary(
 def population_summary(stats: ManyPairs) -> str:
     """What the many-pairs histograms show, from their numbers."""
     rows = []
-    for figure in FIGURES:
+    for figure in stats.figures:
         ae, vae = stats.median("AE", figure), stats.median("VAE", figure)
         share = stats.fraction_worse(figure)
+        worse = "larger" if LARGER_IS_WORSE[figure] else "smaller"
         rows.append(
             f"<b>{FIGURE_NAMES[figure]}</b>: median AE {ae:.2f}, VAE {vae:.2f}; the "
-            f"AE's is larger in <b>{100 * share:.0f}%</b> of the {stats.n} pairs"
+            f"AE's is {worse} (further from the data) in <b>{100 * share:.0f}%</b> "
+            f"of the {stats.n} pairs"
+        )
+    if stats.classifier_accuracy is not None:
+        rows.append(
+            "<span style='color:#666'>confidence: top-class probability of an MLP "
+            "classifier trained here on the same training split, test accuracy "
+            f"{100 * stats.classifier_accuracy:.1f}%</span>"
         )
     return (
         "<br>".join(rows)
@@ -407,7 +416,7 @@ class InterpolationView(AnalysisView):
         self.hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         for figure in FIGURES:
             plot = pg.PlotWidget(box, background="w")
-            plot.setMinimumSize(260, 170)
+            plot.setMinimumSize(200, 170)
             plot.setMouseEnabled(x=False, y=False)
             plot.setMenuEnabled(False)
             plot.setLabel("bottom", FIGURE_NAMES[figure])
@@ -482,11 +491,12 @@ class InterpolationView(AnalysisView):
         self._population_seed += 1  # the next run draws new pairs
         self.pairs_progress.setValue(100)
         self.pairs_progress.setFormat(f"{stats.n} pairs measured")
-        for figure in FIGURES:
+        for figure in stats.figures:
             values = [stats.populations[k].figure(figure) for k in KINDS]
             finite = np.concatenate([v[np.isfinite(v)] for v in values])
             hi = float(np.quantile(finite, 0.99)) if len(finite) else 1.0
-            edges = np.linspace(min(1.0, float(finite.min(initial=1.0))), hi, 31)
+            lo = min(1.0, float(finite.min(initial=1.0)))
+            edges = np.linspace(lo, max(hi, lo + 1e-6), 31)
             for kind, v in zip(KINDS, values, strict=True):
                 counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), edges)
                 self.hist_curves[(figure, kind)].setData(edges, counts)

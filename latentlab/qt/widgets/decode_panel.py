@@ -50,6 +50,10 @@ class DecodePanel(QWidget):
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
         self.z_label.setStyleSheet("font-family: monospace;")
+        # A fixed width: a label that followed each z would resize the plane
+        # beside it at every click (re-laying its axes, asking for a manifold).
+        self.z_label.setWordWrap(True)
+        self.setFixedWidth(size + 12)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)

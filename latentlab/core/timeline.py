@@ -234,8 +234,12 @@ def write_gif(
     if len(shapes) != 1 or len(next(iter(shapes))) != 3:
         raise LatentLabError(f"cannot write {shown}: the frames differ in size")
     images = [Image.fromarray(np.ascontiguousarray(f, np.uint8), "RGB") for f in frames]
-    # One shared palette keeps colours steady from frame to frame.
-    palette = images[-1].quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    # One palette for all frames keeps colours steady; it is drawn from every
+    # frame (every 4th row of each, stacked) so no epoch's colours are missing.
+    sample = np.concatenate([np.asarray(f, np.uint8)[::4] for f in frames])
+    palette = Image.fromarray(sample, "RGB").quantize(
+        colors=255, method=Image.Quantize.MEDIANCUT
+    )
     quantized = [
         im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images
     ]

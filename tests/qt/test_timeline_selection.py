@@ -133,7 +133,7 @@ def test_scrubbing_shows_that_epochs_codes_and_both_planes_follow(win) -> None:
         assert not panel.plane.manifold.isVisible(), "no manifold for a past epoch"
         assert panel.plane.epoch_badge.isVisible()
         assert "Epoch 1 / 2" in panel.plane.epoch_badge.text()
-        assert "manifold hidden" in panel.plane.epoch_badge.text()
+        assert "no manifold" in panel.plane.epoch_badge.text()
     _, xy = left.shown_points()
     expected = win.session.sides[0].latent_slice.project(tl.codes_at(0))
     np.testing.assert_array_equal(xy, expected)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_THUMBNAILS = 48
 THUMB_ROWS = 2
+PANEL_HEIGHT = 150  # fixed: the planes above keep the rest of the tab
 
 
 class GroupPanel(QWidget):
@@ -62,7 +63,6 @@ class GroupPanel(QWidget):
         self.histogram.setMouseEnabled(x=False, y=False)
         self.histogram.hideButtons()
         self.histogram.setFixedWidth(230)
-        self.histogram.setMinimumHeight(90)
         self.histogram.setToolTip("Labels of the selected images")
         cache_axes(self.histogram)
         self.histogram.getAxis("left").setWidth(28)
@@ -99,6 +99,7 @@ class GroupPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(head)
         layout.addLayout(body, 1)
+        self.setFixedHeight(PANEL_HEIGHT)
         self.clear_button.clicked.connect(self.clearRequested)
 
     def show_summary(

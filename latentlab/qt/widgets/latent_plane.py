@@ -444,13 +444,20 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.epoch_badge.setText(text)
         self.epoch_badge.setVisible(bool(text))
         if text:
-            self.epoch_badge.adjustSize()
             self._place_badge()
 
     def _place_badge(self) -> None:
-        # Inside the plot area, clear of the left axis.
+        # Inside the plot area, clear of the left axis; wrapped to its width.
         rect = self.mapFromScene(self._vb.sceneBoundingRect()).boundingRect()
-        self.epoch_badge.move(rect.left() + 6, rect.top() + 6)
+        badge = self.epoch_badge
+        width = max(rect.width() - 12, 80)
+        badge.setWordWrap(False)
+        if badge.sizeHint().width() > width:
+            badge.setWordWrap(True)
+            badge.resize(width, badge.heightForWidth(width))
+        else:
+            badge.adjustSize()
+        badge.move(rect.left() + 6, rect.top() + 6)
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)

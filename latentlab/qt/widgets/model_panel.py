@@ -48,7 +48,7 @@ FACTOR_BINS = 6
 FIT_MARGIN = 0.08  # around the codes' bulk, each side
 TRAINING_FIT_MARGIN = 0.3
 PLAY_INTERVAL_MS = 350
-NO_MANIFOLD_NOTE = "manifold hidden: only the final epoch's weights are stored"
+NO_MANIFOLD_NOTE = "no manifold: only the final weights are stored"
 
 
 def colour_groups(
@@ -141,7 +141,6 @@ class ModelPanel(QWidget):
         )
         for tool in (self.rect_tool, self.lasso_tool):
             tool.setCheckable(True)
-            tool.setAutoRaise(True)
 
         # Two rows, so half of a 1024-pixel window holds them unclipped.
         files = QHBoxLayout()
@@ -413,7 +412,7 @@ class ModelPanel(QWidget):
             return
         self.epoch_label.setText(f"epoch {int(tl.epochs[i])}/{int(tl.epochs[-1])}")
         self.plane.set_epoch_badge(
-            self.epoch_caption(i) + f"\n{tl.points:,} test images · {NO_MANIFOLD_NOTE}"
+            f"{self.epoch_caption(i)}\n{tl.points:,} test images · {NO_MANIFOLD_NOTE}"
         )
 
     def epoch_caption(self, i: int) -> str:

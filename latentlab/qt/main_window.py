@@ -645,6 +645,9 @@ class MainWindow(QMainWindow):
             f"<b>LatentLab {__version__}</b><p>Left click or drag in a plane decodes "
             "that point in both models; Ctrl+click picks a test image as the input "
             "of the analysis tabs. Wheel zooms; right-drag or Shift+drag pans. "
+            "Alt+drag selects the test images in a rectangle, Alt+Shift+drag in a "
+            "lasso (or use Select / Lasso); they are highlighted in both planes, "
+            "and Esc clears. The timeline under a plane replays training. "
             "Drop a checkpoint on a panel to load it.</p>",
         )
 

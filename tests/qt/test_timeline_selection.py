@@ -134,6 +134,7 @@ def test_scrubbing_shows_that_epochs_codes_and_both_planes_follow(win) -> None:
         assert panel.plane.epoch_badge.isVisible()
         assert "Epoch 1 / 2" in panel.plane.epoch_badge.text()
         assert "no manifold" in panel.plane.epoch_badge.text()
+        assert not panel.plane.pick_rings.isVisible(), "rings mark final codes"
     _, xy = left.shown_points()
     expected = win.session.sides[0].latent_slice.project(tl.codes_at(0))
     np.testing.assert_array_equal(xy, expected)
@@ -142,6 +143,7 @@ def test_scrubbing_shows_that_epochs_codes_and_both_planes_follow(win) -> None:
     assert left.epoch_position is None and right.epoch_position is None
     assert left.plane.point_count() == n_test
     assert left.plane.manifold.isVisible() and not left.plane.epoch_badge.isVisible()
+    assert left.plane.pick_rings.isVisible()
 
 
 def test_play_runs_to_the_final_model_and_stops(qtbot, win) -> None:

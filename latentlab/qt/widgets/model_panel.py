@@ -546,6 +546,8 @@ class ModelPanel(QWidget):
         self.plane.set_axis_labels(
             f"z{d0 + 1}" if dim > 2 else "z₁", f"z{d1 + 1}" if dim > 2 else "z₂"
         )
+        # The picked inputs' rings sit at the final model's codes.
+        self.plane.pick_rings.setVisible(self._epoch is None)
         self._show_group()
 
     # --- the selected group -----------------------------------------------------------

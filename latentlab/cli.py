@@ -252,6 +252,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
             dataset=dataset.identity(),
             metrics=metrics_summary(history),
             overwrite=opts.force,
+            timeline=result.timelines[0] if result.timelines else None,
         )
     except KeyboardInterrupt:
         print(

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import numpy as np
 import torch
 
 from latentlab import __version__
@@ -41,6 +42,7 @@ from latentlab.core.foreign import ForeignLayout, recognise
 from latentlab.core.limits import format_bytes, memory_budget
 from latentlab.core.models import build_model
 from latentlab.core.text import describe, printable, shorten
+from latentlab.core.timeline import MAX_TIMELINE_POINTS, Timeline
 from latentlab.core.training import EpochMetrics
 
 if TYPE_CHECKING:
@@ -62,7 +64,17 @@ MAX_LIST = 10_000  # longest list in the dataset record (class names)
 DATA_SLACK_BYTES = 1024**2
 
 _REQUIRED = ("format", "version", "config", "state_dict")
-_OPTIONAL = ("latentlab_version", "created", "history", "dataset", "metrics")
+_OPTIONAL = (
+    "latentlab_version",
+    "created",
+    "history",
+    "dataset",
+    "metrics",
+    "timeline",
+)
+# The timeline's arrays: a 30-epoch 2-D run of 2,000 images holds ~0.5 MB.
+MAX_TIMELINE_BYTES = 256 * 1024**2
+MAX_RUN_ID = 64
 
 
 @dataclass(slots=True)
@@ -78,6 +90,7 @@ class Checkpoint:
     # What a model trained elsewhere is ("PyTorch-example VAE, 784-400-20");
     # empty for LatentLab's own checkpoints.
     origin: str = ""
+    timeline: Timeline | None = None
 
     @property
     def needs_dataset(self) -> bool:
@@ -132,8 +145,12 @@ def save_checkpoint(
     dataset: dict[str, Any] | None = None,
     metrics: dict[str, float] | None = None,
     overwrite: bool = False,
+    timeline: Timeline | None = None,
 ) -> Path:
     """Write ``model`` and its record to ``path`` atomically.
+
+    ``timeline`` (the run's codes of a test subset, epoch by epoch) is stored
+    when given; files without one load as before.
 
     The bytes go to a temporary file in the same folder
     (``.<name>.latentlab-tmp-<pid>-<hex>``), are flushed to disk, and only then
@@ -180,6 +197,13 @@ def save_checkpoint(
         "dataset": dict(dataset or {}),
         "metrics": {k: float(v) for k, v in (metrics or {}).items()},
     }
+    if timeline is not None:
+        if timeline.codes.shape[-1] != model.config.latent_dim:
+            raise CheckpointError(
+                f"not saving {shown}: its timeline's codes are "
+                f"{timeline.codes.shape[-1]}-D, the model's {model.config.latent_dim}-D"
+            )
+        payload["timeline"] = timeline.to_record()
     clean_stale_temps(folder)
     tmp = temp_path(folder / target.name)
     existed = target.exists()
@@ -631,6 +655,7 @@ class _Record:
     metrics: dict[str, float]
     created: str
     layout: ForeignLayout | None = None  # a model trained elsewhere
+    timeline: _TimelineShape | None = None
 
 
 def _dry_load(archive: _Archive, shown: str) -> _Record:
@@ -683,6 +708,15 @@ def _dry_load(archive: _Archive, shown: str) -> _Record:
         )
     for key, stub in state.items():
         _check_stub(shown, key, stub)
+    timeline = _timeline_shape(shown, config, payload.get("timeline"))
+    if timeline is not None:
+        needed_all = needed + timeline.nbytes
+        if needed_all > budget:
+            raise CheckpointError(
+                f"{shown}: its model and timeline need {format_bytes(needed_all)}, "
+                f"more than LatentLab loads on this machine ({format_bytes(budget)})"
+            )
+        needed = needed_all
     if archive.data_bytes > needed + DATA_SLACK_BYTES:
         raise CheckpointError(
             f"{shown} stores {format_bytes(archive.data_bytes)} of data but its "
@@ -695,6 +729,7 @@ def _dry_load(archive: _Archive, shown: str) -> _Record:
         dataset=_dataset(shown, payload.get("dataset", {})),
         metrics=_metrics(shown, payload.get("metrics", {})),
         created=_short_text(shown, "created", payload.get("created", ""), 100),
+        timeline=timeline,
     )
 
 
@@ -892,6 +927,151 @@ def _check_stub(shown: str, key: str, stub: _TensorStub) -> None:
         )
 
 
+# --- the timeline ---------------------------------------------------------------
+
+_TIMELINE_KEYS = frozenset(
+    ("run_id", "seed", "indices", "epochs", "codes", "sigma", "test_recon", "test_kl")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _TimelineShape:
+    """What the dry run checked of a timeline: its sizes, and its tensors' dtypes."""
+
+    epochs: int
+    points: int
+    latent_dim: int
+    has_sigma: bool
+    run_id: str
+    seed: int
+
+    @property
+    def nbytes(self) -> int:
+        codes = self.epochs * self.points * self.latent_dim * 2
+        return 8 * (self.points + self.epochs) + codes * (2 if self.has_sigma else 1)
+
+    def shapes(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        e, n, d = self.epochs, self.points, self.latent_dim
+        out = {
+            "indices": ((n,), "int64"),
+            "epochs": ((e,), "int64"),
+            "codes": ((e, n, d), "float16"),
+            "test_recon": ((e,), "float32"),
+            "test_kl": ((e,), "float32"),
+        }
+        if self.has_sigma:
+            out["sigma"] = ((e, n, d), "float16")
+        return out
+
+
+def _bad_timeline(shown: str, reason: str) -> CheckpointError:
+    return CheckpointError(f"{shown} has a malformed timeline: {reason}")
+
+
+def _timeline_shape(shown: str, config: ModelConfig, raw: Any) -> _TimelineShape | None:
+    """Check the timeline's record and declared tensors (stubs); None: absent."""
+    if raw is None:
+        return None
+    if type(raw) is not dict:
+        raise _bad_timeline(shown, _describe(raw))
+    if set(raw) != _TIMELINE_KEYS:
+        odd = sorted(
+            printable(k, 20) if isinstance(k, str) else describe(k)
+            for k in set(raw) ^ _TIMELINE_KEYS
+        )
+        raise _bad_timeline(shown, f"missing or unexpected {', '.join(odd[:4])}")
+    run_id, seed = raw["run_id"], raw["seed"]
+    if type(run_id) is not str or len(run_id) > MAX_RUN_ID:
+        raise _bad_timeline(shown, f"run id is {describe(run_id)}")
+    if type(seed) is not int or not -(2**63) <= seed < 2**63:
+        raise _bad_timeline(shown, f"seed is {describe(seed)}")
+    for name in _TIMELINE_KEYS - {"run_id", "seed", "sigma"}:
+        if not isinstance(raw[name], _TensorStub):
+            raise _bad_timeline(shown, f"{name} is {describe(raw[name])}, not a tensor")
+    sigma = raw["sigma"]
+    if config.kind == "vae" and not isinstance(sigma, _TensorStub):
+        raise _bad_timeline(shown, "a VAE's timeline needs its sigma tensor")
+    if config.kind == "ae" and sigma is not None:
+        raise _bad_timeline(shown, "an autoencoder's timeline has no sigma")
+    codes = raw["codes"].shape
+    if len(codes) != 3:
+        raise _bad_timeline(shown, "its codes are not (epochs, images, latent)")
+    epochs, points, dim = codes
+    if dim != config.latent_dim:
+        raise _bad_timeline(
+            shown, f"its codes are {dim}-D, the model's {config.latent_dim}-D"
+        )
+    if not 1 <= epochs <= MAX_HISTORY:
+        raise _bad_timeline(shown, f"{epochs:,} epochs (1 to {MAX_HISTORY:,})")
+    if not 1 <= points <= MAX_TIMELINE_POINTS:
+        raise _bad_timeline(shown, f"{points:,} images (1 to {MAX_TIMELINE_POINTS:,})")
+    shape = _TimelineShape(epochs, points, dim, sigma is not None, run_id, seed)
+    if shape.nbytes > MAX_TIMELINE_BYTES:
+        raise _bad_timeline(
+            shown,
+            f"{format_bytes(shape.nbytes)} of codes, more than LatentLab stores "
+            f"({format_bytes(MAX_TIMELINE_BYTES)})",
+        )
+    for name, (want, dtype) in shape.shapes().items():
+        stub = raw[name]
+        got = "x".join(map(str, stub.shape)) or "a scalar"
+        if stub.shape != want:
+            raise _bad_timeline(
+                shown, f"{name} is {got}, expected {'x'.join(map(str, want))}"
+            )
+        if stub.storage.dtype != dtype:
+            raise _bad_timeline(
+                shown, f"{name} is {stub.storage.dtype}, expected {dtype}"
+            )
+        numel = math.prod(stub.shape)
+        if stub.stride != _contiguous_strides(stub.shape) and numel > 1:
+            raise _bad_timeline(shown, f"{name} is not stored contiguously")
+        if stub.offset + numel > stub.storage.numel:
+            raise _bad_timeline(shown, f"{name} claims more data than its record holds")
+    return shape
+
+
+def _timeline(shown: str, shape: _TimelineShape, raw: Any) -> Timeline:
+    """The timeline torch loaded, checked against the dry run and for sense."""
+    if type(raw) is not dict:
+        raise _bad_timeline(shown, "it is not a record")
+    arrays = {}
+    for name, (want, dtype) in shape.shapes().items():
+        t = raw.get(name)
+        if (
+            type(t) is not torch.Tensor
+            or t.layout != torch.strided
+            or t.device.type != "cpu"
+            or str(t.dtype).removeprefix("torch.") != dtype
+            or tuple(t.shape) != want
+        ):
+            raise _bad_timeline(shown, f"{name} does not match its record")
+        arrays[name] = t.contiguous().numpy().copy()
+    indices, epochs = arrays["indices"], arrays["epochs"]
+    if indices[0] < 0 or (len(indices) > 1 and not (np.diff(indices) > 0).all()):
+        raise _bad_timeline(shown, "its image indices are not distinct and increasing")
+    if epochs[0] < 1 or (len(epochs) > 1 and not (np.diff(epochs) > 0).all()):
+        raise _bad_timeline(shown, "its epochs are not increasing from 1")
+    if epochs[-1] > MAX_HISTORY:
+        raise _bad_timeline(shown, f"epoch {int(epochs[-1]):,} is past {MAX_HISTORY:,}")
+    for name in ("codes", "sigma", "test_recon", "test_kl"):
+        if name in arrays and not np.isfinite(arrays[name]).all():
+            raise _bad_timeline(shown, f"its {name} hold NaN or infinity")
+    sigma = arrays.get("sigma")
+    if sigma is not None and not (sigma > 0).all():
+        raise _bad_timeline(shown, "its sigma values are not all positive")
+    return Timeline(
+        indices=indices,
+        epochs=epochs,
+        codes=arrays["codes"],
+        sigma=sigma,
+        test_recon=arrays["test_recon"],
+        test_kl=arrays["test_kl"],
+        run_id=shape.run_id,
+        seed=shape.seed,
+    )
+
+
 def _number(value: Any) -> bool:
     return type(value) in (int, float)
 
@@ -1032,6 +1212,9 @@ def _build(p: Path, shown: str, record: _Record, payload: Any) -> Checkpoint:
             f"{cfg.latent_dim}, {cfg.backbone}): {_reason(exc)}"
         ) from exc
     model.eval()
+    timeline = None
+    if record.timeline is not None:
+        timeline = _timeline(shown, record.timeline, payload.get("timeline"))
     return Checkpoint(
         model=model,
         path=p,
@@ -1040,6 +1223,7 @@ def _build(p: Path, shown: str, record: _Record, payload: Any) -> Checkpoint:
         metrics=record.metrics,
         created=record.created,
         origin=record.layout.describe() if record.layout is not None else "",
+        timeline=timeline,
     )
 
 

@@ -171,6 +171,7 @@ class TrainConfig:
     eval_batch_size: int = 2000
     snapshot_interval_s: float = 0.5
     threads: int | None = None
+    timeline_points: int = 2000  # test images encoded after every epoch; 0: none
 
     def __post_init__(self) -> None:
         if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -208,6 +209,11 @@ class TrainConfig:
             raise ConfigError(
                 f"threads must be from 1 to {max_threads()} (4 per CPU core), not "
                 f"{describe(self.threads)}"
+            )
+        if not _int(self.timeline_points) or not 0 <= self.timeline_points <= 10_000:
+            raise ConfigError(
+                "timeline points must be from 0 to 10000, not "
+                f"{describe(self.timeline_points)}"
             )
         if not self.snapshot_interval_s > 0:
             raise ConfigError("snapshot interval must be > 0 seconds")

@@ -175,17 +175,24 @@ class Session:
         The picked inputs changed (or were reset for a new dataset).
     epsChanged()
         ε, K, the μ offset, the σ scales or "fixed" changed.
+    groupChanged()
+        The group of test images selected in a plane changed (scope ``"group"``).
     """
 
     sideChanged = Signal(int)
     selectionChanged = Signal()
     epsChanged = Signal()
+    groupChanged = Signal()
 
     def __init__(self, seed: int = 0) -> None:
         self.sides: list[Side] = [Side(), Side()]
         self.selection = Selection()
         self._rng = np.random.default_rng(seed)
         self.eps = self._fresh_eps(K_DEFAULT, 2)
+        self.group: frozenset[int] | None = None
+        """Test-set indices selected in a plane (rectangle or lasso), or None."""
+        self.group_dataset: ImageDataset | None = None
+        """The dataset :attr:`group` indexes into."""
         self.revision = 0
         self._scope_revisions: dict[str, int] = {}
 
@@ -246,6 +253,10 @@ class Session:
         return None
 
     def _follow_sides(self) -> None:
+        if self.group is not None and not any(
+            same_data(state.dataset, self.group_dataset) for state in self.sides
+        ):
+            self.clear_group()  # no side shows those images any more
         reference = self.reference_dataset()
         if not same_data(self.selection.dataset, reference):
             self.reset_selection(reference)
@@ -256,6 +267,41 @@ class Session:
                 self.eps = self._fresh_eps(self.eps.count, d, fixed=self.eps.fixed)
                 self._bump("eps")
                 self.epsChanged.emit()
+
+    # --- the selected group ------------------------------------------------------
+
+    def set_group(
+        self, indices: Sequence[int] | npt.ArrayLike, dataset: ImageDataset | None
+    ) -> None:
+        """Select test images ``indices`` of ``dataset`` (an empty set clears).
+
+        Indices out of ``dataset``'s test range are dropped.
+        """
+        if dataset is None:
+            self.clear_group()
+            return
+        n = len(dataset.test_images)
+        group = frozenset(
+            int(i) for i in np.asarray(indices, np.int64).reshape(-1) if 0 <= i < n
+        )
+        if not group:
+            self.clear_group()
+            return
+        if group == self.group and same_data(dataset, self.group_dataset):
+            return
+        self.group = group
+        self.group_dataset = dataset
+        self._bump("group")
+        self.groupChanged.emit()
+
+    def clear_group(self) -> None:
+        """Select nothing."""
+        if self.group is None:
+            return
+        self.group = None
+        self.group_dataset = None
+        self._bump("group")
+        self.groupChanged.emit()
 
     # --- selection ---------------------------------------------------------------
 

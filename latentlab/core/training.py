@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,13 @@ from latentlab.core.limits import format_bytes, training_budget
 from latentlab.core.losses import LossTerms, gaussian_kl, loss_terms
 from latentlab.core.models import Autoencoder, build_model, reparameterize
 from latentlab.core.text import describe
+from latentlab.core.timeline import (
+    Timeline,
+    TimelineFrame,
+    TimelineRecorder,
+    record_frame,
+    timeline_indices,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
@@ -88,10 +96,17 @@ class TrainProgress:
 
 @dataclass(frozen=True, slots=True)
 class EpochEnd:
-    """An epoch finished; ``metrics[i]`` belongs to model ``i``."""
+    """An epoch finished; ``metrics[i]`` and ``frames[i]`` belong to model ``i``.
+
+    ``frames`` are the timeline codes recorded after this epoch (empty when the
+    run records none); ``run_id`` is the same for every epoch of one run.
+    """
 
     epoch: int
     metrics: tuple[EpochMetrics, ...]
+    frames: tuple[TimelineFrame, ...] = ()
+    run_id: str = ""
+    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +131,8 @@ class TrainResult:
     cancelled: bool = False
     device: str = "cpu"
     notes: list[str] = field(default_factory=list)
+    timelines: list[Timeline | None] = field(default_factory=list)
+    run_id: str = ""
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -491,6 +508,13 @@ def _train_loop(
     good_states = [cpu_state_dict(m) for m in model_list]
     good_step = 0
     histories: list[list[EpochMetrics]] = [[] for _ in model_list]
+    run_id = uuid.uuid4().hex
+    # The timeline's images: the same ones every epoch, drawn by the run's seed.
+    tl_indices = timeline_indices(
+        len(dataset.test_images), config.timeline_points, config.seed
+    )
+    tl_images = dataset.test_images[torch.from_numpy(tl_indices)].to(device)
+    recorder = TimelineRecorder(n_models)
 
     start = last_progress = last_snapshot = time.perf_counter()
     window = torch.zeros(n_models, 3, device=device)
@@ -560,10 +584,17 @@ def _train_loop(
         sums = (epoch_sums / n_train).tolist()
         _check_finite(sums, model_list, good_states, step, good_step)
         metrics = []
+        frames = []
         for i, model in enumerate(model_list):
             test_recon, test_kl = evaluate(
                 model, dataset.test_images, batch_size=config.eval_batch_size
             )
+            if len(tl_indices):
+                frames.append(
+                    record_frame(
+                        model, tl_images, tl_indices, epoch, test_recon, test_kl
+                    )
+                )
             model.train()
             metrics.append(
                 EpochMetrics(
@@ -580,7 +611,10 @@ def _train_loop(
             histories[i].append(metrics[-1])
         good_states = [cpu_state_dict(m) for m in model_list]
         good_step = step
-        yield from matmul.paused(EpochEnd(epoch, tuple(metrics)))
+        recorder.add(frames, run_id, config.seed)
+        yield from matmul.paused(
+            EpochEnd(epoch, tuple(metrics), tuple(frames), run_id, config.seed)
+        )
         yield from matmul.paused(ModelSnapshot(step, epoch, tuple(good_states)))
         last_snapshot = time.perf_counter()
     return TrainResult(
@@ -590,6 +624,8 @@ def _train_loop(
         cancelled=cancelled,
         device=str(device),
         notes=notes,
+        timelines=[recorder.timeline(i) for i in range(n_models)],
+        run_id=run_id,
     )
 
 

@@ -36,6 +36,7 @@ from latentlab.core.data import ImageDataset
 from latentlab.core.errors import CheckpointError, LatentLabError, TrainingError
 from latentlab.core.files import prepare_folder
 from latentlab.core.text import printable
+from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training import (
     EpochEnd,
     EpochMetrics,
@@ -351,6 +352,7 @@ def _child_main(conn: Connection) -> None:
         control = _Control(conn)
         run = train(models, dataset, job["config"], should_stop=control.should_stop)
         histories: list[list[EpochMetrics]] = [[] for _ in models]
+        recorder = TimelineRecorder(len(models))
         saver = (
             Autosaver(job["autosave_dir"], job["identity"])
             if job["autosave_dir"]
@@ -370,8 +372,9 @@ def _child_main(conn: Connection) -> None:
             if isinstance(event, EpochEnd):
                 for history, metrics in zip(histories, event.metrics, strict=True):
                     history.append(metrics)
+                recorder.add(event.frames, event.run_id, event.seed)
                 if saver is not None:
-                    conn.send(("event", saver.save(models, histories)))
+                    conn.send(("event", saver.save(models, histories, recorder)))
         conn.send(("done", result, [_to_arrays(cpu_state_dict(m)) for m in models]))
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the parent is gone
@@ -413,13 +416,15 @@ class Autosaver:
         self,
         models: Sequence[Autoencoder],
         histories: Sequence[Sequence[EpochMetrics]],
+        timelines: TimelineRecorder | None = None,
     ) -> Autosaved:
-        """Save every model with its history; returns where they went."""
+        """Save every model with its history (and timeline); returns where they went."""
         for i, (model, history) in enumerate(zip(models, histories, strict=True)):
             record = {
                 "history": list(history),
                 "dataset": self._identity,
                 "metrics": metrics_summary(list(history)),
+                "timeline": timelines.timeline(i) if timelines is not None else None,
             }
             if i in self.paths:
                 save_checkpoint(self.paths[i], model, overwrite=True, **record)

@@ -31,6 +31,7 @@ from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError, TrainingError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
+from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training import EpochEnd, ModelSnapshot, TrainProgress
 from latentlab.core.training_process import Autosaved, TrainingProcess
 from latentlab.core.training_run import TrainingStarted, training_job
@@ -95,6 +96,7 @@ class Controller(QObject):
         self._train_models: tuple[Autoencoder, ...] = ()
         self._train_identity: dict[str, Any] = {}
         self._train_history: list[list[Any]] = [[], []]
+        self._train_timeline = TimelineRecorder(len(SIDES))
         self._train_spec: TrainSpec | None = None
         self._final_status = "stopped"
         self._closed = False
@@ -282,6 +284,7 @@ class Controller(QObject):
             "history": ckpt.history,
             "dataset": ckpt.dataset,
             "metrics": ckpt.metrics or metrics_summary(ckpt.history),
+            "timeline": ckpt.timeline,
         }
 
     def _mark_saved(self, side: int, ckpt: Checkpoint, written: Path) -> None:
@@ -336,6 +339,7 @@ class Controller(QObject):
             return
         self._train_spec = spec
         self._train_history = [[], []]
+        self._train_timeline = TimelineRecorder(len(SIDES))
         self._train_paused = False
         self._final_status = "stopped"
         threads = max(1, (os.cpu_count() or 2) - 1)  # the GUI keeps a core
@@ -401,6 +405,7 @@ class Controller(QObject):
         elif isinstance(event, TrainProgress):
             self.trainingProgress.emit(event)
         elif isinstance(event, EpochEnd):
+            self._train_timeline.add(event.frames, event.run_id, event.seed)
             for side, metrics in zip(SIDES, event.metrics, strict=True):
                 self._train_history[side].append(metrics)
                 state = self.session.sides[side]
@@ -478,6 +483,7 @@ class Controller(QObject):
                 model=model,
                 history=list(histories[side]),
                 dataset=dict(self._train_identity),
+                timeline=self._train_timeline.timeline(side),
             )
             ckpt.metrics = metrics_summary(ckpt.history)
             self.session.update_side(side, training=False, unsaved=True)

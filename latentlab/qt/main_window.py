@@ -18,15 +18,21 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from latentlab import __version__
+from latentlab.core.analysis.group import summarize_group
+from latentlab.core.analysis.planes import display_images
 from latentlab.core.catalog import DATASET_NAMES
 from latentlab.core.errors import LatentLabError
 from latentlab.core.session import SIDE_NAMES, SIDES, describe, same_data
+from latentlab.core.timeline import write_gif
 from latentlab.qt.analysis.registry import VIEWS
 from latentlab.qt.controller import Controller
 from latentlab.qt.export import FIGURE_FILTER, export_figure
+from latentlab.qt.widgets.group_panel import MAX_THUMBNAILS, GroupPanel
 from latentlab.qt.widgets.latent_plane import nearest_point
 from latentlab.qt.widgets.model_panel import ModelPanel
 from latentlab.qt.widgets.train_panel import TrainPanel
@@ -47,7 +53,8 @@ MIN_SIZE = (1000, 700)  # fits a 1024x768 screen with its window frame
 DOCK_HEIGHT = 250
 HOW_TO_PICK = (
     "Click or drag in a plane to decode that point in both models · Ctrl+click a "
-    "point to pick that test image as the input of the analysis tabs"
+    "point to pick that test image as the input of the analysis tabs · Alt+drag "
+    "selects a rectangle, Alt+Shift+drag a lasso"
 )
 
 
@@ -97,9 +104,18 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             split.addWidget(panel)
         split.setChildrenCollapsible(False)
+        # The selected group sits under both planes, hidden while there is none.
+        self.group_panel = GroupPanel()
+        self.group_panel.hide()
+        planes = QWidget()
+        planes_layout = QVBoxLayout(planes)
+        planes_layout.setContentsMargins(0, 0, 0, 0)
+        planes_layout.setSpacing(2)
+        planes_layout.addWidget(split, 1)
+        planes_layout.addWidget(self.group_panel)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(_scrolling(split), "Latent planes")
+        self.tabs.addTab(_scrolling(planes), "Latent planes")
         self.tabs.setTabToolTip(0, "Both models' latent planes; click to decode")
         self.views: dict[str, AnalysisView] = {}
         for cls in VIEWS:
@@ -186,6 +202,13 @@ class MainWindow(QMainWindow):
             for side, name in zip(SIDES, SIDE_NAMES, strict=True)
         ]
         self.quit_action = action("&Quit", self.close, QKeySequence.Quit)
+        self.clear_group_action = action(
+            "&Clear Selection",
+            self.session.clear_group,
+            QKeySequence(Qt.Key.Key_Escape),
+            "Deselect the test images selected in the planes",
+        )
+        self.clear_group_action.setEnabled(False)
         self.fit_action = action(
             "&Fit Views",
             self.fit_views,
@@ -240,6 +263,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         self.view_menu = self.menuBar().addMenu("&View")
         self.view_menu.addAction(self.fit_action)
+        self.view_menu.addAction(self.clear_group_action)
         dock_toggle = self.train_dock.toggleViewAction()
         dock_toggle.setText("&Training Panel")
         self.view_menu.addAction(dock_toggle)
@@ -269,6 +293,15 @@ class MainWindow(QMainWindow):
                 lambda rect, n, s=side: c.request_grid(s, rect, n)
             )
             panel.sliceChanged.connect(lambda sl, s=side: c.set_slice(s, sl))
+            panel.groupSelected.connect(
+                lambda indices, s=side: self.select_group(s, indices)
+            )
+            panel.epochChanged.connect(
+                lambda pos, s=side: self._on_epoch_changed(s, pos)
+            )
+            panel.gifRequested.connect(lambda s=side: self.export_timeline_gif(s))
+        self.group_panel.clearRequested.connect(self.session.clear_group)
+        self.session.groupChanged.connect(self._show_group)
         self.session.sideChanged.connect(self._on_side_changed)
         self.session.selectionChanged.connect(self._on_selection_changed)
         c.decoded.connect(self._on_decoded)
@@ -314,6 +347,7 @@ class MainWindow(QMainWindow):
             state.checkpoint is not None and not state.training
         )
         self._show_picks()
+        self._show_group()
         if not self.controller.training:
             self._follow_models()
 
@@ -371,6 +405,92 @@ class MainWindow(QMainWindow):
                     for i in (sel.previous, sel.current)
                 ]
             )
+
+    # --- the selected group ------------------------------------------------------
+
+    def select_group(self, side: int, indices) -> None:
+        """Select test images ``indices`` of ``side``'s data (none: clear)."""
+        state = self.session.sides[side]
+        if len(indices) == 0:
+            self.session.clear_group()
+            self.statusBar().showMessage("No test images in that region", 4000)
+            return
+        self.session.set_group(indices, state.dataset)
+        self.statusBar().showMessage(
+            f"{len(indices):,} test images selected · Esc clears", 6000
+        )
+
+    def _show_group(self) -> None:
+        """Highlight the group in each plane of its data; list it under them."""
+        group, dataset = self.session.group, self.session.group_dataset
+        self.clear_group_action.setEnabled(group is not None)
+        models = []
+        for side, panel in zip(SIDES, self.panels, strict=True):
+            state = self.session.sides[side]
+            shows = group is not None and same_data(state.dataset, dataset)
+            panel.set_group(group if shows else None)
+            if shows and state.codes is not None:
+                name = f"{state.kind} ({SIDE_NAMES[side]})"
+                models.append((name, state.codes, state.latent_slice))
+        if group is None or dataset is None:
+            self.group_panel.show_summary(None)
+            return
+        summary = summarize_group(
+            sorted(group),
+            dataset.test_labels.numpy(),
+            dataset.class_names,
+            models,
+        )
+        images = display_images(dataset, summary.indices[:MAX_THUMBNAILS])
+        self.group_panel.show_summary(summary, images)
+
+    # --- the timeline ------------------------------------------------------------
+
+    def _same_run(self) -> bool:
+        """True when both sides' timelines come from one training run."""
+        tls = [p.timeline for p in self.panels]
+        if any(t is None for t in tls):
+            return False
+        a, b = tls
+        return bool(a.run_id) and a.run_id == b.run_id and a.count == b.count
+
+    def _on_epoch_changed(self, side: int, position: int) -> None:
+        """The other plane scrubs along when both come from the same run."""
+        other = self.panels[1 - side]
+        if self._same_run() and other.epoch_slider.value() != position:
+            other.set_epoch_position(position)
+
+    def export_timeline_gif(self, side: int, path: str | None = None) -> None:
+        """Save ``side``'s timeline as an animated GIF, one frame per epoch.
+
+        The dialog asks before replacing a file; the GIF is written atomically
+        in the background.
+        """
+        panel = self.panels[side]
+        if panel.timeline is None:
+            self.show_error("No timeline", "This model has no training timeline.")
+            return
+        if path is None:
+            start = Path(self.settings.value("lastDir", str(Path.cwd())))
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "Export timeline as GIF",
+                str(start / f"timeline-{SIDE_NAMES[side]}.gif"),
+                "GIF animation (*.gif)",
+            )
+            if not path:
+                return
+        frames = panel.render_timeline_frames()
+        self.controller.jobs.submit(
+            f"gif{side}",
+            write_gif,
+            path,
+            frames,
+            on_result=lambda written: self.statusBar().showMessage(
+                f"Saved {written} ({len(frames)} frames)", 8000
+            ),
+            on_error=lambda exc: self.show_error("Could not export the GIF", str(exc)),
+        )
 
     def pick_at(self, side: int, x: float, y: float) -> None:
         """Pick the test image whose code lies under (x, y), within ~8 px."""
@@ -661,6 +781,9 @@ class MainWindow(QMainWindow):
             f"<b>LatentLab {__version__}</b><p>Left click or drag in a plane decodes "
             "that point in both models; Ctrl+click picks a test image as the input "
             "of the analysis tabs. Wheel zooms; right-drag or Shift+drag pans. "
+            "Alt+drag selects the test images in a rectangle, Alt+Shift+drag in a "
+            "lasso (or use Select / Lasso); they are highlighted in both planes, "
+            "and Esc clears. The timeline under a plane replays training. "
             "Drop a checkpoint on a panel to load it.</p>",
         )
 

@@ -4,8 +4,11 @@ Layers, bottom to top: one ImageItem placed in latent coordinates, one
 ScatterPlotItem per colour group (one brush each, built once), the crosshair.
 A left click or drag emits ``latentClicked``; Ctrl+click emits ``pickRequested``
 (pick the test image under the pointer as an input); wheel zooms; right or
-middle drag pans. The colour key is a :class:`LegendBar` beside the plot, so it
-never covers data. Widgets hold no model: they take arrays and emit intent.
+middle drag pans. Alt+drag draws a selection rectangle and Alt+Shift+drag a
+lasso (or plain left drag, with :meth:`LatentPlaneWidget.set_selection_tool`);
+either emits ``regionSelected`` with the region as a polygon. The colour key is
+a :class:`LegendBar` beside the plot, so it never covers data. Widgets hold no
+model: they take arrays and emit intent.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSizePolicy, QWidget
 
+from latentlab.core.analysis.group import rect_polygon
 from latentlab.core.latent import LatentRect
 from latentlab.qt.widgets.plot_style import cache_axes
 
@@ -42,6 +47,9 @@ PALETTE = (
 GRID_DEBOUNCE_MS = 120
 PICK_COLOURS = ((0, 150, 70), (255, 140, 0))  # A (previous), B (current)
 PICK_RADIUS_PX = 8.0
+SELECTION_TOOLS = ("", "rect", "lasso")
+LASSO_STEP_PX = 3.0  # a lasso vertex at most every few pixels of pointer travel
+DIMMED_OPACITY = 0.3  # the other points while a group is highlighted
 
 
 def nearest_point(
@@ -129,12 +137,54 @@ class PassiveScatterItem(pg.ScatterPlotItem):
 
 
 class _LatentViewBox(pg.ViewBox):
-    """Left button decodes (click and drag); the other buttons pan as usual."""
+    """Left button decodes (click and drag); Alt+left drag selects a region;
+    the other buttons pan as usual."""
 
     def __init__(self, plane: LatentPlaneWidget) -> None:
         super().__init__(enableMenu=False)
         self._plane = plane
+        self._region_tool = ""  # the drag in progress: "", "rect" or "lasso"
+        self._lasso: list[tuple[float, float]] = []
         self.setMouseMode(pg.ViewBox.PanMode)
+
+    def _tool_for(self, ev) -> str:
+        """The selection tool a starting left drag uses ("" decodes or pans).
+
+        The modifiers of the press count too: pyqtgraph reads them from the
+        move events, and a synthetic move (QTest) carries none.
+        """
+        mods = ev.modifiers() | self._plane.press_modifiers
+        alt = bool(mods & Qt.KeyboardModifier.AltModifier)
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        if alt:
+            return "lasso" if shift else "rect"
+        if self._plane.selection_tool and not shift:
+            return self._plane.selection_tool
+        return ""
+
+    def _region_drag(self, ev) -> None:
+        ev.accept()
+        start = self.mapToView(ev.buttonDownPos())
+        here = self.mapToView(ev.pos())
+        if self._region_tool == "rect":
+            poly = rect_polygon(start.x(), start.y(), here.x(), here.y())
+        else:
+            if ev.isStart() or not self._lasso:
+                self._lasso = [(float(start.x()), float(start.y()))]
+            last = self._lasso[-1]
+            step = np.hypot(
+                *((np.subtract((here.x(), here.y()), last)) / self.viewPixelSize())
+            )
+            if step >= LASSO_STEP_PX or ev.isFinish():
+                self._lasso.append((float(here.x()), float(here.y())))
+            poly = np.asarray(self._lasso, np.float64)
+        if ev.isFinish():
+            self._region_tool = ""
+            self._lasso = []
+            self._plane.show_region(None)
+            self._plane.regionSelected.emit(poly)
+        else:
+            self._plane.show_region(poly)
 
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton and not ev.double():
@@ -148,6 +198,12 @@ class _LatentViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            if ev.isStart():
+                self._region_tool = self._tool_for(ev)
+            if self._region_tool:
+                self._region_drag(ev)
+                return
         if ev.button() == Qt.MouseButton.LeftButton and not (
             ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
         ):
@@ -178,6 +234,9 @@ class LatentPlaneWidget(pg.PlotWidget):
         The user clicked or dragged at this plane point.
     pickRequested(float, float)
         The user Ctrl+clicked here: pick the test image whose code is nearest.
+    regionSelected(object)
+        The user drew a selection rectangle or lasso: its vertices ``(k, 2)`` in
+        plane coordinates.
     legendChanged(object)
         The colour key changed: a list of ``(name, rgb)``.
     viewRectChanged(object)
@@ -186,11 +245,14 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     latentClicked = Signal(float, float)
     pickRequested = Signal(float, float)
+    regionSelected = Signal(object)
     legendChanged = Signal(object)
     viewRectChanged = Signal(object)
 
     def __init__(self, parent=None) -> None:
         self._vb = _LatentViewBox(self)
+        self.selection_tool = ""
+        self.press_modifiers = Qt.KeyboardModifier.NoModifier
         super().__init__(parent=parent, viewBox=self._vb, background="w")
         self.setAspectLocked(True)
         self.showGrid(x=True, y=True, alpha=0.15)
@@ -224,6 +286,31 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.pick_rings = PassiveScatterItem(size=16, brush=None)
         self.pick_rings.setZValue(19)
         self.addItem(self.pick_rings, ignoreBounds=True)
+        # The selected group: outlined points over the dimmed others.
+        self.highlight = PassiveScatterItem(
+            size=7,
+            pen=pg.mkPen(20, 20, 20, 230, width=1.2),
+            brush=pg.mkBrush(255, 215, 0),
+        )
+        self.highlight.setZValue(15)
+        self.addItem(self.highlight, ignoreBounds=True)
+        self._dimmed = False
+        self.region_item = QGraphicsPathItem()
+        self.region_item.setPen(
+            pg.mkPen((20, 20, 20), width=1.5, style=Qt.PenStyle.DashLine, cosmetic=True)
+        )
+        self.region_item.setBrush(pg.mkBrush(255, 215, 0, 40))
+        self.region_item.setZValue(30)
+        self.region_item.setVisible(False)
+        self.addItem(self.region_item, ignoreBounds=True)
+        # "Epoch 5 / 30 …" over the top-left corner while the timeline is scrubbed.
+        self.epoch_badge = QLabel(self)
+        self.epoch_badge.setStyleSheet(
+            "background: rgba(255, 255, 255, 215); color: #222; padding: 2px 5px;"
+            " border: 1px solid #bbb; border-radius: 3px;"
+        )
+        self.epoch_badge.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.epoch_badge.hide()
         self._debounce = QTimer(self, singleShot=True, interval=GRID_DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit_view_rect)
         self._vb.sigRangeChanged.connect(lambda *_: self._debounce.start())
@@ -281,6 +368,7 @@ class LatentPlaneWidget(pg.PlotWidget):
                 )
                 item.setZValue(0)
                 item.setVisible(self._points_visible)
+                item.setOpacity(DIMMED_OPACITY if self._dimmed else 1.0)
                 self.addItem(item)
                 self._scatters.append(item)
         for item, (_, mask) in zip(self._scatters, groups, strict=True):
@@ -309,6 +397,77 @@ class LatentPlaneWidget(pg.PlotWidget):
         self._points_visible = visible
         for item in self._scatters:
             item.setVisible(visible)
+        self.highlight.setVisible(visible)
+
+    # --- selection ------------------------------------------------------------------
+
+    def set_selection_tool(self, tool: str) -> None:
+        """What a plain left drag does: ``""`` decodes, ``"rect"`` or ``"lasso"``
+        selects (Alt+drag and Alt+Shift+drag select either way)."""
+        self.selection_tool = tool if tool in SELECTION_TOOLS else ""
+        self.setCursor(
+            Qt.CursorShape.CrossCursor
+            if self.selection_tool
+            else Qt.CursorShape.ArrowCursor
+        )
+
+    def show_region(self, polygon: npt.NDArray[np.float64] | None) -> None:
+        """Draw the region being selected (None hides it)."""
+        if polygon is None or len(polygon) < 2:
+            self.region_item.setVisible(False)
+            return
+        path = QPainterPath(QPointF(*polygon[0]))
+        for x, y in polygon[1:]:
+            path.lineTo(QPointF(x, y))
+        path.closeSubpath()
+        self.region_item.setPath(path)
+        self.region_item.setVisible(True)
+
+    def set_highlight(self, xy: npt.NDArray[np.float32] | None) -> None:
+        """Outline these points ``(n, 2)`` and dim the others (None: no group)."""
+        group = xy is not None
+        if xy is None or len(xy) == 0:
+            self.highlight.clear()
+        else:
+            self.highlight.setData(x=xy[:, 0], y=xy[:, 1])
+        if group != self._dimmed:
+            self._dimmed = group
+            for item in self._scatters:
+                item.setOpacity(DIMMED_OPACITY if group else 1.0)
+
+    def highlighted_count(self) -> int:
+        """Points outlined as the selected group."""
+        return len(self.highlight.data)
+
+    def set_epoch_badge(self, text: str) -> None:
+        """Show ``text`` over the plane's top-left corner ("" hides it)."""
+        self.epoch_badge.setText(text)
+        self.epoch_badge.setVisible(bool(text))
+        if text:
+            self._place_badge()
+
+    def _place_badge(self) -> None:
+        # Inside the plot area, clear of the left axis; wrapped to its width.
+        rect = self.mapFromScene(self._vb.sceneBoundingRect()).boundingRect()
+        badge = self.epoch_badge
+        width = max(rect.width() - 12, 80)
+        badge.setWordWrap(False)
+        if badge.sizeHint().width() > width:
+            badge.setWordWrap(True)
+            badge.resize(width, badge.heightForWidth(width))
+        else:
+            badge.adjustSize()
+        badge.move(rect.left() + 6, rect.top() + 6)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        badge = self.__dict__.get("epoch_badge")  # resized during construction too
+        if badge is not None and badge.isVisible():
+            self._place_badge()
+
+    def mousePressEvent(self, ev) -> None:
+        self.press_modifiers = ev.modifiers()
+        super().mousePressEvent(ev)
 
     def set_picks(self, points: Sequence[tuple[float, float] | None]) -> None:
         """Ring the picked inputs' codes: ``(A, B)`` plane points (None: none)."""

@@ -1,4 +1,11 @@
-"""ModelPanel: one side's title, view controls, latent plane and decoded image."""
+"""ModelPanel: one side's title, view controls, latent plane and decoded image.
+
+Under the plane, a timeline slider (shown when the checkpoint has a timeline)
+scrubs the scatter through the epochs of training. The scrubbed epoch is display
+state of this panel, not a model: the last position is the final model (all test
+images and the manifold); earlier ones show the recorded subset as it was
+encoded then, without a manifold, since only the final weights are stored.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,10 +24,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from latentlab.core.analysis.group import points_in_polygon
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import LatentSlice, pca_slice
 from latentlab.qt.widgets.decode_panel import DecodePanel
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from latentlab.core.session import Side
+    from latentlab.core.timeline import Timeline
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 RESOLUTIONS = (8, 16, 20, 24, 32)
@@ -36,6 +47,8 @@ DEFAULT_RESOLUTION = 20
 FACTOR_BINS = 6
 FIT_MARGIN = 0.08  # around the codes' bulk, each side
 TRAINING_FIT_MARGIN = 0.3
+PLAY_INTERVAL_MS = 350
+NO_MANIFOLD_NOTE = "no manifold: only the final weights are stored"
 
 
 def colour_groups(
@@ -66,6 +79,9 @@ class ModelPanel(QWidget):
     fileDropped = Signal(str)
     gridRequested = Signal(object, int)  # LatentRect, tiles per side
     sliceChanged = Signal(object)  # LatentSlice
+    epochChanged = Signal(int)  # timeline position; the last one is the final model
+    gifRequested = Signal()
+    groupSelected = Signal(object)  # test-set indices (int64 array) in the region
 
     def __init__(self, side_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,8 +89,12 @@ class ModelPanel(QWidget):
         self._panel: Side | None = None
         self._shown_checkpoint: object = None
         self._user_moved_view = False
-        self._points_drawn: tuple | None = None  # (codes, slice, dataset, colour)
+        self._points_drawn: tuple | None = (
+            None  # (codes, slice, dataset, colour, epoch)
+        )
         self._points_note = ""
+        self._epoch: int | None = None  # timeline row shown; None: the final model
+        self._group: frozenset[int] | None = None  # highlighted test indices
         self.title = QLabel(f"{side_name}: no model", self)
         self.title.setStyleSheet("font-weight: 600; font-size: 13px;")
         self.title.setWordWrap(True)
@@ -109,6 +129,18 @@ class ModelPanel(QWidget):
         self.points_box.setChecked(True)
         self.fit_button = QPushButton("Fit", self)
         self.fit_button.setToolTip("Fit the view to the encoded test set")
+        self.rect_tool = QToolButton(self)
+        self.rect_tool.setText("▭ Select")
+        self.rect_tool.setToolTip(
+            "Rectangle selection: drag to select test images (or Alt+drag any time)"
+        )
+        self.lasso_tool = QToolButton(self)
+        self.lasso_tool.setText("Lasso")
+        self.lasso_tool.setToolTip(
+            "Lasso selection: drag around test images (or Alt+Shift+drag any time)"
+        )
+        for tool in (self.rect_tool, self.lasso_tool):
+            tool.setCheckable(True)
 
         # Two rows, so half of a 1024-pixel window holds them unclipped.
         files = QHBoxLayout()
@@ -116,6 +148,8 @@ class ModelPanel(QWidget):
         for w in (self.open_button, self.save_button):
             files.addWidget(w)
         files.addStretch(1)
+        files.addWidget(self.rect_tool)
+        files.addWidget(self.lasso_tool)
         files.addWidget(self.fit_button)
         controls = QHBoxLayout()
         controls.setSpacing(6)
@@ -170,6 +204,36 @@ class ModelPanel(QWidget):
         )
         self.decode = DecodePanel(self, size=128)
 
+        # The training timeline, shown when the checkpoint has one.
+        self.timeline_row = QWidget(self)
+        self.play_button = QToolButton(self.timeline_row)
+        self.play_button.setText("▶")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the training timeline (pause: click again)")
+        self.epoch_slider = QSlider(Qt.Orientation.Horizontal, self.timeline_row)
+        self.epoch_slider.setMinimumWidth(80)
+        self.epoch_slider.setPageStep(1)
+        self.epoch_slider.setToolTip(
+            "Scrub through training: each epoch's codes of the recorded test images. "
+            "The right end is the final model, with its manifold."
+        )
+        self.epoch_label = QLabel("", self.timeline_row)
+        self.epoch_label.setMinimumWidth(70)
+        self.gif_button = QToolButton(self.timeline_row)
+        self.gif_button.setText("GIF…")
+        self.gif_button.setToolTip("Export the timeline as an animated GIF")
+        tl_row = QHBoxLayout(self.timeline_row)
+        tl_row.setContentsMargins(0, 0, 0, 0)
+        tl_row.setSpacing(6)
+        tl_row.addWidget(QLabel("Timeline", self.timeline_row))
+        tl_row.addWidget(self.play_button)
+        tl_row.addWidget(self.epoch_slider, 1)
+        tl_row.addWidget(self.epoch_label)
+        tl_row.addWidget(self.gif_button)
+        self.timeline_row.hide()
+        self._play_timer = QTimer(self, interval=PLAY_INTERVAL_MS)
+        self._play_timer.timeout.connect(self._play_step)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
@@ -184,6 +248,7 @@ class ModelPanel(QWidget):
         body.addWidget(self.plane, 1)
         body.addWidget(self.decode, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(body, 1)
+        layout.addWidget(self.timeline_row)
         layout.addWidget(self.legend)
 
         self.open_button.clicked.connect(self.openRequested)
@@ -205,6 +270,12 @@ class ModelPanel(QWidget):
         zero.clicked.connect(lambda: self._set_others(None))
         mean.clicked.connect(lambda: self._set_others("mean"))
         self.save_button.setEnabled(False)
+        self.rect_tool.toggled.connect(lambda on: self._on_tool_toggled("rect", on))
+        self.lasso_tool.toggled.connect(lambda on: self._on_tool_toggled("lasso", on))
+        self.plane.regionSelected.connect(self._on_region)
+        self.epoch_slider.valueChanged.connect(self._on_slider)
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.gif_button.clicked.connect(self.gifRequested)
 
     # --- showing state -------------------------------------------------------------
 
@@ -233,6 +304,7 @@ class ModelPanel(QWidget):
             self._user_moved_view = False
             self._fill_colour_choices(panel)
             self._fill_slice_controls(panel)
+            self._fill_timeline(panel)
             if not panel.training:  # a run's first snapshot decodes the last click
                 self.decode.clear()
             if panel.model is None:
@@ -280,6 +352,160 @@ class ModelPanel(QWidget):
         if not pca:
             self.others.setText(", ".join(f"{v:g}" for v in panel.latent_slice.base))
 
+    # --- the timeline ----------------------------------------------------------------
+
+    @property
+    def timeline(self) -> Timeline | None:
+        """The shown checkpoint's timeline, when it can be shown with its data."""
+        panel = self._panel
+        if panel is None or panel.checkpoint is None or panel.training:
+            return None
+        tl = panel.checkpoint.timeline
+        if tl is None or tl.codes.shape[-1] != panel.latent_slice.latent_dim:
+            return None
+        if panel.dataset is not None and tl.indices[-1] >= len(
+            panel.dataset.test_images
+        ):
+            return None  # recorded on another split of the data
+        return tl
+
+    @property
+    def epoch_position(self) -> int | None:
+        """The timeline row shown, or None for the final model."""
+        return self._epoch
+
+    @property
+    def timeline_positions(self) -> int:
+        """Slider positions: one per recorded epoch (the last is the final model)."""
+        tl = self.timeline
+        return 0 if tl is None else tl.count
+
+    def _fill_timeline(self, panel: Side) -> None:
+        self.play_button.setChecked(False)
+        self._epoch = None
+        tl = self.timeline
+        self.timeline_row.setVisible(tl is not None)
+        if tl is None:
+            self.plane.set_epoch_badge("")
+            return
+        self.epoch_slider.blockSignals(True)
+        self.epoch_slider.setRange(0, tl.count - 1)
+        self.epoch_slider.setValue(tl.count - 1)
+        self.epoch_slider.blockSignals(False)
+        self._show_epoch_text()
+
+    def set_epoch_position(self, position: int) -> None:
+        """Show timeline row ``position`` (the last one is the final model)."""
+        if self.timeline is None:
+            return
+        self.epoch_slider.setValue(int(position))  # emits epochChanged if it moved
+
+    def _on_slider(self, value: int) -> None:
+        tl = self.timeline
+        if tl is None:
+            return
+        epoch = None if value >= tl.count - 1 else int(value)
+        if epoch == self._epoch:
+            return
+        self._epoch = epoch
+        self._show_epoch_text()
+        self._redraw_points()
+        live = epoch is None
+        self.plane.set_manifold_visible(live and self.manifold_box.isChecked())
+        if live:
+            self._request_grid()
+        self.epochChanged.emit(int(value))
+
+    def _show_epoch_text(self) -> None:
+        tl = self.timeline
+        if tl is None:
+            return
+        i = self._epoch
+        if i is None:
+            self.epoch_label.setText(f"final ({int(tl.epochs[-1])})")
+            self.plane.set_epoch_badge("")
+            return
+        self.epoch_label.setText(f"epoch {int(tl.epochs[i])}/{int(tl.epochs[-1])}")
+        self.plane.set_epoch_badge(
+            f"{self.epoch_caption(i)}\n{tl.points:,} test images · {NO_MANIFOLD_NOTE}"
+        )
+
+    def epoch_caption(self, i: int) -> str:
+        """``Epoch 5 / 30 · test −ELBO 41.2 nats`` for timeline row ``i``."""
+        tl = self.timeline
+        if tl is None:
+            return ""
+        elbo = float(tl.test_recon[i] + tl.test_kl[i])
+        last = int(tl.epochs[-1])
+        return f"Epoch {int(tl.epochs[i])} / {last} · test −ELBO {elbo:.1f} nats"
+
+    def _on_play_toggled(self, on: bool) -> None:
+        self.play_button.setText("❚❚" if on else "▶")
+        if not on:
+            self._play_timer.stop()
+            return
+        if self.timeline is None:
+            self.play_button.setChecked(False)
+            return
+        if self._epoch is None:  # from the end: start over
+            self.set_epoch_position(0)
+        self._play_timer.start()
+
+    def _play_step(self) -> None:
+        tl = self.timeline
+        value = self.epoch_slider.value() + 1
+        if tl is None or value >= tl.count:
+            self.play_button.setChecked(False)
+            return
+        self.set_epoch_position(value)
+        if value >= tl.count - 1:
+            self.play_button.setChecked(False)  # at the final model: done
+
+    def render_timeline_frames(self) -> list[npt.NDArray[np.uint8]]:
+        """The plane at every recorded epoch, RGB ``(h, w, 3)``, the epoch drawn on.
+
+        Every frame shows the recorded test images (the last one too, so that
+        all frames show the same points) without the manifold. The panel shows
+        what it showed before when this returns.
+        """
+        tl = self.timeline
+        if tl is None:
+            return []
+        before = self.epoch_slider.value()
+        frames = []
+        self._play_timer.stop()
+        try:
+            self.plane.set_manifold_visible(False)
+            for i in range(tl.count):
+                self._epoch = i
+                self._redraw_points()
+                self.plane.set_epoch_badge(self.epoch_caption(i))
+                frames.append(_to_rgb(self.plane.grab().toImage()))
+        finally:
+            self._epoch = -1  # differs from every position: the next one redraws
+            self.epoch_slider.blockSignals(True)
+            self.epoch_slider.setValue(before)
+            self.epoch_slider.blockSignals(False)
+            self._on_slider(before)
+            self.plane.set_manifold_visible(
+                self._epoch is None and self.manifold_box.isChecked()
+            )
+        return frames
+
+    # --- points -------------------------------------------------------------------
+
+    def shown_points(
+        self,
+    ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.float32] | None]:
+        """Test-set indices (None: all, in order) and plane points of the scatter."""
+        panel = self._panel
+        tl = self.timeline
+        if panel is None:
+            return None, None
+        if self._epoch is not None and tl is not None and self._epoch >= 0:
+            return tl.indices, panel.latent_slice.project(tl.codes_at(self._epoch))
+        return None, self._projected_points()
+
     def _projected_points(self) -> npt.NDArray[np.float32] | None:
         panel = self._panel
         if panel is None or panel.codes is None:
@@ -290,7 +516,9 @@ class ModelPanel(QWidget):
         panel = self._panel
         name = self.colour_by.currentData() or "label"
         drawn = (
-            (panel.codes, panel.latent_slice, panel.dataset, name) if panel else None
+            (panel.codes, panel.latent_slice, panel.dataset, name, self._epoch)
+            if panel
+            else None
         )
         if not self._same_points(drawn):
             self._points_drawn = drawn
@@ -306,16 +534,19 @@ class ModelPanel(QWidget):
         if drawn is None or last is None:
             return False
         same_objects = all(a is b for a, b in zip(drawn[:3], last[:3], strict=True))
-        return same_objects and drawn[3] == last[3]
+        return same_objects and drawn[3:] == last[3:]
 
     def _draw_points(self, name: str) -> None:
         panel = self._panel
-        xy = self._projected_points()
+        indices, xy = self.shown_points()
         self._points_note = ""
         if panel is None or xy is None or panel.dataset is None:
             self.plane.set_points(None)
+            self._show_group()
             return
         values = panel.dataset.factors()[name]
+        if indices is not None:
+            values = values[indices]
         finite = np.isfinite(xy).all(1)
         groups = colour_groups(name, values, panel.dataset.class_names)
         self.plane.set_points(xy, [(label, m & finite) for label, m in groups])
@@ -333,6 +564,48 @@ class ModelPanel(QWidget):
             self.plane.set_axis_labels(
                 f"z{d0 + 1}" if dim > 2 else "z₁", f"z{d1 + 1}" if dim > 2 else "z₂"
             )
+        # The picked inputs' rings sit at the final model's codes.
+        self.plane.pick_rings.setVisible(self._epoch is None)
+        self._show_group()
+
+    # --- the selected group -----------------------------------------------------------
+
+    def set_group(self, group: frozenset[int] | None) -> None:
+        """Highlight these test images where they are plotted (None: no group)."""
+        self._group = group
+        self._show_group()
+
+    def _show_group(self) -> None:
+        indices, xy = self.shown_points()
+        if self._group is None or xy is None:
+            self.plane.set_highlight(None)
+            return
+        wanted = np.fromiter(self._group, np.int64, len(self._group))
+        if indices is None:
+            wanted = wanted[wanted < len(xy)]
+            self.plane.set_highlight(xy[wanted])
+        else:
+            self.plane.set_highlight(xy[np.isin(indices, wanted)])
+
+    def _on_region(self, polygon) -> None:
+        indices, xy = self.shown_points()
+        if xy is None:
+            return
+        inside = points_in_polygon(xy, polygon)
+        picked = np.flatnonzero(inside)
+        if indices is not None:
+            picked = indices[picked]
+        self.groupSelected.emit(picked.astype(np.int64))
+
+    def _on_tool_toggled(self, tool: str, on: bool) -> None:
+        other = self.lasso_tool if tool == "rect" else self.rect_tool
+        if on:
+            other.blockSignals(True)
+            other.setChecked(False)
+            other.blockSignals(False)
+            self.plane.set_selection_tool(tool)
+        elif not other.isChecked():
+            self.plane.set_selection_tool("")
 
     def _view_lost_points(self) -> bool:
         """True when the codes' bulk left the view or shrank to a corner of it.
@@ -375,9 +648,10 @@ class ModelPanel(QWidget):
         self.plane.set_crosshair(*xy)
 
     def show_grid(self, image, rect) -> None:
-        """Show a decoded manifold."""
+        """Show a decoded manifold (kept hidden while an earlier epoch is shown)."""
         if self.manifold_box.isChecked():
             self.plane.set_manifold(image, rect)
+            self.plane.set_manifold_visible(self._epoch is None)
 
     # --- intent ----------------------------------------------------------------------
 
@@ -385,7 +659,7 @@ class ModelPanel(QWidget):
         self._user_moved_view = True
 
     def _on_manifold_toggled(self, on: bool) -> None:
-        self.plane.set_manifold_visible(on)
+        self.plane.set_manifold_visible(on and self._epoch is None)
         self.opacity.setEnabled(on)
         self.resolution.setEnabled(on)
         if on:
@@ -458,3 +732,11 @@ class ModelPanel(QWidget):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.fileDropped.emit(str(Path(urls[0].toLocalFile())))
+
+
+def _to_rgb(image: QImage) -> npt.NDArray[np.uint8]:
+    """A QImage as an RGB array ``(h, w, 3)`` (a copy)."""
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, stride = img.width(), img.height(), img.bytesPerLine()
+    raw = np.frombuffer(img.constBits(), np.uint8, count=stride * h)
+    return raw.reshape(h, stride)[:, : 3 * w].reshape(h, w, 3).copy()

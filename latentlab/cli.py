@@ -1,5 +1,6 @@
-"""Command line: ``latentlab [FILE ...]`` opens the app; ``train``, ``info`` and
-``encode`` run headless. Errors print one line and exit with status 2.
+"""Command line: ``latentlab [FILE ...]`` opens the app; ``train``, ``info``,
+``encode`` and ``evaluate`` run headless. Errors print one line and exit with
+status 2.
 """
 
 from __future__ import annotations
@@ -99,6 +100,48 @@ def _encode_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit", type=int, help="encode only the first N test images (default: all)"
     )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _evaluate_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="latentlab evaluate",
+        description="Diagnose a checkpoint on its dataset's test split: -ELBO, "
+        "reconstruction at mu and at samples, KL (total and per dim), active units, "
+        "the aggregated posterior's holes and KL(q(z)||p(z)), and log p(x) (exact "
+        "quadrature for 2-D latents, importance sampling otherwise). One "
+        "'name value unit' line each.",
+    )
+    p.add_argument("file", help="checkpoint to evaluate")
+    p.add_argument(
+        "--data-dir", help="dataset root (<dir>/MNIST/raw/*.gz) or the image folder"
+    )
+    p.add_argument(
+        "--limit", type=_positive, help="use the first N test images (default: all)"
+    )
+    p.add_argument(
+        "--k",
+        type=_positive,
+        default=1000,
+        help="importance samples per image for log p(x) when the latent is not "
+        "2-D, or with --method is (default 1000)",
+    )
+    p.add_argument(
+        "--method",
+        choices=("auto", "quadrature", "is"),
+        default="auto",
+        help="log p(x) estimator: auto = quadrature for 2-D latents, else IS",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of every sample drawn")
     return p
 
 
@@ -107,7 +150,7 @@ def _app_parser() -> argparse.ArgumentParser:
         prog="latentlab",
         description="Explore autoencoder and VAE latent spaces side by side. "
         "Subcommands: 'latentlab train --help', 'latentlab info FILE', "
-        "'latentlab encode --help'.",
+        "'latentlab encode --help', 'latentlab evaluate FILE'.",
     )
     p.add_argument(
         "files",
@@ -138,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_info(_info_parser().parse_args(args[1:]))
         if args[:1] == ["encode"]:
             return cmd_encode(_encode_parser().parse_args(args[1:]))
+        if args[:1] == ["evaluate"]:
+            return cmd_evaluate(_evaluate_parser().parse_args(args[1:]))
         opts = _app_parser().parse_args(args)
         if opts.install_desktop:
             return cmd_install_desktop()
@@ -418,4 +463,129 @@ def cmd_encode(opts: argparse.Namespace) -> int:
         f"wrote {n:,} codes ({kind}, {ckpt.config.latent_dim} dims) of the "
         f"{printable(dataset.name, 80)} test set to {shown}"
     )
+
+
+def _line(name: str, value: float | int | str, unit: str, note: str = "") -> None:
+    text = value if isinstance(value, str) else f"{value:.3f}"
+    if isinstance(value, int):
+        text = str(value)
+    print(f"{name} {text} {unit}" + (f"  ({note})" if note else ""))
+
+
+def _progress(fraction: float, what: str) -> None:
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = int(width * min(max(fraction, 0.0), 1.0))
+    sys.stderr.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * fraction:3.0f}% {what} "
+    )
+    sys.stderr.flush()
+
+
+def cmd_evaluate(opts: argparse.Namespace) -> int:
+    """``latentlab evaluate FILE``: the diagnostics and log p(x) on the test split."""
+    from latentlab.core.analysis.diagnostics import aggregate_posterior, unit_stats
+    from latentlab.core.analysis.likelihood import LIKELIHOOD_NOTE, likelihood_report
+    from latentlab.core.analysis.planes import DatasetCache, find_dataset
+    from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.errors import ConfigError, DataError
+    from latentlab.core.latent import encode_images
+    from latentlab.core.text import printable
+
+    start = time.perf_counter()
+    ckpt = load_checkpoint(opts.file)
+    model = ckpt.model.eval()
+    cfg = ckpt.config
+    if opts.method == "quadrature" and cfg.latent_dim != 2:
+        raise ConfigError(
+            f"--method quadrature needs a 2-D latent; this one has {cfg.latent_dim} "
+            "dims (use --method is)"
+        )
+    if cfg.kind != "vae" and opts.method != "auto":
+        raise ConfigError("--method applies to a VAE; an AE has no log p(x)")
+    dataset, note = find_dataset(ckpt, opts.data_dir, DatasetCache())
+    if dataset is None:
+        raise DataError(note)
+    images = dataset.test_images[: opts.limit] if opts.limit else dataset.test_images
+    n = len(images)
+    data = f"{printable(dataset.name, 40)} test split, {n:,} images"
+    print(f"# {printable(str(ckpt.path))}: {ckpt.title()}; {data}")
+    print(f"# likelihood: {LIKELIHOOD_NOTE}")
+    _line("test_images", n, "images")
+    codes = encode_images(model, images)
+    units = unit_stats(codes)
+    vae = cfg.kind == "vae"
+    report = None
+    if vae:
+        run = likelihood_report(
+            model, images, k=opts.k, seed=opts.seed, method=opts.method
+        )
+        while True:
+            try:
+                _progress(next(run), "log p(x)")
+            except StopIteration as stop:
+                report = stop.value
+                break
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + " " * 50 + "\r")
+        b = report.bound
+        _line(
+            "neg_elbo",
+            b.neg_elbo,
+            "nats",
+            f"recon at samples + KL, {b.samples} z ~ q(z|x) per image",
+        )
+        _line("recon_mu", b.recon_mu, "nats", "-log p(x|z) at z = mu")
+        _line(
+            "recon_samples",
+            b.recon_samples,
+            "nats",
+            f"-log p(x|z) averaged over {b.samples} z ~ q(z|x) per image",
+        )
+        _line("kl", b.kl, "nats", "KL(q(z|x) || N(0, I)), closed form")
+        for d, v in enumerate(units.kl_per_dim):
+            _line(f"kl_dim{d + 1}", float(v), "nats", "mean over the test images")
+    else:
+        from latentlab.core.analysis.likelihood import bound_terms
+
+        b = bound_terms(model, images)
+        _line("recon_mu", b.recon_mu, "nats", "-log p(x|z) at z = mu(x), the code")
+        for d, v in enumerate(units.mu_variance):
+            _line(
+                f"code_var_dim{d + 1}",
+                float(v),
+                "units²",
+                "variance over the test images",
+            )
+    what = "Var_x(E_q[z_d])" if vae else "Var_x(z_d)"
+    _line(
+        "active_units",
+        units.active_count,
+        f"of {units.latent_dim}",
+        f"{what} > {units.threshold:g}, Burda et al. 2016",
+    )
+    if cfg.latent_dim == 2:
+        agg = aggregate_posterior(codes)
+        _line(
+            "hole_share",
+            100 * agg.hole_share,
+            "%",
+            "of the prior's 3-sigma-disc mass where q(z) < 0.1 p(z)",
+        )
+        _line(
+            "kl_aggregate",
+            agg.kl,
+            "nats",
+            f"KL(q(z) || p(z)), midpoint rule on a {2 * agg.n}x{2 * agg.n} grid; "
+            + agg.method,
+        )
+    if report is not None:
+        _line("log_px", report.log_px, "nats", report.method)
+        if report.median_ess is not None:
+            _line("median_ess", report.median_ess, "samples", f"of K = {report.k}")
+        _line("gap", report.gap, "nats", "log p(x) - ELBO = mean KL(q(z|x) || p(z|x))")
+        if report.warning:
+            print(f"latentlab: warning: {report.warning}", file=sys.stderr)
+    _line("seconds", time.perf_counter() - start, "s")
     return 0

@@ -348,6 +348,11 @@ print(rc, "torch" in sys.modules, err.getvalue().count("\\n"))
         (("info",), 2, 1),
         (("info", "a", "b"), 2, 1),
         (("info", "--help"), 0, 0),
+        (("evaluate", "--help"), 0, 0),
+        (("evaluate",), 2, 1),  # FILE missing
+        (("evaluate", "m.pt", "--k", "0"), 2, 1),
+        (("evaluate", "m.pt", "--limit", "x"), 2, 1),
+        (("evaluate", "m.pt", "--method", "mcmc"), 2, 1),
     ],
 )
 def test_help_and_argument_errors_do_not_import_torch(tmp_path, args, rc, err_lines):

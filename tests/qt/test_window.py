@@ -71,9 +71,21 @@ def test_two_autoencoders_leave_no_view_with_old_content(qtbot, window):
         timeout=10000,
     )
     for key, view in views.items():
+        if "vae" not in view.needs:
+            continue
         window.tabs.setCurrentWidget(view)
         assert view.showing_message, f"{key} still shows content without a VAE"
         assert "needs a VAE" in view.message.text(), view.message.text()
+    # Diagnostics works with an AE alone: it keeps the AE, drops every VAE figure.
+    diag = views["diagnostics"]
+    window.tabs.setCurrentWidget(diag)
+    assert not diag.showing_message
+    assert "VAE" not in diag.live
+    vae_col = diag.columns["VAE"]
+    assert vae_col.header.text() == "VAE: none shown"
+    assert len(vae_col.bars.opts["height"]) == 0 and vae_col.figures.text() == ""
+    assert vae_col.density.image is None and diag.report is None
+    assert not diag.compute_button.isEnabled()
     interp = views["interpolation"]
     assert interp.results == []
     assert all(plane.point_count() == 0 for plane in interp.planes.values())

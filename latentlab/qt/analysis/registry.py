@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from latentlab.qt.analysis.diagnostics import DiagnosticsView
 from latentlab.qt.analysis.eps import EpsView
 from latentlab.qt.analysis.gradient import GradientView
 from latentlab.qt.analysis.interpolation import InterpolationView
@@ -18,4 +19,5 @@ VIEWS: tuple[type[AnalysisView], ...] = (
     GradientView,
     InterpolationView,
     PriorSamplesView,
+    DiagnosticsView,
 )

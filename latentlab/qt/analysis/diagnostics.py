@@ -1,0 +1,613 @@
+"""Diagnostics: which latent units are used, where the codes sit against the
+prior, and the marginal likelihood against the bound.
+
+For each model shown (an AE, a VAE or both): the KL of each latent dim (VAE)
+or the variance of each code dim (AE) as bars with "k of d active" (Burda et
+al. 2016); the aggregated posterior q(z) as a heat map under the prior's 1σ,
+2σ and 3σ circles with its holes (inside the 3σ disc, q(z) < 0.1 p(z)) in red;
+the share of the prior's mass in holes and KL(q(z) ‖ p(z)); per-dim traversal
+strips for latents wider than 2. Clicking a plane decodes there. These figures
+are recomputed from every model change, training snapshots included. log p(x)
+(quadrature for 2-D latents, importance sampling otherwise) is computed on
+demand, with progress and Cancel. Every computation is in
+:mod:`latentlab.core.analysis.diagnostics` and ``.likelihood``.
+
+No ``pg.TextItem`` in the plots (see :mod:`latentlab.qt.analysis.eps`): every
+text is a QLabel beside them.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.core.analysis.diagnostics import (
+    HOLE_RADIUS,
+    HOLE_RATIO,
+    live_diagnostics,
+)
+from latentlab.core.analysis.likelihood import (
+    IS_K_DEFAULT,
+    LIKELIHOOD_NOTE,
+    likelihood_report,
+)
+from latentlab.core.analysis.planes import decode_at
+from latentlab.core.session import side_scope
+from latentlab.qt.analysis.base import AnalysisView
+from latentlab.qt.widgets.decode_panel import DecodePanel
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
+from latentlab.qt.widgets.styles import HINT_STYLE, NOTE_STYLE, TITLE_STYLE, dim_name
+from latentlab.qt.widgets.tiles import ImageTilesWidget
+
+if TYPE_CHECKING:
+    from latentlab.core.analysis.diagnostics import (
+        AggregatePosterior,
+        LiveDiagnostics,
+    )
+    from latentlab.core.analysis.likelihood import LikelihoodReport
+    from latentlab.core.session import Session, Side
+    from latentlab.qt.jobs import JobRunner
+
+KINDS = ("AE", "VAE")
+HOLE_RGBA = (220, 30, 30, 150)
+BAR_COLOUR = (31, 119, 180)
+INACTIVE_COLOUR = (180, 180, 180)
+DENSITY_DECADES = 4.0  # the heat map spans 4 decades of q(z) below its peak
+
+
+def note_html(text: str) -> str:
+    """A warning line as rich text, escaped."""
+    return f"<span style='{NOTE_STYLE}'>{escape(text)}</span>"
+
+
+def density_image(agg: AggregatePosterior) -> np.ndarray:
+    """log10 q(z) clipped to the top decades, float32 C-contiguous ``(n, n)``."""
+    with np.errstate(divide="ignore"):
+        log_q = np.log10(agg.density)
+    top = float(np.nanmax(log_q))
+    return np.ascontiguousarray(np.clip(log_q, top - DENSITY_DECADES, top), np.float32)
+
+
+def holes_image(agg: AggregatePosterior) -> np.ndarray:
+    """RGBA ``(n, n, 4)`` uint8: red where ``agg.holes``, transparent elsewhere."""
+    img = np.zeros((*agg.holes.shape, 4), np.uint8)
+    img[agg.holes] = HOLE_RGBA
+    return img
+
+
+def units_detail(live: LiveDiagnostics, variational: bool) -> str:
+    """Each dim's figure, named, and what they sum to."""
+    u = live.units
+    if variational:
+        dims = ", ".join(
+            f"{dim_name(d)} {v:.3f}" for d, v in enumerate(u.kl_per_dim[:12])
+        )
+        more = " …" if u.latent_dim > 12 else ""
+        return (
+            f"KL(q(z_d|x) ‖ N(0,1)) per dim, mean over {u.n:,} test images (nats): "
+            f"{dims}{more}; sum {u.total_kl:.3f} = the KL term"
+        )
+    dims = ", ".join(f"{dim_name(d)} {v:.3g}" for d, v in enumerate(u.mu_variance[:12]))
+    more = " …" if u.latent_dim > 12 else ""
+    return f"variance of each code dim over {u.n:,} test images: {dims}{more}"
+
+
+def bound_text(live: LiveDiagnostics) -> str:
+    """Reconstruction at μ and at samples, each labelled."""
+    b = live.bound
+    if b is None:
+        return ""
+    return (
+        f"reconstruction −log p(x|z), first {b.n:,} test images: at z = μ "
+        f"<b>{b.recon_mu:.2f}</b> nats, averaged over {b.samples} z ~ q(z|x) "
+        f"<b>{b.recon_samples:.2f}</b> nats; −ELBO {b.neg_elbo:.2f} nats "
+        f"({LIKELIHOOD_NOTE})"
+    )
+
+
+def report_text(r: LikelihoodReport, n: int, dataset: str) -> str:
+    """log p(x), −ELBO and the gap, with the estimator and the data."""
+    b = r.bound
+    text = (
+        f"On {n:,} {dataset} test images ({LIKELIHOOD_NOTE}):<br>"
+        f"log p(x) = <b>{r.log_px:.3f}</b> nats/image by {escape(r.method)}<br>"
+        f"−ELBO = <b>{b.neg_elbo:.3f}</b> nats ({b.samples} z ~ q(z|x) per image; "
+        f"KL {b.kl:.3f})<br>"
+        f"gap log p(x) − ELBO = <b>{r.gap:.3f}</b> nats (the mean "
+        "KL(q(z|x) ‖ p(z|x)))<br>"
+        f"reconstruction at z = μ {b.recon_mu:.3f} nats, at samples "
+        f"{b.recon_samples:.3f} nats · {r.seconds:.1f} s"
+    )
+    if r.warning:
+        text += f"<br><span style='color:#a05a00'>⚠ {escape(r.warning)}</span>"
+    return text
+
+
+class _Column(QWidget):
+    """One model's diagnostics: units, the q(z) plane, the decode, figures."""
+
+    def __init__(self, kind: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.framed = False
+        self.header = QLabel(kind, self)
+        self.header.setStyleSheet(TITLE_STYLE)
+        self.header.setWordWrap(True)
+        self.units_plot = pg.PlotWidget(self, background="w")
+        self.units_plot.setMinimumSize(200, 130)
+        self.units_plot.setMouseEnabled(False, False)
+        self.units_plot.hideButtons()
+        self.units_plot.setLabel("left", "KL (nats)" if kind == "VAE" else "Var(z_d)")
+        self.units_plot.setLabel("bottom", "latent dim")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        self.units_plot.addItem(self.bars)
+        self.units_label = QLabel("", self)
+        self.units_label.setWordWrap(True)
+        self.units_label.setTextFormat(Qt.TextFormat.RichText)
+        self.units_label.setMinimumWidth(200)
+        self.detail_label = QLabel("", self)
+        self.detail_label.setWordWrap(True)
+        self.detail_label.setStyleSheet(HINT_STYLE)
+
+        self.plane = LatentPlaneWidget(self)
+        self.plane.setMinimumSize(260, 240)
+        self.density = pg.ImageItem(axisOrder="row-major")
+        self.density.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+        self.density.setZValue(-8)
+        self.holes = pg.ImageItem(axisOrder="row-major")
+        self.holes.setZValue(-7)
+        for item in (self.density, self.holes):
+            self.plane.addItem(item)
+        self.circles = []
+        for r, style in (
+            (1, Qt.PenStyle.SolidLine),
+            (2, Qt.PenStyle.DashLine),
+            (3, Qt.PenStyle.DotLine),
+        ):
+            t = np.linspace(0, 2 * np.pi, 181)
+            curve = pg.PlotCurveItem(
+                r * np.cos(t), r * np.sin(t), pen=pg.mkPen("w", width=1.5, style=style)
+            )
+            curve.setZValue(5)
+            self.plane.addItem(curve, ignoreBounds=True)
+            self.circles.append(curve)
+        self.plane.set_manifold_visible(False)
+        self.key_label = QLabel(
+            "heat: log₁₀ q(z), 4 decades (yellow high) · "
+            "<span style='color:rgb(220,30,30)'>■</span> holes · white circles: "
+            "prior 1σ ━, 2σ ╍, 3σ ┈ · click to decode",
+            self,
+        )
+        self.key_label.setTextFormat(Qt.TextFormat.RichText)
+        self.key_label.setWordWrap(True)
+        self.key_label.setStyleSheet("color: #333;")
+        self.decode = DecodePanel(self, size=112)
+        self.decode_label = QLabel("", self)
+        self.decode_label.setWordWrap(True)
+        self.decode_label.setStyleSheet(HINT_STYLE)
+        self.decode_label.setMinimumSize(140, 64)
+        self.figures = QLabel("", self)
+        self.figures.setWordWrap(True)
+        self.figures.setTextFormat(Qt.TextFormat.RichText)
+        self.figures.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.trav_label = QLabel("", self)
+        self.trav_label.setWordWrap(True)
+        self.trav_label.setStyleSheet(HINT_STYLE)
+        self.trav = ImageTilesWidget(self, columns=9, placeholder="")
+        self.trav.setMinimumSize(260, 200)
+
+        units = QHBoxLayout()
+        units.addWidget(self.units_plot, 1)
+        units.addWidget(self.units_label, 1)
+        plane_row = QHBoxLayout()
+        plane_row.addWidget(self.plane, 1)
+        decoded = QWidget(self)
+        decoded.setFixedWidth(150)
+        side = QVBoxLayout(decoded)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.decode)
+        side.addWidget(self.decode_label)
+        side.addStretch(1)
+        plane_row.addWidget(decoded)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(self.header)
+        col.addLayout(units)
+        col.addWidget(self.detail_label)
+        col.addLayout(plane_row, 1)
+        col.addWidget(self.key_label)
+        col.addWidget(self.figures)
+        col.addWidget(self.trav_label)
+        col.addWidget(self.trav)
+        self.setMinimumWidth(440)
+        self.clear()
+
+    def clear(self, text: str = "") -> None:
+        self.header.setText(text or f"{self.kind}: none shown")
+        self.bars.setOpts(x=[], height=[])
+        self.units_label.setText("")
+        self.detail_label.setText("")
+        self.density.clear()
+        self.holes.clear()
+        self.figures.setText("")
+        self.decode.clear()
+        self.decode_label.setText("")
+        self.trav.set_images(None)
+        self.trav.hide()
+        self.trav_label.setText("")
+        for w in (self.plane, self.key_label, self.units_plot, self.decode):
+            w.setVisible(not text)
+        self.plane.vline.hide()
+        self.plane.hline.hide()
+        self.plane.marker.setData([], [])
+
+
+class DiagnosticsView(AnalysisView):
+    """KL per dim and active units, q(z) against the prior, log p(x).
+
+    Signals
+    -------
+    liveReady(str)
+        ``"AE"`` or ``"VAE"``: that model's live figures are shown.
+    likelihoodReady(object)
+        A :class:`LikelihoodReport` is shown.
+    """
+
+    key: ClassVar[str] = "diagnostics"
+    title: ClassVar[str] = "Diagnostics"
+    tooltip: ClassVar[str] = (
+        "KL per dimension and active units, the aggregated posterior against the "
+        "prior (holes), and log p(x) against the ELBO"
+    )
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    liveReady = Signal(str)
+    likelihoodReady = Signal(object)
+
+    def __init__(
+        self, session: Session, jobs: JobRunner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(session, jobs, parent)
+        self.live: dict[str, LiveDiagnostics] = {}
+        self.report: LikelihoodReport | None = None
+        self._build()
+
+    def _build(self) -> None:
+        body = self.body
+        heading = QLabel("Diagnostics: units, the aggregated posterior, log p(x)", body)
+        heading.setStyleSheet(TITLE_STYLE)
+        hint = QLabel(
+            "Measured on each model's test split. Active: Var over test images of "
+            f"E_q[z_d] > 0.01 (Burda et al. 2016). Holes: q(z) < {HOLE_RATIO:g}·p(z) "
+            f"inside the prior's {HOLE_RADIUS:g}σ disc — where prior samples land "
+            "on codes no image has. Updated live while training; log p(x) on demand.",
+            body,
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet(HINT_STYLE)
+        self.columns = {kind: _Column(kind, body) for kind in KINDS}
+        cols = QHBoxLayout()
+        for kind in KINDS:
+            cols.addWidget(self.columns[kind], 1)
+            self.columns[kind].plane.latentClicked.connect(
+                lambda x, y, kind=kind: self.decode_at(kind, x, y)
+            )
+
+        box = QGroupBox("VAE: marginal log-likelihood log p(x)", body)
+        self.method_box = QComboBox(box)
+        self.method_box.addItem("quadrature (2-D) / IS", "auto")
+        self.method_box.addItem("importance sampling", "is")
+        self.k_spin = QSpinBox(box)
+        self.k_spin.setRange(1, 100_000)
+        self.k_spin.setValue(IS_K_DEFAULT)
+        self.k_spin.setToolTip("K: importance samples per image (IS only)")
+        self.n_spin = QSpinBox(box)
+        self.n_spin.setRange(1, 1_000_000)
+        self.n_spin.setToolTip("How many test images (the first N)")
+        self.compute_button = QPushButton("Compute log p(x)", box)
+        self.cancel_button = QPushButton("Cancel", box)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar(box)
+        self.progress.setRange(0, 1000)
+        self.progress.setMinimumWidth(120)
+        self.result_label = QLabel("", box)
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
+        self.result_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.result_label.setMinimumHeight(90)
+        grid = QGridLayout(box)
+        grid.addWidget(QLabel("estimator", box), 0, 0)
+        grid.addWidget(self.method_box, 0, 1)
+        grid.addWidget(QLabel("K", box), 0, 2)
+        grid.addWidget(self.k_spin, 0, 3)
+        grid.addWidget(QLabel("test images", box), 0, 4)
+        grid.addWidget(self.n_spin, 0, 5)
+        grid.addWidget(self.compute_button, 0, 6)
+        grid.addWidget(self.cancel_button, 0, 7)
+        grid.addWidget(self.progress, 1, 0, 1, 8)
+        grid.addWidget(self.result_label, 2, 0, 1, 8)
+        self.likelihood_box = box
+
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(heading)
+        layout.addWidget(hint)
+        layout.addLayout(cols, 1)
+        layout.addWidget(box)
+        self.compute_button.clicked.connect(self.compute_likelihood)
+        self.cancel_button.clicked.connect(self.cancel_likelihood)
+
+    # --- AnalysisView ------------------------------------------------------------
+
+    def missing(self) -> str | None:
+        if self.side_for("ae") is None and self.side_for("vae") is None:
+            return (
+                f"{self.title} needs an autoencoder (AE) or a VAE.\n\nOpen one with "
+                "File ▸ Open, drop a checkpoint on a panel of the Latent planes tab, "
+                "or train an AE and a VAE with Train ▸ Train AE + VAE."
+            )
+        return None
+
+    def refresh(self, changed: frozenset[str]) -> None:
+        for kind in KINDS:
+            role = kind.lower()
+            side = self.side_for(role)
+            if side is None:
+                self.live.pop(kind, None)
+                self.columns[kind].clear(f"{kind}: none shown")
+                continue
+            wide = side.latent_slice.latent_dim > 2
+            if role in changed or (wide and "selection" in changed):
+                self._submit_live(kind, side)
+        vae = self.side_for("vae")
+        self.likelihood_box.setEnabled(vae is not None)
+        if "vae" in changed:
+            self._reset_likelihood(vae)
+
+    def clear(self) -> None:
+        self.live.clear()
+        for col in self.columns.values():
+            col.clear()
+        self._reset_likelihood(None)
+
+    # --- live figures ------------------------------------------------------------
+
+    def _traverse_mu(self, side: Side):
+        index = self.session.selection.current
+        mu = side.codes.mu
+        if (
+            index is None
+            or not 0 <= index < len(mu)
+            or not np.isfinite(mu[index]).all()
+        ):
+            index = 0
+        return mu[index].copy() if len(mu) else None
+
+    def _submit_live(self, kind: str, side: Side) -> None:
+        col = self.columns[kind]
+        col.header.setText(f"<b>{kind}</b> · {side.title}")
+        for w in (col.plane, col.key_label, col.units_plot, col.decode):
+            w.setVisible(True)
+        sl = side.latent_slice
+        images = None
+        if side.is_vae and side.dataset is not None:
+            images = side.dataset.test_images
+        self.submit(
+            f"live.{kind}",
+            live_diagnostics,
+            side.model,
+            side.codes,
+            sl.dims,
+            images,
+            self._traverse_mu(side),
+            scopes=(side_scope(self.session.role(kind.lower())), "selection"),
+            on_result=lambda live, kind=kind: self._on_live(kind, live),
+            on_error=lambda exc, kind=kind: self.columns[kind].figures.setText(
+                note_html(f"Could not measure: {exc}")
+            ),
+        )
+
+    def _on_live(self, kind: str, live: LiveDiagnostics) -> None:
+        side = self.side_for(kind.lower())
+        if side is None:
+            return
+        self.live[kind] = live
+        col = self.columns[kind]
+        u = live.units
+        vae = kind == "VAE"
+        heights = u.kl_per_dim if vae else u.mu_variance
+        brushes = [pg.mkBrush(BAR_COLOUR if a else INACTIVE_COLOUR) for a in u.active]
+        col.bars.setOpts(
+            x=np.arange(1, u.latent_dim + 1),
+            height=np.asarray(heights, float),
+            width=0.7,
+            brushes=brushes,
+        )
+        col.units_plot.setXRange(0.4, u.latent_dim + 0.6, padding=0)
+        step = max(1, u.latent_dim // 10)
+        ticks = [(d + 1, dim_name(d)) for d in range(0, u.latent_dim, step)]
+        col.units_plot.getAxis("bottom").setTicks([ticks])
+        col.units_plot.setYRange(0, max(float(np.max(heights)), 1e-3) * 1.1, padding=0)
+        what = "Var_x(E_q[z_d])" if vae else "Var_x(z_d)"
+        col.units_label.setText(
+            f"<b>{u.active_count} of {u.latent_dim} active</b><br>{what} > "
+            f"{u.threshold:g} (Burda et al. 2016) on {u.n:,} test images"
+            + ("<br>grey bars: inactive dims" if u.active_count < u.latent_dim else "")
+        )
+        col.detail_label.setText(units_detail(live, vae))
+        sl = side.latent_slice
+        col.plane.set_axis_labels(dim_name(sl.dims[0]), dim_name(sl.dims[1]))
+        agg = live.aggregate
+        lines = []
+        if agg is not None:
+            r = agg.rect
+            rect = QRectF(r.x0, r.y0, r.width, r.height)
+            img = density_image(agg)
+            col.density.setImage(
+                img,
+                levels=(float(img.min()), float(img.max()) + 1e-9),
+                autoLevels=False,
+            )
+            col.density.setRect(rect)
+            col.holes.setImage(holes_image(agg), levels=(0, 255), autoLevels=False)
+            col.holes.setRect(rect)
+            if not col.framed or not side.training:
+                col.plane.fit(r)  # while training, keep the user's zoom
+                col.framed = True
+            others = ""
+            if agg.latent_dim > 2:
+                others = (
+                    f" (the plane of {dim_name(sl.dims[0])}, {dim_name(sl.dims[1])}; "
+                    f"the other {agg.latent_dim - 2} dims marginalised)"
+                )
+            lines += [
+                f"<b>{escape(agg.hole_text)}</b>",
+                f"<b>{escape(agg.kl_text)}</b>",
+                f"q(z): {escape(agg.method + others)}",
+            ]
+        if live.bound is not None:
+            lines.append(bound_text(live))
+        col.figures.setText("<br>".join(lines))
+        if live.traversals is not None:
+            t = live.traversals
+            col.trav.set_images(t.images.reshape(-1, *t.images.shape[2:]))
+            col.trav.show()
+            change = ", ".join(
+                f"{dim_name(d)} {c:.3f}" for d, c in enumerate(t.change[:12])
+            )
+            col.trav_label.setText(
+                f"Traversals: row d decodes μ(x) of the picked input with z_d swept "
+                f"{t.values[0]:g} … {t.values[-1]:g} ({len(t.values)} steps). Mean "
+                f"pixel range along each row: {change} (≈ 0: the dim changes nothing)"
+            )
+        else:
+            col.trav.hide()
+            col.trav_label.setText(
+                "Traversal strips are shown for latents wider than 2; this plane "
+                "shows both dims."
+                if u.latent_dim <= 2
+                else ""
+            )
+        self.liveReady.emit(kind)
+
+    def decode_at(self, kind: str, x: float, y: float) -> None:
+        """Decode plane point (x, y) of ``kind``'s plane and say where it lies."""
+        side = self.side_for(kind.lower())
+        if side is None or self.showing_message:
+            return
+        col = self.columns[kind]
+        decoded = decode_at(side.model, side.latent_slice, x, y)
+        col.decode.show_decoded(decoded.z, decoded.image)
+        col.plane.set_crosshair(x, y)
+        live = self.live.get(kind)
+        if live is None or live.aggregate is None:
+            col.decode_label.setText("")
+            return
+        q = live.aggregate.q_at(x, y)
+        p = float(np.exp(-0.5 * (x * x + y * y)) / (2 * np.pi))
+        inside = x * x + y * y <= HOLE_RADIUS**2
+        where = "in a hole" if inside and q < HOLE_RATIO * p else "not a hole"
+        if not inside:
+            where = f"outside the {HOLE_RADIUS:g}σ disc"
+        col.decode_label.setText(f"q(z)/p(z) = {q / p:.3g}: {where}")
+
+    # --- log p(x) ----------------------------------------------------------------
+
+    def _reset_likelihood(self, vae: Side | None) -> None:
+        if self.busy("likelihood"):
+            self.jobs.cancel(f"{self.key}.likelihood")
+        self.report = None
+        self.progress.setValue(0)
+        self.compute_button.setEnabled(vae is not None)
+        self.cancel_button.setEnabled(False)
+        if vae is None or vae.dataset is None:
+            self.result_label.setText("")
+            return
+        n = len(vae.dataset.test_images)
+        self.n_spin.setMaximum(n)
+        self.n_spin.setValue(n)
+        d = vae.latent_slice.latent_dim
+        how = (
+            "exact by quadrature over the plane (adaptive, to < 0.05 nats/image)"
+            if d == 2
+            else "by importance sampling with q(z|x), K samples per image"
+        )
+        self.result_label.setText(
+            f"log p(x) of the VAE on its test split: {how}. Press Compute."
+        )
+
+    def compute_likelihood(self) -> None:
+        """Start log p(x) for the first N test images of the VAE shown."""
+        s = self.session.role("vae")
+        if s is None:
+            return
+        side = self.session.sides[s]
+        if side.dataset is None:
+            return
+        images = side.dataset.test_images[: self.n_spin.value()]
+        self.report = None
+        self.progress.setValue(0)
+        self.compute_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.result_label.setText(f"computing log p(x) on {len(images):,} images…")
+        name = side.dataset.name
+        self.submit(
+            "likelihood",
+            likelihood_report,
+            side.model,
+            images,
+            k=self.k_spin.value(),
+            method=self.method_box.currentData(),
+            scopes=(side_scope(s),),
+            on_result=lambda r: self._on_report(r, len(images), name),
+            on_progress=lambda f: self.progress.setValue(int(1000 * f)),
+            on_error=lambda exc: self.result_label.setText(
+                note_html(f"Could not compute: {exc}")
+            ),
+            on_finish=self._on_likelihood_finished,
+        )
+
+    def cancel_likelihood(self) -> None:
+        """Stop the log p(x) job at its next step."""
+        self.jobs.cancel(f"{self.key}.likelihood")
+        self.result_label.setText("Cancelled.")
+
+    def _on_report(self, report: LikelihoodReport, n: int, dataset: str) -> None:
+        self.report = report
+        self.progress.setValue(1000)
+        self.result_label.setText(report_text(report, n, dataset))
+        self.likelihoodReady.emit(report)
+
+    def _on_likelihood_finished(self) -> None:
+        self.compute_button.setEnabled(self.side_for("vae") is not None)
+        self.cancel_button.setEnabled(False)
+        if self.report is None and "Cancelled" not in self.result_label.text():
+            if "Could not" not in self.result_label.text():
+                self.result_label.setText(
+                    "The model changed while log p(x) was computed: compute again."
+                )
+
+    def shutdown(self) -> None:
+        """The window closes: stop the jobs."""
+        super().shutdown()
+        self.jobs.cancel(f"{self.key}.likelihood")

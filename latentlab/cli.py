@@ -100,6 +100,7 @@ def _encode_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit", type=int, help="encode only the first N test images (default: all)"
     )
+    return p
 
 
 def _positive(text: str) -> int:
@@ -463,6 +464,7 @@ def cmd_encode(opts: argparse.Namespace) -> int:
         f"wrote {n:,} codes ({kind}, {ckpt.config.latent_dim} dims) of the "
         f"{printable(dataset.name, 80)} test set to {shown}"
     )
+    return 0
 
 
 def _line(name: str, value: float | int | str, unit: str, note: str = "") -> None:

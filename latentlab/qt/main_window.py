@@ -70,6 +70,10 @@ FIGURES = (
     ("interpolation.planes/VAE", "Interpolation, V&AE Plane…"),
     ("prior.planes/AE", "Prior Samples, AE &Plane…"),
     ("prior.planes/VAE", "Prior Samples, VAE P&lane…"),
+    ("diagnostics.columns/AE/plane", "Diagnostics, AE q(z) Plane…"),
+    ("diagnostics.columns/VAE/plane", "Diagnostics, VAE q(z) Plane…"),
+    ("diagnostics.columns/AE/units_plot", "Diagnostics, AE Code Variance…"),
+    ("diagnostics.columns/VAE/units_plot", "Diagnostics, VAE KL per Dim…"),
 )
 
 
@@ -673,11 +677,11 @@ class MainWindow(QMainWindow):
         if key == "losses":
             return self.train_panel.plots
         view_key, _, attr = key.partition(".")
-        view = self.views[view_key]
-        if "/" in attr:
-            attr, kind = attr.split("/")
-            return getattr(view, attr)[kind]
-        return getattr(view, attr)
+        first, *rest = attr.split("/")
+        plot = getattr(self.views[view_key], first)
+        for part in rest:  # a dict of plots by kind, or a widget's attribute
+            plot = plot[part] if isinstance(plot, dict) else getattr(plot, part)
+        return plot
 
     def _show_figure(self, key: str) -> None:
         """Bring the plot on screen, so it is laid out at its shown size."""

@@ -405,7 +405,7 @@ class DiagnosticsView(AnalysisView):
 
     def _submit_live(self, kind: str, side: Side) -> None:
         col = self.columns[kind]
-        col.header.setText(f"<b>{kind}</b> · {side.title}")
+        col.header.setText(f"<b>{side.title}</b>")
         for w in (col.plane, col.key_label, col.units_plot, col.decode):
             w.setVisible(True)
         sl = side.latent_slice

@@ -9,10 +9,8 @@ temporary name and renamed into place, like checkpoints. Imports no torch.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,10 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from latentlab.core.errors import ExportError
-from latentlab.core.files import clean_stale_temps, temp_path
+from latentlab.core.files import write_atomic
 from latentlab.core.text import printable
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Sequence
 
     import numpy.typing as npt
@@ -116,23 +115,7 @@ def write_codes_csv(
     if target.exists() and not overwrite:
         raise ExportError(f"{shown} already exists; choose another name or overwrite")
     text = codes_csv_text(codes, labels, class_names, indices)
-    folder = target.parent if str(target.parent) else Path(".")
-    clean_stale_temps(folder)
-    tmp = temp_path(folder / target.name)
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise ExportError(f"could not write {shown}: {exc.strerror or exc}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(target, text.encode("utf-8"), error=ExportError)
     return target
 
 

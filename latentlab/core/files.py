@@ -35,6 +35,39 @@ def temp_path(target: Path) -> Path:
     return folder / f".{target.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
 
 
+def write_atomic(
+    target: Path,
+    data: bytes,
+    *,
+    error: type[Exception] = CheckpointError,
+    mode: int | None = None,
+) -> Path:
+    """Write ``data`` to ``target`` through a temp file and a rename, so a
+    failure (disk full, Ctrl+C) leaves any existing file as it was and no temp
+    behind. An ``OSError`` becomes one line of ``error``."""
+    folder = target.parent if str(target.parent) else Path(".")
+    clean_stale_temps(folder)
+    tmp = temp_path(folder / target.name)
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        shown = printable(str(target))
+        raise error(f"could not write {shown}: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latentlab.core.errors import LatentLabError
+from latentlab.core.files import write_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -110,17 +110,8 @@ def _launcher() -> str:
 
 def _write_atomically(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; menus read it as the user
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Menus read the entry as the user; the temp file alone would be private.
+    write_atomic(target, data, error=OSError, mode=0o644)
 
 
 def install_desktop(

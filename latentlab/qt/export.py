@@ -19,11 +19,9 @@ point's colour.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -34,8 +32,10 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem
 
 from latentlab.core.errors import ExportError
-from latentlab.core.files import temp_path
-from latentlab.core.text import printable
+from latentlab.core.files import write_atomic
+
+if TYPE_CHECKING:
+    import os
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -238,16 +238,4 @@ def figure_svg(root: QGraphicsItem) -> bytes:
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
-    shown = printable(str(target))
-    folder = target.parent if str(target.parent) else Path(".")
-    tmp = temp_path(folder / target.name)
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise ExportError(f"could not write {shown}: {exc.strerror or exc}") from exc
+    write_atomic(target, data, error=ExportError)

@@ -43,6 +43,12 @@ def side_scope(side: int) -> str:
     return f"side{side}"
 
 
+def model_scope(side: int) -> str:
+    """The scope of a side's model and data only: unchanged by a save, a new
+    slice or a title; for results that depend on the model, not the view."""
+    return f"side{side}.model"
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Side:
     """What one side holds. Replaced whole on every change (never mutated).
@@ -219,8 +225,19 @@ class Session:
 
     def set_side(self, side: int, state: Side) -> None:
         """Replace what ``side`` holds."""
+        old = self.sides[side]
         self.sides[side] = state
-        self._bump(side_scope(side))
+        same_model = (
+            old.model is state.model
+            and old.checkpoint is state.checkpoint
+            and old.codes is state.codes
+            and old.dataset is state.dataset
+            and old.training == state.training  # a snapshot's weights, or final
+        )
+        if same_model:
+            self._bump(side_scope(side))
+        else:
+            self._bump(side_scope(side), model_scope(side))
         self.sideChanged.emit(side)
         self._follow_sides()
 

@@ -291,7 +291,11 @@ class Controller(QObject):
         ckpt.path = written
         if self.session.sides[side].checkpoint is ckpt:
             self.session.update_side(side, unsaved=False)
-        self.status.emit(f"Saved {written}")
+        message = f"Saved {written}"
+        if ckpt.timeline is not None and written.suffix.lower() == ".safetensors":
+            # The format holds weights, config and history only.
+            message += " without its training timeline (save as .pt to keep it)"
+        self.status.emit(message)
         self.saved.emit(side, str(written))
 
     def save(self, side: int, path: str | os.PathLike[str], overwrite: bool) -> None:

@@ -506,13 +506,14 @@ class MainWindow(QMainWindow):
                 "Pick inputs in a plane of the models the analysis tabs show", 6000
             )
             return
-        xy = state.latent_slice.project(state.codes.mu)
+        # The points on screen: the final codes, or an earlier epoch's subset.
+        indices, xy = self.panels[side].shown_points()
         plane = self.panels[side].plane
-        i = nearest_point(xy, (x, y), plane.view_box.viewPixelSize())
-        if i is None:
+        j = nearest_point(xy, (x, y), plane.view_box.viewPixelSize())
+        if j is None:
             self.statusBar().showMessage("No test image there to pick", 4000)
         else:
-            self.session.pick(i)
+            self.session.pick(int(j if indices is None else indices[j]))
 
     def _on_decoded(self, side: int, decoded: Decoded) -> None:
         state = self.session.sides[side]

@@ -282,3 +282,22 @@ def test_ctrl_click_still_picks_an_input(qtbot, win) -> None:
     assert abs(xy[picked, 0] - xy[i, 0]) <= 2 * px
     assert abs(xy[picked, 1] - xy[i, 1]) <= 2 * py
     assert win.session.group is None, "a pick is not a selection"
+
+
+def test_ctrl_click_at_an_earlier_epoch_picks_the_image_shown_there(qtbot, win) -> None:
+    left = win.panels[0]
+    left.epoch_slider.setValue(0)
+    indices, xy = left.shown_points()
+    j = int(np.argmin(np.abs(xy - np.median(xy, 0)).sum(1)))
+    qtbot.mouseClick(
+        left.plane.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+        left.plane.scene_pos_of(*xy[j]),
+    )
+    picked = win.session.selection.current
+    assert picked in set(indices.tolist()), "picked an image this epoch does not show"
+    k = int(np.flatnonzero(indices == picked)[0])
+    px, py = left.plane.view_box.viewPixelSize()
+    assert abs(xy[k, 0] - xy[j, 0]) <= 2 * px and abs(xy[k, 1] - xy[j, 1]) <= 2 * py
+    left.epoch_slider.setValue(left.epoch_slider.maximum())

@@ -63,6 +63,7 @@ class ModelFigures:
     spread: tuple[float, float]
     mean_sigma: tuple[float, float] | None  # the VAE's mean posterior σ
     count: int  # finite codes among the group
+    axes_label: str = ""  # "(PC 1, PC 2)" on a PCA plane; else built from dims
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,13 @@ def summarize_group(
         xy = xy[finite]
         mean_sigma = None
         if codes.sigma is not None:
-            s = latent_slice.project(codes.sigma[idx][finite])
+            sigma = codes.sigma[idx][finite].astype(np.float64)
+            if latent_slice.is_projection:
+                # σ along a unit direction a of a diagonal Gaussian: sqrt(Σ a²σ²).
+                axes = np.asarray(latent_slice.axes, np.float64)
+                s = np.sqrt(sigma**2 @ (axes**2).T)
+            else:
+                s = sigma[:, list(latent_slice.dims)]
             if len(s):
                 mean_sigma = tuple(float(v) for v in s.mean(0))
         if len(xy):
@@ -122,6 +129,7 @@ def summarize_group(
                 spread,  # type: ignore[arg-type]
                 mean_sigma,  # type: ignore[arg-type]
                 int(finite.sum()),
+                "(PC 1, PC 2)" if latent_slice.is_projection else "",
             )
         )
     return GroupSummary(
@@ -141,7 +149,7 @@ def group_figures_text(summary: GroupSummary) -> list[str]:
     lines = []
     for m in summary.models:
         d0, d1 = m.dims
-        dims = f"(z{d0 + 1}, z{d1 + 1})"
+        dims = m.axes_label or f"(z{d0 + 1}, z{d1 + 1})"
         text = (
             f"{m.name}: mean {dims} = {_pair(m.mean)} · spread (sd) = {_pair(m.spread)}"
         )

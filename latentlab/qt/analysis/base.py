@@ -5,7 +5,8 @@ A view gets the :class:`~latentlab.core.session.Session` and the
 :class:`~latentlab.qt.jobs.JobRunner`, never the main window. It subscribes to
 the session's events; while its tab is hidden it only records *what* changed
 (``"sides"``, ``"selection"``, ``"eps"``, plus ``"ae"`` / ``"vae"`` when the
-side holding that model changed or the model moved to the other side) and,
+side holding that model changed or the model moved to the other side, and
+``"ae.model"`` / ``"vae.model"`` when the model itself is another one) and,
 once shown, calls :meth:`AnalysisView.refresh` once with that set. Its jobs go through
 :meth:`AnalysisView.submit`, so their results are dropped when the session
 scopes they read have changed.
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.core.session import same_data
+from latentlab.core.session import model_scope, same_data
 from latentlab.qt.widgets.styles import HINT_STYLE
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class AnalysisView(QWidget):
         self._dirty: set[str] = set(ALL_CHANGES)
         self._changed_sides: set[int] = set()
         self._drawn_roles: dict[str, int | None] = {}
+        self._drawn_models: dict[str, tuple[int, ...] | None] = {}
         self._closed = False
         self.refresh_count = 0
         """Redraws and jobs started: unchanged while the view is hidden."""
@@ -129,13 +131,20 @@ class AnalysisView(QWidget):
         self.invalidate("sides")
 
     def _role_changes(self) -> set[str]:
-        """``"ae"`` / ``"vae"`` for each model whose side changed or moved."""
+        """``"ae"`` / ``"vae"`` for each model whose side changed or moved, and
+        ``"ae.model"`` / ``"vae.model"`` when the model itself (not only its
+        slice, title or saved state) is another one."""
         out = set()
         for kind in ("ae", "vae"):
             side = self.session.role(kind)
-            if side in self._changed_sides or side != self._drawn_roles.get(kind, -1):
+            moved = side != self._drawn_roles.get(kind, -1)
+            if side in self._changed_sides or moved:
                 out.add(kind)
+            stamp = None if side is None else self.session.stamp(model_scope(side))
+            if moved or stamp != self._drawn_models.get(kind):
+                out.add(f"{kind}.model")
             self._drawn_roles[kind] = side
+            self._drawn_models[kind] = stamp
         self._changed_sides.clear()
         return out
 
@@ -168,6 +177,7 @@ class AnalysisView(QWidget):
             self.message.setText(message)
             self._pages.setCurrentIndex(1)
             self._drawn_roles.clear()  # drawn again in full once it can work
+            self._drawn_models.clear()
             self.clear()
             return
         self._pages.setCurrentIndex(0)

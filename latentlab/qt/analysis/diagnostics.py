@@ -48,7 +48,7 @@ from latentlab.core.analysis.likelihood import (
     likelihood_report,
 )
 from latentlab.core.analysis.planes import decode_at
-from latentlab.core.session import side_scope
+from latentlab.core.session import model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.widgets.decode_panel import DecodePanel
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
@@ -381,7 +381,7 @@ class DiagnosticsView(AnalysisView):
                 self._submit_live(kind, side)
         vae = self.side_for("vae")
         self.likelihood_box.setEnabled(vae is not None)
-        if "vae" in changed:
+        if "vae.model" in changed:  # not a save or a new slice: the same model
             self._reset_likelihood(vae)
 
     def clear(self) -> None:
@@ -516,7 +516,9 @@ class DiagnosticsView(AnalysisView):
         if side is None or self.showing_message:
             return
         col = self.columns[kind]
-        decoded = decode_at(side.model, side.latent_slice, x, y)
+        # The q(z) plane is drawn over two latent dims, also when the panel
+        # shows a PCA plane.
+        decoded = decode_at(side.model, side.latent_slice.dims_only(), x, y)
         col.decode.show_decoded(decoded.z, decoded.image)
         col.plane.set_crosshair(x, y)
         live = self.live.get(kind)
@@ -578,7 +580,7 @@ class DiagnosticsView(AnalysisView):
             images,
             k=self.k_spin.value(),
             method=self.method_box.currentData(),
-            scopes=(side_scope(s),),
+            scopes=(model_scope(s),),
             on_result=lambda r: self._on_report(r, len(images), name),
             on_progress=lambda f: self.progress.setValue(int(1000 * f)),
             on_error=lambda exc: self.result_label.setText(

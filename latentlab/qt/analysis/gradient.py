@@ -46,7 +46,7 @@ from latentlab.core.analysis.gradient import (
 )
 from latentlab.core.analysis.identity import Agreement, agreement, component_names
 from latentlab.core.reparam import DEFAULT_COUNTS
-from latentlab.core.session import K_MAX, describe, side_scope
+from latentlab.core.session import K_MAX, describe, model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.eps import pair
 from latentlab.qt.widgets.latent_plane import LegendBar
@@ -666,7 +666,7 @@ class GradientView(AnalysisView):
             self.identity_k.value(),
             self._seed,
             self.without_box.isChecked(),
-            scopes=(side_scope(post.side), "selection", "eps"),
+            scopes=(model_scope(post.side), "selection", "eps"),
             on_result=self._show_identity,
             on_error=self._on_error,
         )
@@ -694,7 +694,7 @@ class GradientView(AnalysisView):
             on_progress=lambda done: self.scan_label.setText(
                 f"scanning σ… {100 * done:.0f}%"
             ),
-            scopes=(side_scope(post.side), "selection"),
+            scopes=(model_scope(post.side), "selection"),
             on_result=self._show_scan,
             on_error=self._on_error,
         )
@@ -720,7 +720,7 @@ class GradientView(AnalysisView):
 
     def refresh(self, changed: frozenset[str]) -> None:
         side = self.side_for("vae")
-        vae_changed = "vae" in changed
+        vae_changed = "vae.model" in changed  # not a save or a new slice
         new_input = "selection" in changed
         self.heading.setText(f"Gradient path · {side.title}")
         self.measure_button.setToolTip(
@@ -737,7 +737,7 @@ class GradientView(AnalysisView):
             self.measure_button.setEnabled(False)
             return
         self._request_table(side, post)
-        if changed & {"selection", "eps", "vae"}:
+        if changed & {"selection", "eps", "vae.model"}:
             self._clear_identity()  # measured at another μ, σ or model
         if new_input or (vae_changed and not side.training):
             self._clear_variance()  # measured for another input or model
@@ -791,7 +791,7 @@ class GradientView(AnalysisView):
         # result is still shown (and said to be of a snapshot) until the input
         # or the model is replaced.
         scopes = (
-            ("selection",) if side.training else (side_scope(post.side), "selection")
+            ("selection",) if side.training else (model_scope(post.side), "selection")
         )
         self.submit(
             "variance",

@@ -31,7 +31,7 @@ from latentlab.core.analysis.pair_statistics import (
     percentile_rank,
 )
 from latentlab.core.analysis.planes import display_images, labelled_points
-from latentlab.core.session import describe, side_scope
+from latentlab.core.session import describe, model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.widgets.decode_panel import to_qimage
 from latentlab.qt.widgets.latent_plane import (
@@ -468,8 +468,8 @@ class InterpolationView(AnalysisView):
             steps=self.steps_spin.value(),
             seed=self._population_seed,
             scopes=(
-                side_scope(self.session.role("ae")),
-                side_scope(self.session.role("vae")),
+                model_scope(self.session.role("ae")),
+                model_scope(self.session.role("vae")),
             ),
             on_progress=lambda done: self.pairs_progress.setValue(int(100 * done)),
             on_result=self._on_population,
@@ -529,7 +529,7 @@ class InterpolationView(AnalysisView):
 
     def refresh(self, changed: frozenset[str]) -> None:
         sides = self._sides()
-        if changed & {"ae", "vae"}:
+        if changed & {"ae.model", "vae.model"}:
             self._clear_population()  # measured on other models
         if "sides" in changed:
             for kind, side in sides.items():

@@ -696,6 +696,8 @@ class MainWindow(QMainWindow):
     def export_figure_dialog(self, key: str) -> None:
         """Ask for a file and write plot ``key`` as SVG or 2x PNG."""
         self._show_figure(key)
+        if self._figure_missing(key):
+            return
         label = dict(FIGURES)[key].replace("&", "").rstrip("…")
         stem = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / f"{stem}.svg"
@@ -708,8 +710,19 @@ class MainWindow(QMainWindow):
             path += ".png" if "png" in chosen.lower() else ".svg"
         self.export_figure(key, path)
 
+    def _figure_missing(self, key: str) -> bool:
+        """True (and say why) when plot ``key``'s tab shows what it needs
+        instead of a plot: exporting it would write an empty figure."""
+        view = self.views.get(key.partition(".")[0])
+        if view is None or not view.showing_message:
+            return False
+        self.show_error("Nothing to export", view.message.text().split("\n")[0])
+        return True
+
     def export_figure(self, key: str, path: str) -> Path | None:
         """Write plot ``key`` to ``path`` (.svg or .png at 2x); None on failure."""
+        if self._figure_missing(key):
+            return None
         try:
             written = export_figure(self.figure_plot(key), path)
         except LatentLabError as exc:

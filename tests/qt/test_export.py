@@ -151,3 +151,22 @@ def test_a_model_trained_elsewhere_opens_after_asking_its_dataset(
     assert side.dataset.name == "shapes" and side.codes.mu.shape == (3000, 2)
     assert side.title.startswith("PyTorch-example VAE, 784-32-2, no training history")
     assert str(path) in window.recent_files()
+
+
+def test_a_tab_without_its_model_exports_nothing(qtbot, tmp_path):
+    from latentlab.qt.app import create_window
+
+    from .conftest import SHAPES_PAIR
+
+    win = create_window([SHAPES_PAIR[0], SHAPES_PAIR[0]], None)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
+    win.show()
+    wait_loaded(qtbot, win)
+    target = tmp_path / "eps.svg"
+    win.tabs.setCurrentWidget(win.views["eps"])
+    assert win.export_figure("eps.plane", str(target)) is None
+    assert not target.exists()
+    assert win.last_error[0] == "Nothing to export"
+    assert "needs a VAE" in win.last_error[1]
+    # A plot that is shown still exports.
+    assert win.export_figure("plane0", str(tmp_path / "left.svg")) is not None

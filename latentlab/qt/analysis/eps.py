@@ -39,6 +39,7 @@ from latentlab.core.analysis.posterior import decode_samples, ellipse_xy
 from latentlab.core.latent import LatentRect
 from latentlab.core.session import K_MAX, SCALE_MAX, describe, side_scope
 from latentlab.qt.analysis.base import AnalysisView
+from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import (
     LatentPlaneWidget,
     LegendBar,
@@ -276,9 +277,7 @@ class EpsView(AnalysisView):
         self._build_plane_items()
         self.legend = LegendBar(body)
         self.plane.legendChanged.connect(self.legend.set_entries)
-        self.key_label = QLabel(KEY_HTML, body)
-        self.key_label.setTextFormat(Qt.TextFormat.RichText)
-        self.key_label.setWordWrap(True)
+        self.key_label = rich_label(KEY_HTML, body)
         self.key_label.setStyleSheet("color: #333;")
         plane_box = QWidget(body)
         pcol = QVBoxLayout(plane_box)
@@ -300,9 +299,7 @@ class EpsView(AnalysisView):
         self.grid.setToolTip("The decoded samples; hover one to see its numbers")
         self.grid_caption = QLabel("", body)
         self.grid_caption.setWordWrap(True)
-        self.equation = QLabel("", body)
-        self.equation.setTextFormat(Qt.TextFormat.RichText)
-        self.equation.setWordWrap(True)
+        self.equation = rich_label("", body)
         self.equation.setMinimumHeight(96)
         self.equation.setStyleSheet(
             "background: #f6f6f2; border: 1px solid #ccc; padding: 6px;"

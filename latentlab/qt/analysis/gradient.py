@@ -49,6 +49,7 @@ from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.core.session import K_MAX, describe, model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.eps import pair
+from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import LegendBar
 from latentlab.qt.widgets.plot_style import cache_axes
 from latentlab.qt.widgets.styles import (
@@ -507,9 +508,7 @@ class GradientView(AnalysisView):
                 style=Qt.PenStyle.DashLine,
             ),
         }
-        self.ratio_label = QLabel("", body)
-        self.ratio_label.setTextFormat(Qt.TextFormat.RichText)
-        self.ratio_label.setWordWrap(True)
+        self.ratio_label = rich_label("", body)
         self.numbers = _table(
             ["S", "estimates", "Var reparam", "Var score", "Var score, bl.", "ratio"],
             body,
@@ -604,13 +603,9 @@ class GradientView(AnalysisView):
         )
         self.formulas.setTextFormat(Qt.TextFormat.RichText)
         self.formulas.setWordWrap(True)
-        self.identity_label = QLabel("", box)
-        self.identity_label.setTextFormat(Qt.TextFormat.RichText)
-        self.identity_label.setWordWrap(True)
+        self.identity_label = rich_label("", box)
         self.identity_label.setStyleSheet(MONO_STYLE)
-        self.without_label = QLabel("", box)
-        self.without_label.setTextFormat(Qt.TextFormat.RichText)
-        self.without_label.setWordWrap(True)
+        self.without_label = rich_label("", box)
         self.scan_plot = _log_plot(box)
         self.scan_plot.setMinimumSize(300, 170)
         self.scan_plot.setLabel("bottom", "mean σ of q(z|x)")

@@ -34,6 +34,7 @@ from latentlab.core.analysis.planes import display_images, labelled_points
 from latentlab.core.session import describe, model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.widgets.decode_panel import to_qimage
+from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import (
     LatentPlaneWidget,
     LegendBar,
@@ -359,9 +360,7 @@ class InterpolationView(AnalysisView):
         strips = QVBoxLayout()
         strips.setSpacing(2)
         for kind in KINDS:
-            summary = QLabel("", body)
-            summary.setTextFormat(Qt.TextFormat.RichText)
-            summary.setWordWrap(True)
+            summary = rich_label("", body)
             strip = StripWidget(body)
             strips.addWidget(summary)
             strips.addWidget(strip)
@@ -432,9 +431,7 @@ class InterpolationView(AnalysisView):
             plots.addWidget(plot, 1)
         key = LegendBar(box)
         key.set_entries(list(zip(KINDS, HIST_COLOURS, strict=True)))
-        self.population_label = QLabel("", box)
-        self.population_label.setTextFormat(Qt.TextFormat.RichText)
-        self.population_label.setWordWrap(True)
+        self.population_label = rich_label("", box)
         col = QVBoxLayout(box)
         col.setContentsMargins(0, 8, 0, 0)
         col.addLayout(row)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from latentlab.core.analysis.prior import decode_prior, prior_draws
 from latentlab.core.session import side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.interpolation import plain_axes, show_codes
+from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, PassiveScatterItem
 from latentlab.qt.widgets.styles import HINT_STYLE, TITLE_STYLE
 from latentlab.qt.widgets.tiles import ImageTilesWidget
@@ -106,9 +107,7 @@ class PriorSamplesView(AnalysisView):
         cols = QHBoxLayout()
         for kind in KINDS:
             col = QVBoxLayout()
-            header = QLabel(kind, body)
-            header.setTextFormat(Qt.TextFormat.RichText)
-            header.setWordWrap(True)
+            header = rich_label(kind, body)
             plane = LatentPlaneWidget(body)
             plane.setMinimumSize(220, 170)
             plane.vline.hide()

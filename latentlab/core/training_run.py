@@ -1,4 +1,4 @@
-"""The app's training run: an AE and a VAE side by side in a child process."""
+"""The app's training run: an AE and a VAE side by side on a training thread."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from latentlab.core.data import ImageDataset
     from latentlab.core.models import Autoencoder
     from latentlab.core.training import TrainResult
-    from latentlab.core.training_process import TrainingProcess
+    from latentlab.core.training_thread import TrainingThread
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +47,14 @@ class TrainingStarted:
 def training_job(
     spec: TrainSpec,
     cache: DatasetCache,
-    process: TrainingProcess,
+    trainer: TrainingThread,
     threads: int,
 ) -> Generator[Any, None, TrainResult]:
-    """Train an AE and a VAE side by side in ``process`` (runs in a job).
+    """Train an AE and a VAE side by side on ``trainer`` (runs in a job).
 
-    This thread only loads the data and relays the child's events; the training
-    itself runs in the child, which leaves the GUI process its core and its GIL.
+    This thread only loads the data and relays the training thread's events;
+    ``threads`` is the training thread's torch threads (the cores the window
+    leaves).
     """
     dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
     common = ModelConfig(
@@ -76,7 +77,7 @@ def training_job(
     )
     yield TrainingStarted(dataset, dataset.identity(), models)
     return (
-        yield from process.train(
+        yield from trainer.train(
             models,
             dataset,
             config,

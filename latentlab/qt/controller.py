@@ -3,8 +3,8 @@
 The state lives in :class:`~latentlab.core.session.Session`; the work in
 :mod:`latentlab.core.analysis` and :mod:`latentlab.core.training_run`. The
 controller loads and saves models, decodes clicks, asks for manifolds and relays
-a training run (which trains in a child process,
-:mod:`latentlab.core.training_process`) into the session. The models the GUI
+a training run (which trains on a thread of its own,
+:mod:`latentlab.core.training_thread`) into the session. The models the GUI
 thread decodes with are CPU copies that no other thread writes.
 """
 
@@ -28,13 +28,14 @@ from latentlab.core.analysis.planes import (
 )
 from latentlab.core.checkpoints import Checkpoint, metrics_summary, save_checkpoint
 from latentlab.core.codes_csv import write_codes_csv
-from latentlab.core.errors import LatentLabError, TrainingError
+from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
+from latentlab.core.threads import set_job_threads
 from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training import EpochEnd, ModelSnapshot, TrainProgress
-from latentlab.core.training_process import Autosaved, TrainingProcess
 from latentlab.core.training_run import TrainingStarted, training_job
+from latentlab.core.training_thread import Autosaved, TrainingThread
 from latentlab.qt.jobs import JobRunner
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Controller(QObject):
         self.jobs = JobRunner(self.session, self)
         self.datasets = DatasetCache()
         self._grid_wanted: list[GridRequest | None] = [None, None]
-        self._train_process: TrainingProcess | None = None
+        self._trainer: TrainingThread | None = None
         self._train_paused = False
         self._train_models: tuple[Autoencoder, ...] = ()
         self._train_identity: dict[str, Any] = {}
@@ -337,6 +338,16 @@ class Controller(QObject):
         """True while a training job runs."""
         return self.jobs.busy("training")
 
+    def preload_dataset(self, name: str, data_dir: str | None) -> None:
+        """Load a dataset the training form shows, so Train starts at once.
+
+        Quiet: a dataset that cannot load says so when Train is pressed."""
+        if self._closed:
+            return
+        self.jobs.submit(
+            "preload", self.datasets.get, name, data_dir, on_error=lambda _exc: None
+        )
+
     def start_training(self, spec: TrainSpec) -> None:
         """Train an AE (left) and a VAE (right) on ``spec.dataset``."""
         if self.training or self._closed:
@@ -347,19 +358,15 @@ class Controller(QObject):
         self._train_paused = False
         self._final_status = "stopped"
         threads = max(1, (os.cpu_count() or 2) - 1)  # the GUI keeps a core
-        # Spawned now, so its start-up overlaps the data loading in the job.
-        try:
-            self._train_process = TrainingProcess()
-        except OSError as exc:  # e.g. the process limit
-            self._report("Could not start training", TrainingError(str(exc)))
-            return
+        set_job_threads(1)  # the window's jobs keep to that core
+        self._trainer = TrainingThread()
         self.session.new_run()
         self.jobs.submit(
             "training",
             training_job,
             spec,
             self.datasets,
-            self._train_process,
+            self._trainer,
             threads,
             on_progress=self._on_training_yield,
             on_result=self._on_training_returned,
@@ -371,16 +378,16 @@ class Controller(QObject):
 
     def toggle_pause(self) -> None:
         """Pause or resume training (takes effect after the current step)."""
-        if self._train_process is None or self._train_process.stopping:
+        if self._trainer is None or self._trainer.stopping:
             return
         self._train_paused = not self._train_paused
-        self._train_process.pause(self._train_paused)
+        self._trainer.pause(self._train_paused)
         self.trainingPaused.emit(self._train_paused)
 
     def stop_training(self) -> None:
         """Stop after the current step; the models keep what they learned."""
-        if self._train_process is not None:
-            self._train_process.stop()  # also ends a pause
+        if self._trainer is not None:
+            self._trainer.stop()  # also ends a pause
 
     def _on_training_yield(self, event: Any) -> None:
         if isinstance(event, TrainingStarted):
@@ -494,9 +501,10 @@ class Controller(QObject):
             self.set_checkpoint(side, ckpt, unsaved=True)
 
     def _on_training_finished(self) -> None:
-        if self._train_process is not None:
-            self._train_process.close()
-            self._train_process = None
+        set_job_threads(None)
+        if self._trainer is not None:
+            self._trainer.close()
+            self._trainer = None
         if self._train_paused:
             self._train_paused = False
             self.trainingPaused.emit(False)
@@ -517,8 +525,8 @@ class Controller(QObject):
     def shutdown(self, msecs: int = 1000) -> bool:
         """Stop every job and wait up to ``msecs``; True when no thread is left."""
         self._closed = True
-        if self._train_process is not None:
-            self._train_process.kill()  # closing: no final weights to wait for
+        if self._trainer is not None:
+            self._trainer.kill()  # closing: no final weights to wait for
         return self.jobs.shutdown(msecs)
 
 

@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         c.trainingFinished.connect(self.train_panel.on_finished)
         c.trainingFinished.connect(lambda _: self._update_training_actions(False))
         self.train_panel.trainRequested.connect(self.start_training)
+        self.train_panel.dataChosen.connect(c.preload_dataset)
         self.train_panel.pauseRequested.connect(c.toggle_pause)
         self.train_panel.stopRequested.connect(c.stop_training)
 

@@ -168,7 +168,7 @@ def test_latentlab_train_stores_a_timeline(tmp_path: Path, capsys) -> None:
 
 
 def test_autosave_stores_the_timeline_so_far(run, tmp_path: Path) -> None:
-    from latentlab.core.training_process import Autosaver
+    from latentlab.core.training_thread import Autosaver
 
     models, result, _ = run
     rec = TimelineRecorder(2)

@@ -371,3 +371,26 @@ def test_conv_test_figures_use_the_weights_of_each_epoch(tiny) -> None:
     recon, kl = evaluate(fresh, tiny.test_images)
     last = result.histories[0][-1]
     assert (last.test_recon, last.test_kl) == pytest.approx((recon, kl), rel=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["vae", "ae"])
+def test_fused_adam_is_torch_adam_fused_bit_for_bit(kind) -> None:
+    from latentlab.core.training import FusedAdam
+
+    config = ModelConfig(kind=kind, hidden=(32,), image_shape=(1, 8, 8))
+    ours, theirs = build_model(config), build_model(config)
+    theirs.load_state_dict(ours.state_dict())
+    opt_ours = FusedAdam(ours.parameters(), lr=3e-3)
+    opt_theirs = torch.optim.Adam(theirs.parameters(), lr=3e-3, fused=True)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        x = torch.rand(16, 1, 8, 8, generator=gen)
+        for model, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.zero_grad()
+            model.decode_logits(model.encode(x).mu).square().mean().backward()
+            opt.step()
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert all(p.grad is not None for p in ours.parameters())
+    opt_ours.zero_grad()
+    assert all(p.grad is None for p in ours.parameters())

@@ -75,19 +75,22 @@ def test_autosave_keeps_the_last_completed_epoch_when_closed_mid_run(
     assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
 
 
-def test_a_training_process_that_cannot_start_is_an_error(
+def test_a_training_thread_that_cannot_start_is_an_error(
     qtbot, monkeypatch, no_threads_left
 ):
+    import threading
+
     win = _window(qtbot)
 
-    def no_process():
-        raise OSError(11, "Resource temporarily unavailable")
+    def no_thread(self):
+        raise RuntimeError("can't start new thread")
 
-    monkeypatch.setattr("latentlab.qt.controller.TrainingProcess", no_process)
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
     win.train_panel.train_button.click()
-    assert win.last_error is not None
+    qtbot.waitUntil(lambda: win.last_error is not None, timeout=10000)
+    qtbot.waitUntil(lambda: not win.controller.training, timeout=10000)
     title, message = win.last_error
-    assert title == "Could not start training" and "Resource" in message
-    assert not win.controller.training
+    assert title == "Training failed"
+    assert "could not start the training thread" in message
     assert win.train_panel.train_button.isEnabled()
     win.close_discarding()

@@ -89,6 +89,7 @@ class TrainPanel(QWidget):
     """The training dock's contents."""
 
     trainRequested = Signal(object)  # TrainSpec
+    dataChosen = Signal(str, object)  # dataset key, data folder or None
     pauseRequested = Signal()
     stopRequested = Signal()
 
@@ -249,6 +250,9 @@ class TrainPanel(QWidget):
         self.stop_button.clicked.connect(self.stopRequested)
         browse.clicked.connect(self._browse)
         self.dataset.currentIndexChanged.connect(lambda _: self._update_dir_hint())
+        # The user's choice is announced so its data can load before Train.
+        self.dataset.activated.connect(lambda _: self._announce_data())
+        self.data_dir.editingFinished.connect(self._announce_data)
         for combo in (self.dataset, self.backbone):
             combo.activated.connect(self._user_edited)
         for spin in (self.latent_dim, self.beta, self.epochs):
@@ -324,6 +328,10 @@ class TrainPanel(QWidget):
     def set_data_dir(self, path: str | None) -> None:
         """Prefill the data folder."""
         self.data_dir.setText(path or "")
+
+    def _announce_data(self) -> None:
+        spec = self.spec()
+        self.dataChosen.emit(spec.dataset, spec.data_dir)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(

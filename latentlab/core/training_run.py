@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from latentlab.core.config import ModelConfig, TrainConfig
-from latentlab.core.training import new_model
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -55,6 +54,8 @@ def training_job(
     This thread only loads the data and relays the child's events; the training
     itself runs in the child, which leaves the GUI process its core and its GIL.
     """
+    from latentlab.core.training import new_model
+
     dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
     common = ModelConfig(
         latent_dim=spec.latent_dim,

@@ -205,7 +205,12 @@ def phases_child(data_dir: str) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from latentlab.qt.app import after_first_paint, create_window, load_files
+    from latentlab.qt.app import (
+        after_first_paint,
+        create_window,
+        load_files,
+        show_loading,
+    )
 
     stamp("imports")
     if "torch" in sys.modules:
@@ -213,6 +218,7 @@ def phases_child(data_dir: str) -> int:
     app = QApplication.instance() or QApplication(["latentlab"])
     stamp("qapplication")
     window = create_window([], data_dir, load=False)
+    show_loading(window, [], data_dir)
     stamp("window")
     panels = window.session.sides
     done = {"ready": False}

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from latentlab.core.data import default_data_dir, find_idx_files
 from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
+from latentlab.core.session import SIDE_NAMES
 from latentlab.qt.controller import Controller
 from latentlab.qt.main_window import MainWindow
 from latentlab.qt.workers import await_all
@@ -61,11 +62,13 @@ def create_window(
     files: Sequence[str], data_dir: str | None, *, load: bool = True
 ) -> MainWindow:
     """Build the window and start loading ``files`` (or the shipped pair); with
-    ``load=False`` the caller starts it with :func:`load_files`."""
+    ``load=False`` the caller starts it with :func:`show_loading` and
+    :func:`load_files`."""
     pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")
     controller = Controller(data_dir=data_dir)
     window = MainWindow(controller)
     if load:
+        show_loading(window, files, data_dir)
         load_files(window, files, data_dir)
     return window
 
@@ -73,6 +76,36 @@ def create_window(
 def startup_files(files: Sequence[str], data_dir: str | None) -> list[Path]:
     """What start-up opens: the files given, else the shipped pair (two at most)."""
     return ([Path(f) for f in files] or shipped_pair(data_dir))[:2]
+
+
+def show_loading(
+    window: MainWindow, files: Sequence[str], data_dir: str | None
+) -> None:
+    """Say what start-up loads, before the window's first frame: the status bar,
+    and each side's title until its load ends (not "no model" meanwhile)."""
+    paths = startup_files(files, data_dir)
+    if not paths:
+        return
+    window.statusBar().showMessage(f"Loading {', '.join(p.name for p in paths)}…")
+    controller = window.controller
+    pending: dict[int, str] = {}  # side -> its loading title
+    for side, path in enumerate(paths):
+        pending[side] = f"{SIDE_NAMES[side].capitalize()}: loading {path.name}…"
+        window.panels[side].title.setText(pending[side])
+
+    def ended(side: int, busy: bool) -> None:
+        if busy or side not in pending:
+            return
+        text = pending.pop(side)
+        if not pending:
+            controller.loadingChanged.disconnect(ended)
+        panel = window.panels[side]
+        if panel.title.text() == text:
+            # Failed (or asked for a dataset): the side's own state replaces
+            # the loading title; a loaded model has already replaced it.
+            panel.show_side(window.session.sides[side])
+
+    controller.loadingChanged.connect(ended)
 
 
 def load_files(window: MainWindow, files: Sequence[str], data_dir: str | None) -> None:
@@ -120,11 +153,7 @@ def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     # the core modules it imports import torch only inside functions): loading
     # the models, which imports it, starts once the window is on screen.
     window = create_window(files, data_dir, load=False)
-    # Say what is coming before the first frame: the status bar would otherwise
-    # show the picking hint over two empty planes until the first model arrives.
-    names = ", ".join(p.name for p in startup_files(files, data_dir))
-    if names:
-        window.statusBar().showMessage(f"Loading {names}…")
+    show_loading(window, files, data_dir)
 
     def start_loading() -> None:
         if os.environ.get("LATENTLAB_REPORT_PAINT"):

@@ -83,7 +83,8 @@ def test_a_training_process_that_cannot_start_is_an_error(
     def no_process():
         raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr("latentlab.qt.controller.TrainingProcess", no_process)
+    # The controller imports it when training starts (torch: not at start-up).
+    monkeypatch.setattr("latentlab.core.training_process.TrainingProcess", no_process)
     win.train_panel.train_button.click()
     assert win.last_error is not None
     title, message = win.last_error

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from latentlab.core.catalog import DATASET_NAMES, IDX_SETS, IMAGE_SUFFIXES, SHAPE_NAMES
 from latentlab.core.errors import DataError
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy.typing as npt
+    import torch
 
 # Decoding more pixels than this is a decompression bomb or a photo we should not
 # spend seconds on; such files are skipped and counted.
@@ -127,6 +127,8 @@ class ImageDataset:
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``(n, h, w)`` -> float32 ``(n, 1, h, w)`` in [0, 1]."""
+    import torch
+
     return images.unsqueeze(1).to(torch.float32).div_(255.0)
 
 
@@ -178,6 +180,8 @@ def make_shapes(
     scale, rotation and centre position. Edges are anti-aliased by clipping a
     signed distance, so the set renders in one vectorised pass (~0.3 s).
     """
+    import torch
+
     rng = np.random.default_rng(seed)
     n = n_train + n_test
     shape = rng.integers(0, len(SHAPE_NAMES), n)
@@ -280,6 +284,8 @@ def load_idx_dataset(
     key: str, data_dir: str | os.PathLike[str] | None = None, *, download: bool = False
 ) -> ImageDataset:
     """Read an IDX dataset from ``data_dir`` (torchvision layout)."""
+    import torch
+
     folder, class_names = IDX_SETS[key]
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     names = ", ".join(stem + ".gz" for stem in _IDX_FILES.values())
@@ -464,6 +470,8 @@ def load_image_folder(
     in ``ImageDataset.skipped``. Every ``test_every``-th file (sorted order) goes to
     the test split.
     """
+    import torch
+
     root = Path(folder)
     shown = printable(str(root))
     if not root.is_dir():

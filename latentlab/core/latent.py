@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from latentlab.core.data import to_float
 from latentlab.core.errors import ConfigError
+from latentlab.core.lazy import no_grad
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy.typing as npt
+    import torch
 
     from latentlab.core.models import Autoencoder
 
@@ -169,11 +170,13 @@ def _device(model: Autoencoder) -> torch.device:
     return next(model.parameters()).device
 
 
-@torch.no_grad()
+@no_grad
 def encode_images(
     model: Autoencoder, images: torch.Tensor, *, batch_size: int = 2500
 ) -> Codes:
     """Encode uint8 ``(n, h, w)`` images to :class:`Codes`, in batches."""
+    import torch
+
     device = _device(model)
     mus, sigmas = [], []
     for lo in range(0, len(images), batch_size):
@@ -213,6 +216,8 @@ def native_bf16() -> bool:
 
     Elsewhere oneDNN emulates it, slower than float32.
     """
+    import torch
+
     probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     for name in probes:
         probe = getattr(torch.cpu, name, None)  # private in torch 2.x; may go
@@ -224,7 +229,7 @@ def native_bf16() -> bool:
     return False
 
 
-@torch.no_grad()
+@no_grad
 def decode_codes(
     model: Autoencoder,
     z: npt.ArrayLike,
@@ -238,6 +243,8 @@ def decode_codes(
     hardware: ~2.5x faster, within about one grey level of 256 of float32, which
     is what a screen shows anyway. Anything measured stays in float32.
     """
+    import torch
+
     zt = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, model.config.latent_dim)
     device = _device(model)
     low_precision = torch.autocast(
@@ -332,6 +339,8 @@ def interpolate(
 
     Returns ``(codes (steps, latent_dim), images (steps, h, w))``.
     """
+    import torch
+
     if steps < 2:
         raise ConfigError("an interpolation needs at least 2 steps")
     codes = encode_images(model, torch.stack([image_a, image_b])).mu
@@ -354,6 +363,8 @@ def draw_eps(
     k: int, latent_dim: int, generator: torch.Generator | None = None
 ) -> npt.NDArray[np.float32]:
     """``k`` standard-normal draws, ``(k, latent_dim)``."""
+    import torch
+
     return torch.randn(k, latent_dim, generator=generator).numpy()
 
 

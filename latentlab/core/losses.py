@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ def reconstruction_nats(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
     Uses the logits form, which is fused and stable where ``sigmoid`` saturates.
     """
+    import torch.nn.functional as F
+
     bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return bce.flatten(1).sum(1)
 
@@ -56,6 +59,8 @@ def loss_terms(
     beta: float = 1.0,
 ) -> LossTerms:
     """Batch-mean loss terms; ``logvar`` None (an AE) gives a zero KL."""
+    import torch
+
     recon = reconstruction_nats(logits, x).mean()
     if logvar is None:
         kl = torch.zeros((), device=recon.device)

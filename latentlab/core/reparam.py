@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from latentlab.core.errors import ConfigError
 from latentlab.core.losses import reconstruction_nats
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
 
     import numpy.typing as npt
+    import torch
 
     from latentlab.core.models import Autoencoder
 
@@ -117,6 +117,8 @@ class EstimatorVariance:
 
 def _as_input(model: Autoencoder, x: torch.Tensor | npt.ArrayLike) -> torch.Tensor:
     """One image -> float ``(1, c, h, w)`` in [0, 1]; uint8 is scaled by 1/255."""
+    import torch
+
     t = torch.as_tensor(x)
     t = t.to(torch.float32) / 255.0 if t.dtype == torch.uint8 else t.to(torch.float32)
     shape = tuple(model.config.image_shape)
@@ -153,6 +155,8 @@ def path_gradients(
     constant, off the gradient path. With ``model`` and ``x`` (one image) the
     per-sample gradients of ``log p(x|z)`` are returned too.
     """
+    import torch
+
     mu_t = torch.as_tensor(np.asarray(mu, np.float32)).reshape(-1)
     sig_t = torch.as_tensor(np.asarray(sigma, np.float32)).reshape(-1)
     eps_t = torch.as_tensor(np.asarray(eps, np.float32)).reshape(-1, len(mu_t))
@@ -214,6 +218,8 @@ def per_sample_terms(
     Each sample's ``f`` depends on its own ``z`` only, so one backward pass of
     ``sum f`` gives every per-sample ``df/dz``; no weight gradient is touched.
     """
+    import torch
+
     with torch.enable_grad():
         z = (mu + sigma * eps).requires_grad_(True)
         f = log_likelihood(model, z, x)
@@ -259,6 +265,8 @@ def estimator_variance_steps(
     A generator: it yields before each batch of samples (a point where a job
     can be cancelled) and returns the :class:`EstimatorVariance`.
     """
+    import torch
+
     counts_a = np.asarray(sorted({int(c) for c in counts}), np.int64)
     if len(counts_a) == 0 or counts_a[0] < 1:
         raise ConfigError("sample counts must be positive integers")

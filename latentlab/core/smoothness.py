@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from latentlab.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+    import torch
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +134,8 @@ def nearest_training(
     set (60k MNIST images take ~0.1 s for a strip), then recomputes the winners'
     distances exactly.
     """
+    import torch
+
     exact_q = torch.from_numpy(_flat(images))
     queries = exact_q.to(torch.float32)
     train = torch.as_tensor(train_images)
@@ -184,6 +186,8 @@ def strip_smoothness(
 def chi2_quantile(level: float, dof: int) -> float:
     """Quantile of the chi-square distribution: ``P(|z|^2 <= q) = level`` for
     ``z ~ N(0, I_dof)`` (bisection on the regularized lower incomplete gamma)."""
+    import torch
+
     if not 0.0 < level < 1.0 or dof < 1:
         raise ConfigError("need 0 < level < 1 and dof >= 1")
     a = torch.tensor(dof / 2.0, dtype=torch.float64)

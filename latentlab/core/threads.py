@@ -11,9 +11,7 @@ the in-app pair rate went from 0.81 to 0.96 of the one-core limit).
 
 from __future__ import annotations
 
-import torch
-
-_DEFAULT = torch.get_num_threads()
+_default: int | None = None  # torch's own count, read before any change
 _job_threads: int | None = None
 
 
@@ -25,6 +23,11 @@ def set_job_threads(threads: int | None) -> None:
 
 def use_job_threads() -> None:
     """Give the calling thread the jobs' torch thread count."""
-    wanted = _job_threads or _DEFAULT
+    global _default
+    import torch  # here: the window is built before torch is imported
+
+    if _default is None:
+        _default = torch.get_num_threads()
+    wanted = _job_threads or _default
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)

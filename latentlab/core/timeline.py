@@ -21,17 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from latentlab.core.data import to_float
 from latentlab.core.errors import LatentLabError
 from latentlab.core.files import temp_path
+from latentlab.core.lazy import no_grad
 from latentlab.core.text import printable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy.typing as npt
+    import torch
 
     from latentlab.core.models import Autoencoder
 
@@ -123,6 +124,8 @@ class Timeline:
 
     def to_record(self) -> dict[str, object]:
         """The checkpoint field: tensors and primitives only."""
+        import torch
+
         return {
             "run_id": self.run_id,
             "seed": int(self.seed),
@@ -145,7 +148,7 @@ def to_half(values: npt.ArrayLike) -> npt.NDArray[np.float16]:
     return np.clip(a, -_F16_MAX, _F16_MAX).astype(np.float16)
 
 
-@torch.no_grad()
+@no_grad
 def record_frame(
     model: Autoencoder,
     images: torch.Tensor,

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from latentlab.core.config import ModelConfig, TrainConfig
-from latentlab.core.training import new_model
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -56,6 +55,8 @@ def training_job(
     ``threads`` is the training thread's torch threads (the cores the window
     leaves).
     """
+    from latentlab.core.training import new_model
+
     dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
     common = ModelConfig(
         latent_dim=spec.latent_dim,

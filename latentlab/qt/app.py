@@ -10,18 +10,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, QSocketNotifier, QTimer
+from PySide6.QtCore import QEvent, QObject, QSize, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from latentlab.core.data import default_data_dir, find_idx_files
 from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
+from latentlab.core.session import SIDE_NAMES
 from latentlab.qt.controller import Controller
 from latentlab.qt.main_window import MainWindow
 from latentlab.qt.workers import await_all
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 # The shipped checkpoints, in the wheel or the source checkout (core.resources).
 MODELS_DIR = models_dir()
@@ -57,15 +58,85 @@ def configure_app(app: QGuiApplication) -> None:
     app.setWindowIcon(app_icon())
 
 
-def create_window(files: Sequence[str], data_dir: str | None) -> MainWindow:
-    """Build the window and start loading ``files`` (or the shipped pair)."""
+def create_window(
+    files: Sequence[str], data_dir: str | None, *, load: bool = True
+) -> MainWindow:
+    """Build the window and start loading ``files`` (or the shipped pair); with
+    ``load=False`` the caller starts it with :func:`show_loading` and
+    :func:`load_files`."""
     pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")
     controller = Controller(data_dir=data_dir)
     window = MainWindow(controller)
-    paths = [Path(f) for f in files] or shipped_pair(data_dir)
-    for side, path in enumerate(paths[:2]):
-        controller.load_file(side, path)
+    if load:
+        show_loading(window, files, data_dir)
+        load_files(window, files, data_dir)
     return window
+
+
+def startup_files(files: Sequence[str], data_dir: str | None) -> list[Path]:
+    """What start-up opens: the files given, else the shipped pair (two at most)."""
+    return ([Path(f) for f in files] or shipped_pair(data_dir))[:2]
+
+
+def show_loading(
+    window: MainWindow, files: Sequence[str], data_dir: str | None
+) -> None:
+    """Say what start-up loads, before the window's first frame: the status bar,
+    and each side's title until its load ends (not "no model" meanwhile)."""
+    paths = startup_files(files, data_dir)
+    if not paths:
+        return
+    window.statusBar().showMessage(f"Loading {', '.join(p.name for p in paths)}…")
+    controller = window.controller
+    pending: dict[int, str] = {}  # side -> its loading title
+    for side, path in enumerate(paths):
+        pending[side] = f"{SIDE_NAMES[side].capitalize()}: loading {path.name}…"
+        window.panels[side].title.setText(pending[side])
+
+    def ended(side: int, busy: bool) -> None:
+        if busy or side not in pending:
+            return
+        text = pending.pop(side)
+        if not pending:
+            controller.loadingChanged.disconnect(ended)
+        panel = window.panels[side]
+        if panel.title.text() == text:
+            # Failed (or asked for a dataset): the side's own state replaces
+            # the loading title; a loaded model has already replaced it.
+            panel.show_side(window.session.sides[side])
+
+    controller.loadingChanged.connect(ended)
+
+
+def load_files(window: MainWindow, files: Sequence[str], data_dir: str | None) -> None:
+    """Load the start-up files into the left and right panels, in the background.
+
+    The first load imports torch (over a second) on a worker thread.
+    """
+    for side, path in enumerate(startup_files(files, data_dir)):
+        window.controller.load_file(side, path)
+
+
+class _FirstPaint(QObject):
+    """Calls ``callback`` once, in the event-loop turn after the window's first
+    paint event: by then Qt has painted the window and all its child widgets in
+    one pass and put the frame on screen."""
+
+    def __init__(self, window: QWidget, callback: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._callback = callback
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._callback)
+        return False
+
+
+def after_first_paint(window: QWidget, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the window is on screen (see :class:`_FirstPaint`)."""
+    _FirstPaint(window, callback)
 
 
 def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
@@ -78,12 +149,22 @@ def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
             "open or train a model",
             file=sys.stderr,
         )
-    window = create_window(files, data_dir)
+    # The window is built and painted before torch is imported (the Qt layer and
+    # the core modules it imports import torch only inside functions): loading
+    # the models, which imports it, starts once the window is on screen.
+    window = create_window(files, data_dir, load=False)
+    show_loading(window, files, data_dir)
+
+    def start_loading() -> None:
+        if os.environ.get("LATENTLAB_REPORT_PAINT"):
+            print("latentlab: window painted", flush=True)
+        load_files(window, files, data_dir)
+
+    after_first_paint(window, start_loading)
     window.show()
     if os.environ.get("LATENTLAB_QUIT_WHEN_READY"):
         # Smoke tests and the start-up benchmark: report, then close like a user.
-        expected = len(files[:2]) or len(shipped_pair(data_dir))
-        _quit_when_ready(window, expected)
+        _quit_when_ready(window, len(startup_files(files, data_dir)))
     with _SigintCloses(window) as sigint:
         code = app.exec()
     # superqt defers a worker's start by a timer tick, so a job requested while

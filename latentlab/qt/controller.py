@@ -26,25 +26,24 @@ from latentlab.core.analysis.planes import (
     prepare,
     refresh_from_snapshot,
 )
-from latentlab.core.checkpoints import Checkpoint, metrics_summary, save_checkpoint
 from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
 from latentlab.core.threads import set_job_threads
 from latentlab.core.timeline import TimelineRecorder
-from latentlab.core.training import EpochEnd, ModelSnapshot, TrainProgress
 from latentlab.core.training_run import TrainingStarted, training_job
-from latentlab.core.training_thread import Autosaved, TrainingThread
 from latentlab.qt.jobs import JobRunner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from latentlab.core.checkpoints import Checkpoint
     from latentlab.core.latent import LatentRect
     from latentlab.core.models import Autoencoder
     from latentlab.core.training import TrainResult
     from latentlab.core.training_run import TrainSpec
+    from latentlab.core.training_thread import TrainingThread
 
 TRAINING_POINTS = 2500  # test images plotted while training
 SNAPSHOT_STAGGER_MS = 250
@@ -276,6 +275,8 @@ class Controller(QObject):
     # --- saving ------------------------------------------------------------------
 
     def _save_args(self, side: int) -> tuple[Checkpoint, dict[str, Any]] | None:
+        from latentlab.core.checkpoints import metrics_summary
+
         state = self.session.sides[side]
         if state.checkpoint is None or state.training:
             self.errorRaised.emit("Nothing to save", "This side has no finished model")
@@ -301,6 +302,8 @@ class Controller(QObject):
 
     def save(self, side: int, path: str | os.PathLike[str], overwrite: bool) -> None:
         """Save ``side``'s model to ``path`` in the background (atomic write)."""
+        from latentlab.core.checkpoints import save_checkpoint
+
         args = self._save_args(side)
         if args is None:
             return
@@ -319,6 +322,8 @@ class Controller(QObject):
 
     def save_now(self, side: int, path: str | os.PathLike[str]) -> bool:
         """Save at once, on this thread (before quitting); True when written."""
+        from latentlab.core.checkpoints import save_checkpoint
+
         args = self._save_args(side)
         if args is None:
             return False
@@ -350,6 +355,8 @@ class Controller(QObject):
 
     def start_training(self, spec: TrainSpec) -> None:
         """Train an AE (left) and a VAE (right) on ``spec.dataset``."""
+        from latentlab.core.training_thread import TrainingThread
+
         if self.training or self._closed:
             return
         self._train_spec = spec
@@ -390,6 +397,10 @@ class Controller(QObject):
             self._trainer.stop()  # also ends a pause
 
     def _on_training_yield(self, event: Any) -> None:
+        from latentlab.core.checkpoints import Checkpoint
+        from latentlab.core.training import EpochEnd, ModelSnapshot, TrainProgress
+        from latentlab.core.training_thread import Autosaved
+
         if isinstance(event, TrainingStarted):
             self._train_models = event.models
             self._train_identity = event.identity
@@ -486,6 +497,8 @@ class Controller(QObject):
         self._report("Training failed", exc)
 
     def _finish_training_sides(self, histories: Sequence[Sequence[Any]]) -> None:
+        from latentlab.core.checkpoints import Checkpoint, metrics_summary
+
         if not self._train_models:
             return
         self.session.new_run()  # a snapshot still queued must not replace these

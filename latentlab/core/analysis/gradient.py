@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from latentlab.core.analysis.identity import (
     IdentityCheck,
@@ -52,6 +51,8 @@ def measure_variances(
     counts: tuple[int, ...] = DEFAULT_COUNTS,
 ) -> Generator[None, None, EstimatorVariance]:
     """Both estimators' variances for test image ``index`` (a cancellable job)."""
+    import torch
+
     return (
         yield from estimator_variance_steps(
             model,
@@ -125,6 +126,8 @@ def scan_sigma(
     seed: int = 0,
 ) -> Generator[float, None, RatioScan]:
     """Why the ratio differs between inputs: measure it as sigma is scaled."""
+    import torch
+
     ratios, base, mean_sigma = [], [], []
     for i, scale in enumerate(scales):
         steps = estimator_variance_steps(

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     import numpy.typing as npt
+    import torch
 
 AGREE_SE = 3.0
 
@@ -145,6 +145,8 @@ def _per_sample(
     h: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Per-sample finite-difference quotients and path gradients ``(k, 2d)``."""
+    import torch
+
     k, d = eps.shape
     quotients = np.empty((k, 2 * d), np.float64)
     with torch.no_grad():
@@ -181,6 +183,8 @@ def expectation_identity(
     ``log p(x|z)`` of one image). ``h`` defaults to a step well inside the
     posterior's scale (1e-3 of the smallest sigma, at least 1e-4) in float64.
     """
+    import torch
+
     mu_t = torch.as_tensor(np.asarray(mu, np.float64)).reshape(-1)
     sig_t = torch.as_tensor(np.asarray(sigma, np.float64)).reshape(-1)
     gen = torch.Generator().manual_seed(int(seed))
@@ -230,6 +234,8 @@ def without_the_trick(
     """Sample ``z ~ N(mu, sigma^2)`` directly (``Normal(mu, sigma).sample()``,
     not ``rsample()``) and ask autograd for the gradient of ``mean f(z)`` with
     respect to ``mu`` and ``sigma``."""
+    import torch
+
     mu_leaf = torch.as_tensor(np.asarray(mu, np.float64)).reshape(-1).clone()
     sig_leaf = torch.as_tensor(np.asarray(sigma, np.float64)).reshape(-1).clone()
     mu_leaf.requires_grad_(True)
@@ -265,6 +271,8 @@ def without_the_trick(
 def log_likelihood_of(model, image) -> Callable[[torch.Tensor], torch.Tensor]:
     """``f(z) = log p(x|z)`` in nats for one test image (uint8 ``(h, w)``),
     through a float64 copy of the decoder: finite differences need the digits."""
+    import torch
+
     from latentlab.core.reparam import _as_input, log_likelihood
 
     exact = copy.deepcopy(model).double().eval()

@@ -25,18 +25,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from latentlab.core.data import to_float
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import encode_images
+from latentlab.core.lazy import no_grad
 from latentlab.core.losses import gaussian_kl, reconstruction_nats
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     import numpy.typing as npt
+    import torch
 
     from latentlab.core.models import Autoencoder
 
@@ -54,11 +54,13 @@ def _log_prior(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def _flat_pixels(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``(n, h, w)`` or float images -> float32 ``(n, pixels)`` in [0, 1]."""
+    import torch
+
     x = to_float(images) if images.dtype == torch.uint8 else images.float()
     return x.reshape(len(x), -1)
 
 
-@torch.no_grad()
+@no_grad
 def log_likelihood_matrix(
     model: Autoencoder, x: torch.Tensor, z: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float32]:
@@ -68,6 +70,9 @@ def log_likelihood_matrix(
     Bernoulli log-likelihood with logits ``l`` is ``Σ_j x_j l_j − softplus(l_j)``,
     so all pairs take one matrix product.
     """
+    import torch
+    import torch.nn.functional as F
+
     logits = model.decode_logits(torch.as_tensor(z, dtype=torch.float32))
     logits = logits.reshape(len(z), -1)
     out = x @ logits.T - F.softplus(logits).sum(1)
@@ -159,6 +164,8 @@ def quadrature_log_px(
         A cell holding more than this share of an unfinished image's estimate is
         split into four at the next level.
     """
+    import torch
+
     if model.config.latent_dim != 2:
         raise ConfigError("quadrature needs a 2-D latent; use importance sampling")
     x = _flat_pixels(images)
@@ -252,7 +259,7 @@ class ImportanceResult:
         return ""
 
 
-@torch.no_grad()
+@no_grad
 def importance_log_px(
     model: Autoencoder,
     images: torch.Tensor,
@@ -262,6 +269,9 @@ def importance_log_px(
     points_per_step: int = 65536,
 ) -> Generator[float, None, ImportanceResult]:
     """``log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)``, ``z_k ~ q(z|x)``."""
+    import torch
+    import torch.nn.functional as F
+
     if k < 1:
         raise ConfigError(f"K must be at least 1, not {k}")
     if not model.is_variational:
@@ -310,7 +320,7 @@ class BoundTerms:
         return self.recon_samples + self.kl
 
 
-@torch.no_grad()
+@no_grad
 def bound_terms(
     model: Autoencoder,
     images: torch.Tensor,
@@ -320,6 +330,8 @@ def bound_terms(
     batch_size: int = 500,
 ) -> BoundTerms:
     """Reconstruction at μ and over ``samples`` posterior draws, and the KL."""
+    import torch
+
     gen = torch.Generator().manual_seed(seed)
     r_mu = r_s = kl = 0.0
     n = len(images)

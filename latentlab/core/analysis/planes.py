@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from latentlab.core.checkpoints import Checkpoint, load_checkpoint
 from latentlab.core.data import checkpoint_dataset_source, load_dataset
 from latentlab.core.errors import DataError
 from latentlab.core.latent import (
@@ -23,11 +21,12 @@ from latentlab.core.latent import (
     encode_images,
     square_cells,
 )
-from latentlab.core.models import build_model
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+    import torch
 
+    from latentlab.core.checkpoints import Checkpoint
     from latentlab.core.config import ModelConfig
     from latentlab.core.data import ImageDataset
     from latentlab.core.models import Autoencoder
@@ -129,6 +128,8 @@ def prepare(
 
 def load_and_prepare(path: str, data_dir: str | None, cache: DatasetCache) -> Prepared:
     """Load a checkpoint file and prepare it (runs in a job)."""
+    from latentlab.core.checkpoints import load_checkpoint
+
     return prepare(load_checkpoint(path), data_dir, cache)
 
 
@@ -192,6 +193,10 @@ def refresh_from_snapshot(
 ) -> Refreshed:
     """Build a display model from snapshot weights, encode the test set and,
     when asked, decode the manifold: one update, so the plane repaints once."""
+    import torch
+
+    from latentlab.core.models import build_model
+
     with torch.device("meta"):
         display = build_model(config)  # no memory, no random init: weights follow
     display.load_state_dict(state, assign=True)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from latentlab.core.data import to_float
+from latentlab.core.lazy import no_grad
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+    from torch import nn
 
     from latentlab.core.data import ImageDataset
 
@@ -40,6 +40,9 @@ class Classifier:
 
 def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
     """Train (once per dataset and seed; cached) an MLP on the training split."""
+    import torch
+    from torch import nn
+
     key = (dataset.identity()["digest"], len(dataset.train_images), seed)
     with _LOCK:
         if key in _CACHE:
@@ -75,11 +78,13 @@ def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
     return result
 
 
-@torch.no_grad()
+@no_grad
 def confidence(
     classifier: Classifier, images: npt.ArrayLike
 ) -> npt.NDArray[np.float64]:
     """The top-class probability of each image ``(n, h, w)`` in [0, 1]."""
+    import torch
+
     x = torch.as_tensor(np.asarray(images, np.float32))
     probs = torch.softmax(classifier.model(x.reshape(len(x), -1)), 1)
     return probs.max(1).values.double().numpy()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from PySide6.QtCore import QRectF
 
 from latentlab.qt.widgets.latent_plane import PALETTE, LatentPlaneWidget
-from latentlab.qt.widgets.points import PointsItem
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QRectF
+
+    from latentlab.qt.widgets.points import PointsItem
 
 
 def _fresh_bounds(item: PointsItem) -> QRectF:

@@ -143,10 +143,24 @@ class GridRequest:
 
 @dataclass(frozen=True, slots=True)
 class Manifold:
-    """A decoded manifold image ``(h, w)`` and the rectangle it covers."""
+    """A decoded manifold image ``(h, w)`` as 8-bit grey levels (what the screen
+    shows) and the rectangle it covers."""
 
-    image: npt.NDArray[np.float32]
+    image: npt.NDArray[np.uint8]
     rect: LatentRect
+
+
+def grey8(image: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """[0, 1] floats -> grey levels 0-255, rounded (NaN -> 0); reuses ``image``.
+
+    Done in the job, so the GUI thread shows the levels as they are instead
+    of rescaling ~800k floats at the first paint (~4 ms for 32x32 tiles).
+    """
+    np.multiply(image, 255.0, out=image)
+    image += 0.5
+    np.clip(image, 0.0, 255.0, out=image)
+    np.nan_to_num(image, copy=False, nan=0.0)
+    return image.astype(np.uint8)
 
 
 def decode_manifold(model: Autoencoder, request: GridRequest) -> Manifold:
@@ -155,7 +169,7 @@ def decode_manifold(model: Autoencoder, request: GridRequest) -> Manifold:
     image = decode_grid(
         model, grid_rect, cols, request.latent_slice, rows, for_display=True
     )
-    return Manifold(image, grid_rect)
+    return Manifold(grey8(image), grid_rect)
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,9 +319,15 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     # --- layers -------------------------------------------------------------------
 
-    def set_manifold(self, image: npt.NDArray[np.float32], rect: LatentRect) -> None:
-        """Show a decoded grid image (row 0 = lowest z2) over ``rect``."""
-        self.manifold.setImage(image, levels=(0.0, 1.0), autoLevels=False)
+    def set_manifold(
+        self, image: npt.NDArray[np.float32 | np.uint8], rect: LatentRect
+    ) -> None:
+        """Show a decoded grid image (row 0 = lowest z2) over ``rect``: floats in
+        [0, 1] or grey levels (uint8, shown as they are: no rescaling pass)."""
+        if image.dtype == np.uint8:
+            self.manifold.setImage(image, levels=None, autoLevels=False)
+        else:
+            self.manifold.setImage(image, levels=(0.0, 1.0), autoLevels=False)
         self.manifold.setRect(QRectF(rect.x0, rect.y0, rect.width, rect.height))
 
     def has_manifold(self) -> bool:

@@ -286,6 +286,10 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.addItem(self.marker, ignoreBounds=True)
         # The picked inputs: rings around their codes (A green, B orange).
         self.pick_rings = PassiveScatterItem(size=16, brush=None)
+        # The same pen objects each time: pyqtgraph keys its symbol atlas by
+        # pen, so new pens re-render the rings at every snapshot.
+        self._pick_pens = [pg.mkPen(c, width=2.5) for c in PICK_COLOURS]
+        self._picks_shown: list | None = None
         self.pick_rings.setZValue(19)
         self.addItem(self.pick_rings, ignoreBounds=True)
         # The selected group: outlined points over the dimmed others.
@@ -458,13 +462,17 @@ class LatentPlaneWidget(pg.PlotWidget):
     def set_picks(self, points: Sequence[tuple[float, float] | None]) -> None:
         """Ring the picked inputs' codes: ``(A, B)`` plane points (None: none)."""
         shown = [
-            (p, PICK_COLOURS[i]) for i, p in enumerate(points[:2]) if p is not None
+            ((float(p[0]), float(p[1])), i)
+            for i, p in enumerate(points[:2])
+            if p is not None and np.isfinite(p).all()
         ]
-        shown = [(p, c) for p, c in shown if np.isfinite(p).all()]
+        if shown == self._picks_shown:
+            return
+        self._picks_shown = shown
         self.pick_rings.setData(
             x=[p[0] for p, _ in shown],
             y=[p[1] for p, _ in shown],
-            pen=[pg.mkPen(c, width=2.5) for _, c in shown],
+            pen=[self._pick_pens[i] for _, i in shown],
         )
 
     def set_crosshair(self, x: float, y: float) -> None:

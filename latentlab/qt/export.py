@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from latentlab.core.errors import ExportError
 from latentlab.core.files import write_atomic
+from latentlab.qt.widgets.points import ALPHA, PointsItem
 
 if TYPE_CHECKING:
     import os
@@ -84,12 +85,12 @@ def figure_png(root: QGraphicsItem, scale: int = PNG_SCALE) -> bytes:
     return bytes(buf.data())
 
 
-def _scatters(root: QGraphicsItem) -> list[pg.ScatterPlotItem]:
+def _scatters(root: QGraphicsItem) -> list[pg.ScatterPlotItem | PointsItem]:
     scene = root.scene()
     return [
         item
         for item in scene.items()
-        if isinstance(item, pg.ScatterPlotItem)
+        if isinstance(item, (pg.ScatterPlotItem, PointsItem))
         and item.isVisible()
         and (root is item or root.isAncestorOf(item))
     ]
@@ -99,14 +100,9 @@ def _colour(qcolor) -> tuple[str, float]:
     return qcolor.name(), round(qcolor.alphaF(), 4)
 
 
-def _marks(item: pg.ScatterPlotItem, src: QRectF) -> list[dict[str, Any]]:
-    """The SVG marks of the points of ``item`` inside its view, in figure pixels."""
-    data = item.data
-    if len(data) == 0:
-        return []
-    x = np.asarray(data["x"], np.float64)
-    y = np.asarray(data["y"], np.float64)
-    keep = np.isfinite(x) & np.isfinite(y) & np.asarray(data["visible"], bool)
+def _in_view(item: QGraphicsItem, x, y, keep, src: QRectF):
+    """``keep`` narrowed to the points inside the item's view, and the points'
+    figure pixels."""
     vb = item.getViewBox()
     if vb is not None:
         # Only the points shown: those inside the visible range (the view clips).
@@ -117,6 +113,41 @@ def _marks(item: pg.ScatterPlotItem, src: QRectF) -> list[dict[str, Any]]:
     tr = item.sceneTransform()
     sx = tr.m11() * x + tr.m21() * y + tr.dx() - src.left()
     sy = tr.m12() * x + tr.m22() * y + tr.dy() - src.top()
+    return keep, sx, sy
+
+
+def _points_marks(item: PointsItem, src: QRectF) -> list[dict[str, Any]]:
+    """The SVG marks of a :class:`PointsItem`: a disc per point, its group's colour."""
+    keep = np.ones(item.count(), bool)
+    keep, sx, sy = _in_view(item, item.x, item.y, keep, src)
+    fills = [
+        (f"#{r:02x}{g:02x}{b:02x}", round(ALPHA / 255, 4)) for r, g, b in item.colours
+    ]
+    r = item.size / 2
+    return [
+        {
+            "x": sx[i],
+            "y": sy[i],
+            "r": r,
+            "symbol": "o",
+            "fill": fills[item.group[i]],
+            "stroke": None,
+        }
+        for i in np.flatnonzero(keep)
+    ]
+
+
+def _marks(item: pg.ScatterPlotItem | PointsItem, src: QRectF) -> list[dict[str, Any]]:
+    """The SVG marks of the points of ``item`` inside its view, in figure pixels."""
+    if isinstance(item, PointsItem):
+        return _points_marks(item, src)
+    data = item.data
+    if len(data) == 0:
+        return []
+    x = np.asarray(data["x"], np.float64)
+    y = np.asarray(data["y"], np.float64)
+    keep = np.isfinite(x) & np.isfinite(y) & np.asarray(data["visible"], bool)
+    keep, sx, sy = _in_view(item, x, y, keep, src)
     opts = item.opts
     marks = []
     for i in np.flatnonzero(keep):

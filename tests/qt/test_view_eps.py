@@ -542,12 +542,12 @@ def test_a_stale_decode_is_dropped(qtbot, view, session, jobs):
 
 
 def test_an_ae_beside_it_does_not_redraw_the_vae_plane(qtbot, view, session, shipped):
-    scatter = view.plane._scatters[0]
-    drawn = scatter.data  # setData replaces this array
+    points = view.plane.points
+    drawn = points.x  # set_groups replaces this array
     session.set_side(0, shipped["ae"])  # a new AE record on the other side
-    assert scatter.data is drawn, "the VAE's 10k points were redrawn for an AE"
+    assert points.x is drawn, "the VAE's 10k points were redrawn for an AE"
     session.update_side(1, note="x")  # the VAE's side changed: redrawn
-    assert scatter.data is not drawn
+    assert points.x is not drawn
     assert view.plane.point_count() == len(session.sides[1].codes.mu)
 
 

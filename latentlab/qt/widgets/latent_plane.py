@@ -1,7 +1,8 @@
 """LatentPlaneWidget: the decoded manifold, the encoded test set and a crosshair.
 
 Layers, bottom to top: one ImageItem placed in latent coordinates, one
-ScatterPlotItem per colour group (one brush each, built once), the crosshair.
+:class:`~latentlab.qt.widgets.points.PointsItem` drawing every colour group, the
+crosshair.
 A left click or drag emits ``latentClicked``; Ctrl+click emits ``pickRequested``
 (pick the test image under the pointer as an input); wheel zooms; right or
 middle drag pans. Alt+drag draws a selection rectangle and Alt+Shift+drag a
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QLabel, QSizePolicy, QWidget
 from latentlab.core.analysis.group import rect_polygon
 from latentlab.core.latent import LatentRect
 from latentlab.qt.widgets.plot_style import cache_axes
+from latentlab.qt.widgets.points import PointsItem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -268,8 +270,8 @@ class LatentPlaneWidget(pg.PlotWidget):
         self._manifold_opacity = 0.85
         self.manifold.setOpacity(self._manifold_opacity)
         self._legend: list[tuple[str, tuple[int, int, int]]] = []
-        self._scatters: list[pg.ScatterPlotItem] = []
-        self._points_visible = True
+        self.points = PointsItem()
+        self.addItem(self.points)
         cross_pen = pg.mkPen((220, 30, 30), width=1.5)
         self.vline = pg.InfiniteLine(angle=90, movable=False, pen=cross_pen)
         self.hline = pg.InfiniteLine(angle=0, movable=False, pen=cross_pen)
@@ -284,6 +286,10 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.addItem(self.marker, ignoreBounds=True)
         # The picked inputs: rings around their codes (A green, B orange).
         self.pick_rings = PassiveScatterItem(size=16, brush=None)
+        # The same pen objects each time: pyqtgraph keys its symbol atlas by
+        # pen, so new pens re-render the rings at every snapshot.
+        self._pick_pens = [pg.mkPen(c, width=2.5) for c in PICK_COLOURS]
+        self._picks_shown: list | None = None
         self.pick_rings.setZValue(19)
         self.addItem(self.pick_rings, ignoreBounds=True)
         # The selected group: outlined points over the dimmed others.
@@ -317,9 +323,15 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     # --- layers -------------------------------------------------------------------
 
-    def set_manifold(self, image: npt.NDArray[np.float32], rect: LatentRect) -> None:
-        """Show a decoded grid image (row 0 = lowest z2) over ``rect``."""
-        self.manifold.setImage(image, levels=(0.0, 1.0), autoLevels=False)
+    def set_manifold(
+        self, image: npt.NDArray[np.float32 | np.uint8], rect: LatentRect
+    ) -> None:
+        """Show a decoded grid image (row 0 = lowest z2) over ``rect``: floats in
+        [0, 1] or grey levels (uint8, shown as they are: no rescaling pass)."""
+        if image.dtype == np.uint8:
+            self.manifold.setImage(image, levels=None, autoLevels=False)
+        else:
+            self.manifold.setImage(image, levels=(0.0, 1.0), autoLevels=False)
         self.manifold.setRect(QRectF(rect.x0, rect.y0, rect.width, rect.height))
 
     def has_manifold(self) -> bool:
@@ -347,36 +359,17 @@ class LatentPlaneWidget(pg.PlotWidget):
     ) -> None:
         """Scatter ``xy`` ``(n, 2)`` split into named groups (boolean masks).
 
-        Items are reused across calls, so a refresh during training only moves
-        points; they are rebuilt only when the number of groups changes. No
-        points empty the items but keep them for the next call.
+        One item draws every group, so a refresh during training only replaces
+        its arrays. No points empty it.
         """
         if xy is None or len(xy) == 0:
-            for item in self._scatters:
-                item.clear()
+            self.points.clear()
             self._set_legend([])
             return
         names = [name for name, _ in groups]
-        if len(names) != len(self._scatters):
-            for item in self._scatters:
-                self.removeItem(item)
-            self._scatters = []
-            for i, name in enumerate(names):
-                r, g, b = PALETTE[i % len(PALETTE)]
-                item = PassiveScatterItem(
-                    pen=None, brush=pg.mkBrush(r, g, b, 200), size=size, name=name
-                )
-                item.setZValue(0)
-                item.setVisible(self._points_visible)
-                item.setOpacity(DIMMED_OPACITY if self._dimmed else 1.0)
-                self.addItem(item)
-                self._scatters.append(item)
-        for item, (_, mask) in zip(self._scatters, groups, strict=True):
-            pts = xy[mask]
-            item.setData(x=pts[:, 0], y=pts[:, 1])
-        self._set_legend(
-            [(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
-        )
+        colours = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
+        self.points.set_groups(xy, [mask for _, mask in groups], colours, size)
+        self._set_legend(list(zip(names, colours, strict=True)))
 
     def _set_legend(self, entries: list[tuple[str, tuple[int, int, int]]]) -> None:
         if entries != self._legend:
@@ -390,13 +383,11 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     def point_count(self) -> int:
         """Number of scatter points drawn."""
-        return sum(len(item.data) for item in self._scatters)
+        return self.points.count()
 
     def set_points_visible(self, visible: bool) -> None:
         """Toggle the scatter layer (and its legend)."""
-        self._points_visible = visible
-        for item in self._scatters:
-            item.setVisible(visible)
+        self.points.setVisible(visible)
         self.highlight.setVisible(visible)
 
     # --- selection ------------------------------------------------------------------
@@ -432,8 +423,7 @@ class LatentPlaneWidget(pg.PlotWidget):
             self.highlight.setData(x=xy[:, 0], y=xy[:, 1])
         if group != self._dimmed:
             self._dimmed = group
-            for item in self._scatters:
-                item.setOpacity(DIMMED_OPACITY if group else 1.0)
+            self.points.setOpacity(DIMMED_OPACITY if group else 1.0)
 
     def highlighted_count(self) -> int:
         """Points outlined as the selected group."""
@@ -472,13 +462,17 @@ class LatentPlaneWidget(pg.PlotWidget):
     def set_picks(self, points: Sequence[tuple[float, float] | None]) -> None:
         """Ring the picked inputs' codes: ``(A, B)`` plane points (None: none)."""
         shown = [
-            (p, PICK_COLOURS[i]) for i, p in enumerate(points[:2]) if p is not None
+            ((float(p[0]), float(p[1])), i)
+            for i, p in enumerate(points[:2])
+            if p is not None and np.isfinite(p).all()
         ]
-        shown = [(p, c) for p, c in shown if np.isfinite(p).all()]
+        if shown == self._picks_shown:
+            return
+        self._picks_shown = shown
         self.pick_rings.setData(
             x=[p[0] for p, _ in shown],
             y=[p[1] for p, _ in shown],
-            pen=[pg.mkPen(c, width=2.5) for _, c in shown],
+            pen=[self._pick_pens[i] for _, i in shown],
         )
 
     def set_crosshair(self, x: float, y: float) -> None:

@@ -1,4 +1,4 @@
-"""How many torch threads the app's background jobs use.
+"""How many torch threads the app's computations use, thread by thread.
 
 torch keeps its intra-op thread count per thread once a thread has run an op
 (OpenMP's setting is per thread), so a count set on one thread does not reach
@@ -10,6 +10,8 @@ the in-app pair rate went from 0.81 to 0.96 of the one-core limit).
 """
 
 from __future__ import annotations
+
+import threading
 
 _default: int | None = None  # torch's own count, read before any change
 _job_threads: int | None = None
@@ -31,3 +33,31 @@ def use_job_threads() -> None:
     wanted = _job_threads or _default
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
+
+
+_serial = threading.local()
+
+
+def serial_torch_here() -> None:
+    """Run the calling thread's torch ops on one intra-op thread, from now on;
+    other threads keep their count.
+
+    For the GUI thread, which decodes single points: one image gains nothing
+    from two threads, and while training and a job hold both cores a 2-thread
+    op waits for its descheduled sibling (a 0.5 ms conv decode took 40-140 ms
+    at p95/max on a busy 2-core box; 2-5 / 16 ms serial). ``set_num_threads``
+    also sets the default for threads yet to compute, so a helper thread puts
+    that back.
+    """
+    if getattr(_serial, "done", False):
+        return
+    _serial.done = True
+    import torch
+
+    restore = torch.get_num_threads()  # also initialises this thread's setting
+    if restore <= 1:
+        return
+    torch.set_num_threads(1)
+    helper = threading.Thread(target=torch.set_num_threads, args=(restore,))
+    helper.start()
+    helper.join()

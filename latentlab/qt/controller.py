@@ -25,7 +25,6 @@ from latentlab.core.analysis.planes import (
     load_and_prepare,
     prepare,
     refresh_from_snapshot,
-    serial_torch_here,
 )
 from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError
@@ -110,7 +109,6 @@ class Controller(QObject):
         # loads, refreshes) must not queue behind it on a 2-core machine.
         pool = QThreadPool.globalInstance()
         pool.setMaxThreadCount(max(pool.maxThreadCount(), 4))
-        serial_torch_here()  # click decodes: no waiting on a busy sibling thread
         self.jobs.busyChanged.connect(self._on_busy)
 
     @property

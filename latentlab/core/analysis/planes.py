@@ -21,6 +21,7 @@ from latentlab.core.latent import (
     encode_images,
     square_cells,
 )
+from latentlab.core.threads import serial_torch_here
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -181,32 +182,12 @@ class Decoded:
     image: npt.NDArray[np.float32]
 
 
-def serial_torch_here() -> None:
-    """Run this thread's torch ops on one intra-op thread; other threads keep
-    the process's count.
-
-    For the GUI thread, which decodes single points: one image gains nothing
-    from two threads, and while training and a job hold both cores a 2-thread
-    op waits for its descheduled sibling (a 0.5 ms conv decode took 40-140 ms
-    at p95/max on a busy 2-core box; 2-5 / 16 ms serial). The count is a
-    per-thread setting of OpenMP and MKL that ``torch.set_num_threads`` sets
-    for the calling thread and as the default for threads yet to start; so
-    this thread sets 1 and a helper thread puts the default back.
-    """
-    restore = torch.get_num_threads()  # also initialises this thread's setting
-    if restore <= 1:
-        return
-    torch.set_num_threads(1)
-    helper = threading.Thread(target=torch.set_num_threads, args=(restore,))
-    helper.start()
-    helper.join()
-
-
 def decode_at(
     model: Autoencoder, latent_slice: LatentSlice, x: float, y: float
 ) -> Decoded:
     """Decode plane point (x, y): well under a frame for the shipped decoders,
-    so it runs on the GUI thread."""
+    so it runs on the GUI thread, serially (:func:`serial_torch_here`)."""
+    serial_torch_here()
     z = latent_slice.embed([(x, y)])
     return Decoded(z[0], decode_codes(model, z)[0])
 

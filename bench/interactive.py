@@ -526,7 +526,7 @@ def display_vs_f32(window: MainWindow, reps: int, tag: str) -> None:
     levels = float(np.abs(shown - 255 * exact).max())
     emit(f"grid32_decode_float32_{tag}_ms", statistics.median(f32_ms), "ms")
     emit(f"grid32_display_max_diff_{tag}", levels, "grey_levels")
-    fast = panel.model.config.backbone == "conv" and native_bf16()
+    fast = native_bf16()
     note(
         f"grid {tag}: the display decode runs in "
         + ("bfloat16 (native on this CPU)" if fast else "float32")

@@ -326,3 +326,16 @@ def test_display_decode_is_within_two_grey_levels_of_float32() -> None:
         assert not np.array_equal(shown, exact)  # the bfloat16 path did run
     else:
         np.testing.assert_array_equal(shown, exact)  # float32 where bf16 is slow
+
+
+def test_mlp_display_decode_of_the_shipped_vae_is_within_three_grey_levels() -> None:
+    from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.resources import models_dir
+
+    model = load_checkpoint(models_dir() / "mnist-vae-2d.pt").model
+    rect = LatentRect.square(3.0)
+    exact = decode_grid(model, rect, 32)
+    shown = decode_grid(model, rect, 32, for_display=True)
+    assert np.abs(shown - exact).max() <= 3 / 255
+    if native_bf16():
+        assert not np.array_equal(shown, exact)  # the bfloat16 path did run

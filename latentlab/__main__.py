@@ -4,5 +4,5 @@ import sys
 
 from latentlab.cli import main
 
-if __name__ == "__main__":  # spawned training processes import the main module
+if __name__ == "__main__":
     sys.exit(main())

@@ -291,17 +291,29 @@ class FusedAdam:
     @torch.no_grad()
     def step(self) -> None:
         """One Adam update of every parameter that has a gradient."""
-        have = [i for i, p in enumerate(self.params) if p.grad is not None]
-        if not have:
-            return
-        params = [self.params[i] for i in have]
-        steps = [self._steps[i] for i in have]
+        grads = [p.grad for p in self.params]
+        if any(g is None for g in grads):  # not the training loop's case
+            have = [i for i, g in enumerate(grads) if g is not None]
+            if not have:
+                return
+            params = [self.params[i] for i in have]
+            grads = [grads[i] for i in have]
+            exp_avgs = [self._exp_avgs[i] for i in have]
+            exp_avg_sqs = [self._exp_avg_sqs[i] for i in have]
+            steps = [self._steps[i] for i in have]
+        else:
+            params, exp_avgs, exp_avg_sqs, steps = (
+                self.params,
+                self._exp_avgs,
+                self._exp_avg_sqs,
+                self._steps,
+            )
         torch._foreach_add_(steps, 1)
         torch._fused_adam_(
             params,
-            [p.grad for p in params],
-            [self._exp_avgs[i] for i in have],
-            [self._exp_avg_sqs[i] for i in have],
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
             [],
             steps,
             lr=self.lr,

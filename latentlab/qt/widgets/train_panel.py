@@ -335,7 +335,7 @@ class TrainPanel(QWidget):
     def _autosave_folder(self) -> str | None:
         if not self.autosave.isChecked():
             return None
-        # The training process checks (and creates) it before the first epoch.
+        # The training thread checks (and creates) it before the first epoch.
         return str(Path(self.autosave_dir.text().strip() or ".").expanduser())
 
     def set_data_dir(self, path: str | None) -> None:
@@ -394,7 +394,7 @@ class TrainPanel(QWidget):
         self._epochs = 0
         self._paused = False
         self.progress.setValue(0)
-        self.progress.setFormat("Starting: loading data and the training process…")
+        self.progress.setFormat("Starting: loading the data…")
         self.readout.setText("")
         self.set_running(True)
 

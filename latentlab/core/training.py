@@ -426,8 +426,11 @@ class _OneDnnMatmul:
     oneDNN to round inputs to bf16 (as it may where it has bf16 matrix units, such
     as AMX; without AVX-512 torch ignores the switch), so it is used only where
     :func:`_onednn_keeps_f32` shows float32 kept exactly. The switch is
-    process-wide: the loop sets it only between its yields, so whatever runs while
-    the generator is paused sees torch's own setting.
+    process-wide: the loop sets it only between its yields, so whatever runs on
+    the loop's thread while the generator is paused sees torch's own setting.
+    Other threads (the window's, while the app trains on its training thread)
+    may see it set; since it is used only where float32 stays exact, their
+    results are the same either way.
     """
 
     def __init__(self, device: torch.device) -> None:

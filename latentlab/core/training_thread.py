@@ -116,7 +116,8 @@ class TrainingThread:
     def _should_stop(self) -> bool:
         self.steps_done += 1
         while not self._running.wait(POLL_S):
-            pass
+            if self._stop.is_set():  # a stop racing a pause still ends the run
+                break
         return self._stop.is_set()
 
     # --- the run, on the caller's thread ---------------------------------------------
@@ -169,7 +170,10 @@ class TrainingThread:
                 except queue.Empty:
                     if self._thread.is_alive():
                         continue
-                    break
+                    try:  # its last message may have come just before it ended
+                        message = events.get_nowait()
+                    except queue.Empty:
+                        break
                 tag = message[0]
                 if tag == "event":
                     yield message[1]
@@ -190,9 +194,11 @@ class TrainingThread:
                     raise TrainingError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             if not ended:
+                abandoned = not self._killed
                 self.kill()  # abandoned: the generator was closed mid-run
                 self._thread.join(JOIN_S)
-                _load(models, copies)
+                if abandoned and not self._thread.is_alive():
+                    _load(models, copies)
         raise TrainingError("the training thread ended without a result")
 
     def _run(

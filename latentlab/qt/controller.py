@@ -346,8 +346,10 @@ class Controller(QObject):
     def preload_dataset(self, name: str, data_dir: str | None) -> None:
         """Load a dataset the training form shows, so Train starts at once.
 
-        Quiet: a dataset that cannot load says so when Train is pressed."""
-        if self._closed:
+        Quiet: a dataset that cannot load says so when Train is pressed. An
+        image folder is read only when Train is pressed: the field may still
+        hold a folder the user has not chosen for it."""
+        if self._closed or name == "folder":
             return
         self.jobs.submit(
             "preload", self.datasets.get, name, data_dir, on_error=lambda _exc: None

@@ -275,3 +275,19 @@ def test_a_missing_autosave_folder_is_created(tiny, process, tmp_path) -> None:
     folder = tmp_path / "new" / "autosave"
     run(process.train([new_model(SMALL)], tiny, FAST, autosave_dir=folder))
     assert (folder / f"{tiny.name}-vae-autosave.pt").is_file()
+
+
+def test_a_stop_that_races_a_pause_still_ends_the_run() -> None:
+    """stop() landing between pause()'s check and its clear leaves the run
+    paused with the stop flag set: the step loop must still end."""
+    trainer = TrainingThread()
+    trainer._stop.set()
+    trainer._running.clear()
+    answers: list[bool] = []
+    import threading
+
+    step_loop = threading.Thread(target=lambda: answers.append(trainer._should_stop()))
+    step_loop.daemon = True  # a regression hangs here: do not hang the suite too
+    step_loop.start()
+    step_loop.join(5.0)
+    assert answers == [True], "the paused run never looked at the stop flag"

@@ -702,18 +702,6 @@ class EventLog:
             signal.disconnect(slot)
 
 
-def process_rss_mb(pid: int | None = None) -> float | None:
-    """Resident memory of process ``pid`` (default: this one; Linux), else None."""
-    try:
-        with open(f"/proc/{pid or 'self'}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, TypeError):
-        pass
-    return None
-
-
 def cold_start_s(window: MainWindow, data_dir: Path) -> float:
     """Train pressed -> first progress, the dataset read from disk first (a
     fresh dataset cache, then put back)."""
@@ -753,15 +741,6 @@ def one_thread_limit(dataset: Any, steps: int = 150) -> float:
             stamps.append((time.perf_counter(), event.step))
     (ta, sa), (tb, sb) = stamps[1], stamps[-1]  # from the second: warmed up
     return (sb - sa) * 128 / max(tb - ta, 1e-9) / 2
-
-
-def train_rss_mb(ctrl: Any) -> float:
-    """This process's resident memory plus that of a training child, if any."""
-    total = process_rss_mb() or 0.0
-    child = getattr(getattr(ctrl, "_train_process", None), "pid", None)
-    if child is not None:
-        total += process_rss_mb(child) or 0.0
-    return total
 
 
 def gap_figures(prefix: str, gaps: npt.NDArray[np.float64]) -> tuple[float, float]:

@@ -112,15 +112,19 @@ def time_python(code: str, env: dict[str, str]) -> float:
     """
     script = f"{code}\nimport os, time\nprint(time.time(), flush=True)\nos._exit(0)"
     t0 = time.time()
-    out = subprocess.run(
-        [sys.executable, "-c", script],
+    return float(python_stdout(script, env).split()[-1]) - t0
+
+
+def python_stdout(code: str, env: dict[str, str]) -> str:
+    """What ``python -c code`` prints, run from the checkout."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
         check=True,
         env=env,
         cwd=REPO,
         capture_output=True,
         text=True,
     ).stdout
-    return float(out.split()[-1]) - t0
 
 
 def _modules_after(module: str, env: dict[str, str]) -> set[str]:
@@ -129,15 +133,7 @@ def _modules_after(module: str, env: dict[str, str]) -> set[str]:
         f"import sys, {module}\n"
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return set(out.split())
+    return set(python_stdout(code, env).split())
 
 
 def importtime_report(env: dict[str, str]) -> tuple[float, list[str], list[str]]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from ..probe import python_report
 
 REPO = Path(__file__).resolve().parents[2]
 QT_MODULES = ("PySide6", "pyqtgraph", "qtpy", "superqt", "shiboken6")
@@ -31,16 +30,7 @@ _PROBE = textwrap.dedent(
 
 
 def test_core_and_cli_import_without_qt() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.splitlines()[-1])
+    report = python_report(_PROBE)
     core_files = {p.stem for p in (REPO / "latentlab" / "core").glob("*.py")}
     imported = {n.rsplit(".", 1)[-1] for n in report["imported"]}
     assert core_files - {"__init__"} <= imported, "every core module was imported"
@@ -51,17 +41,9 @@ def test_core_and_cli_import_without_qt() -> None:
 def test_package_root_imports_neither_torch_nor_qt() -> None:
     """``import latentlab`` (the version string) stays instant."""
     probe = (
-        "import sys, latentlab; print(sorted({m.split('.')[0] for m in sys.modules}))"
+        "import json, sys, latentlab\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    roots = proc.stdout
+    roots = python_report(probe)
     for heavy in ("torch", *QT_MODULES):
-        assert f"'{heavy}'" not in roots, heavy
+        assert heavy not in roots, heavy

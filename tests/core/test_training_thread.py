@@ -24,6 +24,7 @@ from latentlab.core.training import (
 )
 from latentlab.core.training_thread import Autosaved, TrainingThread
 
+from ..probe import python_report
 from .test_training import SMALL, _finite, run
 
 if TYPE_CHECKING:
@@ -218,8 +219,6 @@ def test_a_thread_that_cannot_start_is_a_training_error(tiny, monkeypatch) -> No
 def test_training_imports_no_dynamo() -> None:
     """torch.optim's first use imports torch._dynamo (~1 s, ~160 MiB); the
     trainer's own Adam keeps it out of the app."""
-    import subprocess
-
     code = (
         "import sys\n"
         "from latentlab.core.data import make_shapes\n"
@@ -228,12 +227,9 @@ def test_training_imports_no_dynamo() -> None:
         "ds = make_shapes(n_train=64, n_test=16)\n"
         "m = new_model(ModelConfig(image_shape=ds.image_shape))\n"
         "for _ in train(m, ds, TrainConfig(epochs=1, batch_size=32)): pass\n"
-        "print('torch._dynamo' in sys.modules)\n"
+        "print('true' if 'torch._dynamo' in sys.modules else 'false')\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "False"
+    assert python_report(code) is False
 
 
 def test_autosave_never_replaces_a_file_this_run_did_not_write(

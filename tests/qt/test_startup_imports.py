@@ -8,14 +8,14 @@ be on screen first. A fresh interpreter checks ``sys.modules``; no timings.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-REPO = Path(__file__).resolve().parents[2]
+from ..probe import python_report
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _PROBE = textwrap.dedent(
     """
@@ -60,17 +60,7 @@ def test_window_is_painted_before_torch_is_imported(tmp_path: Path) -> None:
         HOME=str(tmp_path),
         LATENTLAB_DATA=str(tmp_path / "no-data"),  # the shipped shapes pair
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.splitlines()[-1])
+    report = python_report(_PROBE, env)
     assert report == {
         "after_import": False,
         "after_window": False,

@@ -263,6 +263,9 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.press_modifiers = Qt.KeyboardModifier.NoModifier
         super().__init__(parent=parent, viewBox=self._vb, background="w")
         self.setAspectLocked(True)
+        # An empty plane (loading, no model) shows the prior's bulk, not
+        # pyqtgraph's default of +-0.5 labelled in thousandths.
+        self._vb.setRange(xRange=(-3.0, 3.0), yRange=(-3.0, 3.0), padding=0)
         self.showGrid(x=True, y=True, alpha=0.15)
         cache_axes(self)
         for side in ("left", "bottom"):

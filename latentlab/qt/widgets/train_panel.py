@@ -145,7 +145,7 @@ class TrainPanel(QWidget):
         self.readout = QLabel("", self)
         self.readout.setStyleSheet("font-family: monospace;")
         metrics = self.readout.fontMetrics()
-        self.readout.setFixedHeight(3 * metrics.lineSpacing() + 6)  # never cut
+        self.readout.setFixedHeight(2 * metrics.lineSpacing() + 6)  # never cut
         # Wide enough for the longest line, and no wider as figures change: a
         # new width re-lays the dock and redraws the curves' axes (~5 ms each).
         widest = "VAE recon (1 z ~ q) 9999.99  KL 9999.99"
@@ -417,12 +417,11 @@ class TrainPanel(QWidget):
         self.progress.setFormat(
             ("Paused — " if self._paused else "")
             + f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
-            f"ETA {format_seconds(p.eta_s)}"
+            f"ETA {format_seconds(p.eta_s)} · {p.samples_per_s:,.0f} images/s"
         )
         self.readout.setText(
             f"AE recon (at its code) {p.recon[0]:7.2f}\n"
-            f"VAE recon (1 z ~ q) {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}\n"
-            f"{p.samples_per_s:,.0f} images/s"
+            f"VAE recon (1 z ~ q) {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}"
         )
 
     def _fit_ranges(self) -> None:

@@ -61,7 +61,6 @@ from PySide6.QtCore import (
     QTimer,
 )
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from latentlab.core.analysis.planes import grey8
 from latentlab.core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
@@ -76,7 +75,7 @@ from latentlab.core.latent import (
 from latentlab.core.session import Side
 from latentlab.core.training import new_model
 from latentlab.core.training_run import TrainSpec
-from latentlab.qt.app import MODELS_DIR, create_window
+from latentlab.qt.app import MODELS_DIR, create_window, new_application
 from latentlab.qt.widgets.latent_plane import fit_rect
 from latentlab.qt.widgets.model_panel import colour_groups
 
@@ -84,7 +83,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     import numpy.typing as npt
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from latentlab.qt.main_window import MainWindow
     from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
@@ -229,7 +228,7 @@ def settle(quiet_s: float = 0.35, timeout_s: float = 60.0) -> bool:
 def make_app() -> QApplication:
     """The offscreen QApplication, with settings isolated in a temp folder."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QApplication.instance() or QApplication(["latentlab-bench"])
+    app = new_application(["latentlab-bench"])
     folder = tempfile.mkdtemp(prefix="latentlab-bench-settings-")
     # The app's QSettings("LatentLab", "LatentLab") is the native format (INI on
     # Linux): isolate that one too, or runs restore each other's window state.

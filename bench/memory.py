@@ -99,13 +99,12 @@ def child(files: list[str], data_dir: str) -> int:
     step("import torch")
     from PySide6.QtCore import QSettings, QThreadPool
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication
 
     from bench.interactive import wait_until  # adds nothing the app lacks
-    from latentlab.qt.app import create_window
+    from latentlab.qt.app import create_window, new_application
 
     step("import latentlab.qt.app")
-    app = QApplication.instance() or QApplication(["latentlab"])
+    app = new_application(["latentlab"])
     app.setApplicationName("LatentLab")  # as run_app does
     settings = tempfile.mkdtemp(prefix="latentlab-memory-settings-")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)

@@ -199,19 +199,19 @@ def phases_child(data_dir: str) -> int:
 
     stamp("pyside6")
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from latentlab.qt.app import (
         after_first_paint,
         create_window,
         load_files,
+        new_application,
         show_loading,
     )
 
     stamp("imports")
     if "torch" in sys.modules:
         note("the app's imports imported torch")
-    app = QApplication.instance() or QApplication(["latentlab"])
+    app = new_application(["latentlab"])
     stamp("qapplication")
     window = create_window([], data_dir, load=False)
     show_loading(window, [], data_dir)

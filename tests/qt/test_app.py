@@ -36,8 +36,8 @@ def test_click_decodes_the_point_under_the_cursor_in_both_panels(qtbot, window):
         np.testing.assert_array_equal(shown, expected[0, 0].numpy())
         np.testing.assert_allclose(window.panels[side].decode.z, [x, y])
         # The crosshair marks the same z in both planes.
-        assert window.panels[side].plane.vline.value() == pytest.approx(x)
-        assert window.panels[side].plane.hline.value() == pytest.approx(y)
+        shown_at = window.panels[side].plane.crosshair.position()
+        assert shown_at == pytest.approx((x, y))
 
 
 def test_drag_decodes_continuously(qtbot, window):

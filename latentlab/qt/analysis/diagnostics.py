@@ -255,9 +255,7 @@ class _Column(QWidget):
         self.trav_label.setText("")
         for w in (self.plane, self.key_label, self.units_plot, self.decode):
             w.setVisible(not text)
-        self.plane.vline.hide()
-        self.plane.hline.hide()
-        self.plane.marker.setData([], [])
+        self.plane.hide_crosshair()
 
 
 class DiagnosticsView(AnalysisView):

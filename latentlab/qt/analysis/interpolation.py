@@ -256,8 +256,6 @@ class _PathPlane(LatentPlaneWidget):
         for z, item in enumerate((self.path, self.steps, self.ends, *self.labels), 5):
             item.setZValue(z)
             self.addItem(item, ignoreBounds=True)
-        self.vline.hide()
-        self.hline.hide()
         plain_axes(self)
 
     def show_path(self, xy: npt.NDArray[np.float32] | None) -> None:

@@ -110,8 +110,6 @@ class PriorSamplesView(AnalysisView):
             header = rich_label(kind, body)
             plane = LatentPlaneWidget(body)
             plane.setMinimumSize(220, 170)
-            plane.vline.hide()
-            plane.hline.hide()
             plain_axes(plane)
             marker = PassiveScatterItem(
                 size=9, symbol="+", pen=pg.mkPen("k", width=1.5), brush=None

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainterPath
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsPathItem,
     QLabel,
     QSizePolicy,
@@ -142,6 +144,48 @@ class PassiveScatterItem(pg.ScatterPlotItem):
         if self._bounds_cache is None:
             self._bounds_cache = super().boundingRect()
         return self._bounds_cache
+
+
+class Crosshair:
+    """The decoded point: a dot with two lines through it across the plot.
+
+    Plain Qt items that ignore the view's scale: laid out once in pixels, moved
+    with one ``setPos`` and painted without Python (pyqtgraph's InfiniteLines
+    and a one-point scatter cost ~0.3 ms of Python per plane at every click).
+    The lines reach past any screen; the view box clips them to the plot.
+    """
+
+    REACH_PX = 16384.0
+    COLOUR = (220, 30, 30)
+
+    def __init__(self) -> None:
+        colour = QColor(*self.COLOUR)
+        self.dot = QGraphicsEllipseItem(-5.5, -5.5, 11.0, 11.0)
+        self.dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.dot.setPen(QPen(QColor("white"), 2.0))
+        self.dot.setBrush(colour)
+        self.dot.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.dot.setZValue(20)
+        self.dot.setVisible(False)
+        pen = QPen(colour, 1.5)
+        pen.setCosmetic(True)
+        reach = self.REACH_PX
+        for line in (QLineF(0.0, -reach, 0.0, reach), QLineF(-reach, 0.0, reach, 0.0)):
+            item = QGraphicsLineItem(line, self.dot)
+            item.setPen(pen)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
+
+    def move_to(self, x: float, y: float) -> None:
+        """Show the crosshair at plane point ``(x, y)``."""
+        self.dot.setPos(x, y)
+        self.dot.setVisible(True)
+
+    def position(self) -> tuple[float, float] | None:
+        """The marked plane point (None while hidden)."""
+        if not self.dot.isVisible():
+            return None
+        return (self.dot.pos().x(), self.dot.pos().y())
 
 
 class _LatentViewBox(pg.ViewBox):
@@ -285,18 +329,8 @@ class LatentPlaneWidget(pg.PlotWidget):
         # points are a blit (a plane repaint 2.3 -> 1.2 ms CPU, shipped MNIST pair).
         for item in (self.manifold, self.points):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        cross_pen = pg.mkPen((220, 30, 30), width=1.5)
-        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=cross_pen)
-        self.hline = pg.InfiniteLine(angle=0, movable=False, pen=cross_pen)
-        for line in (self.vline, self.hline):
-            line.setZValue(20)
-            line.setVisible(False)
-            self.addItem(line, ignoreBounds=True)
-        self.marker = PassiveScatterItem(
-            size=11, pen=pg.mkPen("w", width=2), brush=pg.mkBrush(220, 30, 30)
-        )
-        self.marker.setZValue(21)
-        self.addItem(self.marker, ignoreBounds=True)
+        self.crosshair = Crosshair()
+        self.addItem(self.crosshair.dot, ignoreBounds=True)
         # The picked inputs: rings around their codes (A green, B orange).
         self.pick_rings = PassiveScatterItem(size=16, brush=None)
         # The same pen objects each time: pyqtgraph keys its symbol atlas by
@@ -490,11 +524,11 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     def set_crosshair(self, x: float, y: float) -> None:
         """Mark the decoded point."""
-        self.vline.setPos(x)
-        self.hline.setPos(y)
-        self.vline.setVisible(True)
-        self.hline.setVisible(True)
-        self.marker.setData([x], [y])
+        self.crosshair.move_to(x, y)
+
+    def hide_crosshair(self) -> None:
+        """Mark no point."""
+        self.crosshair.dot.setVisible(False)
 
     def set_axis_labels(self, x: str, y: str) -> None:
         """Name the axes; a no-op when unchanged (a new label re-lays the axis)."""

@@ -403,10 +403,12 @@ class MainWindow(QMainWindow):
             if state.codes is None or not same_data(state.dataset, sel.dataset):
                 panel.plane.set_picks([])
                 continue
-            xy = state.latent_slice.project(state.codes.mu)
+            # Only the picked codes: projecting all of them cost ~0.3 ms a
+            # side at every training snapshot.
+            mu = state.codes.mu
             panel.plane.set_picks(
                 [
-                    None if i is None else tuple(xy[i])
+                    None if i is None else tuple(state.latent_slice.project(mu[i])[0])
                     for i in (sel.previous, sel.current)
                 ]
             )

@@ -124,6 +124,12 @@ class PassiveScatterItem(pg.ScatterPlotItem):
     def mouseClickEvent(self, ev) -> None:
         ev.ignore()
 
+    def paint(self, p, *args) -> None:
+        # Qt paints an empty item at each repaint too: pyqtgraph's paint of no
+        # points cost ~0.35 ms per item per repaint.
+        if len(self.data):
+            super().paint(p, *args)
+
     # pyqtgraph recomputes the bounds from the data on every hit test and paint
     # (~0.1 ms per item per mouse event); they change only with the data or the
     # view. The cache is dropped after those calls, not before: Qt asks for the
@@ -574,8 +580,7 @@ def fit_rect(
         points = points[np.isfinite(points).all(1)]
     if points is None or len(points) == 0:
         return LatentRect.square(3.0)
-    lo = np.percentile(points, 0.5, axis=0)
-    hi = np.percentile(points, 99.5, axis=0)
+    lo, hi = np.percentile(points, (0.5, 99.5), axis=0)  # one sort, not two
     if prior:
         lo = np.minimum(lo, -3.0)
         hi = np.maximum(hi, 3.0)

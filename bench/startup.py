@@ -200,21 +200,14 @@ def phases_child(data_dir: str) -> int:
     stamp("pyside6")
     from PySide6.QtCore import QTimer
 
-    from latentlab.qt.app import (
-        after_first_paint,
-        create_window,
-        load_files,
-        new_application,
-        show_loading,
-    )
+    from latentlab.qt.app import create_window, new_application, show_then_load
 
     stamp("imports")
     if "torch" in sys.modules:
         note("the app's imports imported torch")
     app = new_application(["latentlab"])
     stamp("qapplication")
-    window = create_window([], data_dir, load=False)
-    show_loading(window, [], data_dir)
+    window = create_window([], data_dir, load=False, defer_views=True)
     stamp("window")
     panels = window.session.sides
     done = {"ready": False}
@@ -233,7 +226,6 @@ def phases_child(data_dir: str) -> int:
         stamp("first_paint")
         poll.timeout.connect(torch_seen)
         poll.start()
-        load_files(window, [], data_dir)
 
     def check(_side: int = 0) -> None:
         if not done["ready"] and all(p.model is not None for p in panels):
@@ -243,8 +235,7 @@ def phases_child(data_dir: str) -> int:
             QTimer.singleShot(0, lambda: (stamp("painted"), window.close_discarding()))
 
     window.session.sideChanged.connect(check)
-    after_first_paint(window, painted)
-    window.show()
+    show_then_load(window, [], data_dir, painted=painted)
     stamp("shown")
     QTimer.singleShot(0, lambda: stamp("first_event"))
     app.exec()

@@ -3,4 +3,20 @@
 PySide6 is imported first so that pyqtgraph and superqt (through qtpy) bind to it.
 """
 
+import sys
+
 import PySide6.QtCore  # noqa: F401 - must precede pyqtgraph / superqt imports
+
+# pyqtgraph imports all its widgets, and RawImageWidget (unused here) imports
+# CUDA's Python bindings where torch's wheel installed them: ~60 ms before the
+# window's first frame. torch imports them itself, off the GUI thread, when
+# the models load.
+_CUDART = "cuda.bindings.runtime"
+_held_back = _CUDART not in sys.modules
+if _held_back:
+    sys.modules[_CUDART] = None  # type: ignore[assignment]  # "not installed"
+try:
+    import pyqtgraph  # noqa: F401
+finally:
+    if _held_back and sys.modules.get(_CUDART, 0) is None:
+        del sys.modules[_CUDART]

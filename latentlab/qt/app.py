@@ -59,14 +59,18 @@ def configure_app(app: QGuiApplication) -> None:
 
 
 def create_window(
-    files: Sequence[str], data_dir: str | None, *, load: bool = True
+    files: Sequence[str],
+    data_dir: str | None,
+    *,
+    load: bool = True,
+    defer_views: bool = False,
 ) -> MainWindow:
     """Build the window and start loading ``files`` (or the shipped pair); with
     ``load=False`` the caller starts it with :func:`show_loading` and
-    :func:`load_files`."""
+    :func:`load_files`. ``defer_views``: see :class:`MainWindow`."""
     pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")
     controller = Controller(data_dir=data_dir)
-    window = MainWindow(controller)
+    window = MainWindow(controller, defer_views=defer_views)
     if load:
         show_loading(window, files, data_dir)
         load_files(window, files, data_dir)
@@ -153,6 +157,44 @@ def new_application(argv: Sequence[str]) -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def show_then_load(
+    window: MainWindow,
+    files: Sequence[str],
+    data_dir: str | None,
+    painted: Callable[[], None] | None = None,
+) -> None:
+    """Show the window (built with ``load=False, defer_views=True``); once its
+    first frame is on screen, call ``painted`` and start loading ``files``.
+
+    The analysis tabs (~0.2 s of widgets the first frame does not show) are
+    built once the loads end, one per event-loop turn; built alongside the
+    loads they delayed them by as much, both wanting the GIL. A tab the user
+    opens sooner is built then.
+    """
+    show_loading(window, files, data_dir)
+    loading = set(range(len(startup_files(files, data_dir))))
+    controller = window.controller
+
+    def load_ended(side: int, busy: bool) -> None:
+        if not busy and side in loading:
+            loading.discard(side)
+            if not loading:
+                controller.loadingChanged.disconnect(load_ended)
+                window.build_views(one_per_turn=True)
+
+    def start_loading() -> None:
+        if painted is not None:
+            painted()
+        if loading:
+            controller.loadingChanged.connect(load_ended)
+            load_files(window, files, data_dir)
+        else:
+            window.build_views(one_per_turn=True)
+
+    after_first_paint(window, start_loading)
+    window.show()
+
+
 def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     """Run the desktop app until its window closes."""
     app = new_application(sys.argv[:1])
@@ -166,16 +208,13 @@ def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     # The window is built and painted before torch is imported (the Qt layer and
     # the core modules it imports import torch only inside functions): loading
     # the models, which imports it, starts once the window is on screen.
-    window = create_window(files, data_dir, load=False)
-    show_loading(window, files, data_dir)
+    window = create_window(files, data_dir, load=False, defer_views=True)
 
-    def start_loading() -> None:
+    def report_paint() -> None:
         if os.environ.get("LATENTLAB_REPORT_PAINT"):
             print("latentlab: window painted", flush=True)
-        load_files(window, files, data_dir)
 
-    after_first_paint(window, start_loading)
-    window.show()
+    show_then_load(window, files, data_dir, painted=report_paint)
     if os.environ.get("LATENTLAB_QUIT_WHEN_READY"):
         # Smoke tests and the start-up benchmark: report, then close like a user.
         _quit_when_ready(window, len(startup_files(files, data_dir)))

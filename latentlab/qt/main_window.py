@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -92,7 +92,12 @@ class MainWindow(QMainWindow):
 
     closing = Signal()  # emitted in closeEvent once closing is confirmed
 
-    def __init__(self, controller: Controller | None = None) -> None:
+    def __init__(
+        self, controller: Controller | None = None, *, defer_views: bool = False
+    ) -> None:
+        """``defer_views``: the analysis tabs start as empty pages, each built
+        when first shown or by :meth:`build_views` (start-up builds them after
+        the first frame)."""
         super().__init__()
         self.setWindowTitle("LatentLab — AE vs VAE latent explorer")
         self.controller = controller or Controller()
@@ -122,11 +127,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scrolling(planes), "Latent planes")
         self.tabs.setTabToolTip(0, "Both models' latent planes; click to decode")
         self.views: dict[str, AnalysisView] = {}
+        self._unbuilt_views: dict[str, type[AnalysisView]] = {}
         for cls in VIEWS:
-            view = cls(self.session, self.controller.jobs)
-            self.views[cls.key] = view
-            index = self.tabs.addTab(view, cls.title)
+            self._unbuilt_views[cls.key] = cls
+            index = self.tabs.addTab(QWidget(), cls.title)
             self.tabs.setTabToolTip(index, cls.tooltip)
+        if not defer_views:
+            self.build_views()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.setCentralWidget(self.tabs)
 
         self.train_panel = TrainPanel()
@@ -674,6 +682,40 @@ class MainWindow(QMainWindow):
                 path += ".csv"
             self.controller.export_codes(side, path)
 
+    # --- the analysis tabs ----------------------------------------------------------
+
+    def view(self, key: str) -> AnalysisView:
+        """The analysis view ``key``, built now if it was not yet."""
+        cls = self._unbuilt_views.pop(key, None)
+        if cls is not None:
+            index = 1 + VIEWS.index(cls)
+            view = cls(self.session, self.controller.jobs)
+            self.views[key] = view
+            current = self.tabs.currentIndex()
+            self.tabs.blockSignals(True)
+            placeholder = self.tabs.widget(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, view, cls.title)
+            self.tabs.setTabToolTip(index, cls.tooltip)
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            placeholder.deleteLater()
+        return self.views[key]
+
+    def build_views(self, *, one_per_turn: bool = False) -> None:
+        """Build the analysis views not built yet: all now, or one per
+        event-loop turn so the window stays responsive meanwhile."""
+        if not one_per_turn:
+            for key in list(self._unbuilt_views):
+                self.view(key)
+        elif self._unbuilt_views:
+            self.view(next(iter(self._unbuilt_views)))
+            QTimer.singleShot(0, self, lambda: self.build_views(one_per_turn=True))
+
+    def _on_tab_changed(self, index: int) -> None:
+        if 1 <= index <= len(VIEWS):
+            self.view(VIEWS[index - 1].key)
+
     def figure_plot(self, key: str):
         """The plot widget behind File ▸ Export Figure entry ``key``."""
         if key in ("plane0", "plane1"):
@@ -682,7 +724,7 @@ class MainWindow(QMainWindow):
             return self.train_panel.plots
         view_key, _, attr = key.partition(".")
         first, *rest = attr.split("/")
-        plot = getattr(self.views[view_key], first)
+        plot = getattr(self.view(view_key), first)
         for part in rest:  # a dict of plots by kind, or a widget's attribute
             plot = plot[part] if isinstance(plot, dict) else getattr(plot, part)
         return plot
@@ -694,7 +736,7 @@ class MainWindow(QMainWindow):
         elif key.startswith("plane"):
             self.tabs.setCurrentIndex(0)
         else:
-            self.tabs.setCurrentWidget(self.views[key.partition(".")[0]])
+            self.tabs.setCurrentWidget(self.view(key.partition(".")[0]))
 
     def export_figure_dialog(self, key: str) -> None:
         """Ask for a file and write plot ``key`` as SVG or 2x PNG."""
@@ -716,7 +758,9 @@ class MainWindow(QMainWindow):
     def _figure_missing(self, key: str) -> bool:
         """True (and say why) when plot ``key``'s tab shows what it needs
         instead of a plot: exporting it would write an empty figure."""
-        view = self.views.get(key.partition(".")[0])
+        view_key = key.partition(".")[0]
+        known = view_key in self.views or view_key in self._unbuilt_views
+        view = self.view(view_key) if known else None
         if view is None or not view.showing_message:
             return False
         self.show_error("Nothing to export", view.message.text().split("\n")[0])

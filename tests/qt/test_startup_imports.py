@@ -19,32 +19,40 @@ if TYPE_CHECKING:
 
 _PROBE = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from latentlab.qt.app import (
-        after_first_paint, create_window, load_files, show_loading
-    )
+    from latentlab.qt.app import create_window, new_application, show_then_load
 
-    report = {"after_import": "torch" in sys.modules}
-    app = QApplication(["latentlab"])
-    window = create_window([], None, load=False)
-    show_loading(window, [], None)
+    cuda = "cuda.bindings.runtime"
+    report = {
+        "after_import": "torch" in sys.modules,
+        "cuda_bindings_after_import": cuda in sys.modules,
+    }
+    app = new_application(["latentlab"])
+    report["gui_thread_pool_off"] = os.environ.get("QT_NO_GUI_THREADPOOL")
+    window = create_window([], None, load=False, defer_views=True)
     report["after_window"] = "torch" in sys.modules
 
     def painted():
         report["after_paint"] = "torch" in sys.modules
-        load_files(window, [], None)
+        report["views_at_paint"] = len(window.views)
+
+    def all_built():
+        report["views_built"] = sorted(window.views)
+        window.close_discarding()
 
     def check(_side=0):
         if all(s.model is not None for s in window.session.sides):
             report["loaded"] = "torch" in sys.modules
-            window.close_discarding()
+            report["views_when_loaded"] = len(window.views)
+            # Held back from pyqtgraph only: importable once torch wants it.
+            report["cuda_bindings_not_blocked"] = sys.modules.get(cuda, 0) is not None
+            window.session.sideChanged.disconnect(check)
+            QTimer.singleShot(500, all_built)
 
     window.session.sideChanged.connect(check)
-    after_first_paint(window, painted)
-    window.show()
+    show_then_load(window, [], None, painted=painted)
     QTimer.singleShot(60000, app.quit)
     app.exec()
     print(json.dumps(report))
@@ -60,10 +68,18 @@ def test_window_is_painted_before_torch_is_imported(tmp_path: Path) -> None:
         HOME=str(tmp_path),
         LATENTLAB_DATA=str(tmp_path / "no-data"),  # the shipped shapes pair
     )
+    env.pop("QT_NO_GUI_THREADPOOL", None)
     report = python_report(_PROBE, env)
     assert report == {
         "after_import": False,
+        "cuda_bindings_after_import": False,
+        "gui_thread_pool_off": "1",
         "after_window": False,
         "after_paint": False,
+        # The analysis tabs are built after the loads, not before the frame.
+        "views_at_paint": 0,
         "loaded": True,
+        "views_when_loaded": 0,
+        "cuda_bindings_not_blocked": True,
+        "views_built": ["diagnostics", "eps", "gradient", "interpolation", "prior"],
     }, report

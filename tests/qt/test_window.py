@@ -113,6 +113,32 @@ def test_a_hidden_view_does_no_work_until_shown(qtbot, window):
     assert not prior.stale and prior.refresh_count > before
 
 
+def test_a_deferred_tab_is_built_when_opened_and_shows_the_models_loaded_before(
+    qtbot, no_threads_left
+):
+    # As at start-up: the analysis tabs are empty pages until built.
+    win = create_window(SHAPES_PAIR, None, defer_views=True)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
+    win.resize(1280, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    _wait_loaded(qtbot, win)
+    assert win.views == {}
+    titles = [win.tabs.tabText(i) for i in range(win.tabs.count())]
+    win.tabs.setCurrentIndex(titles.index("Prior samples"))
+    prior = win.views["prior"]
+    assert win.tabs.currentWidget() is prior
+    assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == titles
+    # Built after the models loaded, it draws them (and says nothing is missing).
+    qtbot.waitUntil(lambda: prior.refresh_count > 0, timeout=10000)
+    assert not prior.showing_message
+    # The rest, one per event-loop turn, without moving the user off the tab.
+    win.build_views(one_per_turn=True)
+    qtbot.waitUntil(lambda: len(win.views) == 5, timeout=5000)
+    assert win.tabs.currentWidget() is prior
+    win.close_discarding()
+
+
 # --- unsaved models ----------------------------------------------------------------
 
 

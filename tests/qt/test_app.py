@@ -56,6 +56,27 @@ def test_drag_decodes_continuously(qtbot, window):
     assert window.panels[0].decode.z[0] == pytest.approx(xs[-1])
 
 
+def test_a_press_decodes_before_the_release_and_the_click_adds_nothing(qtbot, window):
+    plane = window.panels[0].plane
+    viewport = plane.viewport()
+    seen, picks = [], []
+    plane.latentClicked.connect(lambda x, y: seen.append((x, y)))
+    plane.pickRequested.connect(lambda x, y: picks.append((x, y)))
+    pos = plane.scene_pos_of(0.8, 0.4)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=pos)
+    # Both panels show the decode while the button is still down.
+    assert len(seen) == 1
+    for side in (0, 1):
+        np.testing.assert_allclose(window.panels[side].decode.z, seen[0], rtol=1e-6)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=pos)
+    assert len(seen) == 1, "the release decoded the same point again"
+    # Ctrl+click picks on release and decodes nothing.
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, ctrl, pos)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, ctrl, pos)
+    assert len(seen) == 1 and len(picks) == 1
+
+
 def test_manifold_covers_the_visible_rect_with_square_tiles(qtbot, window):
     panel = window.panels[1]
     manifold = panel.plane.manifold

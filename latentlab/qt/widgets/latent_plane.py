@@ -3,7 +3,8 @@
 Layers, bottom to top: one ImageItem placed in latent coordinates, one
 :class:`~latentlab.qt.widgets.points.PointsItem` drawing every colour group, the
 crosshair.
-A left click or drag emits ``latentClicked``; Ctrl+click emits ``pickRequested``
+A left press or drag emits ``latentClicked`` (on the press, not the release);
+Ctrl+click emits ``pickRequested``
 (pick the test image under the pointer as an input); wheel zooms; right or
 middle drag pans. Alt+drag draws a selection rectangle and Alt+Shift+drag a
 lasso (or plain left drag, with :meth:`LatentPlaneWidget.set_selection_tool`);
@@ -250,7 +251,7 @@ class _LatentViewBox(pg.ViewBox):
             p = self.mapToView(ev.pos())
             if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
                 self._plane.pickRequested.emit(float(p.x()), float(p.y()))
-            else:
+            elif not self._plane.decoded_on_press:
                 self._plane.latentClicked.emit(float(p.x()), float(p.y()))
         else:
             super().mouseClickEvent(ev)
@@ -289,7 +290,7 @@ class LatentPlaneWidget(pg.PlotWidget):
     Signals
     -------
     latentClicked(float, float)
-        The user clicked or dragged at this plane point.
+        The user pressed the left button or dragged at this plane point.
     pickRequested(float, float)
         The user Ctrl+clicked here: pick the test image whose code is nearest.
     regionSelected(object)
@@ -311,6 +312,7 @@ class LatentPlaneWidget(pg.PlotWidget):
         self._vb = _LatentViewBox(self)
         self.selection_tool = ""
         self.press_modifiers = Qt.KeyboardModifier.NoModifier
+        self.decoded_on_press = False
         super().__init__(parent=parent, viewBox=self._vb, background="w")
         self.setAspectLocked(True)
         # An empty plane (loading, no model) shows the prior's bulk, not
@@ -510,6 +512,18 @@ class LatentPlaneWidget(pg.PlotWidget):
 
     def mousePressEvent(self, ev) -> None:
         self.press_modifiers = ev.modifiers()
+        # A plain left press decodes at once: the image is up before the
+        # button is released (~0.1 s later for a person), and a drag from here
+        # follows. The click at release then emits nothing more.
+        self.decoded_on_press = False
+        plain = ev.modifiers() == Qt.KeyboardModifier.NoModifier
+        left = ev.button() == Qt.MouseButton.LeftButton
+        if left and plain and not self.selection_tool:
+            scene_pos = self.mapToScene(ev.position().toPoint())
+            if self._vb.sceneBoundingRect().contains(scene_pos):
+                p = self._vb.mapSceneToView(scene_pos)
+                self.decoded_on_press = True
+                self.latentClicked.emit(float(p.x()), float(p.y()))
         super().mousePressEvent(ev)
 
     def set_picks(self, points: Sequence[tuple[float, float] | None]) -> None:

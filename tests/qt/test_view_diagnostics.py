@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocumentFragment
 
 from latentlab.core.analysis.likelihood import quadrature_log_px
 from latentlab.core.data import to_float
@@ -73,6 +74,9 @@ def test_clicking_the_plane_decodes_there(qtbot, window, view):
 
 def test_compute_log_px_matches_the_quadrature_and_cancel_stops_it(qtbot, window, view):
     vae = window.session.sides[1]
+    # The whole sentence is shown (a bare "<" in rich text cut it short).
+    shown = QTextDocumentFragment.fromHtml(view.result_label.text()).toPlainText()
+    assert shown.endswith("(adaptive, to < 0.05 nats/image). Press Compute.")
     view.n_spin.setValue(40)
     with qtbot.waitSignal(view.likelihoodReady, timeout=60000) as blocker:
         qtbot.mouseClick(view.compute_button, Qt.MouseButton.LeftButton)

@@ -548,7 +548,7 @@ class DiagnosticsView(AnalysisView):
         self.n_spin.setValue(n)
         d = vae.latent_slice.latent_dim
         how = (
-            "exact by quadrature over the plane (adaptive, to < 0.05 nats/image)"
+            "exact by quadrature over the plane (adaptive, to &lt; 0.05 nats/image)"
             if d == 2
             else "by importance sampling with q(z|x), K samples per image"
         )

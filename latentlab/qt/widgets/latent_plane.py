@@ -21,12 +21,12 @@ import numpy as np
 import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsPathItem,
+    QGraphicsPixmapItem,
     QLabel,
     QSizePolicy,
     QWidget,
@@ -159,18 +159,20 @@ class Crosshair:
     Plain Qt items that ignore the view's scale: laid out once in pixels, moved
     with one ``setPos`` and painted without Python (pyqtgraph's InfiniteLines
     and a one-point scatter cost ~0.3 ms of Python per plane at every click).
-    The lines reach past any screen; the view box clips them to the plot.
+    The dot is a pixmap drawn once with antialiasing (the plots draw without);
+    the lines reach past any screen, and the view box clips them to the plot.
     """
 
     REACH_PX = 16384.0
     COLOUR = (220, 30, 30)
+    DOT_PX = 11
 
     def __init__(self) -> None:
         colour = QColor(*self.COLOUR)
-        self.dot = QGraphicsEllipseItem(-5.5, -5.5, 11.0, 11.0)
+        self.dot = QGraphicsPixmapItem(self._dot_pixmap(colour))
+        half = self.DOT_PX / 2
+        self.dot.setOffset(-half, -half)
         self.dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.dot.setPen(QPen(QColor("white"), 2.0))
-        self.dot.setBrush(colour)
         self.dot.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.dot.setZValue(20)
         self.dot.setVisible(False)
@@ -182,6 +184,23 @@ class Crosshair:
             item.setPen(pen)
             item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
+
+    @classmethod
+    def _dot_pixmap(cls, colour: QColor) -> QPixmap:
+        """A red disc in a white ring, at the screen's pixel density."""
+        screen = QGuiApplication.primaryScreen()
+        ratio = screen.devicePixelRatio() if screen is not None else 1.0
+        size = round(cls.DOT_PX * ratio)
+        pixmap = QPixmap(size, size)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor("white"), 2.0))
+        painter.setBrush(colour)
+        painter.drawEllipse(QRectF(1.0, 1.0, cls.DOT_PX - 2.0, cls.DOT_PX - 2.0))
+        painter.end()
+        return pixmap
 
     def move_to(self, x: float, y: float) -> None:
         """Show the crosshair at plane point ``(x, y)``."""

@@ -1,4 +1,5 @@
-"""How many torch threads the app's computations use, thread by thread.
+"""How many torch threads the app's computations use, thread by thread, and
+at which priority.
 
 torch keeps its intra-op thread count per thread once a thread has run an op
 (OpenMP's setting is per thread), so a count set on one thread does not reach
@@ -11,6 +12,8 @@ the in-app pair rate went from 0.81 to 0.96 of the one-core limit).
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 _default: int | None = None  # torch's own count, read before any change
@@ -23,10 +26,37 @@ def set_job_threads(threads: int | None) -> None:
     _job_threads = threads
 
 
+# Scheduler order on Linux, where niceness is per thread: the window (0), then
+# jobs, then training. A job at the window's priority took a core from it for
+# up to a scheduler slice whenever training held the other one.
+JOB_NICENESS = 5
+TRAINING_NICENESS = 10
+
+_lowered = threading.local()
+
+
+def lower_this_thread(by: int) -> None:
+    """Put the calling thread ``by`` below the app's main thread in the
+    scheduler, once (Linux; elsewhere, or where refused, it keeps its priority).
+    The main thread, where the window runs, is never lowered."""
+    if getattr(_lowered, "done", False) or not sys.platform.startswith("linux"):
+        return
+    if threading.current_thread() is threading.main_thread():
+        return
+    _lowered.done = True
+    try:
+        base = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the main thread's
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, base + by))
+    except OSError:
+        pass  # not allowed here: the work still runs, only less politely
+
+
 def use_job_threads() -> None:
-    """Give the calling thread the jobs' torch thread count."""
+    """Give the calling thread the jobs' torch thread count and priority."""
     global _default
     import torch  # here: the window is built before torch is imported
+
+    lower_this_thread(JOB_NICENESS)
 
     if _default is None:
         _default = torch.get_num_threads()

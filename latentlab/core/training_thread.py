@@ -17,9 +17,7 @@ may be called from any thread: they set flags read between two steps.
 
 from __future__ import annotations
 
-import os
 import queue
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from latentlab.core.checkpoints import metrics_summary, save_checkpoint
 from latentlab.core.errors import CheckpointError, LatentLabError, TrainingError
 from latentlab.core.files import prepare_folder
 from latentlab.core.text import printable
+from latentlab.core.threads import TRAINING_NICENESS, lower_this_thread
 from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training import (
     EpochEnd,
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
 
 POLL_S = 0.05  # how often a paused run looks at the stop flag
 JOIN_S = 2.0
-# Below the app in the scheduler: a redraw never waits for a training step.
-THREAD_NICENESS = 10  # added to the app's own niceness
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +207,7 @@ class TrainingThread:
         events: queue.SimpleQueue[tuple[Any, ...]],
     ) -> None:
         self.native_id = threading.get_native_id()
-        _lower_priority(self.native_id)
+        lower_this_thread(TRAINING_NICENESS)
         try:
             run = train(models, dataset, config, should_stop=self._should_stop)
             histories: list[list[EpochMetrics]] = [[] for _ in models]
@@ -235,18 +232,6 @@ class TrainingThread:
                         events.put(("event", saver.save(models, histories, recorder)))
         except Exception as exc:  # every failure goes to the caller's thread
             events.put(("error", exc))
-
-
-def _lower_priority(native_id: int) -> None:
-    """Put the calling thread below the app in the scheduler (Linux: niceness is
-    per thread). Elsewhere the thread keeps the app's priority."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ours = os.getpriority(os.PRIO_PROCESS, 0)
-        os.setpriority(os.PRIO_PROCESS, native_id, min(19, ours + THREAD_NICENESS))
-    except OSError:
-        pass  # not allowed here: training still works, only less politely
 
 
 class Autosaver:

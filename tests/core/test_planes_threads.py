@@ -1,7 +1,10 @@
-"""serial_torch_here: the calling thread runs torch serially, others do not."""
+"""serial_torch_here: the calling thread runs torch serially, others do not;
+jobs run below the window in the scheduler."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 import numpy as np
@@ -11,7 +14,13 @@ import torch
 from latentlab.core.analysis.planes import decode_at
 from latentlab.core.config import ModelConfig
 from latentlab.core.latent import LatentSlice, decode_codes
-from latentlab.core.threads import serial_torch_here, set_job_threads, use_job_threads
+from latentlab.core.threads import (
+    JOB_NICENESS,
+    TRAINING_NICENESS,
+    serial_torch_here,
+    set_job_threads,
+    use_job_threads,
+)
 from latentlab.core.training import new_model
 
 
@@ -67,3 +76,17 @@ def test_jobs_use_one_thread_while_training_and_the_default_after():
     finally:
         set_job_threads(None)
     assert _in_thread(job) == default
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice")
+def test_a_job_thread_runs_between_the_window_and_training_in_the_scheduler():
+    main = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def job():
+        use_job_threads()
+        use_job_threads()  # a reused pool thread is not lowered twice
+        return os.getpriority(os.PRIO_PROCESS, 0)
+
+    assert _in_thread(job) == min(19, main + JOB_NICENESS)
+    assert JOB_NICENESS < TRAINING_NICENESS
+    assert os.getpriority(os.PRIO_PROCESS, 0) == main, "the calling thread is untouched"

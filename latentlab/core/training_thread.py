@@ -190,7 +190,11 @@ class TrainingThread:
                         raise exc
                     raise TrainingError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            if not ended:
+            if ended:
+                # Its last message is sent just before it returns: wait for
+                # that, so a run that ended is not still "alive".
+                self._thread.join(JOIN_S)
+            else:
                 abandoned = not self._killed
                 self.kill()  # abandoned: the generator was closed mid-run
                 self._thread.join(JOIN_S)

@@ -110,6 +110,9 @@ class Controller(QObject):
         pool = QThreadPool.globalInstance()
         pool.setMaxThreadCount(max(pool.maxThreadCount(), 4))
         self.jobs.busyChanged.connect(self._on_busy)
+        self.run_checkpoints: list[Checkpoint] = []
+        """The last run's models, while it trained and as it ended (its curves
+        stay on screen while they are shown)."""
 
     @property
     def panels(self) -> list[Side]:
@@ -363,6 +366,7 @@ class Controller(QObject):
             return
         self._train_spec = spec
         self._train_history = [[], []]
+        self.run_checkpoints = []
         self._train_timeline = TimelineRecorder(len(SIDES))
         self._train_paused = False
         self._final_status = "stopped"
@@ -412,12 +416,12 @@ class Controller(QObject):
             shown = event.dataset.test_subset(TRAINING_POINTS)
             for side, model in zip(SIDES, event.models, strict=True):
                 self._grid_wanted[side] = None  # asked again at the first snapshot
+                checkpoint = Checkpoint(model=model, dataset=dict(event.identity))
+                self.run_checkpoints.append(checkpoint)
                 self.session.set_side(
                     side,
                     Side(
-                        checkpoint=Checkpoint(
-                            model=model, dataset=dict(event.identity)
-                        ),
+                        checkpoint=checkpoint,
                         dataset=shown,
                         latent_slice=self.session.sides[side].latent_slice
                         if self.session.sides[side].latent_slice.latent_dim
@@ -512,6 +516,7 @@ class Controller(QObject):
                 timeline=self._train_timeline.timeline(side),
             )
             ckpt.metrics = metrics_summary(ckpt.history)
+            self.run_checkpoints.append(ckpt)
             self.session.update_side(side, training=False, unsaved=True)
             self.set_checkpoint(side, ckpt, unsaved=True)
 

@@ -14,7 +14,8 @@ rendered by Qt's own ``QSvgGenerator`` (the manifold becomes an embedded
 every shown scatter point is then written as an SVG mark of its own
 (``<circle>`` for round symbols, ``<rect>`` for squares, ``<path>`` for
 crosses) in ``<g id="points">``: one mark per point inside the view, in the
-point's colour.
+point's colour. A plane's crosshair is written the same way, in
+``<g id="crosshair">``: two lines across its view and its dot.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters
 from PySide6.QtCore import QBuffer, QIODevice, QRectF, QSize, Qt
-from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtGui import QGuiApplication, QPainter, QPen
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QGraphicsItem
 
 from latentlab.core.errors import ExportError
 from latentlab.core.files import write_atomic
+from latentlab.qt.widgets.latent_plane import CrosshairDot
 from latentlab.qt.widgets.points import ALPHA, PointsItem
 
 if TYPE_CHECKING:
@@ -72,12 +74,32 @@ def export_figure(plot: Any, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _crosshairs(root: QGraphicsItem) -> list[CrosshairDot]:
+    """The shown crosshair dots under ``root`` (their lines are children)."""
+    return [
+        item
+        for item in root.scene().items()
+        if isinstance(item, CrosshairDot)
+        and item.isVisible()
+        and root.isAncestorOf(item)
+    ]
+
+
 def figure_png(root: QGraphicsItem, scale: int = PNG_SCALE) -> bytes:
     """PNG bytes of ``root`` at ``scale`` times its on-screen width."""
     exporter = pg.exporters.ImageExporter(root)
     params = exporter.parameters()
     params["width"] = max(1, round(root.sceneBoundingRect().width() * scale))
-    image = exporter.export(toBytes=True)
+    # A crosshair keeps its size in pixels whatever the scale: grow it with
+    # the figure, as the scatter symbols do.
+    dots = _crosshairs(root)
+    for dot in dots:
+        dot.setScale(scale)
+    try:
+        image = exporter.export(toBytes=True)
+    finally:
+        for dot in dots:
+            dot.setScale(1.0)
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if image is None or not image.save(buf, "PNG"):
@@ -210,6 +232,53 @@ def _mark_element(mark: dict[str, Any]) -> ET.Element:
     return el
 
 
+def _crosshair_elements(dot: CrosshairDot, src: QRectF) -> list[ET.Element]:
+    """A crosshair as SVG: its two lines across its view only, then its dot.
+
+    Qt's SVG output ignores the view's clip, so the items are not rendered.
+    """
+    vb = dot.parentItem()
+    while vb is not None and not isinstance(vb, pg.ViewBox):
+        vb = vb.parentItem()
+    at = dot.scenePos() - src.topLeft()
+    x, y = at.x(), at.y()
+    elements = []
+    if vb is not None:
+        view = vb.sceneBoundingRect().translated(-src.topLeft())
+        line = next(iter(dot.childItems()), None)
+        pen = line.pen() if line is not None else QPen()
+        colour, opacity = _colour(pen.color())
+        for x1, y1, x2, y2 in (
+            (x, view.top(), x, view.bottom()),
+            (view.left(), y, view.right(), y),
+        ):
+            el = ET.Element(
+                f"{{{SVG_NS}}}line",
+                {
+                    "x1": f"{x1:.2f}",
+                    "y1": f"{y1:.2f}",
+                    "x2": f"{x2:.2f}",
+                    "y2": f"{y2:.2f}",
+                    "stroke": colour,
+                    "stroke-width": f"{max(pen.widthF(), 1.0):g}",
+                },
+            )
+            if opacity < 1:
+                el.set("stroke-opacity", f"{opacity:g}")
+            elements.append(el)
+    ring = dot.pen()
+    mark = {
+        "x": x,
+        "y": y,
+        "r": dot.rect().width() / 2,
+        "symbol": "o",
+        "fill": _colour(dot.brush().color()),
+        "stroke": (*_colour(ring.color()), ring.widthF()),
+    }
+    elements.append(_mark_element(mark))
+    return elements
+
+
 def figure_svg(root: QGraphicsItem) -> bytes:
     """SVG bytes of ``root``: Qt's rendering of the scene without the scatter
     items, then one mark per shown scatter point (see the module docstring)."""
@@ -222,6 +291,8 @@ def figure_svg(root: QGraphicsItem) -> bytes:
     w, h = max(1, round(src.width())), max(1, round(src.height()))
     scatters = _scatters(root)
     marks = [m for item in scatters for m in _marks(item, src)]
+    dots = _crosshairs(root)
+    crosshairs = [el for dot in dots for el in _crosshair_elements(dot, src)]
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     generator = QSvgGenerator()
@@ -245,7 +316,7 @@ def figure_svg(root: QGraphicsItem) -> bytes:
     ]
     for item, _ in cached:
         item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
-    for item in scatters:
+    for item in (*scatters, *dots):
         item.setVisible(False)
     try:
         painter = QPainter(generator)
@@ -254,7 +325,7 @@ def figure_svg(root: QGraphicsItem) -> bytes:
         finally:
             painter.end()
     finally:
-        for item in scatters:
+        for item in (*scatters, *dots):
             item.setVisible(True)
         for item, mode in cached:
             item.setCacheMode(mode)
@@ -265,6 +336,8 @@ def figure_svg(root: QGraphicsItem) -> bytes:
     group = ET.SubElement(svg, f"{{{SVG_NS}}}g", {"id": "points"})
     for mark in marks:
         group.append(_mark_element(mark))
+    if crosshairs:
+        ET.SubElement(svg, f"{{{SVG_NS}}}g", {"id": "crosshair"}).extend(crosshairs)
     return ET.tostring(svg, encoding="utf-8", xml_declaration=True)
 
 

@@ -380,6 +380,9 @@ class MainWindow(QMainWindow):
             cfg.backbone,
             cfg.beta if vae is not None else self.train_panel.beta.value(),
         )
+        run = self.controller.run_checkpoints
+        if all(any(c is r for r in run) for c in (ae, vae) if c is not None):
+            return  # the run's own models: its curves, step by step, stay
         names = [
             c.path.name if c is not None and c.path else "unsaved"
             for c in (ae, vae)
@@ -691,13 +694,16 @@ class MainWindow(QMainWindow):
             index = 1 + VIEWS.index(cls)
             view = cls(self.session, self.controller.jobs)
             self.views[key] = view
-            current = self.tabs.currentIndex()
-            self.tabs.blockSignals(True)
+            # In beside the placeholder, then the placeholder out: removing the
+            # current tab would show (and refresh) its neighbour for a moment.
             placeholder = self.tabs.widget(index)
+            was_current = self.tabs.currentIndex() == index
+            self.tabs.blockSignals(True)
+            self.tabs.insertTab(index + 1, view, cls.title)
+            self.tabs.setTabToolTip(index + 1, cls.tooltip)
+            if was_current:
+                self.tabs.setCurrentIndex(index + 1)
             self.tabs.removeTab(index)
-            self.tabs.insertTab(index, view, cls.title)
-            self.tabs.setTabToolTip(index, cls.tooltip)
-            self.tabs.setCurrentIndex(current)
             self.tabs.blockSignals(False)
             placeholder.deleteLater()
         return self.views[key]
@@ -708,7 +714,7 @@ class MainWindow(QMainWindow):
         if not one_per_turn:
             for key in list(self._unbuilt_views):
                 self.view(key)
-        elif self._unbuilt_views:
+        elif self._unbuilt_views and not self._closing_confirmed:
             self.view(next(iter(self._unbuilt_views)))
             QTimer.singleShot(0, self, lambda: self.build_views(one_per_turn=True))
 

@@ -75,6 +75,19 @@ def test_a_press_decodes_before_the_release_and_the_click_adds_nothing(qtbot, wi
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, ctrl, pos)
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, ctrl, pos)
     assert len(seen) == 1 and len(picks) == 1
+    # A plane with draggable items of its own (the ε view's μ) acts on the
+    # click, so that a press starting a drag picks nothing.
+    eps = window.view("eps")
+    window.tabs.setCurrentWidget(eps)
+    qtbot.waitExposed(eps.plane)
+    eps_seen = []
+    eps.plane.latentClicked.connect(lambda x, y: eps_seen.append((x, y)))
+    r = eps.plane.view_rect()
+    at = eps.plane.scene_pos_of(r.x0 + 0.2 * r.width, r.y0 + 0.8 * r.height)
+    qtbot.mousePress(eps.plane.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert eps_seen == []
+    qtbot.mouseRelease(eps.plane.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert len(eps_seen) == 1
 
 
 def test_manifold_covers_the_visible_rect_with_square_tiles(qtbot, window):
@@ -147,7 +160,23 @@ def test_train_from_the_ui_then_stop_leaves_usable_models(qtbot, window, tmp_pat
     assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled()
     assert len(panel.curves["vae_recon"].x) >= 3
     assert progress[-1].recon[0] < progress[0].recon[0], "AE loss did not fall"
+    steps = len(panel.curves["vae_recon"].x)
+    ctrl = window.controller
+    qtbot.waitUntil(
+        lambda: (
+            all(
+                any(s.checkpoint is c for c in ctrl.run_checkpoints)
+                for s in ctrl.panels
+            )
+            and not (ctrl.jobs.busy("load0") or ctrl.jobs.busy("load1"))
+        ),
+        timeout=10000,
+    )
     _wait_loaded(qtbot, window)
+    # Stopped within the first epoch: the run's own curves stay on screen (the
+    # models' per-epoch history is still empty).
+    assert len(panel.curves["vae_recon"].x) == steps
+    assert panel.source.text() == "this run"
     for side in (0, 1):
         model = window.controller.panels[side].model
         assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -96,6 +96,47 @@ def test_plane_png_is_twice_the_shown_size(tmp_path, plane):
     assert abs(image.height() - 2 * rect.height()) <= 1
 
 
+def test_the_crosshair_exports_within_its_view_at_its_point(tmp_path, plane):
+    w, _ = plane
+    w.set_crosshair(1.0, -0.5)
+    origin = w.getPlotItem().sceneBoundingRect().topLeft()
+    at = w.view_box.mapViewToScene(_pt(1.0, -0.5)) - origin
+    view = w.view_box.sceneBoundingRect().translated(-origin)
+    root = ET.parse(export_figure(w, tmp_path / "plane.svg")).getroot()
+    (group,) = [g for g in root.iter(f"{TAG}g") if g.get("id") == "crosshair"]
+    lines = group.findall(f"{TAG}line")
+    (dot,) = group.findall(f"{TAG}circle")
+    assert len(lines) == 2
+    assert float(dot.get("cx")) == pytest.approx(at.x(), abs=0.02)
+    assert float(dot.get("cy")) == pytest.approx(at.y(), abs=0.02)
+    # Through the point, across the view and not over the axes.
+    ends = sorted(
+        (
+            sorted(float(line.get(k)) for k in ("x1", "x2")),
+            sorted(float(line.get(k)) for k in ("y1", "y2")),
+        )
+        for line in lines
+    )
+    horizontal, vertical = ends
+    np.testing.assert_allclose(horizontal[0], [view.left(), view.right()], atol=0.02)
+    np.testing.assert_allclose(horizontal[1], [at.y(), at.y()], atol=0.02)
+    np.testing.assert_allclose(vertical[0], [at.x(), at.x()], atol=0.02)
+    np.testing.assert_allclose(vertical[1], [view.top(), view.bottom()], atol=0.02)
+    # At 2x the dot is twice its on-screen width, as scatter symbols are.
+    image = QImage(str(export_figure(w, tmp_path / "plane.png")))
+    cx, cy = round(2 * at.x()), round(2 * at.y())
+    red = [
+        dx
+        for dx in range(-20, 21)
+        if (c := image.pixelColor(cx + dx, cy - 3)).red() > 180
+        and c.green() < 80
+        and c.blue() < 80
+    ]
+    # 3 px above the line, the red disc (7 px across on screen) is ~12 px wide
+    # at 2x; unscaled, ~4.
+    assert 9 <= max(red) - min(red) + 1 <= 16, red
+
+
 def test_window_exports_each_figure_and_the_codes(tmp_path, window, qtbot):
     from latentlab.qt.main_window import FIGURES
 

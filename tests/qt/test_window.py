@@ -125,7 +125,10 @@ def test_a_deferred_tab_is_built_when_opened_and_shows_the_models_loaded_before(
     _wait_loaded(qtbot, win)
     assert win.views == {}
     titles = [win.tabs.tabText(i) for i in range(win.tabs.count())]
+    neighbour = win.view("diagnostics")  # built, hidden, the next tab
     win.tabs.setCurrentIndex(titles.index("Prior samples"))
+    # Building the tab opened did not show (and refresh) its neighbour.
+    assert neighbour.refresh_count == 0 and neighbour.stale
     prior = win.views["prior"]
     assert win.tabs.currentWidget() is prior
     assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == titles

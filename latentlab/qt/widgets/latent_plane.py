@@ -3,8 +3,8 @@
 Layers, bottom to top: one ImageItem placed in latent coordinates, one
 :class:`~latentlab.qt.widgets.points.PointsItem` drawing every colour group, the
 crosshair.
-A left press or drag emits ``latentClicked`` (on the press, not the release);
-Ctrl+click emits ``pickRequested``
+A left click or drag emits ``latentClicked`` (with ``decode_on_press``, the
+press does); Ctrl+click emits ``pickRequested``
 (pick the test image under the pointer as an input); wheel zooms; right or
 middle drag pans. Alt+drag draws a selection rectangle and Alt+Shift+drag a
 lasso (or plain left drag, with :meth:`LatentPlaneWidget.set_selection_tool`);
@@ -21,12 +21,12 @@ import numpy as np
 import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsPathItem,
-    QGraphicsPixmapItem,
     QLabel,
     QSizePolicy,
     QWidget,
@@ -153,25 +153,35 @@ class PassiveScatterItem(pg.ScatterPlotItem):
         return self._bounds_cache
 
 
+class CrosshairDot(QGraphicsEllipseItem):
+    """The crosshair's dot, drawn antialiased (the plots draw without)."""
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        super().paint(painter, option, widget)
+
+
 class Crosshair:
     """The decoded point: a dot with two lines through it across the plot.
 
-    Plain Qt items that ignore the view's scale: laid out once in pixels, moved
-    with one ``setPos`` and painted without Python (pyqtgraph's InfiniteLines
-    and a one-point scatter cost ~0.3 ms of Python per plane at every click).
-    The dot is a pixmap drawn once with antialiasing (the plots draw without);
-    the lines reach past any screen, and the view box clips them to the plot.
+    Plain Qt items that ignore the view's scale: laid out once in pixels and
+    moved with one ``setPos`` (pyqtgraph's InfiniteLines and a one-point
+    scatter cost ~0.3 ms of Python per plane at every click). The lines reach
+    past any screen and the view box clips them; figure export writes them
+    clipped itself (``qt.export``).
     """
 
     REACH_PX = 16384.0
     COLOUR = (220, 30, 30)
-    DOT_PX = 11
+    DOT_PX = 11.0
+    RING_PX = 2.0
 
     def __init__(self) -> None:
         colour = QColor(*self.COLOUR)
-        self.dot = QGraphicsPixmapItem(self._dot_pixmap(colour))
-        half = self.DOT_PX / 2
-        self.dot.setOffset(-half, -half)
+        inner = self.DOT_PX - self.RING_PX
+        self.dot = CrosshairDot(-inner / 2, -inner / 2, inner, inner)
+        self.dot.setPen(QPen(QColor("white"), self.RING_PX))
+        self.dot.setBrush(colour)
         self.dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.dot.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.dot.setZValue(20)
@@ -184,23 +194,6 @@ class Crosshair:
             item.setPen(pen)
             item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
-
-    @classmethod
-    def _dot_pixmap(cls, colour: QColor) -> QPixmap:
-        """A red disc in a white ring, at the screen's pixel density."""
-        screen = QGuiApplication.primaryScreen()
-        ratio = screen.devicePixelRatio() if screen is not None else 1.0
-        size = round(cls.DOT_PX * ratio)
-        pixmap = QPixmap(size, size)
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("white"), 2.0))
-        painter.setBrush(colour)
-        painter.drawEllipse(QRectF(1.0, 1.0, cls.DOT_PX - 2.0, cls.DOT_PX - 2.0))
-        painter.end()
-        return pixmap
 
     def move_to(self, x: float, y: float) -> None:
         """Show the crosshair at plane point ``(x, y)``."""
@@ -309,7 +302,8 @@ class LatentPlaneWidget(pg.PlotWidget):
     Signals
     -------
     latentClicked(float, float)
-        The user pressed the left button or dragged at this plane point.
+        The user clicked (or pressed, see ``decode_on_press``) or dragged at
+        this plane point.
     pickRequested(float, float)
         The user Ctrl+clicked here: pick the test image whose code is nearest.
     regionSelected(object)
@@ -332,6 +326,9 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.selection_tool = ""
         self.press_modifiers = Qt.KeyboardModifier.NoModifier
         self.decoded_on_press = False
+        self.decode_on_press = False
+        """Emit ``latentClicked`` on a plain left press rather than the click
+        (planes with no draggable items of their own: the window's planes)."""
         super().__init__(parent=parent, viewBox=self._vb, background="w")
         self.setAspectLocked(True)
         # An empty plane (loading, no model) shows the prior's bulk, not
@@ -537,7 +534,7 @@ class LatentPlaneWidget(pg.PlotWidget):
         self.decoded_on_press = False
         plain = ev.modifiers() == Qt.KeyboardModifier.NoModifier
         left = ev.button() == Qt.MouseButton.LeftButton
-        if left and plain and not self.selection_tool:
+        if self.decode_on_press and left and plain and not self.selection_tool:
             scene_pos = self.mapToScene(ev.position().toPoint())
             if self._vb.sceneBoundingRect().contains(scene_pos):
                 p = self._vb.mapSceneToView(scene_pos)

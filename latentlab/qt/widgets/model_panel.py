@@ -195,6 +195,7 @@ class ModelPanel(QWidget):
         self.slice_row.hide()
 
         self.plane = LatentPlaneWidget(self)
+        self.plane.decode_on_press = True  # no draggable items of its own
         self.plane.setMinimumSize(260, 220)
         self.legend = LegendBar(self)
         self.plane.legendChanged.connect(self.legend.set_entries)

@@ -83,10 +83,14 @@ def startup_files(files: Sequence[str], data_dir: str | None) -> list[Path]:
 
 
 def show_loading(
-    window: MainWindow, files: Sequence[str], data_dir: str | None
+    window: MainWindow,
+    files: Sequence[str],
+    data_dir: str | None,
+    loaded: Callable[[], None] | None = None,
 ) -> None:
     """Say what start-up loads, before the window's first frame: the status bar,
-    and each side's title until its load ends (not "no model" meanwhile)."""
+    and each side's title until its load ends (not "no model" meanwhile).
+    ``loaded`` is called when the last start-up load ends (never without one)."""
     paths = startup_files(files, data_dir)
     if not paths:
         return
@@ -103,6 +107,8 @@ def show_loading(
         text = pending.pop(side)
         if not pending:
             controller.loadingChanged.disconnect(ended)
+            if loaded is not None:
+                loaded()
         panel = window.panels[side]
         if panel.title.text() == text:
             # Failed (or asked for a dataset): the side's own state replaces
@@ -171,25 +177,19 @@ def show_then_load(
     loads they delayed them by as much, both wanting the GIL. A tab the user
     opens sooner is built then.
     """
-    show_loading(window, files, data_dir)
-    loading = set(range(len(startup_files(files, data_dir))))
-    controller = window.controller
 
-    def load_ended(side: int, busy: bool) -> None:
-        if not busy and side in loading:
-            loading.discard(side)
-            if not loading:
-                controller.loadingChanged.disconnect(load_ended)
-                window.build_views(one_per_turn=True)
+    def build_views() -> None:
+        window.build_views(one_per_turn=True)
+
+    show_loading(window, files, data_dir, loaded=build_views)
 
     def start_loading() -> None:
         if painted is not None:
             painted()
-        if loading:
-            controller.loadingChanged.connect(load_ended)
+        if startup_files(files, data_dir):
             load_files(window, files, data_dir)
         else:
-            window.build_views(one_per_turn=True)
+            build_views()
 
     after_first_paint(window, start_loading)
     window.show()

@@ -74,17 +74,6 @@ def export_figure(plot: Any, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def _crosshairs(root: QGraphicsItem) -> list[CrosshairDot]:
-    """The shown crosshair dots under ``root`` (their lines are children)."""
-    return [
-        item
-        for item in root.scene().items()
-        if isinstance(item, CrosshairDot)
-        and item.isVisible()
-        and root.isAncestorOf(item)
-    ]
-
-
 def figure_png(root: QGraphicsItem, scale: int = PNG_SCALE) -> bytes:
     """PNG bytes of ``root`` at ``scale`` times its on-screen width."""
     exporter = pg.exporters.ImageExporter(root)
@@ -107,15 +96,24 @@ def figure_png(root: QGraphicsItem, scale: int = PNG_SCALE) -> bytes:
     return bytes(buf.data())
 
 
-def _scatters(root: QGraphicsItem) -> list[pg.ScatterPlotItem | PointsItem]:
-    scene = root.scene()
+def _shown(root: QGraphicsItem, *types: type) -> list[Any]:
+    """The visible items of ``types`` in ``root``'s tree (``root`` included)."""
     return [
         item
-        for item in scene.items()
-        if isinstance(item, (pg.ScatterPlotItem, PointsItem))
+        for item in root.scene().items()
+        if isinstance(item, types)
         and item.isVisible()
         and (root is item or root.isAncestorOf(item))
     ]
+
+
+def _scatters(root: QGraphicsItem) -> list[pg.ScatterPlotItem | PointsItem]:
+    return _shown(root, pg.ScatterPlotItem, PointsItem)
+
+
+def _crosshairs(root: QGraphicsItem) -> list[CrosshairDot]:
+    """The shown crosshair dots (their lines are children)."""
+    return _shown(root, CrosshairDot)
 
 
 def _colour(qcolor) -> tuple[str, float]:

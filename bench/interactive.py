@@ -62,13 +62,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtTest import QTest
 
-from latentlab.core.analysis.planes import grey8
 from latentlab.core.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from latentlab.core.config import ModelConfig
 from latentlab.core.data import load_dataset
 from latentlab.core.latent import (
     LatentSlice,
     decode_grid,
+    decode_grid_levels,
     encode_images,
     native_bf16,
 )
@@ -487,12 +487,8 @@ def bench_grid(app: QApplication, window: MainWindow, reps: int, tag: str) -> fl
                 panel, plane = window.session.sides[side], mp.plane
                 rect = plane.view_rect()
                 t0 = time.perf_counter()
-                # As the app's job does: display decode, then 8-bit grey levels.
-                image = grey8(
-                    decode_grid(
-                        panel.model, rect, n, panel.latent_slice, for_display=True
-                    )
-                )
+                # As the app's job does: the display decode in 8-bit grey levels.
+                image = decode_grid_levels(panel.model, rect, n, panel.latent_slice)
                 t1 = time.perf_counter()
                 plane.set_manifold(image, rect)
                 t2 = time.perf_counter()
@@ -533,7 +529,7 @@ def display_vs_f32(window: MainWindow, reps: int, tag: str) -> None:
         exact = decode_grid(*args)
         f32_ms.append((time.perf_counter() - t0) * 1e3)
     # What the plane shows: the display decode as 8-bit grey levels.
-    shown = grey8(decode_grid(*args, for_display=True))
+    shown = decode_grid_levels(*args).astype(np.float64)
     levels = float(np.abs(shown - 255 * exact).max())
     emit(f"grid32_decode_float32_{tag}_ms", statistics.median(f32_ms), "ms")
     emit(f"grid32_display_max_diff_{tag}", levels, "grey_levels")

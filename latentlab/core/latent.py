@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import torch
 
     from latentlab.core.models import Autoencoder
+
+DT = TypeVar("DT", bound=np.generic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +248,13 @@ def decode_codes(
     (``grid32_display_max_diff_*``): 1.3 of 255 grey levels for conv, 5.1 (2 %)
     for the shipped MNIST MLP VAE. Anything measured stays in float32.
     """
+    return _decoded(model, z, batch_size, for_display).numpy()
+
+
+def _decoded(
+    model: Autoencoder, z: npt.ArrayLike, batch_size: int, for_display: bool
+) -> torch.Tensor:
+    """:func:`decode_codes` as a float32 CPU tensor ``(n, h, w)``."""
     import torch
 
     zt = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, model.config.latent_dim)
@@ -262,8 +271,20 @@ def decode_codes(
         ]
     _, h, w = model.config.image_shape
     if not out:
-        return np.zeros((0, h, w), np.float32)
-    return torch.cat(out).reshape(-1, h, w).numpy()
+        return torch.zeros((0, h, w))
+    # One batch is the usual case: a copy of it cost 3.4 ms for 1,024 MNIST
+    # images (fresh pages), a third of a 32 x 32 MLP manifold.
+    images = out[0] if len(out) == 1 else torch.cat(out)
+    return images.reshape(-1, h, w)
+
+
+def grey_levels(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] floats -> 8-bit grey levels, rounded half up (NaN -> 0), as what
+    a plane shows. In float32: bfloat16 has too few bits for ``x * 255 + 0.5``."""
+    import torch
+
+    levels = images.float().mul(255.0).add_(0.5).clamp_(0.0, 255.0)
+    return levels.nan_to_num_(0.0).to(torch.uint8)
 
 
 def decode_point(
@@ -275,16 +296,17 @@ def decode_point(
 
 
 def assemble_tiles(
-    tiles: npt.NDArray[np.float32], n: int, rows: int | None = None
-) -> npt.NDArray[np.float32]:
-    """``(rows * n, h, w)`` row-major tiles -> one ``(rows * h, n * w)`` image.
+    tiles: npt.NDArray[DT], n: int, rows: int | None = None
+) -> npt.NDArray[DT]:
+    """``(rows * n, h, w)`` row-major tiles -> one ``(rows * h, n * w)`` image of
+    the tiles' dtype.
 
     One reshape and transpose, no Python loop; the result is C-contiguous.
     """
     rows = n if rows is None else rows
     _, h, w = tiles.shape
     img = tiles.reshape(rows, n, h, w).transpose(0, 2, 1, 3).reshape(rows * h, n * w)
-    return np.ascontiguousarray(img, dtype=np.float32)
+    return np.ascontiguousarray(img)
 
 
 def decode_grid(
@@ -308,6 +330,22 @@ def decode_grid(
     sl = latent_slice or LatentSlice(model.config.latent_dim)
     points = grid_points(rect, n, rows)
     tiles = decode_codes(model, sl.embed(points), for_display=for_display)
+    return assemble_tiles(tiles[:, ::-1, :], n, rows)
+
+
+@no_grad
+def decode_grid_levels(
+    model: Autoencoder,
+    rect: LatentRect,
+    n: int,
+    latent_slice: LatentSlice | None = None,
+    rows: int | None = None,
+) -> npt.NDArray[np.uint8]:
+    """:func:`decode_grid` as a plane shows it: the display decode in 8-bit
+    grey levels (:func:`grey_levels`), laid out the same way."""
+    sl = latent_slice or LatentSlice(model.config.latent_dim)
+    points = sl.embed(grid_points(rect, n, rows))
+    tiles = grey_levels(_decoded(model, points, 4096, for_display=True)).numpy()
     return assemble_tiles(tiles[:, ::-1, :], n, rows)
 
 

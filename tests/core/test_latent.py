@@ -15,9 +15,11 @@ from latentlab.core.latent import (
     assemble_tiles,
     decode_codes,
     decode_grid,
+    decode_grid_levels,
     decode_point,
     draw_eps,
     encode_images,
+    grey_levels,
     grid_points,
     interpolate,
     native_bf16,
@@ -339,3 +341,28 @@ def test_mlp_display_decode_of_the_shipped_vae_is_within_three_grey_levels() -> 
     assert np.abs(shown - exact).max() <= 3 / 255
     if native_bf16():
         assert not np.array_equal(shown, exact)  # the bfloat16 path did run
+
+
+def test_grey_levels_round_half_up_clamp_and_zero_nan() -> None:
+    values = np.array(
+        [0.0, 1.0, 0.51 / 255, 0.49 / 255, 1.51 / 255, 0.5, -0.2, 1.7, np.nan],
+        np.float32,
+    )
+    levels = grey_levels(torch.from_numpy(values)).numpy()
+    assert levels.dtype == np.uint8
+    expected = [0, 255, 1, 0, 2, 128, 0, 255, 0]
+    np.testing.assert_array_equal(levels, expected)
+    # From bfloat16 too (the display decode's dtype): rounded in float32.
+    bf = torch.tensor([0.5, 0.25, 0.75]).bfloat16()
+    np.testing.assert_array_equal(grey_levels(bf).numpy(), [128, 64, 191])
+
+
+def test_the_grid_in_grey_levels_is_the_display_decode_rounded() -> None:
+    model = new_model(ModelConfig(kind="vae", latent_dim=3, **SMALL), seed=6)
+    sl = LatentSlice(3, (2, 0), (0.3, 0.0, -0.4))
+    rect = LatentRect(-2.0, -1.0, 2.0, 1.5)
+    levels = decode_grid_levels(model, rect, 5, sl, rows=3)
+    shown = decode_grid(model, rect, 5, sl, rows=3, for_display=True)
+    assert levels.dtype == np.uint8 and levels.shape == shown.shape == (84, 140)
+    assert levels.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(levels, np.floor(shown * 255.0 + 0.5))

@@ -17,7 +17,7 @@ from latentlab.core.latent import (
     LatentRect,
     LatentSlice,
     decode_codes,
-    decode_grid,
+    decode_grid_levels,
     encode_images,
     square_cells,
 )
@@ -152,26 +152,13 @@ class Manifold:
     rect: LatentRect
 
 
-def grey8(image: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
-    """[0, 1] floats -> grey levels 0-255, rounded (NaN -> 0); reuses ``image``.
-
-    Done in the job, so the GUI thread shows the levels as they are instead
-    of rescaling ~800k floats at the first paint (~4 ms for 32x32 tiles).
-    """
-    np.multiply(image, 255.0, out=image)
-    image += 0.5
-    np.clip(image, 0.0, 255.0, out=image)
-    np.nan_to_num(image, copy=False, nan=0.0)
-    return image.astype(np.uint8)
-
-
 def decode_manifold(model: Autoencoder, request: GridRequest) -> Manifold:
     """The manifold image over square tiles (runs in a job)."""
     grid_rect, cols, rows = square_cells(request.rect, request.n)
-    image = decode_grid(
-        model, grid_rect, cols, request.latent_slice, rows, for_display=True
-    )
-    return Manifold(grey8(image), grid_rect)
+    # Grey levels made here, in the job, so the GUI thread shows them as they
+    # are instead of rescaling ~800k floats at the first paint (~4 ms for 32x32).
+    image = decode_grid_levels(model, grid_rect, cols, request.latent_slice, rows)
+    return Manifold(image, grid_rect)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 _default: int | None = None  # torch's own count, read before any change
 _job_threads: int | None = None
@@ -56,14 +51,8 @@ def lower_this_thread(by: int) -> None:
         pass  # not allowed here: the work still runs, only less politely
 
 
-def use_job_threads(sharing: int = 1) -> None:
-    """Give the calling thread the jobs' torch thread count and priority.
-
-    ``sharing`` jobs running at once split the count between them: two
-    manifolds (one per plane) on one thread each took 11.7 ms together, on two
-    threads each 14.2 ms (MLP, 32 x 32, 2-core box): four OpenMP threads on two
-    cores wait for each other at every op.
-    """
+def use_job_threads() -> None:
+    """Give the calling thread the jobs' torch thread count and priority."""
     global _default
     import torch  # here: the window is built before torch is imported
 
@@ -71,32 +60,9 @@ def use_job_threads(sharing: int = 1) -> None:
 
     if _default is None:
         _default = torch.get_num_threads()
-    wanted = max(1, (_job_threads or _default) // max(1, sharing))
+    wanted = _job_threads or _default
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
-
-
-_running = 0
-_running_lock = threading.Lock()
-
-
-@contextmanager
-def job_running() -> Iterator[None]:
-    """Run a job's body with the jobs' priority and its share of the torch
-    threads among the jobs running as it starts (:func:`use_job_threads`).
-
-    A job keeps its count to the end: one started alone takes every thread.
-    """
-    global _running
-    with _running_lock:
-        _running += 1
-        sharing = _running
-    try:
-        use_job_threads(sharing)
-        yield
-    finally:
-        with _running_lock:
-            _running -= 1
 
 
 _serial = threading.local()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from superqt.utils import WorkerBase, create_worker
 
 from latentlab.core.errors import LatentLabError, TrainingError
-from latentlab.core.threads import job_running
+from latentlab.core.threads import use_job_threads
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,15 +30,14 @@ def _as_latentlab_error(exc: Exception) -> LatentLabError:
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap ``fn`` so every exception it raises is a :class:`LatentLabError`, and
-    so that it computes with its share of the jobs' torch threads
-    (``core.threads.job_running``)."""
+    so that it computes with the jobs' torch threads (``core.threads``)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            use_job_threads()
             try:
-                with job_running():
-                    return (yield from fn(*args, **kwargs))
+                return (yield from fn(*args, **kwargs))
             except LatentLabError:
                 raise
             except Exception as exc:
@@ -48,9 +47,9 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        use_job_threads()
         try:
-            with job_running():
-                return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except LatentLabError:
             raise
         except Exception as exc:

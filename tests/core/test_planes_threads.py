@@ -91,35 +91,3 @@ def test_a_job_thread_runs_between_the_window_and_training_in_the_scheduler():
     assert JOB_NICENESS < TRAINING_NICENESS
     assert os.getpriority(os.PRIO_PROCESS, 0) == main, "the calling thread is untouched"
 
-
-def test_a_job_started_while_another_runs_takes_its_share_of_the_threads():
-    from latentlab.core.threads import job_running
-
-    default = _in_thread(torch.get_num_threads)
-    first_in, second_done = threading.Event(), threading.Event()
-    seen = {}
-
-    def first():
-        with job_running():
-            seen["first"] = torch.get_num_threads()
-            first_in.set()
-            assert second_done.wait(5)
-
-    def second():
-        assert first_in.wait(5)
-        with job_running():
-            seen["second"] = torch.get_num_threads()
-        second_done.set()
-
-    threads = [threading.Thread(target=f) for f in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert seen == {"first": default, "second": default // 2}
-
-    def alone():
-        with job_running():
-            return torch.get_num_threads()
-
-    assert _in_thread(alone) == default  # both ended: a new job has every thread

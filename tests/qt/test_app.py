@@ -446,3 +446,28 @@ def test_training_a_wider_latent_redraws_its_own_manifold(qtbot, window):
         assert panel.codes is not None and panel.codes.mu.shape[1] == 3
     with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000):
         ctrl.stop_training()
+
+
+def test_a_click_or_drag_on_an_axis_decodes_nothing(qtbot, window):
+    # The axes pass their mouse events to the view: a press there mapped to a
+    # point outside the view and decoded it.
+    for side in (0, 1):
+        plane = window.panels[side].plane
+        viewport = plane.viewport()
+        seen = []
+        plane.latentClicked.connect(lambda x, y: seen.append((x, y)))
+        view = plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
+        left_axis = QPoint(view.left() - 12, view.center().y())
+        bottom_axis = QPoint(view.center().x(), view.bottom() + 12)
+        for pos in (left_axis, bottom_axis):
+            assert viewport.rect().contains(pos) and not view.contains(pos)
+            qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pos)
+            qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=pos)
+            qtbot.mouseMove(viewport, pos + QPoint(30, 30))
+            qtbot.mouseRelease(
+                viewport, Qt.MouseButton.LeftButton, pos=pos + QPoint(30, 30)
+            )
+        assert seen == [], f"plane {side} decoded {seen[:3]} from its axes"
+        # Inside the view a click still decodes.
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=view.center())
+        assert len(seen) == 1

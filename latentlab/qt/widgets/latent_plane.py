@@ -258,7 +258,9 @@ class _LatentViewBox(pg.ViewBox):
             self._plane.show_region(poly)
 
     def mouseClickEvent(self, ev) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton and not ev.double():
+        # The axes pass their clicks here too: those name no point of the view.
+        on_view = self.sceneBoundingRect().contains(ev.scenePos())
+        if ev.button() == Qt.MouseButton.LeftButton and not ev.double() and on_view:
             ev.accept()
             p = self.mapToView(ev.pos())
             if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -269,6 +271,9 @@ class _LatentViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
+        if axis is not None:  # a drag on an axis pans along it, as pyqtgraph does
+            super().mouseDragEvent(ev, axis)
+            return
         if ev.button() == Qt.MouseButton.LeftButton:
             if ev.isStart():
                 self._region_tool = self._tool_for(ev)

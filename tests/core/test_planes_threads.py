@@ -90,4 +90,3 @@ def test_a_job_thread_runs_between_the_window_and_training_in_the_scheduler():
     assert _in_thread(job) == min(19, main + JOB_NICENESS)
     assert JOB_NICENESS < TRAINING_NICENESS
     assert os.getpriority(os.PRIO_PROCESS, 0) == main, "the calling thread is untouched"
-

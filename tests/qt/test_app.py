@@ -455,7 +455,7 @@ def test_a_click_or_drag_on_an_axis_decodes_nothing(qtbot, window):
         plane = window.panels[side].plane
         viewport = plane.viewport()
         seen = []
-        plane.latentClicked.connect(lambda x, y: seen.append((x, y)))
+        plane.latentClicked.connect(lambda x, y, out=seen: out.append((x, y)))
         view = plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
         left_axis = QPoint(view.left() - 12, view.center().y())
         bottom_axis = QPoint(view.center().x(), view.bottom() + 12)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 DT = TypeVar("DT", bound=np.generic)
 
+DECODE_BATCH = 4096  # codes per decoder call
+
 
 @dataclass(frozen=True, slots=True)
 class Codes:
@@ -236,7 +238,7 @@ def decode_codes(
     model: Autoencoder,
     z: npt.ArrayLike,
     *,
-    batch_size: int = 4096,
+    batch_size: int = DECODE_BATCH,
     for_display: bool = False,
 ) -> npt.NDArray[np.float32]:
     """Decode codes ``(n, latent_dim)`` to images ``(n, h, w)`` in [0, 1].
@@ -251,6 +253,7 @@ def decode_codes(
     return _decoded(model, z, batch_size, for_display).numpy()
 
 
+@no_grad
 def _decoded(
     model: Autoencoder, z: npt.ArrayLike, batch_size: int, for_display: bool
 ) -> torch.Tensor:
@@ -345,7 +348,7 @@ def decode_grid_levels(
     grey levels (:func:`grey_levels`), laid out the same way."""
     sl = latent_slice or LatentSlice(model.config.latent_dim)
     points = sl.embed(grid_points(rect, n, rows))
-    tiles = grey_levels(_decoded(model, points, 4096, for_display=True)).numpy()
+    tiles = grey_levels(_decoded(model, points, DECODE_BATCH, True)).numpy()
     return assemble_tiles(tiles[:, ::-1, :], n, rows)
 
 

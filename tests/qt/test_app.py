@@ -448,7 +448,7 @@ def test_training_a_wider_latent_redraws_its_own_manifold(qtbot, window):
         ctrl.stop_training()
 
 
-def test_a_click_or_drag_on_an_axis_decodes_nothing(qtbot, window):
+def test_a_click_or_drag_on_an_axis_decodes_nothing_and_pans_along_it(qtbot, window):
     # The axes pass their mouse events to the view: a press there mapped to a
     # point outside the view and decoded it.
     for side in (0, 1):
@@ -457,16 +457,29 @@ def test_a_click_or_drag_on_an_axis_decodes_nothing(qtbot, window):
         seen = []
         plane.latentClicked.connect(lambda x, y, out=seen: out.append((x, y)))
         view = plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
-        left_axis = QPoint(view.left() - 12, view.center().y())
-        bottom_axis = QPoint(view.center().x(), view.bottom() + 12)
-        for pos in (left_axis, bottom_axis):
-            assert viewport.rect().contains(pos) and not view.contains(pos)
+        axes = {
+            "left": QPoint(view.left() - 12, view.center().y()),
+            "bottom": QPoint(view.center().x(), view.bottom() + 12),
+        }
+        for name, pos in axes.items():
+            on_axis = plane.getAxis(name).sceneBoundingRect()
+            assert on_axis.contains(plane.mapToScene(pos)), f"{pos} is not on {name}"
             qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=pos)
+            ctrl = Qt.KeyboardModifier.ControlModifier
+            qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, ctrl, pos)
+            before = plane.view_rect()
             qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=pos)
-            qtbot.mouseMove(viewport, pos + QPoint(30, 30))
-            qtbot.mouseRelease(
-                viewport, Qt.MouseButton.LeftButton, pos=pos + QPoint(30, 30)
+            for step in range(1, 7):
+                qtbot.mouseMove(viewport, pos + QPoint(5 * step, 5 * step))
+            end = pos + QPoint(30, 30)
+            qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+            after = plane.view_rect()
+            moved_x, moved_y = after.x0 != before.x0, after.y0 != before.y0
+            # The left axis pans in z2 only, the bottom one in z1 only.
+            assert (moved_x, moved_y) == (
+                (False, True) if name == "left" else (True, False)
             )
+            assert after.width == pytest.approx(before.width)
         assert seen == [], f"plane {side} decoded {seen[:3]} from its axes"
         # Inside the view a click still decodes.
         qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=view.center())

@@ -4,10 +4,10 @@ Layers, bottom to top: one ImageItem placed in latent coordinates, one
 :class:`~latentlab.qt.widgets.points.PointsItem` drawing every colour group, the
 crosshair.
 A left click or drag emits ``latentClicked`` (with ``decode_on_press``, the
-press does); Ctrl+click emits ``pickRequested``
-(pick the test image under the pointer as an input); wheel zooms; right or
-middle drag pans. Alt+drag draws a selection rectangle and Alt+Shift+drag a
-lasso (or plain left drag, with :meth:`LatentPlaneWidget.set_selection_tool`);
+press does); Ctrl+click emits ``pickRequested`` (pick the test image under the
+pointer as an input); wheel zooms; right or middle drag pans, and any drag on
+an axis pans along it. Alt+drag draws a selection rectangle and Alt+Shift+drag
+a lasso (or plain left drag, with :meth:`LatentPlaneWidget.set_selection_tool`);
 either emits ``regionSelected`` with the region as a polygon. The colour key is
 a :class:`LegendBar` beside the plot, so it never covers data. Widgets hold no
 model: they take arrays and emit intent.
@@ -271,8 +271,10 @@ class _LatentViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None) -> None:
-        if axis is not None:  # a drag on an axis pans along it, as pyqtgraph does
-            super().mouseDragEvent(ev, axis)
+        if axis is not None:
+            # An axis passes its drags here with positions of its own: they
+            # name no point of the view, so such a drag pans along that axis.
+            self._pan(ev, axis)
             return
         if ev.button() == Qt.MouseButton.LeftButton:
             if ev.isStart():
@@ -290,15 +292,20 @@ class _LatentViewBox(pg.ViewBox):
         if ev.button() == Qt.MouseButton.LeftButton or (
             ev.button() == Qt.MouseButton.RightButton
         ):
-            # Shift+left or right drag pans, like the middle button.
-            ev.accept()
-            if ev.isFinish():
-                return
-            delta = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
-            self.translateBy(x=delta.x(), y=delta.y())
-            self.sigRangeChangedManually.emit(self.state["mouseEnabled"])
+            self._pan(ev)  # Shift+left or right drag, like the middle button
             return
         super().mouseDragEvent(ev, axis)
+
+    def _pan(self, ev, axis: int | None = None) -> None:
+        """Move the view with the drag; along x only (``axis`` 0) or y only (1)."""
+        ev.accept()
+        if ev.isFinish():
+            return
+        delta = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
+        self.translateBy(
+            x=delta.x() if axis != 1 else 0.0, y=delta.y() if axis != 0 else 0.0
+        )
+        self.sigRangeChangedManually.emit(self.state["mouseEnabled"])
 
 
 class LatentPlaneWidget(pg.PlotWidget):

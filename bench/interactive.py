@@ -529,7 +529,7 @@ def display_vs_f32(window: MainWindow, reps: int, tag: str) -> None:
         exact = decode_grid(*args)
         f32_ms.append((time.perf_counter() - t0) * 1e3)
     # What the plane shows: the display decode as 8-bit grey levels.
-    shown = decode_grid_levels(*args).astype(np.float64)
+    shown = decode_grid_levels(*args)
     levels = float(np.abs(shown - 255 * exact).max())
     emit(f"grid32_decode_float32_{tag}_ms", statistics.median(f32_ms), "ms")
     emit(f"grid32_display_max_diff_{tag}", levels, "grey_levels")

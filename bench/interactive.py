@@ -650,15 +650,57 @@ def bench_encode(
 def heartbeat(seconds: float, period_ms: int = 10) -> npt.NDArray[np.float64]:
     """Tick times (perf_counter) of a ``period_ms`` GUI-thread timer over
     ``seconds`` of a real event loop."""
-    stamps: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(period_ms)
-    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
-    timer.start()
-    run_loop(seconds)
-    timer.stop()
-    return np.asarray(stamps)
+    return Heartbeat().run(seconds, period_ms)[:, 0]
+
+
+class Heartbeat:
+    """A GUI-thread timer's ticks, each with what the GUI thread had done by
+    then: rows of (perf_counter s, its CPU time s, its run-queue wait s).
+
+    The run-queue wait (Linux ``schedstat``: time runnable but not running)
+    says whether a late tick waited for a core; elsewhere it reads NaN.
+    """
+
+    def __init__(self) -> None:
+        path = Path("/proc/thread-self/schedstat")
+        self._schedstat = path.open() if path.exists() else None
+        self.rows: list[tuple[float, float, float]] = []
+
+    def _runqueue_s(self) -> float:
+        if self._schedstat is None:
+            return float("nan")
+        self._schedstat.seek(0)
+        return int(self._schedstat.read().split()[1]) / 1e9
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.rows.append((now, time.thread_time(), self._runqueue_s()))
+
+    def run(self, seconds: float, period_ms: int = 10) -> npt.NDArray[np.float64]:
+        timer = QTimer()
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.setInterval(period_ms)
+        timer.timeout.connect(self._tick)
+        timer.start()
+        run_loop(seconds)
+        timer.stop()
+        if self._schedstat is not None:
+            self._schedstat.close()
+        return np.asarray(self.rows, np.float64).reshape(-1, 3)
+
+
+def late_tick_causes(
+    ticks: npt.NDArray[np.float64], late_ms: float
+) -> tuple[int, int, int]:
+    """Of the gaps over ``late_ms`` between ``ticks`` (rows of :class:`Heartbeat`):
+    how many, in how many the window's own CPU time exceeded its run-queue
+    wait (it was busy), and in how many the wait was larger (no core free)."""
+    gaps = np.diff(ticks[:, 0]) * 1e3
+    cpu = np.diff(ticks[:, 1]) * 1e3
+    waited = np.diff(ticks[:, 2]) * 1e3
+    late = gaps > late_ms
+    busy = late & (cpu >= waited)
+    return int(late.sum()), int(busy.sum()), int((late & (cpu < waited)).sum())
 
 
 class EventLog:
@@ -782,7 +824,8 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     t_start = time.perf_counter()
     cpu_start = time.thread_time()
     panel.train_button.click()
-    stamps = heartbeat(seconds)
+    ticks = Heartbeat().run(seconds)
+    stamps = ticks[:, 0]
     t_stop = time.perf_counter()
     gui_cpu_ms_per_s = (time.thread_time() - cpu_start) * 1e3 / (t_stop - t_start)
     ctrl.stop_training()
@@ -795,6 +838,18 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     worst, p99 = gap_figures("train_gap", gaps)
     first = log.progress[0][0] if log.progress else t_stop
     gap_figures("train_steady_gap", gaps[ends - gaps / 1e3 >= first])
+    late, busy, waiting = late_tick_causes(
+        ticks[ticks[:, 0] >= first], GOALS["stall_p99_ms"]
+    )
+    emit("train_late_ticks", late, "gaps")
+    emit("train_late_ticks_window_busy", busy, "gaps")
+    emit("train_late_ticks_waiting_for_core", waiting, "gaps")
+    note(
+        f"steady training: {late} gaps over {GOALS['stall_p99_ms']:g} ms; in {busy} "
+        "the window's own CPU time in the gap exceeded its wait for a core "
+        f"(it was busy), in {waiting} the wait was longer (no core free)"
+        + ("" if busy + waiting == late else "; waits unknown here (no schedstat)")
+    )
     emit("train_stop_to_finished_ms", stop_ms, "ms")
     # The window's own work while training (the heartbeat's ~0.1 ms a tick
     # included): steadier than the gaps on a shared box.

@@ -892,12 +892,14 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
         "Train pressed -> first progress with the dataset not yet in memory "
         f"(read from disk first): {cold:.3g} s"
     )
+    cpu_ms, waited_ms = (np.diff(ticks[:, k]) * 1e3 for k in (1, 2))
     for i in np.argsort(gaps)[::-1][:5]:
         t1 = ends[i]
         t0 = t1 - gaps[i] / 1e3
         phase = "loading" if t0 < first else "training"
         note(
-            f"stall {gaps[i]:.0f} ms at {t0 - t_start:.2f} s ({phase}); "
+            f"stall {gaps[i]:.0f} ms at {t0 - t_start:.2f} s ({phase}): the window "
+            f"ran {cpu_ms[i]:.1f} ms, waited {waited_ms[i]:.1f} ms for a core; "
             f"signals handled then: {log.near(t0, t1)}"
         )
     note(

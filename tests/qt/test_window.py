@@ -374,3 +374,50 @@ def test_a_starting_run_keeps_the_planes_and_decodes_on_screen(qtbot, window):
     )
     assert window.last_error is None, window.last_error
     assert all(not s.training for s in window.session.sides)
+
+
+def test_a_new_legend_is_laid_out_before_the_plane_is_fitted(
+    qtbot, real_data_dir, tmp_path, no_threads_left
+):
+    """A model whose colour key wraps to more lines resizes its plane while its
+    side is shown, not in a second layout pass after the fitted plane painted."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from latentlab.core.data import load_dataset
+
+    fashion = load_dataset("fashion-mnist", real_data_dir).identity()
+    model = new_model(ModelConfig(kind="ae"), seed=0)
+    path = save_checkpoint(tmp_path / "fashion.pt", model, dataset=fashion)
+    win = create_window(SHAPES_PAIR, str(real_data_dir))
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
+    win.resize(1024, 720)
+    win.show()
+    qtbot.waitExposed(win)
+    _wait_loaded(qtbot, win)
+    panel = win.panels[0]
+    legend_before = panel.legend.height()
+
+    class Resizes(QObject):
+        shown = False  # the new model's side has been shown
+        after_shown = 0
+
+        def eventFilter(self, _obj, event) -> bool:
+            if event.type() == QEvent.Type.Resize and self.shown:
+                self.after_shown += 1
+            return False
+
+    resizes = Resizes()
+    panel.plane.installEventFilter(resizes)
+
+    def shown(side: int) -> None:  # connected after the window's own slot
+        if side == 0 and win.session.sides[0].checkpoint.path == path:
+            resizes.shown = True
+
+    win.session.sideChanged.connect(shown)
+    win.open_file(0, str(path))
+    qtbot.waitUntil(lambda: resizes.shown, timeout=20000)
+    qtbot.wait(100)  # a queued layout pass would have run by now
+    panel.plane.removeEventFilter(resizes)
+    assert panel.plane.legend_entries[0][0] == "T-shirt/top"
+    assert panel.legend.height() > legend_before, "Fashion-MNIST's key should wrap"
+    assert resizes.after_shown == 0

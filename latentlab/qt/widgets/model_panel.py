@@ -198,7 +198,7 @@ class ModelPanel(QWidget):
         self.plane.decode_on_press = True  # no draggable items of its own
         self.plane.setMinimumSize(260, 220)
         self.legend = LegendBar(self)
-        self.plane.legendChanged.connect(self.legend.set_entries)
+        self.plane.legendChanged.connect(self._show_legend)
         self.legend.hide()
         self.plane.setSizePolicy(
             QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding
@@ -321,6 +321,13 @@ class ModelPanel(QWidget):
         redrawn = panel.training and self.plane.has_manifold()
         if panel.model is not None and not redrawn:
             self._request_grid()
+
+    def _show_legend(self, entries: list[tuple[str, tuple[int, int, int]]]) -> None:
+        self.legend.set_entries(entries)
+        # Lay the panel out now: a key that wraps to more or fewer lines resizes
+        # the plane before it is fitted and painted, not in a second pass that
+        # re-lays its axes again (~12 ms of a run's first snapshot).
+        self.layout().activate()
 
     def _fill_colour_choices(self, panel: Side) -> None:
         current = self.colour_by.currentData()

@@ -655,16 +655,21 @@ def heartbeat(seconds: float, period_ms: int = 10) -> npt.NDArray[np.float64]:
 
 class Heartbeat:
     """A GUI-thread timer's ticks, each with what the GUI thread had done by
-    then: rows of (perf_counter s, its CPU time s, its run-queue wait s).
+    then: rows of (perf_counter s, its CPU time s, its run-queue wait s, the
+    machine's steal time s).
 
-    The run-queue wait (Linux ``schedstat``: time runnable but not running)
-    says whether a late tick waited for a core; elsewhere it reads NaN.
+    Linux only, elsewhere NaN: the run-queue wait (``schedstat``: runnable but
+    not running) says whether a late tick waited for a core; steal time
+    (``/proc/stat``, all CPUs, in 10 ms ticks) says whether the hypervisor ran
+    something else instead of this virtual machine.
     """
 
     def __init__(self) -> None:
-        path = Path("/proc/thread-self/schedstat")
-        self._schedstat = path.open() if path.exists() else None
-        self.rows: list[tuple[float, float, float]] = []
+        sched, stat = Path("/proc/thread-self/schedstat"), Path("/proc/stat")
+        self._schedstat = sched.open() if sched.exists() else None
+        self._stat = stat.open() if stat.exists() else None
+        self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.rows: list[tuple[float, float, float, float]] = []
 
     def _runqueue_s(self) -> float:
         if self._schedstat is None:
@@ -672,9 +677,16 @@ class Heartbeat:
         self._schedstat.seek(0)
         return int(self._schedstat.read().split()[1]) / 1e9
 
+    def _steal_s(self) -> float:
+        if self._stat is None:
+            return float("nan")
+        self._stat.seek(0)
+        fields = self._stat.readline().split()  # "cpu user nice system ... steal"
+        return int(fields[8]) / self._hz if len(fields) > 8 else float("nan")
+
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.rows.append((now, time.thread_time(), self._runqueue_s()))
+        self.rows.append((now, time.thread_time(), self._runqueue_s(), self._steal_s()))
 
     def run(self, seconds: float, period_ms: int = 10) -> npt.NDArray[np.float64]:
         timer = QTimer()
@@ -684,9 +696,10 @@ class Heartbeat:
         timer.start()
         run_loop(seconds)
         timer.stop()
-        if self._schedstat is not None:
-            self._schedstat.close()
-        return np.asarray(self.rows, np.float64).reshape(-1, 3)
+        for source in (self._schedstat, self._stat):
+            if source is not None:
+                source.close()
+        return np.asarray(self.rows, np.float64).reshape(-1, 4)
 
 
 def late_tick_causes(
@@ -892,14 +905,15 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
         "Train pressed -> first progress with the dataset not yet in memory "
         f"(read from disk first): {cold:.3g} s"
     )
-    cpu_ms, waited_ms = (np.diff(ticks[:, k]) * 1e3 for k in (1, 2))
+    cpu_ms, waited_ms, stolen_ms = (np.diff(ticks[:, k]) * 1e3 for k in (1, 2, 3))
     for i in np.argsort(gaps)[::-1][:5]:
         t1 = ends[i]
         t0 = t1 - gaps[i] / 1e3
         phase = "loading" if t0 < first else "training"
         note(
             f"stall {gaps[i]:.0f} ms at {t0 - t_start:.2f} s ({phase}): the window "
-            f"ran {cpu_ms[i]:.1f} ms, waited {waited_ms[i]:.1f} ms for a core; "
+            f"ran {cpu_ms[i]:.1f} ms, waited {waited_ms[i]:.1f} ms for a core, "
+            f"{stolen_ms[i]:.0f} ms of CPU time stolen by the host; "
             f"signals handled then: {log.near(t0, t1)}"
         )
     note(

@@ -233,7 +233,6 @@ def native_bf16() -> bool:
     return False
 
 
-@no_grad
 def decode_codes(
     model: Autoencoder,
     z: npt.ArrayLike,
@@ -257,7 +256,8 @@ def decode_codes(
 def _decoded(
     model: Autoencoder, z: npt.ArrayLike, batch_size: int, for_display: bool
 ) -> torch.Tensor:
-    """:func:`decode_codes` as a float32 CPU tensor ``(n, h, w)``."""
+    """:func:`decode_codes` as a float32 CPU tensor ``(n, h, w)``, without
+    gradients (its callers need no ``no_grad`` of their own)."""
     import torch
 
     zt = torch.as_tensor(np.asarray(z, np.float32)).reshape(-1, model.config.latent_dim)
@@ -335,7 +335,6 @@ def decode_grid(
     return assemble_tiles(tiles[:, ::-1, :], n, rows)
 
 
-@no_grad
 def decode_grid_levels(
     model: Autoencoder,
     rect: LatentRect,

@@ -12,7 +12,13 @@ import subprocess
 import sys
 import time
 
-MODULES = ("bench.train_speed", "bench.interactive", "bench.startup", "bench.memory")
+MODULES = (
+    "bench.train_speed",
+    "bench.interactive",
+    "bench.input_latency",
+    "bench.startup",
+    "bench.memory",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -178,18 +178,20 @@ def spin_until(
 
 
 def wait_until(timeout_s: float, pred: Callable[[], bool]) -> bool:
-    """Wait in the event loop (sleeping between polls) until ``pred()``."""
-    deadline = time.perf_counter() + timeout_s
-    while not pred():
-        if time.perf_counter() > deadline:
-            return False
-        QTest.qWait(10)
-    return True
+    """Wait in the event loop (idle between polls) until ``pred()``."""
+    if not pred():
+        run_loop(timeout_s, until=pred)
+    return pred()
 
 
 def run_loop(seconds: float, until: Callable[[], bool] | None = None) -> None:
     """Run a real (blocking, idle-waiting) event loop for ``seconds`` or until
-    ``until()`` is true (checked every 5 ms)."""
+    ``until()`` is true (checked every 5 ms).
+
+    The benchmarks wait with this, never ``QTest.qWait``: PySide6 holds the GIL
+    through a ``qWait`` (a Python thread ran at 1 % of its speed meanwhile), so
+    the app's job and training threads would stall while the bench waits.
+    """
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     poll: QTimer | None = None
@@ -210,7 +212,7 @@ def settle(quiet_s: float = 0.35, timeout_s: float = 60.0) -> bool:
     deadline = time.perf_counter() + timeout_s
     quiet_since: float | None = None
     while time.perf_counter() < deadline:
-        QTest.qWait(20)
+        run_loop(0.02)
         now = time.perf_counter()
         if pool.activeThreadCount() == 0:
             if quiet_since is None:
@@ -809,6 +811,20 @@ def gap_figures(prefix: str, gaps: npt.NDArray[np.float64]) -> tuple[float, floa
     return worst, p99
 
 
+def choose_training(window: MainWindow, data_dir: Path) -> TrainSpec:
+    """Fill the training form as a user does for an AE + VAE on Fashion-MNIST
+    (its data then load in the background); Train is left to press."""
+    panel = window.train_panel
+    window.show_training_dock()
+    panel.set_data_dir(str(data_dir))
+    panel.epochs.setValue(50)
+    index = panel.dataset.findData("fashion-mnist")
+    panel.dataset.setCurrentIndex(index)
+    panel.dataset.activated.emit(index)
+    settle()
+    return panel.spec()
+
+
 def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     """Train AE + VAE on Fashion-MNIST in the app and watch a 10 ms heartbeat.
 
@@ -823,20 +839,10 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     )
     ctrl = window.controller
     log = EventLog(window)
-    # As a user does it: choose the dataset in the training form (its data then
-    # load in the background), move to the button, press Train.
-    panel = window.train_panel
-    window.show_training_dock()
-    panel.set_data_dir(str(data_dir))
-    panel.epochs.setValue(50)
-    index = panel.dataset.findData("fashion-mnist")
-    panel.dataset.setCurrentIndex(index)
-    panel.dataset.activated.emit(index)
-    settle()
-    spec = panel.spec()
+    spec = choose_training(window, data_dir)
     t_start = time.perf_counter()
     cpu_start = time.thread_time()
-    panel.train_button.click()
+    window.train_panel.train_button.click()
     ticks = Heartbeat().run(seconds)
     stamps = ticks[:, 0]
     t_stop = time.perf_counter()

@@ -100,7 +100,7 @@ def child(files: list[str], data_dir: str) -> int:
     from PySide6.QtCore import QSettings, QThreadPool
     from PySide6.QtTest import QTest
 
-    from bench.interactive import wait_until  # adds nothing the app lacks
+    from bench.interactive import run_loop, wait_until  # adds nothing the app lacks
     from latentlab.qt.app import create_window, new_application
 
     step("import latentlab.qt.app")
@@ -143,7 +143,7 @@ def child(files: list[str], data_dir: str) -> int:
         return 1
     for mp in window.panels:
         mp.plane.viewport().repaint()
-    QTest.qWait(50)
+    run_loop(0.05)
     step(f"both {GRID}-tile manifolds shown {shown[0]} {shown[1]}")
     # Let every follow-up job finish (the analysis views' jobs included): the
     # peak is what the app reaches once it has done all it starts by itself.
@@ -151,7 +151,7 @@ def child(files: list[str], data_dir: str) -> int:
     quiet_since = time.perf_counter()
     deadline = quiet_since + 60
     while time.perf_counter() < deadline:
-        QTest.qWait(50)
+        run_loop(0.05)
         if pool.activeThreadCount():
             quiet_since = time.perf_counter()
         elif time.perf_counter() - quiet_since > 1.0:
@@ -207,9 +207,7 @@ def train_and_watch(window, data_dir: str, seconds: float) -> float:
     """Train AE + VAE on Fashion-MNIST in ``window`` for ``seconds``; the peak of
     this process's resident memory, sampled every 0.1 s (training runs on a
     thread of the app: there is no other process)."""
-    from PySide6.QtTest import QTest
-
-    from bench.interactive import wait_until
+    from bench.interactive import run_loop, wait_until
     from latentlab.core.training_run import TrainSpec
 
     ctrl = window.controller
@@ -217,7 +215,7 @@ def train_and_watch(window, data_dir: str, seconds: float) -> float:
     peak = 0.0
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
-        QTest.qWait(100)
+        run_loop(0.1)
         peak = max(peak, status_mb()[0])
     ctrl.stop_training()
     wait_until(30, lambda: not ctrl.training)

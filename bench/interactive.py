@@ -33,9 +33,11 @@ Every figure is one ``name value unit`` line; context lines start with ``#``.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
@@ -75,7 +77,12 @@ from latentlab.core.latent import (
 from latentlab.core.session import Side
 from latentlab.core.training import new_model
 from latentlab.core.training_run import TrainSpec
-from latentlab.qt.app import MODELS_DIR, create_window, new_application
+from latentlab.qt.app import (
+    MODELS_DIR,
+    create_window,
+    freeze_startup_objects,
+    new_application,
+)
 from latentlab.qt.widgets.latent_plane import fit_rect
 from latentlab.qt.widgets.model_panel import colour_groups
 
@@ -253,6 +260,8 @@ def open_window(files: Sequence[Path], data_dir: Path | None) -> MainWindow:
     ):
         raise SystemExit(f"bench: the window did not load {files} within 60 s")
     settle()
+    # As run_app does once start-up is done: its objects leave the GC's full passes.
+    freeze_startup_objects()
     return window
 
 
@@ -811,6 +820,47 @@ def gap_figures(prefix: str, gaps: npt.NDArray[np.float64]) -> tuple[float, floa
     return worst, p99
 
 
+def gc_full_pass_ms() -> tuple[float, float]:
+    """A full cyclic GC pass in ms: without the start-up freeze, and with it
+    (as the app runs); both figures are printed."""
+    gc.unfreeze()
+    t0 = time.perf_counter()
+    gc.collect()
+    unfrozen = (time.perf_counter() - t0) * 1e3
+    freeze_startup_objects()
+    t0 = time.perf_counter()
+    gc.collect()
+    frozen = (time.perf_counter() - t0) * 1e3
+    emit("gc_full_pass_unfrozen_ms", unfrozen, "ms")
+    emit("gc_full_pass_ms", frozen, "ms")
+    return unfrozen, frozen
+
+
+class GcPasses:
+    """The cyclic GC's passes while active: rows of (generation, start
+    perf_counter s, ms), from any thread (a pass holds the GIL throughout)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, float, float]] = []
+        self._started: dict[int, float] = {}
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        key = threading.get_ident()
+        if phase == "start":
+            self._started[key] = now
+        elif key in self._started:
+            t0 = self._started.pop(key)
+            self.rows.append((info["generation"], t0, (now - t0) * 1e3))
+
+    def __enter__(self) -> GcPasses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def choose_training(window: MainWindow, data_dir: Path) -> TrainSpec:
     """Fill the training form as a user does for an AE + VAE on Fashion-MNIST
     (its data then load in the background); Train is left to press."""
@@ -832,6 +882,7 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     ``train_steady_gap_*`` figures start at the first progress event, so they
     leave out the job's data loading.
     """
+    full_pass_ms = gc_full_pass_ms()
     idle = np.diff(heartbeat(min(2.0, seconds / 4))) * 1e3
     note(
         f"idle heartbeat (no training): worst {idle.max():.3g} ms, "
@@ -843,7 +894,8 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     t_start = time.perf_counter()
     cpu_start = time.thread_time()
     window.train_panel.train_button.click()
-    ticks = Heartbeat().run(seconds)
+    with GcPasses() as passes:
+        ticks = Heartbeat().run(seconds)
     stamps = ticks[:, 0]
     t_stop = time.perf_counter()
     gui_cpu_ms_per_s = (time.thread_time() - cpu_start) * 1e3 / (t_stop - t_start)
@@ -868,6 +920,14 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
         "the window's own CPU time in the gap exceeded its wait for a core "
         f"(it was busy), in {waiting} the wait was longer (no core free)"
         + ("" if busy + waiting == late else "; waits unknown here (no schedstat)")
+    )
+    full = [ms for gen, _, ms in passes.rows if gen == 2]
+    emit("train_gc_full_passes", len(full), "passes")
+    note(
+        f"cyclic GC while training: {len(passes.rows)} passes, {len(full)} full "
+        f"(longest {max(full, default=0):.1f} ms); a full pass now takes "
+        f"{full_pass_ms[1]:.1f} ms, {full_pass_ms[0]:.0f} ms without the app's "
+        "gc.freeze of its start-up objects"
     )
     emit("train_stop_to_finished_ms", stop_ms, "ms")
     # The window's own work while training (the heartbeat's ~0.1 ms a tick
@@ -916,11 +976,12 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
         t1 = ends[i]
         t0 = t1 - gaps[i] / 1e3
         phase = "loading" if t0 < first else "training"
+        gc_ms = sum(ms for _, at, ms in passes.rows if t0 <= at < t1)
         note(
             f"stall {gaps[i]:.0f} ms at {t0 - t_start:.2f} s ({phase}): the window "
             f"ran {cpu_ms[i]:.1f} ms, waited {waited_ms[i]:.1f} ms for a core, "
-            f"{stolen_ms[i]:.0f} ms of CPU time stolen by the host; "
-            f"signals handled then: {log.near(t0, t1)}"
+            f"{stolen_ms[i]:.0f} ms of CPU time stolen by the host, {gc_ms:.1f} ms "
+            f"of GC passes; signals handled then: {log.near(t0, t1)}"
         )
     note(
         f"stalls over {seconds:g} s from start_training ({len(gaps)} gaps of a "

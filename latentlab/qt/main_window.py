@@ -38,6 +38,8 @@ from latentlab.qt.widgets.model_panel import ModelPanel
 from latentlab.qt.widgets.train_panel import TrainPanel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from latentlab.core.analysis.planes import Decoded
     from latentlab.qt.analysis.base import AnalysisView
 
@@ -708,15 +710,23 @@ class MainWindow(QMainWindow):
             placeholder.deleteLater()
         return self.views[key]
 
-    def build_views(self, *, one_per_turn: bool = False) -> None:
+    def build_views(
+        self, *, one_per_turn: bool = False, then: Callable[[], None] | None = None
+    ) -> None:
         """Build the analysis views not built yet: all now, or one per
-        event-loop turn so the window stays responsive meanwhile."""
+        event-loop turn so the window stays responsive meanwhile; ``then`` runs
+        once they are built."""
         if not one_per_turn:
             for key in list(self._unbuilt_views):
                 self.view(key)
         elif self._unbuilt_views and not self._closing_confirmed:
             self.view(next(iter(self._unbuilt_views)))
-            QTimer.singleShot(0, self, lambda: self.build_views(one_per_turn=True))
+            QTimer.singleShot(
+                0, self, lambda: self.build_views(one_per_turn=True, then=then)
+            )
+            return
+        if then is not None:
+            then()
 
     def _on_tab_changed(self, index: int) -> None:
         if 1 <= index <= len(VIEWS):

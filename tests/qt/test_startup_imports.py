@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 _PROBE = textwrap.dedent(
     """
-    import json, os, sys
+    import gc, json, os, sys
     from PySide6.QtCore import QTimer
 
-    from latentlab.qt.app import create_window, new_application, show_then_load
+    from latentlab.qt.app import (
+        create_window, freeze_startup_objects, new_application, show_then_load
+    )
 
     cuda = "cuda.bindings.runtime"
     report = {
@@ -38,8 +40,13 @@ _PROBE = textwrap.dedent(
         report["after_paint"] = "torch" in sys.modules
         report["views_at_paint"] = len(window.views)
 
-    def all_built():
+    def started():
         report["views_built"] = sorted(window.views)
+        report["loaded_when_started"] = all(s.model for s in window.session.sides)
+        freeze_startup_objects()
+        # torch's, Qt's and the models' objects are out of the GC's full passes.
+        report["frozen_over_100k"] = gc.get_freeze_count() > 100_000
+        report["tracked_after_freeze_under_1k"] = len(gc.get_objects()) < 1_000
         window.close_discarding()
 
     def check(_side=0):
@@ -49,10 +56,9 @@ _PROBE = textwrap.dedent(
             # Held back from pyqtgraph only: importable once torch wants it.
             report["cuda_bindings_not_blocked"] = sys.modules.get(cuda, 0) is not None
             window.session.sideChanged.disconnect(check)
-            QTimer.singleShot(500, all_built)
 
     window.session.sideChanged.connect(check)
-    show_then_load(window, [], None, painted=painted)
+    show_then_load(window, [], None, painted=painted, started=started)
     QTimer.singleShot(60000, app.quit)
     app.exec()
     print(json.dumps(report))
@@ -82,4 +88,7 @@ def test_window_is_painted_before_torch_is_imported(tmp_path: Path) -> None:
         "views_when_loaded": 0,
         "cuda_bindings_not_blocked": True,
         "views_built": ["diagnostics", "eps", "gradient", "interpolation", "prior"],
+        "loaded_when_started": True,
+        "frozen_over_100k": True,
+        "tracked_after_freeze_under_1k": True,
     }, report

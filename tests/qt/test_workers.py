@@ -148,3 +148,27 @@ def test_a_newer_request_stops_a_running_generator_job(qtbot, no_threads_left):
     jobs.submit("k", lambda: "fast", on_result=results.append)
     qtbot.waitUntil(lambda: results == ["fast"], timeout=5000)
     assert len(steps) < 500, "the superseded generator ran to its end"
+
+
+def test_a_finished_job_lets_go_of_its_arguments(qtbot, no_threads_left):
+    import gc
+    import weakref
+
+    import numpy as np
+
+    class Weights:  # stands for a model a job decodes with
+        def __init__(self):
+            self.array = np.zeros(1000)
+
+    jobs = JobRunner(Session())
+    handed = []
+    for _ in range(5):
+        weights = Weights()
+        handed.append(weakref.ref(weights))
+        jobs.submit("k", lambda w: w.array.sum(), weights, on_result=lambda _v: None)
+        qtbot.waitUntil(lambda: not jobs.busy("k"), timeout=5000)
+        del weights
+    qtbot.wait(50)  # the workers' last queued signals are delivered
+    gc.collect()
+    # Its callbacks, held by the worker's Qt connections, once kept each job alive.
+    assert [ref() for ref in handed] == [None] * 5

@@ -5,17 +5,17 @@ Run ``python -m bench.input_latency [--quick] [--data-dir DIR] [--seconds S]``.
 The stall section of ``bench.interactive`` times a 10 ms GUI-thread timer in the
 offscreen platform. A user's mouse comes another way: from the X server, read by
 Qt's xcb thread and handed to the GUI thread's event loop. This benchmark runs
-the real window on the xcb platform inside Xvfb (it starts itself again under
-``xvfb-run``; it never moves the pointer of a display it did not start), moves
-the pointer over the left plane with XTest from a thread every 8-16 ms, and
-times each motion from the XTest call to the moment the window receives its
-``MouseMove`` (an application event filter on the ``QWindow``: the event's
-delivery, before any handler ran). The same 10 ms heartbeat as the stall
+the real window on the xcb platform in an Xvfb it starts (it runs itself again
+there, and never moves the pointer of another display), moves the pointer over
+the left plane with XTest from a thread every 8-16 ms, and times each motion
+from its send to the moment the window receives its ``MouseMove`` (an event
+filter on the window's ``QWindow``: the event's delivery, before any handler
+ran). The same 10 ms heartbeat as the stall
 section runs meanwhile, so the two figures sit side by side. First with the
 window idle, then while an AE + VAE train on Fashion-MNIST, set up as the stall
 section does.
 
-Needs ``xvfb-run`` and ``libXtst``; without them it prints a note and no figures.
+Needs ``Xvfb`` and ``libXtst``; without them it prints a note and no figures.
 Every figure is one ``name value unit`` line; context lines start with ``#``.
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CHILD_MARK = "LATENTLAB_BENCH_IN_XVFB"
-SCREEN = "-screen 0 1920x1200x24"
+SCREEN = "-screen 0 1920x1200x24"  # Xvfb's arguments
 WINDOW_SIZE = (1600, 1000)
 SWEEP_PX = 300  # distinct x positions, so each motion is recognised on arrival
 
@@ -50,22 +50,43 @@ def note(text: str) -> None:
 
 
 def run_in_xvfb(argv: list[str]) -> int:
-    """This module again, on the xcb platform in a fresh Xvfb."""
-    xvfb = shutil.which("xvfb-run")
+    """This module again, on the xcb platform in an Xvfb started here: the
+    child moves the pointer only of the display this function names."""
+    xvfb = shutil.which("Xvfb")
     if xvfb is None or ctypes.util.find_library("Xtst") is None:
-        note("input latency: needs xvfb-run and libXtst (XTest); skipped")
+        note("input latency: needs Xvfb and libXtst (XTest); skipped")
         return 0
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", **{CHILD_MARK: "1"})
-    env.pop("DISPLAY", None)
-    cmd = [xvfb, "-a", "-s", SCREEN, sys.executable, "-m", "bench.input_latency"]
-    return subprocess.run(cmd + argv, env=env).returncode
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-nolisten", "tcp", *SCREEN.split()],
+        pass_fds=(write_fd,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()  # Xvfb writes it once it listens
+        if not number.isdigit():
+            note("input latency: Xvfb did not start; skipped")
+            return 0
+        display = f":{number}"
+        env = dict(os.environ, QT_QPA_PLATFORM="xcb", DISPLAY=display)
+        env[CHILD_MARK] = f"{display} {os.getpid()}"  # the display, its parent
+        # Scaled coordinates would not match the XTest positions.
+        for name in ("QT_SCALE_FACTOR", "QT_SCREEN_SCALE_FACTORS"):
+            env.pop(name, None)
+        cmd = [sys.executable, "-m", "bench.input_latency", *argv]
+        return subprocess.run(cmd, env=env).returncode
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 class Pointer:
-    """XTest pointer motions on this process's own connection to the display,
+    """XTest pointer motions on this process's own connection to ``display``,
     from a thread: (perf_counter s, x) of each motion sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, display: str) -> None:
         x11 = ctypes.CDLL(ctypes.util.find_library("X11"))
         self._xtst = ctypes.CDLL(ctypes.util.find_library("Xtst"))
         x11.XOpenDisplay.restype = ctypes.c_void_p
@@ -80,9 +101,9 @@ class Pointer:
             ctypes.c_ulong,
         ]
         self._x11 = x11
-        self._display = x11.XOpenDisplay(None)
+        self._display = x11.XOpenDisplay(display.encode())
         if not self._display:
-            raise SystemExit("bench: cannot open the X display for XTest")
+            raise SystemExit(f"bench: cannot open the X display {display} for XTest")
         self.sent: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -98,8 +119,11 @@ class Pointer:
             while not self._stop.is_set():
                 x = x0 + k % SWEEP_PX
                 k += 1
-                t = time.perf_counter()
                 self._xtst.XTestFakeMotionEvent(self._display, -1, x, y, 0)
+                # Stamped after the call has the GIL back (a wait for it, up to
+                # the switch interval while training, is no input latency) and
+                # before the flush that sends the motion.
+                t = time.perf_counter()
                 self._x11.XFlush(self._display)
                 self.sent.append((t, x))
                 time.sleep(0.008 + 0.008 * random.random())
@@ -121,7 +145,8 @@ def latencies_ms(
     sent: list[tuple[float, int]], received: list[tuple[float, int]]
 ) -> np.ndarray:
     """Milliseconds from each motion sent to its arrival, matched by x (a
-    motion Qt merged into a later one has no arrival of its own)."""
+    motion Qt merged into a later one has no arrival of its own; one later than
+    a whole sweep would match the next sweep's send)."""
     pending: dict[int, collections.deque[float]] = collections.defaultdict(
         collections.deque
     )
@@ -141,7 +166,6 @@ def child(args: argparse.Namespace) -> int:
     # Imported here: the parent only starts Xvfb.
     import PySide6.QtCore  # noqa: F401 - must precede pyqtgraph / superqt imports
     from PySide6.QtCore import QEvent, QObject
-    from PySide6.QtGui import QWindow
 
     from bench.interactive import (
         GOALS,
@@ -156,6 +180,7 @@ def child(args: argparse.Namespace) -> int:
         open_window,
         run_loop,
         settle,
+        wait_until,
     )
 
     stall_p99_ms = GOALS["stall_p99_ms"]
@@ -163,9 +188,11 @@ def child(args: argparse.Namespace) -> int:
     received: list[tuple[float, int]] = []
 
     class Arrivals(QObject):
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            # The QWindow gets a mouse event first; the widget's copy follows.
-            if event.type() == QEvent.Type.MouseMove and isinstance(obj, QWindow):
+        """On the window's QWindow, which gets a mouse event before any widget
+        (an application-wide filter would put every event through Python)."""
+
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.MouseMove:
                 received.append((time.perf_counter(), int(event.globalPosition().x())))
             return False
 
@@ -180,8 +207,10 @@ def child(args: argparse.Namespace) -> int:
         f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}, XTest motions over the left plane"
     )
     filt = Arrivals()
-    app.installEventFilter(filt)
-    pointer = Pointer()
+    handle = window.windowHandle()
+    handle.installEventFilter(filt)
+    pointer = Pointer(os.environ["DISPLAY"])
+    arrived = []
 
     def measure(tag: str, seconds: float) -> None:
         viewport = window.panels[0].plane.viewport()
@@ -192,6 +221,7 @@ def child(args: argparse.Namespace) -> int:
         sent = pointer.stop()
         run_loop(0.2)  # the last motions arrive
         lat = latencies_ms(sent, received)
+        arrived.append(len(lat))
         emit(f"input_sent_{tag}", len(sent), "events")
         emit(f"input_arrived_{tag}", len(lat), "events")
         if len(lat):
@@ -214,16 +244,22 @@ def child(args: argparse.Namespace) -> int:
             )
 
     measure("idle", min(5.0, args.seconds))
+    ctrl = window.controller
     choose_training(window, args.data_dir)
+    progress: list[float] = []
+    ctrl.trainingProgress.connect(lambda _ev: progress.append(time.perf_counter()))
     window.train_panel.train_button.click()
-    # Past the data loading and the first snapshots, as the steady stall figures.
-    run_loop(3.0)
+    # From the first progress (data loaded), as the steady stall figures.
+    wait_until(30.0, lambda: bool(progress))
     measure("train", args.seconds)
-    window.controller.stop_training()
-    run_loop(30.0, until=lambda: not any(s.training for s in window.session.sides))
-    app.removeEventFilter(filt)
+    ctrl.stop_training()
+    wait_until(30.0, lambda: not ctrl.training)
+    handle.removeEventFilter(filt)
     pointer.close()
     close_window(app, window)
+    if not all(arrived):
+        print("bench: no pointer motion reached the window", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -236,7 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.data_dir / "FashionMNIST" / "raw").is_dir():
         parser.error(f"no Fashion-MNIST under {args.data_dir}")
-    if os.environ.get(CHILD_MARK) != "1":
+    # Only in the Xvfb that run_in_xvfb started (its display, and this process
+    # its child): never a user's own display, whatever the environment says.
+    mark = os.environ.get(CHILD_MARK, "").split()
+    ours = len(mark) == 2 and mark[1] == str(os.getppid())
+    if not ours or os.environ.get("DISPLAY") != mark[0]:
         return run_in_xvfb(sys.argv[1:] if argv is None else argv)
     args.seconds = args.seconds or (10.0 if args.quick else 20.0)
     return child(args)

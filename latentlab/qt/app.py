@@ -173,7 +173,8 @@ def show_then_load(
 ) -> None:
     """Show the window (built with ``load=False, defer_views=True``); once its
     first frame is on screen, call ``painted`` and start loading ``files``;
-    ``started`` runs once the loads have ended and the views are built.
+    ``started`` runs once the loads have ended and the views are built (or the
+    window began to close first).
 
     The analysis tabs (~0.2 s of widgets the first frame does not show) are
     built once the loads end, one per event-loop turn; built alongside the
@@ -205,8 +206,9 @@ def freeze_startup_objects() -> None:
     objects that live as long as the app. A full pass walked them all in
     ~120-130 ms on a 2-core box, holding the GIL: the window froze as long, at
     no moment the user chose. Frozen (``gc.freeze``), a full pass walks only
-    what was made since. Reference counting still frees them; only a cycle
-    among them would stay, so young garbage is collected first.
+    what was made since. Reference counting still frees frozen objects, but a
+    cycle among them is never collected: the young generations are collected
+    first (a full collection would be the very pause this avoids).
     """
     gc.collect(1)
     gc.freeze()

@@ -715,7 +715,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """Build the analysis views not built yet: all now, or one per
         event-loop turn so the window stays responsive meanwhile; ``then`` runs
-        once they are built."""
+        once they are built (or the window is closing)."""
         if not one_per_turn:
             for key in list(self._unbuilt_views):
                 self.view(key)

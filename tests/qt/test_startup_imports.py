@@ -42,11 +42,11 @@ _PROBE = textwrap.dedent(
 
     def started():
         report["views_built"] = sorted(window.views)
-        report["loaded_when_started"] = all(s.model for s in window.session.sides)
+        sides = window.session.sides
+        report["loaded_when_started"] = all(s.model is not None for s in sides)
         freeze_startup_objects()
         # torch's, Qt's and the models' objects are out of the GC's full passes.
         report["frozen_over_100k"] = gc.get_freeze_count() > 100_000
-        report["tracked_after_freeze_under_1k"] = len(gc.get_objects()) < 1_000
         window.close_discarding()
 
     def check(_side=0):
@@ -90,5 +90,4 @@ def test_window_is_painted_before_torch_is_imported(tmp_path: Path) -> None:
         "views_built": ["diagnostics", "eps", "gradient", "interpolation", "prior"],
         "loaded_when_started": True,
         "frozen_over_100k": True,
-        "tracked_after_freeze_under_1k": True,
     }, report

@@ -168,14 +168,15 @@ def child(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QEvent, QObject
 
     from bench.interactive import (
-        GOALS,
         MODELS_DIR,
+        EventLog,
         Heartbeat,
         choose_training,
         close_window,
         emit,
         emit_spread,
-        late_tick_causes,
+        gap_figures,
+        late_ticks,
         make_app,
         open_window,
         run_loop,
@@ -183,7 +184,6 @@ def child(args: argparse.Namespace) -> int:
         wait_until,
     )
 
-    stall_p99_ms = GOALS["stall_p99_ms"]
     app = make_app()
     received: list[tuple[float, int]] = []
 
@@ -227,33 +227,28 @@ def child(args: argparse.Namespace) -> int:
         if len(lat):
             emit_spread(f"input_latency_{tag}", lat.tolist())
             emit(f"input_latency_{tag}_p99_ms", float(np.percentile(lat, 99)), "ms")
-        gaps = np.diff(ticks[:, 0]) * 1e3
-        emit(f"input_heartbeat_{tag}_p99_ms", float(np.percentile(gaps, 99)), "ms")
-        emit(f"input_heartbeat_{tag}_worst_ms", float(gaps.max()), "ms")
-        late, busy, waiting = late_tick_causes(ticks, stall_p99_ms)
-        emit(f"input_heartbeat_{tag}_late_ticks", late, "gaps")
-        emit(f"input_heartbeat_{tag}_late_ticks_window_busy", busy, "gaps")
-        emit(f"input_heartbeat_{tag}_late_ticks_waiting_for_core", waiting, "gaps")
+        worst, p99 = gap_figures(f"input_{tag}_gap", np.diff(ticks[:, 0]) * 1e3)
+        late_ticks(f"input_{tag}", ticks)
         if len(lat):
             note(
                 f"{tag}: {len(lat)} of {len(sent)} motions arrived (Qt merges one "
                 f"queued behind another), median {np.median(lat):.2f} ms, p99 "
                 f"{np.percentile(lat, 99):.2f} ms, worst {lat.max():.1f} ms after "
                 f"XTest sent them; the 10 ms heartbeat meanwhile: p99 "
-                f"{np.percentile(gaps, 99):.1f} ms, worst {gaps.max():.1f} ms"
+                f"{p99:.1f} ms, worst {worst:.1f} ms"
             )
 
     measure("idle", min(5.0, args.seconds))
     ctrl = window.controller
     choose_training(window, args.data_dir)
-    progress: list[float] = []
-    ctrl.trainingProgress.connect(lambda _ev: progress.append(time.perf_counter()))
+    log = EventLog(window)
     window.train_panel.train_button.click()
     # From the first progress (data loaded), as the steady stall figures.
-    wait_until(30.0, lambda: bool(progress))
+    wait_until(30.0, lambda: bool(log.progress))
     measure("train", args.seconds)
     ctrl.stop_training()
     wait_until(30.0, lambda: not ctrl.training)
+    log.disconnect()
     handle.removeEventFilter(filt)
     pointer.close()
     close_window(app, window)

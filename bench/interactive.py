@@ -713,18 +713,22 @@ class Heartbeat:
         return np.asarray(self.rows, np.float64).reshape(-1, 4)
 
 
-def late_tick_causes(
-    ticks: npt.NDArray[np.float64], late_ms: float
-) -> tuple[int, int, int]:
-    """Of the gaps over ``late_ms`` between ``ticks`` (rows of :class:`Heartbeat`):
-    how many, in how many the window's own CPU time exceeded its run-queue
-    wait (it was busy), and in how many the wait was larger (no core free)."""
+def late_ticks(prefix: str, ticks: npt.NDArray[np.float64]) -> tuple[int, int, int]:
+    """Of the gaps over the p99 goal between ``ticks`` (rows of
+    :class:`Heartbeat`): how many, in how many the window's own CPU time
+    exceeded its run-queue wait (it was busy), and in how many the wait was
+    larger (no core free). Printed as three ``{prefix}_late_ticks*`` figures."""
     gaps = np.diff(ticks[:, 0]) * 1e3
     cpu = np.diff(ticks[:, 1]) * 1e3
     waited = np.diff(ticks[:, 2]) * 1e3
-    late = gaps > late_ms
+    late = gaps > GOALS["stall_p99_ms"]
     busy = late & (cpu >= waited)
-    return int(late.sum()), int(busy.sum()), int((late & (cpu < waited)).sum())
+    counts = int(late.sum()), int(busy.sum()), int((late & (cpu < waited)).sum())
+    for suffix, count in zip(
+        ("", "_window_busy", "_waiting_for_core"), counts, strict=True
+    ):
+        emit(f"{prefix}_late_ticks{suffix}", count, "gaps")
+    return counts
 
 
 class EventLog:
@@ -910,12 +914,7 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
     worst, p99 = gap_figures("train_gap", gaps)
     first = log.progress[0][0] if log.progress else t_stop
     gap_figures("train_steady_gap", gaps[ends - gaps / 1e3 >= first])
-    late, busy, waiting = late_tick_causes(
-        ticks[ticks[:, 0] >= first], GOALS["stall_p99_ms"]
-    )
-    emit("train_late_ticks", late, "gaps")
-    emit("train_late_ticks_window_busy", busy, "gaps")
-    emit("train_late_ticks_waiting_for_core", waiting, "gaps")
+    late, busy, waiting = late_ticks("train", ticks[ticks[:, 0] >= first])
     note(
         f"steady training: {late} gaps over {GOALS['stall_p99_ms']:g} ms; in {busy} "
         "the window's own CPU time in the gap exceeded its wait for a core "

@@ -100,7 +100,7 @@ def child(files: list[str], data_dir: str) -> int:
     from PySide6.QtCore import QSettings, QThreadPool
     from PySide6.QtTest import QTest
 
-    from bench.interactive import run_loop, wait_until  # adds nothing the app lacks
+    from bench.interactive import run_loop, settle, wait_until  # nothing app lacks
     from latentlab.qt.app import create_window, new_application
 
     step("import latentlab.qt.app")
@@ -147,15 +147,7 @@ def child(files: list[str], data_dir: str) -> int:
     step(f"both {GRID}-tile manifolds shown {shown[0]} {shown[1]}")
     # Let every follow-up job finish (the analysis views' jobs included): the
     # peak is what the app reaches once it has done all it starts by itself.
-    pool = QThreadPool.globalInstance()
-    quiet_since = time.perf_counter()
-    deadline = quiet_since + 60
-    while time.perf_counter() < deadline:
-        run_loop(0.05)
-        if pool.activeThreadCount():
-            quiet_since = time.perf_counter()
-        elif time.perf_counter() - quiet_since > 1.0:
-            break
+    settle(quiet_s=1.0)
     step("all background jobs done")
 
     rss, hwm = status_mb()

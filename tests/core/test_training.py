@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
+import types
 from typing import TYPE_CHECKING
 
 import pytest
 import torch
 
+from latentlab.core import training
 from latentlab.core.config import ModelConfig, TrainConfig
 from latentlab.core.data import ImageDataset, make_shapes
 from latentlab.core.errors import ConfigError, TrainingError
@@ -262,6 +265,76 @@ def test_should_stop_ends_training_cancelled(tiny) -> None:
     assert result.histories == [[]], "no epoch finished"
     assert not any(isinstance(e, EpochEnd) for e in events)
     assert _finite(model) and not model.training
+
+
+class _JumpingClock:
+    """``time`` for the training module: real time, plus the jumps a test makes
+    (a long pause or a slow test pass, without waiting for it)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def perf_counter(self) -> float:
+        return time.perf_counter() + self.offset
+
+
+@pytest.fixture
+def jumping_clock(monkeypatch) -> _JumpingClock:
+    clock = _JumpingClock()
+    monkeypatch.setattr(
+        training, "time", types.SimpleNamespace(perf_counter=clock.perf_counter)
+    )
+    return clock
+
+
+def test_a_pause_is_left_out_of_rates_epoch_seconds_and_eta(
+    tiny, jumping_clock
+) -> None:
+    calls = 0
+
+    def should_stop() -> bool:  # the fifth step waits 1,000 s, as a paused run does
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            jumping_clock.offset += 1000.0
+        return False
+
+    events, result = run(train(new_model(SMALL), tiny, FAST, should_stop=should_stop))
+    progress = [e for e in events if isinstance(e, TrainProgress)]
+    assert progress[-1].step == result.steps > 5
+    # Counted, the pause would make the next readings < 1 image/s.
+    assert min(p.samples_per_s for p in progress) > 100
+    assert max(p.elapsed_s for p in progress) < 1000
+    assert all(m.seconds < 1000 for m in result.histories[0])
+    assert result.seconds < 1000
+
+
+def test_the_time_between_epochs_is_left_out_of_the_rate_not_the_eta(
+    tiny, jumping_clock
+) -> None:
+    gen = train(new_model(SMALL), tiny, FAST)
+    events = []
+    for event in gen:
+        events.append(event)
+        if isinstance(event, EpochEnd) and event.epoch == 1:
+            jumping_clock.offset += 1000.0  # a slow test pass, say
+    second = [e for e in events if isinstance(e, TrainProgress) and e.epoch == 2]
+    assert second
+    assert min(p.samples_per_s for p in second) > 100
+    # The ETA's clock runs on: the remaining epochs will have test passes too.
+    assert all(p.elapsed_s > 1000 for p in second)
+
+
+def test_the_rate_covers_the_latest_second_of_steps() -> None:
+    meter = training._RateMeter(span_s=1.0)
+    for _ in range(40):
+        rate = meter.add(100, 0.05)
+    assert rate == pytest.approx(2000)
+    # One faster window moves the figure by a twentieth of the change, not all of it.
+    assert meter.add(200, 0.05) == pytest.approx(2100, rel=0.01)
+    for _ in range(30):
+        rate = meter.add(200, 0.05)
+    assert rate == pytest.approx(4000)
 
 
 def test_should_stop_in_the_second_epoch_keeps_the_first(tiny) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -394,7 +396,10 @@ def test_pause_holds_training_and_resume_goes_on(qtbot, window):
     ctrl = window.controller
     panel.epochs.setValue(200)
     progress = []
+    events = []
     ctrl.trainingProgress.connect(lambda p: progress.append(p.step))
+    ctrl.trainingProgress.connect(lambda p: events.append((time.perf_counter(), p)))
+    pressed = time.perf_counter()
     with qtbot.waitSignal(ctrl.trainingProgress, timeout=30000):
         qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(ctrl.trainingPaused, timeout=5000) as paused:
@@ -411,6 +416,14 @@ def test_pause_holds_training_and_resume_goes_on(qtbot, window):
     assert not panel.progress.format().startswith("Paused")
     qtbot.waitUntil(lambda: len(progress) > held + 2, timeout=10000)
     assert progress[-1] > progress[held - 1]
+    # The ETA's clock left the 1.4 s pause out; the shown rate says its span.
+    received, latest = events[-1]
+    assert latest.elapsed_s < received - pressed - 1.0
+    tip = panel.progress.toolTip()
+    assert any(
+        f"over the last {p.rate_seconds:.1f} s of steps" in tip for _, p in events
+    )
+    assert latest.rate_seconds > 0
     with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000) as done:
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     assert done.args == ["stopped"]

@@ -97,7 +97,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-SECTIONS = ("click", "drag", "grid", "encode", "stall")
+SECTIONS = ("click", "drag", "pan", "grid", "encode", "stall")
 WINDOW_SIZE = (1280, 880)
 GOALS = {
     # issue 17: click -> image (conv) and click -> painted, p95
@@ -480,6 +480,48 @@ def bench_drag(app: QApplication, window: MainWindow, n: int, tag: str) -> float
         + verdict("updates/s", rate, GOALS["drag_per_s"], higher_is_better=True)
     )
     return rate
+
+
+def bench_pan(app: QApplication, window: MainWindow, n: int, tag: str) -> float:
+    """Right-drag the left plane ``n`` small steps, as a user pans; returns the
+    median ms from a move to the plane painted with its new range (both axes
+    re-laid; the manifold decodes for the new view in the background)."""
+    plane = window.panels[0].plane
+    viewport = plane.viewport()
+    probe = PaintProbe(viewport)
+    area = plane.mapFromScene(plane.view_box.sceneBoundingRect()).boundingRect()
+    start = area.center()
+    button, none = Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(viewport, button, none, start)
+    QTest.mouseMove(viewport, start + QPoint(12, 0))  # past the drag threshold
+    app.processEvents()
+    per_move: list[float] = []
+    cpu: list[float] = []
+    unpainted = 0
+    for i in range(n):
+        # Back and forth, 3 px a move: the view stays over the codes.
+        dx = 3 if (i // 40) % 2 == 0 else -3
+        pos = start + QPoint(12 + dx * (i % 40 if dx > 0 else 40 - i % 40), 0)
+        probe.painted = False
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        QTest.mouseMove(viewport, pos)
+        if not spin_until(app, 0.5, lambda: probe.painted):
+            unpainted += 1
+        per_move.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.thread_time() - c0) * 1e3)
+    QTest.mouseRelease(viewport, button, none, pos)
+    probe.remove()
+    settle()
+    median = float(np.percentile(per_move, 50))
+    emit(f"pan_move_to_paint_{tag}_p50_ms", median, "ms")
+    emit(f"pan_move_to_paint_{tag}_p95_ms", float(np.percentile(per_move, 95)), "ms")
+    emit(f"pan_gui_cpu_{tag}_p50_ms", float(np.percentile(cpu, 50)), "ms")
+    note(
+        f"pan {tag}: {n} right-drag moves of 3 px, {unpainted} not painted; move -> "
+        f"plane painted with the new range, median {median:.2f} ms"
+    )
+    return median
 
 
 # --- manifold ------------------------------------------------------------------------
@@ -1044,7 +1086,7 @@ def main(argv: list[str] | None = None) -> int:
             "conv": conv_checkpoints(Path(tmp)),
         }
         for tag in backbones:
-            if not only & {"click", "drag", "grid"}:
+            if not only & {"click", "drag", "pan", "grid"}:
                 break
             t0 = time.perf_counter()
             window = open_window(pairs[tag], data_dir)
@@ -1054,6 +1096,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_click(app, window, clicks, tag)
             if "drag" in only:
                 bench_drag(app, window, moves, tag)
+            if "pan" in only:
+                bench_pan(app, window, moves, tag)
             if "grid" in only:
                 bench_grid(app, window, reps, tag)
             close_window(app, window)

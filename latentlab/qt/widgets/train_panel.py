@@ -419,11 +419,13 @@ class TrainPanel(QWidget):
             + f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
             f"ETA {format_seconds(p.eta_s)} · {p.samples_per_s:,.0f} images/s"
         )
-        self.progress.setToolTip(
+        tip = (
             "ETA: at this run's pace so far, test passes included, pauses left out.\n"
             f"images/s: training images over the last {p.rate_seconds:.1f} s of "
             "steps (each image trains both models; test passes and pauses left out)"
         )
+        if tip != self.progress.toolTip():  # a new tooltip costs the window ~1 ms
+            self.progress.setToolTip(tip)
         self.readout.setText(
             f"AE recon (at its code) {p.recon[0]:7.2f}\n"
             f"VAE recon (1 z ~ q) {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}"

@@ -514,8 +514,7 @@ def bench_pan(app: QApplication, window: MainWindow, n: int, tag: str) -> float:
     probe.remove()
     settle()
     median = float(np.percentile(per_move, 50))
-    emit(f"pan_move_to_paint_{tag}_p50_ms", median, "ms")
-    emit(f"pan_move_to_paint_{tag}_p95_ms", float(np.percentile(per_move, 95)), "ms")
+    emit_spread(f"pan_move_to_paint_{tag}", per_move)
     emit(f"pan_gui_cpu_{tag}_p50_ms", float(np.percentile(cpu, 50)), "ms")
     note(
         f"pan {tag}: {n} right-drag moves of 3 px, {unpainted} not painted; move -> "

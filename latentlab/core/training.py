@@ -53,7 +53,8 @@ RATE_SPAN_S = 1.0  # the shown rate covers about this much of the latest steps
 
 @dataclass(frozen=True, slots=True)
 class EpochMetrics:
-    """Per-image means in nats for one epoch of one model."""
+    """Per-image means in nats for one epoch of one model; ``seconds`` (and the
+    rate) of its training steps, pauses left out."""
 
     epoch: int
     train_loss: float
@@ -89,7 +90,7 @@ class TrainProgress:
     loss: tuple[float, ...]
     samples_per_s: float
     elapsed_s: float
-    rate_seconds: float = 0.0
+    rate_seconds: float
 
     @property
     def fraction(self) -> float:
@@ -132,7 +133,8 @@ TrainEvent = TrainProgress | EpochEnd | ModelSnapshot
 
 @dataclass(slots=True)
 class TrainResult:
-    """What training produced. The models themselves were trained in place."""
+    """What training produced. The models themselves were trained in place;
+    ``seconds`` is the run's time, its pauses left out."""
 
     histories: list[list[EpochMetrics]]
     seconds: float
@@ -681,6 +683,7 @@ def _train_loop(
             now = clock.now()
             if now - last_progress >= PROGRESS_INTERVAL_S or lo + batch_size >= n_train:
                 means = (window / window_steps).tolist()
+                now = clock.now()  # after the wait for a GPU's queued steps
                 _check_finite(means, model_list, good_states, step, good_step)
                 yield from matmul.paused(
                     TrainProgress(

@@ -267,6 +267,11 @@ def test_should_stop_ends_training_cancelled(tiny) -> None:
     assert _finite(model) and not model.training
 
 
+# A reading that counted a 1,000 s jump is under 1,024 / 1,000 images/s (the
+# run's two epochs of 512); any real pace, however slow the box, is far above.
+MISSED_JUMP = 2.0
+
+
 class _JumpingClock:
     """``time`` for the training module: real time, plus the jumps a test makes
     (a long pause or a slow test pass, without waiting for it)."""
@@ -302,8 +307,7 @@ def test_a_pause_is_left_out_of_rates_epoch_seconds_and_eta(
     events, result = run(train(new_model(SMALL), tiny, FAST, should_stop=should_stop))
     progress = [e for e in events if isinstance(e, TrainProgress)]
     assert progress[-1].step == result.steps > 5
-    # Counted, the pause would make the next readings < 1 image/s.
-    assert min(p.samples_per_s for p in progress) > 100
+    assert min(p.samples_per_s for p in progress) > MISSED_JUMP
     assert max(p.elapsed_s for p in progress) < 1000
     assert all(m.seconds < 1000 for m in result.histories[0])
     assert result.seconds < 1000
@@ -320,9 +324,26 @@ def test_the_time_between_epochs_is_left_out_of_the_rate_not_the_eta(
             jumping_clock.offset += 1000.0  # a slow test pass, say
     second = [e for e in events if isinstance(e, TrainProgress) and e.epoch == 2]
     assert second
-    assert min(p.samples_per_s for p in second) > 100
+    assert min(p.samples_per_s for p in second) > MISSED_JUMP
     # The ETA's clock runs on: the remaining epochs will have test passes too.
     assert all(p.elapsed_s > 1000 for p in second)
+
+
+def test_the_time_a_snapshot_takes_is_left_out_of_the_rate(
+    tiny, jumping_clock, monkeypatch
+) -> None:
+    monkeypatch.setattr(training, "PROGRESS_INTERVAL_S", 0.0)  # progress every step
+    config = dataclasses.replace(FAST, snapshot_interval_s=1e-9)
+    events = []
+    jumped = False
+    for event in train(new_model(SMALL), tiny, config):
+        events.append(event)
+        if isinstance(event, ModelSnapshot) and event.step == 3 and not jumped:
+            jumping_clock.offset += 1000.0  # a snapshot its consumer took long over
+            jumped = True
+    assert jumped
+    after = [e for e in events if isinstance(e, TrainProgress) and e.step > 3]
+    assert after and min(p.samples_per_s for p in after) > MISSED_JUMP
 
 
 def test_the_rate_covers_the_latest_second_of_steps() -> None:

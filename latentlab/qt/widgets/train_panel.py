@@ -395,6 +395,7 @@ class TrainPanel(QWidget):
         self._paused = False
         self.progress.setValue(0)
         self.progress.setFormat("Starting: loading the data…")
+        self.progress.setToolTip("")  # no figures on the bar yet
         self.readout.setText("")
         self.set_running(True)
 
@@ -420,7 +421,8 @@ class TrainPanel(QWidget):
             f"ETA {format_seconds(p.eta_s)} · {p.samples_per_s:,.0f} images/s"
         )
         tip = (
-            "ETA: at this run's pace so far, test passes included, pauses left out.\n"
+            "ETA: at this run's pace so far (its test passes so far included, "
+            "pauses left out).\n"
             f"images/s: training images over the last {p.rate_seconds:.1f} s of "
             "steps (each image trains both models; test passes and pauses left out)"
         )
@@ -482,3 +484,4 @@ class TrainPanel(QWidget):
         if status == "done":
             self.progress.setValue(1000)
         self.progress.setFormat(label)
+        self.progress.setToolTip("")  # the bar no longer shows an ETA or a rate

@@ -416,12 +416,13 @@ def test_pause_holds_training_and_resume_goes_on(qtbot, window):
     assert not panel.progress.format().startswith("Paused")
     qtbot.waitUntil(lambda: len(progress) > held + 2, timeout=10000)
     assert progress[-1] > progress[held - 1]
-    # Across the 1.4 s pause the run's clock (the ETA's) hardly moved.
+    # Across the pause (1.4 s, less the delivery of the last step before it) the
+    # run's clock, the ETA's, stood still: counted, it would move with the wall's.
     wall, run = max(
         (b[0] - a[0], b[1].elapsed_s - a[1].elapsed_s)
         for a, b in itertools.pairwise(events)
     )
-    assert wall >= 1.4 and run < 1.0
+    assert wall - run > 0.7
     latest = events[-1][1]
     tip = panel.progress.toolTip()
     assert any(

@@ -701,14 +701,15 @@ def _train_loop(
                 )
                 window.zero_()
                 window_steps = window_samples = 0
-                last_progress = clock.now()
-                if last_progress - last_snapshot >= config.snapshot_interval_s:
+                if clock.now() - last_snapshot >= config.snapshot_interval_s:
                     good_states = [cpu_state_dict(m) for m in model_list]
                     good_step = step
                     yield from matmul.paused(
                         ModelSnapshot(step, epoch, tuple(good_states))
                     )
-                    last_snapshot = last_progress = clock.now()
+                    last_snapshot = clock.now()
+                # The next window starts here: the yields and copies are not steps.
+                last_progress = clock.now()
             if should_stop is not None and clock.should_stop(should_stop):
                 cancelled = True
                 break

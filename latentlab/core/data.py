@@ -24,6 +24,7 @@ import numpy as np
 from latentlab.core.catalog import DATASET_NAMES, IDX_SETS, IMAGE_SUFFIXES, SHAPE_NAMES
 from latentlab.core.errors import DataError
 from latentlab.core.limits import format_bytes, idx_limit, memory_budget
+from latentlab.core.raster import open_raster
 from latentlab.core.text import printable
 
 if TYPE_CHECKING:
@@ -555,7 +556,7 @@ def _read_grey(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with open_raster(path) as img:
                 pixels = img.width * img.height
                 if pixels > MAX_SOURCE_PIXELS:
                     raise DataError(

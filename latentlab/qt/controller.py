@@ -30,6 +30,7 @@ from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
+from latentlab.core.text import printable
 from latentlab.core.threads import set_job_threads
 from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training_run import TrainingStarted, training_job
@@ -411,6 +412,11 @@ class Controller(QObject):
             self._train_models = event.models
             self._train_identity = event.identity
             self.datasets.put(event.dataset, self._train_spec.data_dir)
+            if event.dataset.skipped:
+                self.status.emit(
+                    f"Skipped {len(event.dataset.skipped)} file(s) of the folder, "
+                    f"e.g. {printable(event.dataset.skipped[0], 200)}"
+                )
             # Redrawn twice a second while training: a few thousand points show
             # the shape of the code space at a fraction of the cost of all 10k.
             shown = event.dataset.test_subset(TRAINING_POINTS)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from latentlab.core.errors import ExportError
 from latentlab.core.files import write_atomic
+from latentlab.qt.save_dialog import png_bytes
 from latentlab.qt.widgets.latent_plane import CrosshairDot
 from latentlab.qt.widgets.points import ALPHA, PointsItem
 
@@ -89,11 +90,9 @@ def figure_png(root: QGraphicsItem, scale: int = PNG_SCALE) -> bytes:
     finally:
         for dot in dots:
             dot.setScale(1.0)
-    buf = QBuffer()
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    if image is None or not image.save(buf, "PNG"):
+    if image is None:
         raise ExportError("the figure could not be rendered as PNG")
-    return bytes(buf.data())
+    return png_bytes(image)
 
 
 def _shown(root: QGraphicsItem, *types: type) -> list[Any]:

@@ -32,6 +32,7 @@ from latentlab.core.timeline import write_gif
 from latentlab.qt.analysis.registry import VIEWS
 from latentlab.qt.controller import Controller
 from latentlab.qt.export import FIGURE_FILTER, export_figure
+from latentlab.qt.save_dialog import ask_save_path, save_png
 from latentlab.qt.widgets.group_panel import MAX_THUMBNAILS, GroupPanel
 from latentlab.qt.widgets.latent_plane import nearest_point
 from latentlab.qt.widgets.model_panel import ModelPanel
@@ -48,7 +49,10 @@ CHECKPOINT_FILTER = (
     "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;safetensors (*.safetensors);;"
     "All files (*)"
 )
-SAVE_FILTER = "PyTorch checkpoint (*.pt);;safetensors (*.safetensors)"
+# .pth and .ckpt are torch files too: listed so a name ending so keeps it.
+SAVE_FILTER = "PyTorch checkpoint (*.pt *.pth *.ckpt);;safetensors (*.safetensors)"
+GIF_FILTER = "GIF animation (*.gif)"
+PNG_FILTER = "PNG image (*.png)"
 CSV_FILTER = "CSV table (*.csv)"
 DEFAULT_SIZE = (1280, 860)
 MIN_SIZE = (1000, 700)  # fits a 1024x768 screen with its window frame
@@ -480,11 +484,11 @@ class MainWindow(QMainWindow):
         if self._same_run() and other.epoch_slider.value() != position:
             other.set_epoch_position(position)
 
-    def export_timeline_gif(self, side: int, path: str | None = None) -> None:
+    def export_timeline_gif(self, side: int, path: str | Path | None = None) -> None:
         """Save ``side``'s timeline as an animated GIF, one frame per epoch.
 
-        The dialog asks before replacing a file; the GIF is written atomically
-        in the background.
+        The dialog asks before replacing the file; the GIF is written
+        atomically in the background.
         """
         panel = self.panels[side]
         if panel.timeline is None:
@@ -492,13 +496,13 @@ class MainWindow(QMainWindow):
             return
         if path is None:
             start = Path(self.settings.value("lastDir", str(Path.cwd())))
-            path, _ = QFileDialog.getSaveFileName(
+            path = ask_save_path(
                 self,
                 "Export timeline as GIF",
-                str(start / f"timeline-{SIDE_NAMES[side]}.gif"),
-                "GIF animation (*.gif)",
+                start / f"timeline-{SIDE_NAMES[side]}.gif",
+                GIF_FILTER,
             )
-            if not path:
+            if path is None:
                 return
         frames = panel.render_timeline_frames()
         self.controller.jobs.submit(
@@ -620,28 +624,32 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lastDir", str(Path(path).parent))
         self.controller.load_file(side, path)
 
-    def _ask_save_path(self, side: int) -> str:
+    def _ask_save_path(self, side: int) -> Path | None:
+        """Where to save ``side``'s model; asks before replacing that file."""
         state = self.session.sides[side]
         cfg = state.checkpoint.config
         dataset = state.checkpoint.dataset.get("name", "model")
         name = f"{dataset}-{cfg.kind}-{cfg.latent_dim}d.pt"
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
-        path, chosen = QFileDialog.getSaveFileName(
-            self, f"Save the {SIDE_NAMES[side]} model", str(start), SAVE_FILTER
+        # The start name's .pt gives way when safetensors is picked: a native
+        # dialog may not change it with the filter.
+        return ask_save_path(
+            self,
+            f"Save the {SIDE_NAMES[side]} model",
+            start,
+            SAVE_FILTER,
+            switch=(".pt",),
         )
-        if path and "safetensors" in chosen and Path(path).suffix.lower() == ".pt":
-            path = str(Path(path).with_suffix(".safetensors"))
-        return path
 
     def save_dialog(self, side: int) -> None:
-        """Ask where to save ``side``'s model (the dialog confirms overwriting)."""
+        """Ask where to save ``side``'s model (and before replacing a file)."""
         state = self.session.sides[side]
         if state.checkpoint is None or state.training:
             self.show_error("Nothing to save", "This panel has no finished model yet.")
             return
         path = self._ask_save_path(side)
-        if path:
-            # QFileDialog has already asked before replacing an existing file.
+        if path is not None:
+            # ask_save_path has asked before replacing an existing file.
             self.controller.save(side, path, overwrite=True)
 
     # --- models trained elsewhere, codes and figures -------------------------------
@@ -667,8 +675,8 @@ class MainWindow(QMainWindow):
         self.controller.use_dataset(side, checkpoint, name)
 
     def export_codes_dialog(self, side: int) -> None:
-        """Ask where to write ``side``'s codes as CSV (the dialog confirms
-        overwriting) and write them in the background."""
+        """Ask where to write ``side``'s codes as CSV (and before replacing a
+        file) and write them in the background."""
         state = self.session.sides[side]
         if state.codes is None or state.dataset is None:
             self.show_error(
@@ -679,12 +687,10 @@ class MainWindow(QMainWindow):
         cfg = state.checkpoint.config
         name = f"codes-{state.dataset.name}-{cfg.kind}-{cfg.latent_dim}d.csv"
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
-        path, _ = QFileDialog.getSaveFileName(
-            self, f"Export the {SIDE_NAMES[side]} codes", str(start), CSV_FILTER
+        path = ask_save_path(
+            self, f"Export the {SIDE_NAMES[side]} codes", start, CSV_FILTER
         )
-        if path:
-            if not Path(path).suffix:
-                path += ".csv"
+        if path is not None:
             self.controller.export_codes(side, path)
 
     # --- the analysis tabs ----------------------------------------------------------
@@ -762,14 +768,10 @@ class MainWindow(QMainWindow):
         label = dict(FIGURES)[key].replace("&", "").rstrip("…")
         stem = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
         start = Path(self.settings.value("lastDir", str(Path.cwd()))) / f"{stem}.svg"
-        path, chosen = QFileDialog.getSaveFileName(
-            self, f"Export {label}", str(start), FIGURE_FILTER
-        )
-        if not path:
-            return
-        if not Path(path).suffix:
-            path += ".png" if "png" in chosen.lower() else ".svg"
-        self.export_figure(key, path)
+        # The path ends in .svg or .png, so export_figure writes that very file.
+        path = ask_save_path(self, f"Export {label}", start, FIGURE_FILTER)
+        if path is not None:
+            self.export_figure(key, str(path))
 
     def _figure_missing(self, key: str) -> bool:
         """True (and say why) when plot ``key``'s tab shows what it needs
@@ -795,32 +797,55 @@ class MainWindow(QMainWindow):
         return written
 
     def export_view_dialog(self, side: int) -> None:
-        """Save the plane as a PNG."""
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export view", f"latent-{SIDE_NAMES[side]}.png", "PNG image (*.png)"
+        """Save the plane as it is shown, as a PNG (atomically)."""
+        start = Path(self.settings.value("lastDir", str(Path.cwd())))
+        path = ask_save_path(
+            self, "Export view", start / f"latent-{SIDE_NAMES[side]}.png", PNG_FILTER
         )
-        if path and not self.panels[side].plane.grab().save(path):
-            self.show_error("Export failed", f"Could not write {path}")
+        if path is None:
+            return
+        try:
+            save_png(self.panels[side].plane.grab().toImage(), path)
+        except LatentLabError as exc:
+            self.show_error("Export failed", str(exc))
+            return
+        self.statusBar().showMessage(f"Saved {path}", 8000)
+
+    def _decoded_paths(self, base: Path) -> dict[int, Path]:
+        """The files Export Decoded Images writes for ``base``, by side: one per
+        side showing a decoded image, ``<stem>-left.png``, ``<stem>-right.png``."""
+        return {
+            side: base.with_name(f"{base.stem}-{SIDE_NAMES[side]}{base.suffix}")
+            for side, panel in zip(SIDES, self.panels, strict=True)
+            if panel.decode.has_image
+        }
 
     def export_decoded_dialog(self) -> None:
         """Save both decoded images as PNG files next to each other."""
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export decoded images", "decoded.png", "PNG image (*.png)"
-        )
-        if not path:
-            return
-        base = Path(path)
-        written = []
-        for side, panel in zip(SIDES, self.panels, strict=True):
-            target = base.with_name(f"{base.stem}-{SIDE_NAMES[side]}{base.suffix}")
-            if panel.decode.export_png(str(target)):
-                written.append(target.name)
-        if written:
-            self.statusBar().showMessage(f"Saved {', '.join(written)}", 8000)
-        else:
+        if not any(panel.decode.has_image for panel in self.panels):
             self.show_error(
                 "Nothing to export", "Click a plane to decode a point first."
             )
+            return
+        start = Path(self.settings.value("lastDir", str(Path.cwd())))
+        path = ask_save_path(
+            self,
+            "Export decoded images",
+            start / "decoded.png",
+            PNG_FILTER,
+            targets=lambda base: list(self._decoded_paths(base).values()),
+        )
+        if path is None:
+            return
+        written = []
+        for side, target in self._decoded_paths(path).items():
+            try:
+                if self.panels[side].decode.export_png(str(target)):
+                    written.append(target.name)
+            except LatentLabError as exc:
+                self.show_error("Export failed", str(exc))
+                return
+        self.statusBar().showMessage(f"Saved {', '.join(written)}", 8000)
 
     def _remember(self, path: str) -> None:
         recent = [p for p in self.recent_files() if p != path]

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from latentlab.qt.save_dialog import save_png
+
 if TYPE_CHECKING:
     import numpy.typing as npt
 
@@ -94,13 +96,21 @@ class DecodePanel(QWidget):
         self.z_label.setText("")
 
     def export_png(self, path: str, scale: int = 8) -> bool:
-        """Save the decoded image, enlarged ``scale`` times with crisp pixels."""
+        """Save the decoded image, enlarged ``scale`` times with crisp pixels,
+        atomically; False when there is none. Raises ExportError."""
         if self._image is None:
             return False
         img = to_qimage(self._image)
-        return img.scaled(
+        big = img.scaled(
             img.width() * scale,
             img.height() * scale,
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.FastTransformation,
-        ).save(path)
+        )
+        save_png(big, path)
+        return True
+
+    @property
+    def has_image(self) -> bool:
+        """True while a decoded image is shown (there is something to export)."""
+        return self._image is not None

@@ -37,7 +37,9 @@ def _train_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", choices=("ae", "vae"), default="vae", help="model kind")
     p.add_argument(
-        "--dataset", default="shapes", help=f"one of {', '.join(DATASET_NAMES)}"
+        "--dataset",
+        default="shapes",
+        help=f"one of {', '.join(DATASET_NAMES)}",
     )
     p.add_argument(
         "--data-dir",
@@ -98,9 +100,36 @@ def _encode_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument(
-        "--limit", type=int, help="encode only the first N test images (default: all)"
+        "--limit",
+        type=_positive,
+        help="encode only the first N test images (default: all)",
     )
     return p
+
+
+def _check_seed(seed: int) -> None:
+    """A seed torch takes (TrainConfig's rule), checked before any work."""
+    from latentlab.core.config import TrainConfig
+
+    TrainConfig(seed=seed)
+
+
+def _dataset_key(name: str | None) -> str | None:
+    """``--dataset`` as the loaders spell it; an unknown name is refused up front."""
+    if name is None:
+        return None
+    from latentlab.core.catalog import DATASET_NAMES
+    from latentlab.core.errors import DataError
+    from latentlab.core.text import printable
+
+    key = name.lower().replace("_", "-")
+    key = "fashion-mnist" if key in ("fashionmnist", "fmnist") else key
+    if key not in DATASET_NAMES:
+        raise DataError(
+            f"unknown dataset {printable(name, 40)}; choose one of: "
+            f"{', '.join(DATASET_NAMES)}"
+        )
+    return key
 
 
 def _positive(text: str) -> int:
@@ -114,6 +143,8 @@ def _positive(text: str) -> int:
 
 
 def _evaluate_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
     p = _Parser(
         prog="latentlab evaluate",
         description="Diagnose a checkpoint on its dataset's test split: -ELBO, "
@@ -125,6 +156,11 @@ def _evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="checkpoint to evaluate")
     p.add_argument(
         "--data-dir", help="dataset root (<dir>/MNIST/raw/*.gz) or the image folder"
+    )
+    p.add_argument(
+        "--dataset",
+        help=f"one of {', '.join(DATASET_NAMES)} (default: the one the file names; "
+        "needed for models trained elsewhere)",
     )
     p.add_argument(
         "--limit", type=_positive, help="use the first N test images (default: all)"
@@ -207,6 +243,10 @@ def run_gui(files: Sequence[str], data_dir: str | None) -> int:
     if len(files) > 2:
         print("latentlab: error: give at most two checkpoints", file=sys.stderr)
         return EXIT_USAGE
+    if data_dir is not None:
+        from latentlab.core.data import check_data_dir
+
+        check_data_dir(data_dir, what="--data-dir")
     try:
         from latentlab.qt.app import run_app
     except ImportError as exc:
@@ -230,15 +270,19 @@ def cmd_install_desktop() -> int:
 def cmd_train(opts: argparse.Namespace) -> int:
     """``latentlab train``: every check runs before the first training step."""
     from latentlab.core.config import ModelConfig, TrainConfig
+    from latentlab.core.data import dataset_files
     from latentlab.core.errors import CheckpointError, ConfigError
-    from latentlab.core.files import check_output_file
+    from latentlab.core.files import check_not_an_input, check_output_file
     from latentlab.core.text import printable
 
     # Torch-free checks first: a bad option costs no torch import.
     shown = printable(opts.out)
+    opts.dataset = _dataset_key(opts.dataset)
+    _check_data_dir(opts)
     if os.path.isfile(opts.out) and not opts.force:
         raise CheckpointError(f"{shown} already exists; pass --force to overwrite it")
     out = check_output_file(opts.out, overwrite=opts.force)
+    check_not_an_input(out, dataset_files(opts.dataset, opts.data_dir))
     try:
         hidden = tuple(int(h) for h in opts.hidden.split(",") if h.strip())
     except ValueError as exc:
@@ -370,14 +414,7 @@ def cmd_info(opts: argparse.Namespace) -> int:
     )
     ds = ckpt.dataset
     if ds:
-
-        def field(key: str) -> str:
-            return printable(str(ds.get(key)), 80)
-
-        print(
-            f"  dataset   {field('name')} ({field('n_train')} train / "
-            f"{field('n_test')} test, digest {field('digest')})"
-        )
+        print(f"  dataset   {_dataset_line(ds)}")
     if ckpt.created:
         print(f"  created   {printable(ckpt.created, 100)}")
     if ckpt.history:
@@ -392,62 +429,51 @@ def cmd_info(opts: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_line(record: dict[str, Any]) -> str:
+    """A checkpoint's dataset record in words: what it holds, nothing of what
+    it lacks (``mnist (60,000 train / 10,000 test, digest …)``)."""
+    from latentlab.core.text import printable
+
+    def known(key: str) -> Any:
+        value = record.get(key)
+        return None if value is None or value == "" else value
+
+    def count(key: str, what: str) -> str | None:
+        value = known(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value} {what}"
+        return None if value is None else f"{printable(str(value), 40)} {what}"
+
+    sizes = [c for c in (count("n_train", "train"), count("n_test", "test")) if c]
+    parts = [" / ".join(sizes)] if sizes else []
+    if known("digest") is not None:
+        parts.append(f"digest {printable(str(record['digest']), 40)}")
+    name = known("name")
+    text = printable(str(name), 80) if name is not None else "(unnamed)"
+    return f"{text} ({', '.join(parts)})" if parts else text
+
+
 def cmd_encode(opts: argparse.Namespace) -> int:
     """``latentlab encode FILE --out codes.csv``: every check before the work."""
-    from pathlib import Path
-
-    from latentlab.core.catalog import DATASET_NAMES
-    from latentlab.core.errors import ConfigError, DataError, ExportError
-    from latentlab.core.files import check_output_file
+    from latentlab.core.errors import ExportError
+    from latentlab.core.files import check_not_an_input, check_output_file
     from latentlab.core.text import printable
 
     shown = printable(opts.out)
+    opts.dataset = _dataset_key(opts.dataset)
+    _check_data_dir(opts)
+    _check_input(opts.file)
     if os.path.isfile(opts.out) and not opts.force:
         raise ExportError(f"{shown} already exists; pass --force to overwrite it")
-    if opts.limit is not None and opts.limit < 1:
-        raise ConfigError(f"--limit must be at least 1, not {opts.limit}")
-    if opts.dataset is not None:
-        key = opts.dataset.lower().replace("_", "-")
-        if key not in DATASET_NAMES:
-            raise DataError(
-                f"unknown dataset {printable(opts.dataset, 40)}; choose one of: "
-                f"{', '.join(DATASET_NAMES)}"
-            )
-    if not os.path.exists(opts.file):
-        raise DataError(f"{printable(opts.file)} does not exist")
     out = check_output_file(opts.out, overwrite=opts.force)
+    check_not_an_input(out, [opts.file], error=ExportError)
 
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.codes_csv import write_codes_csv
-    from latentlab.core.data import checkpoint_dataset_source, load_dataset
     from latentlab.core.latent import encode_images
 
     ckpt = load_checkpoint(opts.file)
-    if opts.dataset is not None:
-        name, root = opts.dataset, opts.data_dir
-    elif ckpt.needs_dataset:
-        raise DataError(
-            f"{printable(opts.file)} ({printable(ckpt.origin, 80)}) does not say "
-            "which dataset it was trained on; pass --dataset (e.g. --dataset mnist)"
-        )
-    else:
-        source = ckpt.dataset.get("source")
-        allow = bool(
-            opts.data_dir
-            and isinstance(source, str)
-            and source
-            and Path(source).expanduser() == Path(opts.data_dir).expanduser()
-        )
-        name, root = checkpoint_dataset_source(
-            ckpt.dataset, opts.data_dir, allow_folder_scan=allow
-        )
-    dataset = load_dataset(name, root)
-    if dataset.image_shape != tuple(ckpt.config.image_shape):
-        raise DataError(
-            f"{printable(dataset.name, 80)} images are "
-            f"{'x'.join(map(str, dataset.image_shape[1:]))}, the model reads "
-            f"{'x'.join(map(str, ckpt.config.image_shape[1:]))}"
-        )
+    dataset = _checkpoint_dataset(ckpt, opts, out=out)
     n = len(dataset.test_images)
     if opts.limit is not None:
         n = min(n, opts.limit)
@@ -465,6 +491,72 @@ def cmd_encode(opts: argparse.Namespace) -> int:
         f"{printable(dataset.name, 80)} test set to {shown}"
     )
     return 0
+
+
+def _check_data_dir(opts: argparse.Namespace) -> None:
+    """``--data-dir`` that is a file is refused before any work, by name."""
+    if opts.data_dir is not None:
+        from latentlab.core.data import check_data_dir
+
+        check_data_dir(opts.data_dir, what="--data-dir")
+
+
+def _check_input(path: str) -> None:
+    from latentlab.core.errors import DataError
+    from latentlab.core.text import printable
+
+    if not os.path.exists(path):
+        raise DataError(f"{printable(path)} does not exist")
+    if os.path.isdir(path):
+        raise DataError(f"{printable(path)} is a folder; give a checkpoint file")
+
+
+def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None) -> Any:
+    """The test set ``ckpt`` was trained on: ``--dataset`` when given, else the
+    one the file names, read from ``--data-dir``. With ``out``, refuses (before
+    reading the data) when that file is one of the dataset's files."""
+    from pathlib import Path
+
+    from latentlab.core.data import (
+        checkpoint_dataset_source,
+        dataset_files,
+        load_dataset,
+    )
+    from latentlab.core.errors import DataError, ExportError
+    from latentlab.core.files import check_not_an_input
+    from latentlab.core.text import printable
+
+    if opts.dataset is not None:
+        name, root = opts.dataset, opts.data_dir
+    elif ckpt.needs_dataset:
+        raise DataError(
+            f"{printable(opts.file)} ({printable(ckpt.origin, 80)}) does not say "
+            "which dataset it was trained on; pass --dataset (e.g. --dataset mnist)"
+        )
+    else:
+        source = ckpt.dataset.get("source")
+        allow = bool(
+            opts.data_dir
+            and isinstance(source, str)
+            and source
+            and Path(source).expanduser() == Path(opts.data_dir).expanduser()
+        )
+        try:
+            name, root = checkpoint_dataset_source(
+                ckpt.dataset, opts.data_dir, allow_folder_scan=allow
+            )
+        except DataError as exc:
+            raise DataError(f"{exc}; or pass --dataset and --data-dir") from exc
+    if out is not None:
+        check_not_an_input(out, dataset_files(name, root), error=ExportError)
+    dataset = load_dataset(name, root)
+    if dataset.image_shape != tuple(ckpt.config.image_shape):
+        raise DataError(
+            f"{printable(dataset.name, 80)} images are "
+            f"{'x'.join(map(str, dataset.image_shape[1:]))}, the model reads "
+            f"{'x'.join(map(str, ckpt.config.image_shape[1:]))}"
+        )
+    return dataset
 
 
 def _line(name: str, value: float | int | str, unit: str, note: str = "") -> None:
@@ -485,17 +577,50 @@ def _progress(fraction: float, what: str) -> None:
     sys.stderr.flush()
 
 
+# Importance sampling longer than this is refused before it starts.
+MAX_EVALUATE_S = 7 * 24 * 3600.0
+
+
+def _check_importance_cost(model: Any, n: int, k: int) -> None:
+    """Refuse a K that cannot finish, saying how long it would take here.
+
+    Memory stays bounded whatever K is (the samples are drawn in chunks);
+    time does not."""
+    from latentlab.core.analysis.likelihood import decoder_passes_per_second
+    from latentlab.core.errors import ConfigError
+
+    passes = n * k
+    rate = decoder_passes_per_second(model)
+    seconds = passes / rate
+    if seconds > MAX_EVALUATE_S:
+        raise ConfigError(
+            f"--k {k:,} on {n:,} test images means {passes:.3g} decoder passes: "
+            f"about {_duration(seconds)} on this machine (it decodes "
+            f"{rate:,.0f} points/s). Lower --k (default 1000) or --limit"
+        )
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:,.3g} {unit}"
+    return f"{seconds / 60:.0f} minutes"
+
+
 def cmd_evaluate(opts: argparse.Namespace) -> int:
     """``latentlab evaluate FILE``: the diagnostics and log p(x) on the test split."""
     from latentlab.core.analysis.diagnostics import aggregate_posterior, unit_stats
     from latentlab.core.analysis.likelihood import LIKELIHOOD_NOTE, likelihood_report
-    from latentlab.core.analysis.planes import DatasetCache, find_dataset
     from latentlab.core.checkpoints import load_checkpoint
-    from latentlab.core.errors import ConfigError, DataError
+    from latentlab.core.errors import ConfigError
     from latentlab.core.latent import encode_images
     from latentlab.core.text import printable
 
     start = time.perf_counter()
+    _check_seed(opts.seed)
+    opts.dataset = _dataset_key(opts.dataset)
+    _check_data_dir(opts)
+    _check_input(opts.file)
     ckpt = load_checkpoint(opts.file)
     model = ckpt.model.eval()
     cfg = ckpt.config
@@ -506,11 +631,11 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
         )
     if cfg.kind != "vae" and opts.method != "auto":
         raise ConfigError("--method applies to a VAE; an AE has no log p(x)")
-    dataset, note = find_dataset(ckpt, opts.data_dir, DatasetCache())
-    if dataset is None:
-        raise DataError(note)
+    dataset = _checkpoint_dataset(ckpt, opts)
     images = dataset.test_images[: opts.limit] if opts.limit else dataset.test_images
     n = len(images)
+    if cfg.kind == "vae" and (opts.method == "is" or cfg.latent_dim != 2):
+        _check_importance_cost(model, n, opts.k)
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
     print(f"# {printable(str(ckpt.path))}: {ckpt.title()}; {data}")
     print(f"# likelihood: {LIKELIHOOD_NOTE}")

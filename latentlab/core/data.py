@@ -153,9 +153,7 @@ def load_dataset(
     image_size : (height, width)
         Size images from a folder are resized to.
     """
-    key = name.lower().replace("_", "-")
-    if key in ("fashionmnist", "fmnist"):
-        key = "fashion-mnist"
+    key = _dataset_key(name)
     if key == "shapes":
         return make_shapes()
     if key in IDX_SETS:
@@ -167,6 +165,38 @@ def load_dataset(
     raise DataError(
         f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}"
     )
+
+
+def check_data_dir(
+    path: str | os.PathLike[str], *, what: str = "data directory"
+) -> None:
+    """Refuse a data directory that exists but is not a folder (a file, a
+    device), saying what it is; a missing one is left to the loader."""
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        kind = "a file" if root.is_file() else "not a folder"
+        raise DataError(
+            f"{what} {printable(str(root))} is {kind}; give the folder that holds "
+            "the data"
+        )
+
+
+def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:
+    """The files ``load_dataset(name, data_dir)`` would read, found without
+    reading them (so a command can refuse to write over one of them)."""
+    key = _dataset_key(name)
+    if key in IDX_SETS:
+        root = Path(data_dir) if data_dir is not None else default_data_dir()
+        found = find_idx_files(key, root) if root.is_dir() else None
+        return list(found.values()) if found else []
+    if key == "folder" and data_dir is not None and Path(data_dir).is_dir():
+        return _image_files(Path(data_dir), printable(str(data_dir)))
+    return []
+
+
+def _dataset_key(name: str) -> str:
+    key = name.lower().replace("_", "-")
+    return "fashion-mnist" if key in ("fashionmnist", "fmnist") else key
 
 
 # --- the embedded shapes set --------------------------------------------------------
@@ -290,11 +320,13 @@ def load_idx_dataset(
     folder, class_names = IDX_SETS[key]
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     names = ", ".join(stem + ".gz" for stem in _IDX_FILES.values())
-    if data_dir is not None and not root.is_dir():
-        raise DataError(
-            f"data directory {root} does not exist. Create it and put {names} "
-            f"into {root / folder / 'raw'}."
-        )
+    if data_dir is not None:
+        check_data_dir(root)
+        if not root.is_dir():
+            raise DataError(
+                f"data directory {printable(str(root))} does not exist. Create it "
+                f"and put {names} into {printable(str(root / folder / 'raw'))}."
+            )
     files = find_idx_files(key, root)
     if files is None and download:
         _download_with_torchvision(key, root)
@@ -475,8 +507,9 @@ def load_image_folder(
 
     root = Path(folder)
     shown = printable(str(root))
+    check_data_dir(root, what="image folder")
     if not root.is_dir():
-        raise DataError(f"image folder {shown} does not exist or is not a folder")
+        raise DataError(f"image folder {shown} does not exist")
     paths = sorted(_image_files(root, shown))
     if not paths:
         raise DataError(
@@ -654,12 +687,11 @@ def checkpoint_dataset_source(
         if not allow_folder_scan:
             raise DataError(
                 f"the checkpoint was trained on the image folder "
-                f"{printable(source, 200)}; open that folder to plot its images"
+                f"{printable(source, 200)}; give that folder as the data folder "
+                "to read its images"
             )
         return "folder", source
-    key = name.lower().replace("_", "-")
-    if key in ("fashionmnist", "fmnist"):
-        key = "fashion-mnist"
+    key = _dataset_key(name)
     if key not in DATASET_NAMES:
         raise DataError(f"the checkpoint's dataset {printable(name, 80)} is unknown")
     return key, data_dir

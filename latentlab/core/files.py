@@ -18,9 +18,13 @@ import secrets
 import stat
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentlab.core.errors import CheckpointError
+from latentlab.core.errors import CheckpointError, LatentLabError
 from latentlab.core.text import printable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 TEMP_MARK = ".latentlab-tmp-"
 _TEMP_RE = re.compile(r"^\..+\.latentlab-tmp-(\d+)-[0-9a-f]{8}$")
@@ -183,3 +187,41 @@ def prepare_folder(path: str | os.PathLike[str], *, what: str) -> Path:
         ) from exc
     probe_writable(folder, what=f"into {what} {shown}")
     return folder
+
+
+def check_not_an_input(
+    out: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    flag: str = "--out",
+    error: type[LatentLabError] = CheckpointError,
+) -> None:
+    """Refuse, before any work, to write ``out`` when it is one of ``inputs``.
+
+    Files are compared by device and inode, so a symlink or a hard link to an
+    input is that input, whatever ``--force`` says. An ``out`` that does not
+    exist yet is no input.
+
+    Example
+    -------
+    >>> check_not_an_input("codes.csv", ["model.pt"])  # doctest: +SKIP
+    """
+    try:
+        written = os.stat(out)
+    except (OSError, ValueError):
+        return
+    for path in inputs:
+        try:
+            read = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        if (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino):
+            same = (
+                ""
+                if str(path) == str(out)
+                else f" (the same file as {printable(str(path))})"
+            )
+            raise error(
+                f"{flag} {printable(str(out))} is one of this command's inputs"
+                f"{same}; write to another file"
+            )

@@ -684,7 +684,9 @@ def _train_loop(
             if now - last_progress >= PROGRESS_INTERVAL_S or lo + batch_size >= n_train:
                 means = (window / window_steps).tolist()
                 now = clock.now()  # after the wait for a GPU's queued steps
-                _check_finite(means, model_list, good_states, step, good_step)
+                _check_finite(
+                    means, model_list, good_states, step, good_step, config.lr
+                )
                 yield from matmul.paused(
                     TrainProgress(
                         step=step,
@@ -717,7 +719,7 @@ def _train_loop(
             break
         train_seconds = clock.now() - epoch_start
         sums = (epoch_sums / n_train).tolist()
-        _check_finite(sums, model_list, good_states, step, good_step)
+        _check_finite(sums, model_list, good_states, step, good_step, config.lr)
         metrics = []
         frames = []
         for i, model in enumerate(model_list):
@@ -770,16 +772,45 @@ def _check_finite(
     good_states: list[dict[str, torch.Tensor]],
     step: int,
     good_step: int,
+    lr: float,
 ) -> None:
     for i, row in enumerate(rows):
         if not all(math.isfinite(v) for v in row):
             for model, state in zip(model_list, good_states, strict=True):
                 model.load_state_dict(state)
-            kind = model_list[i].config.kind.upper()
+            model = model_list[i]
             raise TrainingError(
-                f"training diverged: the {kind}'s loss became {row[2]} by step {step}; "
-                f"weights restored to step {good_step}. Try a lower learning rate."
+                f"training diverged: the {model.config.kind.upper()}'s loss became "
+                f"{row[2]} by step {step}; weights restored to step {good_step}. "
+                + divergence_cause(model.config, lr)
             )
+
+
+# Beyond these, divergence is most likely the setting's doing.
+USUAL_MAX_BETA = 100.0
+USUAL_MAX_LR = 1e-2
+
+
+def divergence_cause(config: ModelConfig, lr: float) -> str:
+    """The likely cause of a diverged run, named from its settings."""
+    causes = []
+    if config.kind == "vae" and config.beta > USUAL_MAX_BETA:
+        causes.append(
+            f"β = {config.beta:g} is far above the usual 0.1 to 10 (β·KL overflows "
+            f"or swamps the reconstruction): try β ≤ {USUAL_MAX_BETA:g}"
+        )
+    if lr > USUAL_MAX_LR:
+        causes.append(
+            f"the learning rate {lr:g} is above Adam's usual 1e-4 to 1e-2: try a "
+            "lower learning rate, such as 1e-3"
+        )
+    if causes:
+        return "Likely cause: " + "; and ".join(causes) + "."
+    return (
+        f"β and the learning rate ({lr:g}) are in the usual range, so look at the "
+        "data (are the images all one value, or mostly empty?), or try a lower "
+        "learning rate."
+    )
 
 
 def copy_model(model: Autoencoder) -> Autoencoder:

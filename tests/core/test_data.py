@@ -560,7 +560,7 @@ def test_a_checkpoints_image_folder_is_not_scanned_unless_asked() -> None:
     from latentlab.core.data import checkpoint_dataset_source
 
     ident = {"name": "folder:photos", "source": "/\x1b[2J"}
-    with pytest.raises(DataError, match="open that folder") as info:
+    with pytest.raises(DataError, match="give that folder as the data folder") as info:
         checkpoint_dataset_source(ident, "/data")
     assert "\x1b" not in str(info.value) and "\\x1b[2J" in str(info.value)
     assert checkpoint_dataset_source(ident, None, allow_folder_scan=True) == (

@@ -208,6 +208,24 @@ def test_huge_learning_rate_raises_and_keeps_finite_weights(tiny) -> None:
     assert "lower learning rate" in str(info.value)
     assert _finite(model), "weights must be restored to a finite snapshot"
     assert not model.training
+    assert "β" not in str(info.value), "β was at its default: not the cause"
+
+
+def test_a_huge_beta_is_named_as_the_cause_not_the_learning_rate(tiny) -> None:
+    model = new_model(dataclasses.replace(SMALL, kind="vae", beta=1e300), seed=0)
+    with pytest.raises(TrainingError, match=r"diverged") as info:
+        run(train(model, tiny, FAST))
+    message = str(info.value)
+    assert "β = 1e+300 is far above" in message
+    assert "learning rate" not in message, message
+    assert _finite(model)
+
+
+def test_divergence_at_usual_settings_points_at_the_data() -> None:
+    from latentlab.core.training import divergence_cause
+
+    text = divergence_cause(SMALL, 1e-3)
+    assert "look at the data" in text and "0.001" in text
 
 
 def test_nan_data_raises_and_keeps_finite_weights(tiny) -> None:

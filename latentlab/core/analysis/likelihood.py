@@ -268,9 +268,13 @@ def importance_log_px(
     seed: int = 0,
     points_per_step: int = 65536,
 ) -> Generator[float, None, ImportanceResult]:
-    """``log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)``, ``z_k ~ q(z|x)``."""
+    """``log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)``, ``z_k ~ q(z|x)``.
+
+    At most ``points_per_step`` samples are decoded at once, whatever ``K``:
+    a large ``K`` is drawn in chunks whose log-sum-exps are accumulated, so
+    memory stays bounded and only the time grows.
+    """
     import torch
-    import torch.nn.functional as F
 
     if k < 1:
         raise ConfigError(f"K must be at least 1, not {k}")
@@ -279,25 +283,62 @@ def importance_log_px(
     x = _flat_pixels(images)
     gen = torch.Generator().manual_seed(seed)
     per = max(1, points_per_step // k)
+    step = min(k, points_per_step)
     log_px = np.empty(len(x))
     ess = np.empty(len(x))
     for lo in range(0, len(x), per):
         xb = x[lo : lo + per]
         enc = model.encode(xb.reshape(len(xb), *model.config.image_shape))
         mu, logvar = enc.mu.double(), enc.logvar.double()
-        eps = torch.randn((len(xb), k, mu.shape[1]), generator=gen, dtype=torch.float64)
-        z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps  # (b, k, d)
-        logits = model.decode_logits(z.reshape(-1, mu.shape[1]).float())
-        logits = logits.reshape(len(xb), k, -1)
-        ll = (xb[:, None] * logits - F.softplus(logits)).sum(-1).double()
-        log_q = (-0.5 * eps**2 - 0.5 * logvar[:, None] - 0.5 * LOG_2PI).sum(-1)
-        log_p = (-0.5 * z**2 - 0.5 * LOG_2PI).sum(-1)
-        log_w = ll + log_p - log_q
-        lse = torch.logsumexp(log_w, 1)
+        lse = torch.full((len(xb),), -math.inf, dtype=torch.float64)
+        lse2 = lse.clone()  # of 2 log w, for the effective sample size
+        for drawn in range(0, k, step):
+            log_w = _importance_log_weights(
+                model, xb, mu, logvar, min(step, k - drawn), gen
+            )
+            lse = torch.logaddexp(lse, torch.logsumexp(log_w, 1))
+            lse2 = torch.logaddexp(lse2, torch.logsumexp(2 * log_w, 1))
+            if step < k:
+                yield min(1.0, (lo + len(xb) * (drawn + step) / k) / len(x))
         log_px[lo : lo + per] = (lse - math.log(k)).numpy()
-        ess[lo : lo + per] = torch.exp(2 * lse - torch.logsumexp(2 * log_w, 1)).numpy()
+        ess[lo : lo + per] = torch.exp(2 * lse - lse2).numpy()
         yield min(1.0, (lo + per) / len(x))
     return ImportanceResult(log_px, ess, k)
+
+
+def _importance_log_weights(
+    model: Autoencoder,
+    xb: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    k: int,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """``log p(x|z) + log p(z) − log q(z|x)`` for ``k`` draws per image, ``(b, k)``."""
+    import torch
+    import torch.nn.functional as F
+
+    eps = torch.randn((len(xb), k, mu.shape[1]), generator=gen, dtype=torch.float64)
+    z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps  # (b, k, d)
+    logits = model.decode_logits(z.reshape(-1, mu.shape[1]).float())
+    logits = logits.reshape(len(xb), k, -1)
+    ll = (xb[:, None] * logits - F.softplus(logits)).sum(-1).double()
+    log_q = (-0.5 * eps**2 - 0.5 * logvar[:, None] - 0.5 * LOG_2PI).sum(-1)
+    log_p = (-0.5 * z**2 - 0.5 * LOG_2PI).sum(-1)
+    return ll + log_p - log_q
+
+
+@no_grad
+def decoder_passes_per_second(model: Autoencoder, *, points: int = 4096) -> float:
+    """How many latent points this machine decodes a second (one timed batch
+    after a warm-up), to say how long an estimator with many samples takes."""
+    import torch
+
+    z = torch.zeros((points, model.config.latent_dim))
+    model.decode_logits(z[:64])
+    start = time.perf_counter()
+    model.decode_logits(z)
+    return points / max(time.perf_counter() - start, 1e-9)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,13 @@ the format and the machine's memory before ``torch.load(..., weights_only=True)`
 allocates anything. The model is built and filled before :func:`load_checkpoint`
 returns. Every failure raises :class:`CheckpointError` naming the file and
 saying, in one line, what is wrong with it.
+
+Every number in the record is bounded before it is used or shown: a history's
+epochs run from 1 to :data:`MAX_EPOCH` and strictly increase, its figures and
+the metrics are finite, other integers fit 64 bits, and JSON integers have at
+most 20 digits. Messages show numbers and strings from the file only through
+:mod:`latentlab.core.text`, so no file makes a message long, and none reaches
+Python's limit on turning a huge integer into text.
 """
 
 from __future__ import annotations
@@ -41,7 +48,17 @@ from latentlab.core.files import clean_stale_temps, temp_path
 from latentlab.core.foreign import ForeignLayout, recognise
 from latentlab.core.limits import format_bytes, memory_budget
 from latentlab.core.models import build_model
-from latentlab.core.text import describe, printable, shorten
+from latentlab.core.text import (
+    NumberError,
+    bounded_int,
+    describe,
+    format_int,
+    json_int,
+    printable,
+    printable_path,
+    shape_text,
+    shorten,
+)
 from latentlab.core.timeline import MAX_TIMELINE_POINTS, Timeline
 from latentlab.core.training import EpochMetrics
 
@@ -58,6 +75,11 @@ SAFETENSORS_SUFFIX = ".safetensors"
 MAX_PICKLE_BYTES = 4 * 1024**2
 MAX_ZIP_ENTRIES = 1024
 MAX_HISTORY = 10_000
+# The largest epoch number a history may name (LatentLab's runs stop at
+# config.MAX_EPOCHS, 10,000; a plot or a table needs no more than this).
+MAX_EPOCH = 1_000_000
+# Integers in the dataset record and tensor sizes: 64-bit, as torch's are.
+MAX_INT = 2**63 - 1
 MAX_TEXT = 4096  # longest string kept from the dataset record (a path)
 MAX_LIST = 10_000  # longest list in the dataset record (class names)
 # Stored data beyond the model's own weights (unreferenced records) we tolerate.
@@ -167,7 +189,7 @@ def save_checkpoint(
         Ctrl+C during the save, after the temporary file was removed.
     """
     target = Path(path)
-    shown = printable(str(target))
+    shown = printable_path(target)
     if target.is_dir():
         raise CheckpointError(f"cannot save to {shown}: it is a folder")
     if not all(torch.isfinite(v).all() for v in model.state_dict().values()):
@@ -175,6 +197,7 @@ def save_checkpoint(
         raise CheckpointError(
             f"not saving {shown}: the model has NaN or infinite weights"
         )
+    _check_record(shown, history, dataset, metrics)
     if target.exists() and not overwrite:
         raise CheckpointError(
             f"{shown} already exists; choose another name or allow overwriting"
@@ -182,7 +205,7 @@ def save_checkpoint(
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise CheckpointError(
-            f"cannot save to {shown}: folder {printable(str(folder))} does not exist"
+            f"cannot save to {shown}: folder {printable_path(folder)} does not exist"
         )
     payload = {
         "format": FORMAT_NAME,
@@ -229,6 +252,23 @@ def save_checkpoint(
     return target
 
 
+def _check_record(
+    shown: str,
+    history: Sequence[EpochMetrics],
+    dataset: dict[str, Any] | None,
+    metrics: dict[str, float] | None,
+) -> None:
+    """Refuse to save a record :func:`load_checkpoint` would refuse (epochs that
+    repeat, a non-finite figure): writing it would only lose the model."""
+    try:
+        _history(shown, [asdict(m) for m in history])
+        _dataset(shown, dict(dataset or {}))
+        _metrics(shown, dict(metrics or {}))
+    except CheckpointError as exc:
+        reason = str(exc).removeprefix(f"{shown} has ")
+        raise CheckpointError(f"not saving {shown}: it would have {reason}") from None
+
+
 def is_safetensors_path(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` names a safetensors file (by its extension)."""
     return Path(path).suffix.lower() == SAFETENSORS_SUFFIX
@@ -256,14 +296,14 @@ def _put_in_place(tmp: Path, target: Path, *, overwrite: bool) -> None:
         os.link(tmp, target)  # atomic and never replaces: EEXIST if one appeared
     except FileExistsError as exc:
         raise CheckpointError(
-            f"{printable(str(target))} already exists; choose another name or "
+            f"{printable_path(target)} already exists; choose another name or "
             "allow overwriting"
         ) from exc
     except OSError:
         # No hard links here (FAT, some network mounts): check, then rename.
         if target.exists():
             raise CheckpointError(
-                f"{printable(str(target))} already exists; choose another name "
+                f"{printable_path(target)} already exists; choose another name "
                 "or allow overwriting"
             ) from None
         os.replace(tmp, target)
@@ -330,7 +370,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         need more memory than :func:`~latentlab.core.limits.memory_budget`.
     """
     p = Path(path)
-    shown = printable(str(p))
+    shown = printable_path(p)
     with _open(p, shown) as (fh, size):
         head = fh.read(16)
         fh.seek(0)
@@ -538,6 +578,8 @@ def _ints(value: Any) -> tuple[int, ...]:
         type(v) is int and v >= 0 for v in value
     ):
         raise _Malformed("a tensor's size or stride is not a tuple of integers")
+    if any(v > MAX_INT for v in value):  # torch's sizes are 64-bit
+        raise _Malformed("a tensor's size or stride is beyond 64 bits")
     return value
 
 
@@ -552,7 +594,11 @@ def _rebuild_stub(
 ) -> _TensorStub:
     if not isinstance(storage, _StorageStub) or type(storage_offset) is not int:
         raise _Malformed("a tensor does not point at stored data")
-    if storage_offset < 0 or type(requires_grad) is not bool or metadata:
+    if (
+        not 0 <= storage_offset <= MAX_INT
+        or type(requires_grad) is not bool
+        or metadata
+    ):
         raise _Malformed("a tensor has an odd offset, flag or metadata")
     if backward_hooks is not None and backward_hooks != OrderedDict():
         raise _Malformed("a tensor carries backward hooks")
@@ -586,7 +632,11 @@ class _StubUnpickler(pickle.Unpickler):
         _, kind, key, location, numel = pid
         if not isinstance(kind, _StorageType) or not isinstance(key, str):
             raise _Malformed("it refers to data of an unknown type")
-        if not isinstance(location, str) or type(numel) is not int or numel < 0:
+        if (
+            not isinstance(location, str)
+            or type(numel) is not int
+            or not 0 <= numel <= MAX_INT
+        ):
             raise _Malformed("it refers to data with an odd size or place")
         known = self._storages.get(key)
         if known is not None:
@@ -599,7 +649,7 @@ class _StubUnpickler(pickle.Unpickler):
         if stored != numel * kind.itemsize:
             raise _Malformed(
                 f"record data/{printable(key, 40)} holds {stored:,} bytes but is "
-                f"declared as {numel:,} {kind.dtype} values"
+                f"declared as {format_int(numel)} {kind.dtype} values"
             )
         stub = _StorageStub(key, kind.dtype, numel)
         self._storages[key] = stub
@@ -675,8 +725,9 @@ def _dry_load(archive: _Archive, shown: str) -> _Record:
         )
     if version > FORMAT_VERSION:
         raise CheckpointError(
-            f"{shown} was written by a newer LatentLab (format v{version}); this one "
-            f"reads up to v{FORMAT_VERSION}. Upgrade LatentLab to open it."
+            f"{shown} was written by a newer LatentLab (format "
+            f"v{format_int(version, grouped=False)}); this one reads up to "
+            f"v{FORMAT_VERSION}. Upgrade LatentLab to open it."
         )
     extra = [k for k in payload if k not in _REQUIRED + _OPTIONAL]
     if extra:
@@ -778,10 +829,15 @@ def _foreign_record(shown: str, payload: Any, data_bytes: int) -> _Record | None
 
 
 def _json_field(shown: str, meta: dict[str, str], key: str, default: Any) -> Any:
+    """A metadata field's JSON; its integers of at most 20 digits."""
     if key not in meta:
         return default
     try:
-        return json.loads(meta[key])
+        return json.loads(meta[key], parse_int=json_int)
+    except NumberError as exc:
+        raise CheckpointError(
+            f"{shown} has a malformed {key!r} field in its safetensors metadata: {exc}"
+        ) from None
     except (ValueError, RecursionError):
         raise CheckpointError(
             f"{shown} has a malformed {key!r} field in its safetensors metadata"
@@ -806,12 +862,16 @@ def _read_safetensors(fh: BinaryIO, size: int, shown: str) -> tuple[_Record, Any
     meta = header.metadata
     shapes = header.shapes
     if meta.get("format") == FORMAT_NAME:
-        version = meta.get("version", "")
-        if not version.isdigit() or int(version) < 1 or len(version) > 6:
+        version_text = meta.get("version", "")
+        try:
+            version = bounded_int(version_text, "the format version", max_digits=6)
+        except NumberError:
+            version = 0
+        if version < 1:
             raise CheckpointError(
-                f"{shown} has an invalid format version {describe(version)}"
+                f"{shown} has an invalid format version {describe(version_text)}"
             )
-        if int(version) > FORMAT_VERSION:
+        if version > FORMAT_VERSION:
             raise CheckpointError(
                 f"{shown} was written by a newer LatentLab (format v{version}); "
                 f"this one reads up to v{FORMAT_VERSION}. Upgrade LatentLab to "
@@ -855,7 +915,9 @@ def _foreign_dataset(shown: str, raw: str | None) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_int=json_int)
+    except NumberError as exc:
+        raise CheckpointError(f"{shown} names its dataset oddly: {exc}") from None
     except (ValueError, RecursionError):
         value = raw
     if isinstance(value, dict):
@@ -880,8 +942,7 @@ def _check_shapes(
     problems = [f"missing {k}" for k in expected if k not in got]
     problems += [f"unexpected {printable(k, 60)}" for k in got if k not in expected]
     problems += [
-        f"{k} is {'x'.join(map(str, got[k])) or 'a scalar'} in the file, "
-        f"{'x'.join(map(str, shape))} for the config"
+        f"{k} is {shape_text(got[k])} in the file, {shape_text(shape)} for the config"
         for k, shape in expected.items()
         if k in got and got[k] != shape
     ]
@@ -922,8 +983,9 @@ def _check_stub(shown: str, key: str, stub: _TensorStub) -> None:
         )
     if stub.offset + numel > stub.storage.numel:
         raise CheckpointError(
-            f"{shown} has malformed weights: {key} claims {numel * 4:,} bytes but "
-            f"its record stores {max(stub.storage.numel - stub.offset, 0) * 4:,}"
+            f"{shown} has malformed weights: {key} claims {format_int(numel * 4)} "
+            f"bytes but its record stores "
+            f"{format_int(max(stub.storage.numel - stub.offset, 0) * 4)}"
         )
 
 
@@ -999,12 +1061,17 @@ def _timeline_shape(shown: str, config: ModelConfig, raw: Any) -> _TimelineShape
     epochs, points, dim = codes
     if dim != config.latent_dim:
         raise _bad_timeline(
-            shown, f"its codes are {dim}-D, the model's {config.latent_dim}-D"
+            shown,
+            f"its codes are {format_int(dim)}-D, the model's {config.latent_dim}-D",
         )
     if not 1 <= epochs <= MAX_HISTORY:
-        raise _bad_timeline(shown, f"{epochs:,} epochs (1 to {MAX_HISTORY:,})")
+        raise _bad_timeline(
+            shown, f"{format_int(epochs)} epochs (1 to {MAX_HISTORY:,})"
+        )
     if not 1 <= points <= MAX_TIMELINE_POINTS:
-        raise _bad_timeline(shown, f"{points:,} images (1 to {MAX_TIMELINE_POINTS:,})")
+        raise _bad_timeline(
+            shown, f"{format_int(points)} images (1 to {MAX_TIMELINE_POINTS:,})"
+        )
     shape = _TimelineShape(epochs, points, dim, sigma is not None, run_id, seed)
     if shape.nbytes > MAX_TIMELINE_BYTES:
         raise _bad_timeline(
@@ -1014,10 +1081,10 @@ def _timeline_shape(shown: str, config: ModelConfig, raw: Any) -> _TimelineShape
         )
     for name, (want, dtype) in shape.shapes().items():
         stub = raw[name]
-        got = "x".join(map(str, stub.shape)) or "a scalar"
         if stub.shape != want:
             raise _bad_timeline(
-                shown, f"{name} is {got}, expected {'x'.join(map(str, want))}"
+                shown,
+                f"{name} is {shape_text(stub.shape)}, expected {shape_text(want)}",
             )
         if stub.storage.dtype != dtype:
             raise _bad_timeline(
@@ -1076,7 +1143,21 @@ def _number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` (an int or a float) as a finite float; None for NaN, an
+    infinity, an integer too large for a float, or anything else."""
+    if not _number(value):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
+
+
 def _history(shown: str, raw: Any) -> list[EpochMetrics]:
+    """The history's rows: every field present and numeric, the epochs from 1
+    to :data:`MAX_EPOCH` and strictly increasing, every figure finite."""
     if type(raw) is not list:
         raise CheckpointError(f"{shown} has a malformed history: {_describe(raw)}")
     if len(raw) > MAX_HISTORY:
@@ -1086,6 +1167,7 @@ def _history(shown: str, raw: Any) -> list[EpochMetrics]:
         )
     names = [f.name for f in fields(EpochMetrics)]
     out = []
+    last = 0
     for i, row in enumerate(raw, 1):
         if (
             type(row) is not dict
@@ -1096,13 +1178,40 @@ def _history(shown: str, raw: Any) -> list[EpochMetrics]:
             raise CheckpointError(
                 f"{shown} has a malformed history: entry {i} is {describe(row)}"
             )
-        out.append(EpochMetrics(**{n: row[n] for n in names}))
+        epoch = row["epoch"]
+        if not 1 <= epoch <= MAX_EPOCH:
+            raise CheckpointError(
+                f"{shown} has a malformed history: entry {i}'s epoch is "
+                f"{describe(epoch)}, not from 1 to {MAX_EPOCH:,}"
+            )
+        if epoch <= last:
+            raise CheckpointError(
+                f"{shown} has a malformed history: its epochs do not increase "
+                f"(entry {i} is epoch {epoch:,}, after epoch {last:,})"
+            )
+        last = epoch
+        figures = {}
+        for name in names[1:]:
+            value = _finite(row[name])
+            if value is None:
+                raise CheckpointError(
+                    f"{shown} has a malformed history: entry {i}'s {name} is "
+                    f"{describe(row[name])}, not a finite number"
+                )
+            figures[name] = value
+        out.append(EpochMetrics(epoch=epoch, **figures))
     return out
 
 
 def _plain(value: Any) -> bool:
-    if value is None or type(value) in (bool, int, float):
+    """None, a bool, a 64-bit integer, a finite float or a string of at most
+    :data:`MAX_TEXT` characters."""
+    if value is None or type(value) is bool:
         return True
+    if type(value) is int:
+        return -MAX_INT - 1 <= value <= MAX_INT
+    if type(value) is float:
+        return math.isfinite(value)
     return type(value) is str and len(value) <= MAX_TEXT
 
 
@@ -1122,8 +1231,10 @@ def _dataset(shown: str, raw: Any) -> dict[str, Any]:
 
 
 def _metrics(shown: str, raw: Any) -> dict[str, float]:
+    """Named finite numbers, as floats."""
     if type(raw) is not dict or not all(
-        isinstance(k, str) and len(k) <= 100 and _number(v) for k, v in raw.items()
+        isinstance(k, str) and len(k) <= 100 and _finite(v) is not None
+        for k, v in raw.items()
     ):
         raise CheckpointError(f"{shown} has malformed metrics: {describe(raw)}")
     return {k: float(v) for k, v in raw.items()}

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from latentlab.core.errors import ConfigError
-from latentlab.core.text import describe
+from latentlab.core.text import describe, format_int
 
 ModelKind = Literal["ae", "vae"]
 Backbone = Literal["mlp", "conv"]
@@ -28,6 +28,17 @@ def max_threads() -> int:
 
 def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: object) -> bool:
+    """A number (not a bool) whose float is finite: an integer too large for a
+    float (10**400) is not."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +96,10 @@ class ModelConfig:
         if shape[0] != 1:
             raise ConfigError("only grey images (1 channel) are supported")
         if shape[1] * shape[2] > MAX_PIXELS:
-            raise ConfigError(f"images of {shape[1]}x{shape[2]} are too large")
+            raise ConfigError(
+                f"images of {format_int(shape[1], grouped=False)}x"
+                f"{format_int(shape[2], grouped=False)} are too large"
+            )
         if self.backbone == "conv" and (shape[1] % 4 or shape[2] % 4):
             raise ConfigError(
                 "the conv backbone needs height and width divisible by 4, "
@@ -105,11 +119,7 @@ class ModelConfig:
                 f"hidden sizes must be integers from 1 to {MAX_HIDDEN_WIDTH}, not "
                 f"{describe(tuple(self.hidden))}"
             )
-        if (
-            not isinstance(self.beta, int | float)
-            or isinstance(self.beta, bool)
-            or not math.isfinite(self.beta)
-        ):
+        if not _finite(self.beta):
             raise ConfigError(
                 f"beta must be a finite number, not {describe(self.beta)}"
             )
@@ -180,21 +190,22 @@ class TrainConfig:
             )
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 65536:
             raise ConfigError(
-                f"batch size must be from 1 to 65536, not {self.batch_size!r}"
+                f"batch size must be from 1 to 65536, not {describe(self.batch_size)}"
             )
         if not isinstance(self.eval_batch_size, int) or not (
             1 <= self.eval_batch_size <= 65536
         ):
             raise ConfigError(
-                f"eval batch size must be from 1 to 65536, not {self.eval_batch_size!r}"
+                "eval batch size must be from 1 to 65536, not "
+                f"{describe(self.eval_batch_size)}"
             )
         # torch seeds are 64-bit and the loop also uses seed + 1 for the noise.
         if not isinstance(self.seed, int) or not -(2**63) <= self.seed < 2**63 - 1:
-            raise ConfigError(f"seed must be a 64-bit integer, not {self.seed!r}")
-        if not isinstance(self.lr, int | float) or not (
-            math.isfinite(self.lr) and self.lr > 0
-        ):
-            raise ConfigError(f"learning rate must be > 0, not {self.lr!r}")
+            raise ConfigError(
+                f"seed must be a 64-bit integer, not {describe(self.seed)}"
+            )
+        if not _finite(self.lr) or not self.lr > 0:
+            raise ConfigError(f"learning rate must be > 0, not {describe(self.lr)}")
         if not isinstance(self.device, str) or (
             self.device not in ("auto", "cpu", "cuda", "mps")
             and not self.device.startswith("cuda:")

@@ -41,7 +41,8 @@ EXAMPLE_AE = "PyTorch-example-shaped autoencoder"
 SEQUENTIAL_AE = "Sequential MLP autoencoder"
 
 Shape = tuple[int, ...]
-_SEQ_KEY = re.compile(r"^(encoder|decoder)\.(\d{1,4})\.(weight|bias)$")
+# ASCII digits only: \d would also take "٣" (which int() reads as 3).
+_SEQ_KEY = re.compile(r"^(encoder|decoder)\.([0-9]{1,4})\.(weight|bias)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,11 @@ no overlaps) before a tensor byte is read, so a file allocates at most what it
 declares and that is bounded by the file itself. Only float32 tensors are
 read, as LatentLab's models hold nothing else.
 
+Every integer in the header is read with at most
+:data:`~latentlab.core.text.MAX_JSON_DIGITS` digits (offsets within the file and
+dimensions need no more), so no number is too long for Python to read or for a
+message to show.
+
 Errors are :class:`SafetensorsFormatError` with a one-line reason; the
 checkpoint loader adds the file's name.
 """
@@ -24,6 +29,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import torch
+
+from latentlab.core.text import (
+    NumberError,
+    format_int,
+    json_int,
+    printable,
+    shape_text,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -129,13 +142,17 @@ def read_header(fh: BinaryIO, size: int) -> Header:
     if len(text) != n:
         raise SafetensorsFormatError("the file ends inside its header")
     try:
-        parsed = json.loads(text.decode("utf-8"), parse_constant=_refuse_constant)
+        parsed = json.loads(
+            text.decode("utf-8"), parse_constant=_refuse_constant, parse_int=json_int
+        )
     except SafetensorsFormatError:
         raise
+    except NumberError as exc:
+        raise SafetensorsFormatError(f"in its header, {exc}") from None
     except RecursionError:
         raise SafetensorsFormatError("its header nests too deeply") from None
     except (UnicodeDecodeError, ValueError) as exc:
-        reason = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
+        reason = printable(str(exc), 80) if str(exc) else type(exc).__name__
         raise SafetensorsFormatError(
             f"its header is not valid JSON ({reason})"
         ) from None
@@ -200,14 +217,14 @@ def _entry(name: str, spec: Any, data_start: int, data_len: int) -> TensorEntry:
     begin, end = offsets
     if not 0 <= begin <= end <= data_len:
         raise SafetensorsFormatError(
-            f"tensor {shown} declares bytes {begin:,}..{end:,} but the file holds "
-            f"{data_len:,} bytes of data"
+            f"tensor {shown} declares bytes {format_int(begin)}..{format_int(end)} "
+            f"but the file holds {data_len:,} bytes of data"
         )
     nbytes = math.prod(shape) * _ITEMSIZE[dtype]
     if nbytes != end - begin:
         raise SafetensorsFormatError(
-            f"tensor {shown} is {'x'.join(map(str, shape)) or 'a scalar'} {dtype} "
-            f"({nbytes:,} bytes) but its offsets span {end - begin:,}"
+            f"tensor {shown} is {shape_text(shape)} {dtype} "
+            f"({format_int(nbytes)} bytes) but its offsets span {end - begin:,}"
         )
     return TensorEntry(name, dtype, tuple(shape), data_start + begin, data_start + end)
 

@@ -242,7 +242,7 @@ def test_hostile_payload_is_refused(tmp_path: Path, base, case: str) -> None:
         _tensor(lambda t: t.clone().requires_grad_(True)),
         lambda p: p.__setitem__("state_dict", OrderedDict(p["state_dict"])),
         lambda p: p.__setitem__("dataset", {"name": "\x1b]0;pwned\x07", "n": None}),
-        _history_rows([ROW] * MAX_HISTORY),
+        _history_rows([{**ROW, "epoch": e} for e in range(1, MAX_HISTORY + 1)]),
     ],
     ids=["storage offset", "requires grad", "OrderedDict", "escapes", "longest"],
 )

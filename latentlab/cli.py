@@ -24,7 +24,13 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the usage stays in --help)."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        from latentlab.core.text import printable
+
+        # argparse quotes the value given: a 5,000-digit number stays one short line.
+        print(
+            f"{self.prog}: error: {printable(message, 300)} (see --help)",
+            file=sys.stderr,
+        )
         sys.exit(EXIT_USAGE)
 
 
@@ -100,9 +106,7 @@ def _encode_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument(
-        "--limit",
-        type=_positive,
-        help="encode only the first N test images (default: all)",
+        "--limit", type=int, help="encode only the first N test images (default: all)"
     )
     return p
 
@@ -236,6 +240,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # keep Python from complaining while it flushes stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        # A file the checks could not foresee (a name too long, a disk gone):
+        # one line naming it, never a traceback.
+        from latentlab.core.text import printable_path
+
+        where = f"{printable_path(exc.filename)}: " if exc.filename else ""
+        print(
+            f"latentlab: error: {where}{printable(exc.strerror or str(exc))}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 def run_gui(files: Sequence[str], data_dir: str | None) -> int:
@@ -273,10 +288,10 @@ def cmd_train(opts: argparse.Namespace) -> int:
     from latentlab.core.data import dataset_files
     from latentlab.core.errors import CheckpointError, ConfigError
     from latentlab.core.files import check_not_an_input, check_output_file
-    from latentlab.core.text import printable
+    from latentlab.core.text import printable, printable_path
 
     # Torch-free checks first: a bad option costs no torch import.
-    shown = printable(opts.out)
+    shown = printable_path(opts.out)
     opts.dataset = _dataset_key(opts.dataset)
     _check_data_dir(opts)
     if os.path.isfile(opts.out) and not opts.force:
@@ -401,12 +416,12 @@ def _run_training(model: Any, dataset: Any, train_cfg: Any) -> Any:
 def cmd_info(opts: argparse.Namespace) -> int:
     """``latentlab info FILE``. Every string from the file is printed escaped."""
     from latentlab.core.checkpoints import load_checkpoint
-    from latentlab.core.text import printable
+    from latentlab.core.text import printable, printable_path
 
     ckpt = load_checkpoint(opts.file)
     cfg = ckpt.config
     n_params = sum(p.numel() for p in ckpt.model.parameters())
-    print(f"{printable(str(ckpt.path))}: {ckpt.title()}")
+    print(f"{printable_path(ckpt.path)}: {ckpt.title()}")
     print(
         f"  model     {cfg.kind} · backbone {cfg.backbone} · latent {cfg.latent_dim} · "
         f"hidden {','.join(map(str, cfg.hidden))} · β {cfg.beta:g} · "
@@ -455,11 +470,13 @@ def _dataset_line(record: dict[str, Any]) -> str:
 
 def cmd_encode(opts: argparse.Namespace) -> int:
     """``latentlab encode FILE --out codes.csv``: every check before the work."""
-    from latentlab.core.errors import ExportError
+    from latentlab.core.errors import ConfigError, ExportError
     from latentlab.core.files import check_not_an_input, check_output_file
-    from latentlab.core.text import printable
+    from latentlab.core.text import printable, printable_path
 
-    shown = printable(opts.out)
+    shown = printable_path(opts.out)
+    if opts.limit is not None and opts.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, not {opts.limit}")
     opts.dataset = _dataset_key(opts.dataset)
     _check_data_dir(opts)
     _check_input(opts.file)
@@ -503,12 +520,12 @@ def _check_data_dir(opts: argparse.Namespace) -> None:
 
 def _check_input(path: str) -> None:
     from latentlab.core.errors import DataError
-    from latentlab.core.text import printable
+    from latentlab.core.text import printable_path
 
     if not os.path.exists(path):
-        raise DataError(f"{printable(path)} does not exist")
+        raise DataError(f"{printable_path(path)} does not exist")
     if os.path.isdir(path):
-        raise DataError(f"{printable(path)} is a folder; give a checkpoint file")
+        raise DataError(f"{printable_path(path)} is a folder; give a checkpoint file")
 
 
 def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None) -> Any:
@@ -524,13 +541,13 @@ def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None)
     )
     from latentlab.core.errors import DataError, ExportError
     from latentlab.core.files import check_not_an_input
-    from latentlab.core.text import printable
+    from latentlab.core.text import printable, printable_path
 
     if opts.dataset is not None:
         name, root = opts.dataset, opts.data_dir
     elif ckpt.needs_dataset:
         raise DataError(
-            f"{printable(opts.file)} ({printable(ckpt.origin, 80)}) does not say "
+            f"{printable_path(opts.file)} ({printable(ckpt.origin, 80)}) does not say "
             "which dataset it was trained on; pass --dataset (e.g. --dataset mnist)"
         )
     else:
@@ -614,7 +631,7 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.errors import ConfigError
     from latentlab.core.latent import encode_images
-    from latentlab.core.text import printable
+    from latentlab.core.text import printable, printable_path
 
     start = time.perf_counter()
     _check_seed(opts.seed)
@@ -637,7 +654,7 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     if cfg.kind == "vae" and (opts.method == "is" or cfg.latent_dim != 2):
         _check_importance_cost(model, n, opts.k)
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
-    print(f"# {printable(str(ckpt.path))}: {ckpt.title()}; {data}")
+    print(f"# {printable_path(ckpt.path)}: {ckpt.title()}; {data}")
     print(f"# likelihood: {LIKELIHOOD_NOTE}")
     _line("test_images", n, "images")
     codes = encode_images(model, images)

@@ -19,7 +19,7 @@ import numpy as np
 
 from latentlab.core.errors import ExportError
 from latentlab.core.files import write_atomic
-from latentlab.core.text import printable
+from latentlab.core.text import bounded_int, printable, printable_path
 
 if TYPE_CHECKING:
     import os
@@ -109,7 +109,7 @@ def write_codes_csv(
         existing file, if any, is then unchanged).
     """
     target = Path(path)
-    shown = printable(str(target))
+    shown = printable_path(target)
     if target.is_dir():
         raise ExportError(f"cannot write {shown}: it is a folder")
     if target.exists() and not overwrite:
@@ -121,7 +121,7 @@ def write_codes_csv(
 
 def read_codes_csv(path: str | os.PathLike[str]) -> CodesTable:
     """Read a file written by :func:`write_codes_csv` back (for checks and tools)."""
-    shown = printable(str(path))
+    shown = printable_path(path)
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -133,11 +133,25 @@ def read_codes_csv(path: str | os.PathLike[str]) -> CodesTable:
     body = rows[1:]
     variational = bool(cols) and cols[0].startswith("mu")
     d = len(cols) // 2 if variational else len(cols)
-    numbers = np.array([[float(v) for v in r[3:]] for r in body], np.float64)
-    numbers = numbers.reshape(len(body), len(cols)).astype(np.float32)
+    values, index, label = [], [], []
+    line = 1
+    try:
+        for line, row in enumerate(body, start=2):  # noqa: B007 - named below
+            if len(row) != len(rows[0]):
+                raise ValueError(f"{len(row)} cells, the header has {len(rows[0])}")
+            index.append(bounded_int(row[0], "an index"))
+            label.append(bounded_int(row[1], "a label"))
+            values.append([float(v) for v in row[3:]])
+    except ValueError as exc:  # NumberError is one
+        raise ExportError(
+            f"{shown} is not a LatentLab codes CSV (line {line}: "
+            f"{printable(str(exc), 120)})"
+        ) from exc
+    numbers = np.array(values, np.float64).reshape(len(body), len(cols))
+    numbers = numbers.astype(np.float32)
     return CodesTable(
-        index=np.array([int(r[0]) for r in body], np.int64),
-        label=np.array([int(r[1]) for r in body], np.int64),
+        index=np.array(index, np.int64),
+        label=np.array(label, np.int64),
         names=[r[2] for r in body],
         mu=numbers[:, :d],
         sigma=numbers[:, d:] if variational else None,

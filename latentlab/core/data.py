@@ -25,7 +25,7 @@ from latentlab.core.catalog import DATASET_NAMES, IDX_SETS, IMAGE_SUFFIXES, SHAP
 from latentlab.core.errors import DataError
 from latentlab.core.limits import format_bytes, idx_limit, memory_budget
 from latentlab.core.raster import open_raster
-from latentlab.core.text import printable
+from latentlab.core.text import printable, printable_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -176,7 +176,7 @@ def check_data_dir(
     if root.exists() and not root.is_dir():
         kind = "a file" if root.is_file() else "not a folder"
         raise DataError(
-            f"{what} {printable(str(root))} is {kind}; give the folder that holds "
+            f"{what} {printable_path(root)} is {kind}; give the folder that holds "
             "the data"
         )
 
@@ -190,7 +190,7 @@ def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Pa
         found = find_idx_files(key, root) if root.is_dir() else None
         return list(found.values()) if found else []
     if key == "folder" and data_dir is not None and Path(data_dir).is_dir():
-        return _image_files(Path(data_dir), printable(str(data_dir)))
+        return _image_files(Path(data_dir), printable_path(data_dir))
     return []
 
 
@@ -324,8 +324,8 @@ def load_idx_dataset(
         check_data_dir(root)
         if not root.is_dir():
             raise DataError(
-                f"data directory {printable(str(root))} does not exist. Create it "
-                f"and put {names} into {printable(str(root / folder / 'raw'))}."
+                f"data directory {printable_path(root)} does not exist. Create it "
+                f"and put {names} into {printable_path(root / folder / 'raw')}."
             )
     files = find_idx_files(key, root)
     if files is None and download:
@@ -398,7 +398,7 @@ def read_idx(
     """
     path = Path(path)
     limit = idx_limit() if limit is None else limit
-    shown = printable(str(path))
+    shown = printable_path(path)
     try:
         stored = path.stat().st_size
         opened = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
@@ -506,7 +506,7 @@ def load_image_folder(
     import torch
 
     root = Path(folder)
-    shown = printable(str(root))
+    shown = printable_path(root)
     check_data_dir(root, what="image folder")
     if not root.is_dir():
         raise DataError(f"image folder {shown} does not exist")
@@ -585,7 +585,7 @@ def _read_grey(
     from PIL import Image, UnidentifiedImageError
 
     height, width = int(image_size[0]), int(image_size[1])
-    shown = printable(str(path))
+    shown = printable_path(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latentlab.core.errors import CheckpointError, LatentLabError
-from latentlab.core.text import printable
+from latentlab.core.text import printable_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -63,7 +63,7 @@ def write_atomic(
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        shown = printable(str(target))
+        shown = printable_path(target)
         raise error(f"could not write {shown}: {exc.strerror or exc}") from exc
     except BaseException:
         with contextlib.suppress(OSError):
@@ -127,7 +127,7 @@ def probe_writable(folder: Path, *, what: str) -> None:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise CheckpointError(
-            f"cannot write {what}: folder {printable(str(folder))} is not writable "
+            f"cannot write {what}: folder {printable_path(folder)} is not writable "
             f"({exc.strerror or exc})"
         ) from exc
     os.close(fd)
@@ -145,7 +145,14 @@ def check_output_file(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
         folder is missing, is not a folder, or is not writable.
     """
     target = Path(path)
-    shown = printable(str(target))
+    shown = printable_path(target)
+    try:
+        os.lstat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # said below, in words
+    except (OSError, ValueError) as exc:  # a name too long, a NUL, a loop
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise CheckpointError(f"cannot save to {shown}: {reason or exc}") from exc
     if not str(path).strip() or target.is_dir():
         raise CheckpointError(f"cannot save to {shown}: it is a folder")
     if (target.exists() or target.is_symlink()) and not overwrite:
@@ -157,11 +164,11 @@ def check_output_file(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
     folder = target.parent
     if not folder.exists():
         raise CheckpointError(
-            f"cannot save to {shown}: folder {printable(str(folder))} does not exist"
+            f"cannot save to {shown}: folder {printable_path(folder)} does not exist"
         )
     if not folder.is_dir():
         raise CheckpointError(
-            f"cannot save to {shown}: {printable(str(folder))} is not a folder"
+            f"cannot save to {shown}: {printable_path(folder)} is not a folder"
         )
     probe_writable(folder, what=shown)
     return target
@@ -176,7 +183,7 @@ def prepare_folder(path: str | os.PathLike[str], *, what: str) -> Path:
         It is a file, cannot be created, or is not writable.
     """
     folder = Path(path)
-    shown = printable(str(folder))
+    shown = printable_path(folder)
     if folder.exists() and not folder.is_dir():
         raise CheckpointError(f"{what} {shown} is a file, not a folder")
     try:
@@ -219,9 +226,9 @@ def check_not_an_input(
             same = (
                 ""
                 if str(path) == str(out)
-                else f" (the same file as {printable(str(path))})"
+                else f" (the same file as {printable_path(path)})"
             )
             raise error(
-                f"{flag} {printable(str(out))} is one of this command's inputs"
+                f"{flag} {printable_path(out)} is one of this command's inputs"
                 f"{same}; write to another file"
             )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latentlab.core.errors import DataError
-from latentlab.core.text import printable
+from latentlab.core.text import printable_path
 
 if TYPE_CHECKING:
     import os
@@ -80,7 +80,7 @@ def open_raster(path: str | os.PathLike[str]) -> Image.Image:
     """
     from PIL import Image, UnidentifiedImageError
 
-    shown = printable(str(path))
+    shown = printable_path(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(_PREFIX_BYTES)

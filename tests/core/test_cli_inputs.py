@@ -262,3 +262,36 @@ def test_info_prints_what_a_dataset_record_holds_and_nothing_else(
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "mnist (1000 test)" in out and "None" not in out
+
+
+# --- long values: one short line, never a traceback ----------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--epochs", "9" * 5000, "--out", "x.pt"],
+        ["evaluate", str(SHAPES_VAE), "--k", "9" * 5000],
+        ["encode", str(SHAPES_VAE), "--limit", "9" * 5000, "--out", "c.csv"],
+    ],
+)
+def test_a_huge_number_is_echoed_short(args: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert len(line) < 400, len(line)
+    assert "error: argument" in line
+
+
+@pytest.mark.parametrize("command", ["train", "encode"])
+def test_an_out_name_too_long_for_the_file_system_is_one_line(
+    command: str, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / ("9" * 5000 + ".csv")
+    args = {
+        "train": ["train", "--out", out],
+        "encode": ["encode", SHAPES_VAE, "--out", out],
+    }[command]
+    line = _error(capsys, args, "File name too long")
+    assert len(line) < 1000, len(line)

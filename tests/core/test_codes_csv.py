@@ -114,3 +114,21 @@ def test_encode_asks_for_the_dataset_of_a_model_trained_elsewhere(tmp_path, caps
     assert "pass --dataset" in capsys.readouterr().err
     assert main(["encode", str(src), "--out", str(out), "--dataset", "shapes"]) == 0
     assert read_codes_csv(out).sigma.shape == (3000, 2)
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ("1,2,x,0.5", "line 3: 4 cells, the header has 5"),
+        ("1,2,x,0.5,abc", "line 3: could not convert"),
+        ("9" * 5000 + ",2,x,0.5,0.5", "an index has 5,000 digits"),
+        ("1,²,x,0.5,0.5", "a label is"),
+    ],
+)
+def test_a_bad_cell_is_named_not_a_traceback(tmp_path, row, words):
+    path = tmp_path / "codes.csv"
+    path.write_text(f"index,label,class,z1,z2\n0,1,a,0.1,0.2\n{row}\n")
+    with pytest.raises(ExportError, match="is not a LatentLab codes CSV") as info:
+        read_codes_csv(path)
+    assert words in str(info.value)
+    assert len(str(info.value)) < 400

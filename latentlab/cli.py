@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -122,12 +123,11 @@ def _dataset_key(name: str | None) -> str | None:
     """``--dataset`` as the loaders spell it; an unknown name is refused up front."""
     if name is None:
         return None
-    from latentlab.core.catalog import DATASET_NAMES
+    from latentlab.core.catalog import DATASET_NAMES, dataset_key
     from latentlab.core.errors import DataError
     from latentlab.core.text import printable
 
-    key = name.lower().replace("_", "-")
-    key = "fashion-mnist" if key in ("fashionmnist", "fmnist") else key
+    key = dataset_key(name)
     if key not in DATASET_NAMES:
         raise DataError(
             f"unknown dataset {printable(name, 40)}; choose one of: "
@@ -136,13 +136,23 @@ def _dataset_key(name: str | None) -> str | None:
     return key
 
 
+# No count LatentLab takes is larger: torch's sizes are 64-bit.
+MAX_COUNT = 2**63 - 1
+
+
 def _positive(text: str) -> int:
+    from latentlab.core.text import describe, format_int
+
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        raise argparse.ArgumentTypeError(
+            f"expected an integer, not {describe(text)}"
+        ) from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"must be from 1 to {MAX_COUNT:,}, not {format_int(value)}"
+        )
     return value
 
 
@@ -288,16 +298,12 @@ def cmd_train(opts: argparse.Namespace) -> int:
     from latentlab.core.data import dataset_files
     from latentlab.core.errors import CheckpointError, ConfigError
     from latentlab.core.files import check_not_an_input, check_output_file
-    from latentlab.core.text import printable, printable_path
+    from latentlab.core.text import printable, printable_middle, printable_path
 
     # Torch-free checks first: a bad option costs no torch import.
     shown = printable_path(opts.out)
     opts.dataset = _dataset_key(opts.dataset)
     _check_data_dir(opts)
-    if os.path.isfile(opts.out) and not opts.force:
-        raise CheckpointError(f"{shown} already exists; pass --force to overwrite it")
-    out = check_output_file(opts.out, overwrite=opts.force)
-    check_not_an_input(out, dataset_files(opts.dataset, opts.data_dir))
     try:
         hidden = tuple(int(h) for h in opts.hidden.split(",") if h.strip())
     except ValueError as exc:
@@ -320,6 +326,11 @@ def cmd_train(opts: argparse.Namespace) -> int:
         "beta": opts.beta,
     }
     ModelConfig(**settings)  # all but the image shape, which the data decides
+    # An input is refused as such, before "exists; pass --force" could advise.
+    check_not_an_input(opts.out, dataset_files(opts.dataset, opts.data_dir))
+    if os.path.isfile(opts.out) and not opts.force:
+        raise CheckpointError(f"{shown} already exists; pass --force to overwrite it")
+    out = check_output_file(opts.out, overwrite=opts.force)
 
     from latentlab.core.checkpoints import metrics_summary, save_checkpoint
     from latentlab.core.data import load_dataset
@@ -330,9 +341,11 @@ def cmd_train(opts: argparse.Namespace) -> int:
     model_cfg = ModelConfig(**settings, image_shape=dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
     if dataset.skipped:
+        n = len(dataset.skipped)
         print(
-            f"skipped {len(dataset.skipped)} unreadable file(s), e.g. "
-            f"{printable(dataset.skipped[0], 200)}"
+            f"skipped {n} file{'s' if n > 1 else ''}"
+            f"{', e.g.' if n > 1 else ':'} "
+            f"{printable_middle(dataset.skipped[0], 200, keep_end=150)}"
         )
     print(
         f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
@@ -446,7 +459,7 @@ def cmd_info(opts: argparse.Namespace) -> int:
 
 def _dataset_line(record: dict[str, Any]) -> str:
     """A checkpoint's dataset record in words: what it holds, nothing of what
-    it lacks (``mnist (60,000 train / 10,000 test, digest …)``)."""
+    it lacks (``mnist (60000 train / 10000 test, digest …)``)."""
     from latentlab.core.text import printable
 
     def known(key: str) -> Any:
@@ -472,18 +485,18 @@ def cmd_encode(opts: argparse.Namespace) -> int:
     """``latentlab encode FILE --out codes.csv``: every check before the work."""
     from latentlab.core.errors import ConfigError, ExportError
     from latentlab.core.files import check_not_an_input, check_output_file
-    from latentlab.core.text import printable, printable_path
+    from latentlab.core.text import format_int, printable, printable_path
 
     shown = printable_path(opts.out)
     if opts.limit is not None and opts.limit < 1:
-        raise ConfigError(f"--limit must be at least 1, not {opts.limit}")
+        raise ConfigError(f"--limit must be at least 1, not {format_int(opts.limit)}")
     opts.dataset = _dataset_key(opts.dataset)
     _check_data_dir(opts)
     _check_input(opts.file)
+    check_not_an_input(opts.out, [opts.file], error=ExportError)
     if os.path.isfile(opts.out) and not opts.force:
         raise ExportError(f"{shown} already exists; pass --force to overwrite it")
     out = check_output_file(opts.out, overwrite=opts.force)
-    check_not_an_input(out, [opts.file], error=ExportError)
 
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.codes_csv import write_codes_csv
@@ -522,9 +535,14 @@ def _check_input(path: str) -> None:
     from latentlab.core.errors import DataError
     from latentlab.core.text import printable_path
 
-    if not os.path.exists(path):
-        raise DataError(f"{printable_path(path)} does not exist")
-    if os.path.isdir(path):
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{printable_path(path)} does not exist") from None
+    except (OSError, ValueError) as exc:  # a name too long, a loop, a NUL
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise DataError(f"cannot read {printable_path(path)}: {reason}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise DataError(f"{printable_path(path)} is a folder; give a checkpoint file")
 
 
@@ -532,12 +550,12 @@ def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None)
     """The test set ``ckpt`` was trained on: ``--dataset`` when given, else the
     one the file names, read from ``--data-dir``. With ``out``, refuses (before
     reading the data) when that file is one of the dataset's files."""
-    from pathlib import Path
 
     from latentlab.core.data import (
         checkpoint_dataset_source,
         dataset_files,
         load_dataset,
+        same_folder,
     )
     from latentlab.core.errors import DataError, ExportError
     from latentlab.core.files import check_not_an_input
@@ -552,18 +570,21 @@ def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None)
         )
     else:
         source = ckpt.dataset.get("source")
-        allow = bool(
-            opts.data_dir
-            and isinstance(source, str)
-            and source
-            and Path(source).expanduser() == Path(opts.data_dir).expanduser()
-        )
+        named = str(ckpt.dataset.get("name", ""))
+        if named.startswith("folder:") and isinstance(source, str) and source:
+            if not (opts.data_dir and same_folder(source, opts.data_dir)):
+                # A file's folder is read only when the user names it.
+                raise DataError(
+                    f"{printable_path(opts.file)} was trained on the image folder "
+                    f"{printable_path(source)}; pass --data-dir with that folder "
+                    "to read its images"
+                )
         try:
             name, root = checkpoint_dataset_source(
-                ckpt.dataset, opts.data_dir, allow_folder_scan=allow
+                ckpt.dataset, opts.data_dir, allow_folder_scan=True
             )
         except DataError as exc:
-            raise DataError(f"{exc}; or pass --dataset and --data-dir") from exc
+            raise DataError(f"{exc}; pass --dataset (and --data-dir)") from exc
     if out is not None:
         check_not_an_input(out, dataset_files(name, root), error=ExportError)
     dataset = load_dataset(name, root)
@@ -598,22 +619,24 @@ def _progress(fraction: float, what: str) -> None:
 MAX_EVALUATE_S = 7 * 24 * 3600.0
 
 
-def _check_importance_cost(model: Any, n: int, k: int) -> None:
+def _check_importance_cost(model: Any, images: Any, k: int) -> None:
     """Refuse a K that cannot finish, saying how long it would take here.
 
     Memory stays bounded whatever K is (the samples are drawn in chunks);
     time does not."""
-    from latentlab.core.analysis.likelihood import decoder_passes_per_second
+    from latentlab.core.analysis.likelihood import importance_points_per_second
     from latentlab.core.errors import ConfigError
+    from latentlab.core.text import format_int
 
+    n = len(images)
     passes = n * k
-    rate = decoder_passes_per_second(model)
+    rate = importance_points_per_second(model, images[:1])
     seconds = passes / rate
     if seconds > MAX_EVALUATE_S:
         raise ConfigError(
-            f"--k {k:,} on {n:,} test images means {passes:.3g} decoder passes: "
-            f"about {_duration(seconds)} on this machine (it decodes "
-            f"{rate:,.0f} points/s). Lower --k (default 1000) or --limit"
+            f"--k {format_int(k)} on {n:,} test images means {passes:.3g} decoder "
+            f"passes: about {_duration(seconds)} on this machine (it computes "
+            f"{rate:,.0f} samples/s). Lower --k (default 1000) or --limit"
         )
 
 
@@ -652,7 +675,7 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     images = dataset.test_images[: opts.limit] if opts.limit else dataset.test_images
     n = len(images)
     if cfg.kind == "vae" and (opts.method == "is" or cfg.latent_dim != 2):
-        _check_importance_cost(model, n, opts.k)
+        _check_importance_cost(model, images, opts.k)
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
     print(f"# {printable_path(ckpt.path)}: {ckpt.title()}; {data}")
     print(f"# likelihood: {LIKELIHOOD_NOTE}")

@@ -24,3 +24,10 @@ IDX_SETS: dict[str, tuple[str, tuple[str, ...]]] = {
 DATASET_NAMES = ("shapes", *IDX_SETS, "folder")
 SHAPE_NAMES = ("square", "ellipse", "triangle")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def dataset_key(name: str) -> str:
+    """A dataset name as the loaders spell it (``"Fashion_MNIST"`` ->
+    ``"fashion-mnist"``); not checked against :data:`DATASET_NAMES`."""
+    key = name.lower().replace("_", "-")
+    return "fashion-mnist" if key in ("fashionmnist", "fmnist") else key

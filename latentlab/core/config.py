@@ -202,10 +202,13 @@ class TrainConfig:
         # torch seeds are 64-bit and the loop also uses seed + 1 for the noise.
         if not isinstance(self.seed, int) or not -(2**63) <= self.seed < 2**63 - 1:
             raise ConfigError(
-                f"seed must be a 64-bit integer, not {describe(self.seed)}"
+                f"seed must be an integer from -2**63 to 2**63 - 2, not "
+                f"{describe(self.seed)}"
             )
         if not _finite(self.lr) or not self.lr > 0:
-            raise ConfigError(f"learning rate must be > 0, not {describe(self.lr)}")
+            raise ConfigError(
+                f"learning rate must be a finite number > 0, not {describe(self.lr)}"
+            )
         if not isinstance(self.device, str) or (
             self.device not in ("auto", "cpu", "cuda", "mps")
             and not self.device.startswith("cuda:")

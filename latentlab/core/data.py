@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latentlab.core.catalog import DATASET_NAMES, IDX_SETS, IMAGE_SUFFIXES, SHAPE_NAMES
+from latentlab.core.catalog import (
+    DATASET_NAMES,
+    IDX_SETS,
+    IMAGE_SUFFIXES,
+    SHAPE_NAMES,
+    dataset_key,
+)
 from latentlab.core.errors import DataError
 from latentlab.core.limits import format_bytes, idx_limit, memory_budget
 from latentlab.core.raster import open_raster
@@ -153,7 +159,7 @@ def load_dataset(
     image_size : (height, width)
         Size images from a folder are resized to.
     """
-    key = _dataset_key(name)
+    key = dataset_key(name)
     if key == "shapes":
         return make_shapes()
     if key in IDX_SETS:
@@ -184,7 +190,7 @@ def check_data_dir(
 def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:
     """The files ``load_dataset(name, data_dir)`` would read, found without
     reading them (so a command can refuse to write over one of them)."""
-    key = _dataset_key(name)
+    key = dataset_key(name)
     if key in IDX_SETS:
         root = Path(data_dir) if data_dir is not None else default_data_dir()
         found = find_idx_files(key, root) if root.is_dir() else None
@@ -194,9 +200,14 @@ def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Pa
     return []
 
 
-def _dataset_key(name: str) -> str:
-    key = name.lower().replace("_", "-")
-    return "fashion-mnist" if key in ("fashionmnist", "fmnist") else key
+def same_folder(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` name one folder (``~``, ``..`` and links
+    resolved; by device and inode when both exist)."""
+    a, b = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return a.absolute() == b.absolute()
 
 
 # --- the embedded shapes set --------------------------------------------------------
@@ -691,7 +702,7 @@ def checkpoint_dataset_source(
                 "to read its images"
             )
         return "folder", source
-    key = _dataset_key(name)
+    key = dataset_key(name)
     if key not in DATASET_NAMES:
         raise DataError(f"the checkpoint's dataset {printable(name, 80)} is unknown")
     return key, data_dir

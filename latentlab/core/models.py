@@ -118,6 +118,21 @@ def build_backbone(config: ModelConfig) -> tuple[nn.Module, nn.Module, int]:
     return body, decoder, dense
 
 
+def decoder_activations(config: ModelConfig) -> int:
+    """Values one decoded point holds across the decoder's layers (the output
+    included): what a batch of decodes costs in memory, per point."""
+    c, h, w = config.image_shape
+    if config.backbone == "mlp":
+        return sum(config.hidden) + config.pixels
+    # dense -> 64 x h/4 x w/4 -> 32 x h/2 x w/2 -> c x h x w
+    return (
+        config.hidden[-1]
+        + 64 * (h // 4) * (w // 4)
+        + 32 * (h // 2) * (w // 2)
+        + c * h * w
+    )
+
+
 class _UnflattenChannelsLast(nn.Unflatten):
     """Unflatten into channels-last memory: oneDNN's transposed convolutions run
     ~10-25 % faster on it. No weights, so checkpoints are unchanged."""

@@ -93,5 +93,23 @@ def open_raster(path: str | os.PathLike[str]) -> Image.Image:
     kind = identify(head)
     if kind is not None:
         raise DataError(f"{shown} is a {kind} file, not an image")
+    damaged = _raster_signature(head)
+    if damaged is not None:
+        raise DataError(f"{shown} is a damaged {damaged} file")
     readable = ", ".join(f.lower() for f in RASTER_FORMATS)
     raise DataError(f"{shown} is not an image LatentLab reads ({readable})")
+
+
+def _raster_signature(head: bytes) -> str | None:
+    """The raster format whose signature ``head`` starts with, if any."""
+    from PIL import Image
+
+    Image.init()
+    for fmt in RASTER_FORMATS:
+        accept = Image.OPEN.get(fmt, (None, None))[1]
+        try:
+            if accept is not None and accept(head):
+                return fmt
+        except Exception:  # a plugin's check on odd bytes; it only reads them
+            continue
+    return None

@@ -19,6 +19,10 @@ from __future__ import annotations
 import math
 import os
 import reprlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 ELLIPSIS = "…"
 # The longest text printable() returns: one message line stays readable, and a
@@ -139,32 +143,29 @@ def printable(text: str, max_len: int | None = None) -> str:
     return _head(text, max_len - 1) + ELLIPSIS
 
 
-def _head(text: str, budget: int) -> str:
-    """The escaped start of ``text``, at most ``budget`` characters, whole escapes."""
+def _escaped_prefix(chars: Iterable[str], budget: int) -> list[str]:
+    """Escapes of ``chars`` while they fit in ``budget`` characters, whole."""
     out: list[str] = []
     size = 0
-    for ch in text[: max(budget, 0)]:
+    for ch in chars:
         piece = _escape(ch)
         if size + len(piece) > budget:
             break
         out.append(piece)
         size += len(piece)
-    return "".join(out)
+    return out
+
+
+def _head(text: str, budget: int) -> str:
+    """The escaped start of ``text``, at most ``budget`` characters, whole escapes."""
+    return "".join(_escaped_prefix(text[: max(budget, 0)], budget))
 
 
 def _tail(text: str, budget: int) -> str:
     """The escaped end of ``text``, at most ``budget`` characters, whole escapes."""
     if budget <= 0:
         return ""
-    out: list[str] = []
-    size = 0
-    for ch in reversed(text[-budget:]):
-        piece = _escape(ch)
-        if size + len(piece) > budget:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(reversed(out))
+    return "".join(reversed(_escaped_prefix(reversed(text[-budget:]), budget)))
 
 
 def _whole(text: str, max_len: int) -> str | None:

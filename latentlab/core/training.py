@@ -796,20 +796,22 @@ def divergence_cause(config: ModelConfig, lr: float) -> str:
     causes = []
     if config.kind == "vae" and config.beta > USUAL_MAX_BETA:
         causes.append(
-            f"β = {config.beta:g} is far above the usual 0.1 to 10 (β·KL overflows "
-            f"or swamps the reconstruction): try β ≤ {USUAL_MAX_BETA:g}"
+            f"β = {config.beta:g} is far above the 0 to {USUAL_MAX_BETA:g} VAEs "
+            "train with (β·KL overflows or swamps the reconstruction): try a "
+            "smaller β"
         )
     if lr > USUAL_MAX_LR:
         causes.append(
-            f"the learning rate {lr:g} is above Adam's usual 1e-4 to 1e-2: try a "
-            "lower learning rate, such as 1e-3"
+            f"the learning rate {lr:g} is above Adam's usual 1e-4 to "
+            f"{USUAL_MAX_LR:g}: try a lower learning rate, such as 1e-3"
         )
     if causes:
         return "Likely cause: " + "; and ".join(causes) + "."
+    settings = f"β = {config.beta:g} and " if config.kind == "vae" else ""
     return (
-        f"β and the learning rate ({lr:g}) are in the usual range, so look at the "
-        "data (are the images all one value, or mostly empty?), or try a lower "
-        "learning rate."
+        f"{settings}the learning rate {lr:g} are in the usual range, so look at "
+        "the data (are the images all one value, or mostly empty?), or try a "
+        "lower learning rate."
     )
 
 

@@ -30,7 +30,7 @@ from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
-from latentlab.core.text import printable
+from latentlab.core.text import printable_middle
 from latentlab.core.threads import set_job_threads
 from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training_run import TrainingStarted, training_job
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from latentlab.core.checkpoints import Checkpoint
+    from latentlab.core.data import ImageDataset
     from latentlab.core.latent import LatentRect
     from latentlab.core.models import Autoencoder
     from latentlab.core.training import TrainResult
@@ -226,8 +227,21 @@ class Controller(QObject):
         )
         if ckpt.path is not None:
             self.loaded.emit(side, str(ckpt.path))
+        self._report_skipped(prepared.dataset)
         if self._last_xy is not None:
             self._decode_side(side, *self._last_xy)
+
+    def _report_skipped(self, dataset: ImageDataset | None) -> None:
+        """Say which files of an image folder were not read, and why: in a
+        box, as a status message would be gone before a short run ends."""
+        if dataset is not None and dataset.skipped:
+            n = len(dataset.skipped)
+            # The end holds the file's name and the reason.
+            first = printable_middle(dataset.skipped[0], 200, keep_end=150)
+            self.errorRaised.emit(
+                f"{n} file{'s' if n > 1 else ''} of the folder skipped",
+                first if n == 1 else f"{first}\n(and {n - 1} more)",
+            )
 
     # --- decoding ----------------------------------------------------------------
 
@@ -412,11 +426,7 @@ class Controller(QObject):
             self._train_models = event.models
             self._train_identity = event.identity
             self.datasets.put(event.dataset, self._train_spec.data_dir)
-            if event.dataset.skipped:
-                self.status.emit(
-                    f"Skipped {len(event.dataset.skipped)} file(s) of the folder, "
-                    f"e.g. {printable(event.dataset.skipped[0], 200)}"
-                )
+            self._report_skipped(event.dataset)
             # Redrawn twice a second while training: a few thousand points show
             # the shape of the code space at a fraction of the cost of all 10k.
             shown = event.dataset.test_subset(TRAINING_POINTS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -495,7 +495,7 @@ class MainWindow(QMainWindow):
             self.show_error("No timeline", "This model has no training timeline.")
             return
         if path is None:
-            start = Path(self.settings.value("lastDir", str(Path.cwd())))
+            start = self._last_dir()
             path = ask_save_path(
                 self,
                 "Export timeline as GIF",
@@ -602,7 +602,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self, side: int) -> None:
         """Ask for a checkpoint and load it into ``side``."""
-        start = self.settings.value("lastDir", str(Path.cwd()))
+        start = str(self._last_dir())
         path, _ = QFileDialog.getOpenFileName(
             self,
             f"Open checkpoint into the {SIDE_NAMES[side]} panel",
@@ -630,7 +630,7 @@ class MainWindow(QMainWindow):
         cfg = state.checkpoint.config
         dataset = state.checkpoint.dataset.get("name", "model")
         name = f"{dataset}-{cfg.kind}-{cfg.latent_dim}d.pt"
-        start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
+        start = self._last_dir() / name
         # The start name's .pt gives way when safetensors is picked: a native
         # dialog may not change it with the filter.
         return ask_save_path(
@@ -686,7 +686,7 @@ class MainWindow(QMainWindow):
             return
         cfg = state.checkpoint.config
         name = f"codes-{state.dataset.name}-{cfg.kind}-{cfg.latent_dim}d.csv"
-        start = Path(self.settings.value("lastDir", str(Path.cwd()))) / name
+        start = self._last_dir() / name
         path = ask_save_path(
             self, f"Export the {SIDE_NAMES[side]} codes", start, CSV_FILTER
         )
@@ -767,7 +767,7 @@ class MainWindow(QMainWindow):
             return
         label = dict(FIGURES)[key].replace("&", "").rstrip("…")
         stem = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
-        start = Path(self.settings.value("lastDir", str(Path.cwd()))) / f"{stem}.svg"
+        start = self._last_dir() / f"{stem}.svg"
         # The path ends in .svg or .png, so export_figure writes that very file.
         path = ask_save_path(self, f"Export {label}", start, FIGURE_FILTER)
         if path is not None:
@@ -798,7 +798,7 @@ class MainWindow(QMainWindow):
 
     def export_view_dialog(self, side: int) -> None:
         """Save the plane as it is shown, as a PNG (atomically)."""
-        start = Path(self.settings.value("lastDir", str(Path.cwd())))
+        start = self._last_dir()
         path = ask_save_path(
             self, "Export view", start / f"latent-{SIDE_NAMES[side]}.png", PNG_FILTER
         )
@@ -827,7 +827,7 @@ class MainWindow(QMainWindow):
                 "Nothing to export", "Click a plane to decode a point first."
             )
             return
-        start = Path(self.settings.value("lastDir", str(Path.cwd())))
+        start = self._last_dir()
         path = ask_save_path(
             self,
             "Export decoded images",
@@ -858,7 +858,9 @@ class MainWindow(QMainWindow):
         value = self.settings.value("recentFiles", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in value or []]
+        if not isinstance(value, list):
+            return []
+        return [v for v in value if isinstance(v, str) and v]
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -893,21 +895,29 @@ class MainWindow(QMainWindow):
             "Drop a checkpoint on a panel to load it.</p>",
         )
 
+    def _setting_text(self, key: str, default: str = "") -> str:
+        """A text setting; a damaged settings file (a list, a number) gives
+        ``default`` rather than a traceback."""
+        value = self.settings.value(key, default)
+        return value if isinstance(value, str) else default
+
+    def _last_dir(self) -> Path:
+        """The folder the last file dialog used (the working folder at first)."""
+        return Path(self._setting_text("lastDir") or Path.cwd())
+
     def _read_settings(self) -> None:
         geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if not isinstance(geometry, QByteArray | bytes) or not self.restoreGeometry(
+            geometry
+        ):
             self.resize(*DEFAULT_SIZE)
         state = self.settings.value("windowState")
-        if state is not None:
-            self.restoreState(state)
-        else:
+        if not isinstance(state, QByteArray | bytes) or not self.restoreState(state):
             self.resizeDocks([self.train_dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
         # The planes get the window; the dock comes up with Train or a run.
         self.train_dock.hide()
         self.train_panel.set_data_dir(
-            self.controller.data_dir or self.settings.value("dataDir", "")
+            self.controller.data_dir or self._setting_text("dataDir")
         )
         self._rebuild_recent_menu()
 

@@ -62,9 +62,9 @@ def confirm_replace(parent: QWidget | None, targets: Sequence[Path]) -> bool:
         return True
     names = [printable(t.name) for t in taken]
     if len(names) == 1:
-        text = f"{names[0]} already exists. Replace it?"
+        text = f"{names[0]} already exists.\nReplace it?"
     else:
-        text = f"{', '.join(names[:-1])} and {names[-1]} already exist. Replace them?"
+        text = f"{', '.join(names[:-1])} and {names[-1]} already exist.\nReplace them?"
     box = QMessageBox(
         QMessageBox.Icon.Warning,
         "Replace file?",
@@ -89,24 +89,28 @@ def ask_save_path(
     targets: Callable[[Path], Sequence[Path]] | None = None,
 ) -> Path | None:
     """Ask for a file to save; the real path (see :func:`real_save_path`), or
-    None when cancelled or a replacement was refused.
+    None when cancelled. Refusing to replace a file opens the dialog again.
 
     ``targets`` maps that path to the files the save writes, when it writes
     others than the path itself; every one of them that exists is asked about.
     """
-    # The dialog would ask about the name as typed: asked below, about the real one.
-    path, chosen = QFileDialog.getSaveFileName(
-        parent,
-        title,
-        str(start),
-        filters,
-        options=QFileDialog.Option.DontConfirmOverwrite,
-    )
-    if not path:
-        return None
-    target = real_save_path(path, chosen, filters, switch=switch)
-    written = list(targets(target)) if targets is not None else [target]
-    return target if confirm_replace(parent, written) else None
+    while True:
+        # The dialog would ask about the name as typed: asked below, about the
+        # real one.
+        path, chosen = QFileDialog.getSaveFileName(
+            parent,
+            title,
+            str(start),
+            filters,
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if not path:
+            return None
+        target = real_save_path(path, chosen, filters, switch=switch)
+        written = list(targets(target)) if targets is not None else [target]
+        if confirm_replace(parent, written):
+            return target
+        start = target  # No: back to the dialog, as Qt's own question does
 
 
 def png_bytes(image: QImage) -> bytes:

@@ -118,7 +118,7 @@ def test_train_on_a_folder_with_postscript_runs_nothing(
         env={**os.environ, "LATENTLAB_DATA": str(tmp_path / "none")},
     )
     assert done.returncode == 0, done.stderr
-    assert f"skipped {len(HOSTILE)} unreadable file(s)" in done.stdout
+    assert f"skipped {len(HOSTILE)} files, e.g. " in done.stdout
     assert "is a PostScript file, not an image" in done.stdout
     assert out.is_file()
     assert not fake_ghostscript.exists(), "Ghostscript ran on a file"
@@ -174,3 +174,13 @@ def test_identify_reads_only_the_bytes_given() -> None:
     assert identify(DOS_EPS[:64]) == "PostScript"
     assert identify(b"P6\n16 16\n255\n") == "PPM"
     assert identify(b"\x89PNG\r\n\x1a\n") is None  # a raster format: not refused
+
+
+def test_a_damaged_png_is_called_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "badihdr.png"
+    _png(path, 10)
+    data = bytearray(path.read_bytes())
+    data[12:16] = b"XXXX"  # the IHDR chunk's type
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"badihdr\.png is a damaged PNG file"):
+        read_grey_image(path)

@@ -216,7 +216,7 @@ def test_a_huge_beta_is_named_as_the_cause_not_the_learning_rate(tiny) -> None:
     with pytest.raises(TrainingError, match=r"diverged") as info:
         run(train(model, tiny, FAST))
     message = str(info.value)
-    assert "β = 1e+300 is far above" in message
+    assert "β = 1e+300 is far above the 0 to 100" in message
     assert "learning rate" not in message, message
     assert _finite(model)
 
@@ -225,7 +225,7 @@ def test_divergence_at_usual_settings_points_at_the_data() -> None:
     from latentlab.core.training import divergence_cause
 
     text = divergence_cause(SMALL, 1e-3)
-    assert "look at the data" in text and "0.001" in text
+    assert "look at the data" in text and "learning rate 0.001" in text
 
 
 def test_nan_data_raises_and_keeps_finite_weights(tiny) -> None:

@@ -10,6 +10,7 @@ replace question is the real QMessageBox, clicked.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
@@ -61,12 +62,18 @@ def prompts():
 @pytest.fixture
 def dialog(monkeypatch):
     """The file dialog, answering ``dialog["path"]`` with filter ``dialog["chosen"]``;
-    the options it was called with go to ``dialog["options"]``."""
-    state = {"path": "", "chosen": "", "options": []}
+    when it comes back after a No (opened at the name just refused) it answers
+    ``dialog["then"]``, by default cancelling. The options it was called with
+    go to ``dialog["options"]``, its start paths to ``dialog["starts"]``."""
+    state = {"path": "", "chosen": "", "options": [], "starts": [], "then": ""}
 
     def get_save_file_name(*args, **kwargs):
         state["options"].append(kwargs.get("options", args[5] if len(args) > 5 else 0))
-        return str(state["path"]), state["chosen"]
+        start = Path(args[2] if len(args) > 2 else kwargs.get("dir"))
+        state["starts"].append(str(start))
+        refused = Path(str(state["path"]))
+        back = start.parent == refused.parent and start.stem == refused.stem
+        return str(state["then"] if back else state["path"]), state["chosen"]
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
     return state
@@ -107,6 +114,21 @@ def test_a_model_name_becomes_the_file_written(typed, chosen, real):
     assert real_save_path(typed, chosen, SAVE_FILTER, switch=(".pt",)).name == real
 
 
+def test_no_goes_back_to_the_dialog_at_the_refused_name(
+    window, tmp_path, dialog, prompts
+):
+    """As Qt's own question does: a No lets the user pick another name."""
+    taken = tmp_path / "myfig.svg"
+    taken.write_bytes(OLD)
+    dialog.update(path=tmp_path / "myfig", chosen=SVG, then=tmp_path / "other")
+    window.export_figure_dialog("plane0")
+    assert prompts["seen"] == ["myfig.svg already exists.\nReplace it?"]
+    assert len(dialog["starts"]) == 2
+    assert dialog["starts"][1] == str(taken), "reopened at the name refused"
+    assert taken.read_bytes() == OLD
+    assert (tmp_path / "other.svg").read_bytes().startswith(b"<?xml")
+
+
 def test_csv_and_gif_names_get_their_extension():
     assert real_save_path("codes", "", CSV_FILTER).name == "codes.csv"
     assert real_save_path("run.2024", CSV_FILTER, CSV_FILTER).name == "run.2024.csv"
@@ -123,7 +145,7 @@ def test_a_figure_typed_without_extension_asks_before_replacing(
     dialog.update(path=tmp_path / "myfig", chosen=chosen)
 
     window.export_figure_dialog("plane0")
-    assert prompts["seen"] == [f"{real} already exists. Replace it?"]
+    assert prompts["seen"] == [f"{real} already exists.\nReplace it?"]
     assert target.read_bytes() == OLD, "No still replaced the file"
     assert _leftovers(tmp_path, real) == []
     # The dialog's own question is off: it would ask about "myfig".
@@ -159,7 +181,7 @@ def test_decoded_images_ask_once_about_the_files_they_replace(
     dialog["path"] = tmp_path / "decoded"  # no extension, no filter said
 
     window.export_decoded_dialog()
-    assert prompts["seen"] == ["decoded-left.png already exists. Replace it?"]
+    assert prompts["seen"] == ["decoded-left.png already exists.\nReplace it?"]
     assert left.read_bytes() == OLD
     assert _leftovers(tmp_path, left.name) == [], "No still wrote the other image"
 
@@ -167,7 +189,7 @@ def test_decoded_images_ask_once_about_the_files_they_replace(
     prompts["answer"] = YES
     window.export_decoded_dialog()
     assert prompts["seen"][1:] == [
-        "decoded-left.png and decoded-right.png already exist. Replace them?"
+        "decoded-left.png and decoded-right.png already exist.\nReplace them?"
     ]
     for path in (left, right):
         image = QImage(str(path))
@@ -190,7 +212,7 @@ def test_a_model_saved_as_safetensors_asks_about_the_safetensors_file(
     dialog.update(path=tmp_path / "model.pt", chosen=SAFETENSORS)
 
     window.save_dialog(0)
-    assert prompts["seen"] == ["model.safetensors already exists. Replace it?"]
+    assert prompts["seen"] == ["model.safetensors already exists.\nReplace it?"]
     qtbot.wait(200)
     assert not window.controller.jobs.busy("save0")
     assert target.read_bytes() == OLD
@@ -213,7 +235,7 @@ def test_codes_typed_without_extension_ask_before_replacing(
     dialog.update(path=tmp_path / "codes", chosen=CSV_FILTER)
 
     window.export_codes_dialog(1)
-    assert prompts["seen"] == ["codes.csv already exists. Replace it?"]
+    assert prompts["seen"] == ["codes.csv already exists.\nReplace it?"]
     qtbot.wait(200)
     assert target.read_bytes() == OLD
 
@@ -230,7 +252,7 @@ def test_the_view_png_asks_and_gets_its_extension(window, tmp_path, dialog, prom
     dialog["path"] = tmp_path / "view"
 
     window.export_view_dialog(0)
-    assert prompts["seen"] == ["view.png already exists. Replace it?"]
+    assert prompts["seen"] == ["view.png already exists.\nReplace it?"]
     assert target.read_bytes() == OLD
 
     prompts["answer"] = YES
@@ -253,7 +275,7 @@ def test_a_gif_typed_without_extension_asks_before_replacing(
     dialog.update(path=tmp_path / "timeline", chosen=GIF_FILTER)
 
     win.export_timeline_gif(0)
-    assert prompts["seen"] == ["timeline.gif already exists. Replace it?"]
+    assert prompts["seen"] == ["timeline.gif already exists.\nReplace it?"]
     qtbot.wait(200)
     assert not win.controller.jobs.busy("gif0")
     assert target.read_bytes() == OLD

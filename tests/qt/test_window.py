@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
 
 from latentlab.core.checkpoints import load_checkpoint, save_checkpoint
 from latentlab.core.config import ModelConfig
@@ -226,6 +232,36 @@ def test_settings_never_reach_the_users_home(qtbot, window, _isolated_settings):
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         other = QSettings(fmt, QSettings.Scope.UserScope, "LatentLab", "LatentLab")
         assert Path(other.fileName()).is_relative_to(_isolated_settings)
+
+
+def test_a_damaged_settings_file_gives_defaults_not_tracebacks(
+    qtbot, no_threads_left, _isolated_settings, tmp_path, monkeypatch
+):
+    """Values of the wrong type (an INI line a user or a tool mangled) are
+    read as missing: the window opens, sized, and the save dialogs start."""
+    settings = QSettings("LatentLab", "LatentLab")
+    path = Path(settings.fileName())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "[General]\nlastDir=a, b\ngeometry=abc\nwindowState=7\n"
+        "dataDir=a, b\n"
+    )
+    win = create_window(SHAPES_PAIR, None)
+    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.width() > 600
+    assert win.train_panel.data_dir.text() == ""
+    starts = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getSaveFileName",
+        lambda parent, title, start, *a, **k: (starts.append(start), ("", ""))[1],
+    )
+    win.export_view_dialog(0)
+    win.export_figure_dialog("plane0")
+    assert [Path(s).parent for s in starts] == [Path.cwd(), Path.cwd()]
+    win.close_discarding()
 
 
 # --- the training form -----------------------------------------------------------

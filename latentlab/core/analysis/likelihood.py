@@ -30,6 +30,7 @@ from latentlab.core.data import to_float
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import encode_images
 from latentlab.core.lazy import no_grad
+from latentlab.core.limits import memory_budget
 from latentlab.core.losses import gaussian_kl, reconstruction_nats
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import torch
 
+    from latentlab.core.config import ModelConfig
     from latentlab.core.models import Autoencoder
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -266,13 +268,14 @@ def importance_log_px(
     k: int = IS_K_DEFAULT,
     *,
     seed: int = 0,
-    points_per_step: int = 65536,
+    points_per_step: int | None = None,
 ) -> Generator[float, None, ImportanceResult]:
     """``log p(x) ≈ log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)``, ``z_k ~ q(z|x)``.
 
-    At most ``points_per_step`` samples are decoded at once, whatever ``K``:
-    a large ``K`` is drawn in chunks whose log-sum-exps are accumulated, so
-    memory stays bounded and only the time grows.
+    At most ``points_per_step`` samples are decoded at once (by default as
+    many as :func:`importance_points_per_step` allows), whatever ``K``: a large
+    ``K`` is drawn in chunks whose log-sum-exps are accumulated, so memory
+    stays bounded and only the time grows.
     """
     import torch
 
@@ -280,6 +283,8 @@ def importance_log_px(
         raise ConfigError(f"K must be at least 1, not {k}")
     if not model.is_variational:
         raise ConfigError("importance sampling needs a VAE's q(z|x)")
+    if points_per_step is None:
+        points_per_step = importance_points_per_step(model.config)
     x = _flat_pixels(images)
     gen = torch.Generator().manual_seed(seed)
     per = max(1, points_per_step // k)
@@ -328,17 +333,44 @@ def _importance_log_weights(
     return ll + log_p - log_q
 
 
+# Memory one importance-sampling chunk may take, and its most points.
+IS_CHUNK_BYTES = 2 * 1024**3
+IS_MAX_POINTS = 65536
+
+
+def importance_points_per_step(config: ModelConfig) -> int:
+    """Points decoded at once: the decoder's activations (and their ReLUs) and
+    three pixel-sized products per point, within :data:`IS_CHUNK_BYTES` and a
+    share of this machine's memory, whatever the model's width."""
+    from latentlab.core.models import decoder_activations  # torch: not at start-up
+
+    per_point = 4 * (2 * decoder_activations(config) + 3 * config.pixels)
+    budget = min(IS_CHUNK_BYTES, memory_budget() // 2)
+    return int(max(64, min(IS_MAX_POINTS, budget // per_point)))
+
+
 @no_grad
-def decoder_passes_per_second(model: Autoencoder, *, points: int = 4096) -> float:
-    """How many latent points this machine decodes a second (one timed batch
-    after a warm-up), to say how long an estimator with many samples takes."""
+def importance_points_per_second(
+    model: Autoencoder, image: torch.Tensor, *, repeats: int = 3
+) -> float:
+    """Importance-sampling points this machine computes a second, for one image
+    (uint8 ``(1, h, w)``): the median of ``repeats`` timed chunks of real work,
+    to say how long a large K takes before starting it."""
     import torch
 
-    z = torch.zeros((points, model.config.latent_dim))
-    model.decode_logits(z[:64])
-    start = time.perf_counter()
-    model.decode_logits(z)
-    return points / max(time.perf_counter() - start, 1e-9)
+    x = _flat_pixels(image[:1])
+    enc = model.encode(x.reshape(1, *model.config.image_shape))
+    mu, logvar = enc.mu.double(), enc.logvar.double()
+    k = min(4096, importance_points_per_step(model.config))
+    gen = torch.Generator().manual_seed(0)
+    _importance_log_weights(model, x, mu, logvar, 64, gen)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        log_w = _importance_log_weights(model, x, mu, logvar, k, gen)
+        torch.logsumexp(log_w, 1)
+        times.append(time.perf_counter() - start)
+    return k / max(float(np.median(times)), 1e-9)
 
 
 @dataclass(frozen=True, slots=True)

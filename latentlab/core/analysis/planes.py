@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from latentlab.core.data import checkpoint_dataset_source, load_dataset
+from latentlab.core.data import checkpoint_dataset_source, load_dataset, same_folder
 from latentlab.core.errors import DataError
 from latentlab.core.latent import (
     Codes,
@@ -80,7 +79,7 @@ def find_dataset(
     """
     source = checkpoint.dataset.get("source")
     if isinstance(source, str) and source and data_dir:
-        allow_folder_scan |= Path(source).expanduser() == Path(data_dir).expanduser()
+        allow_folder_scan |= same_folder(source, data_dir)
     try:
         name, root = checkpoint_dataset_source(
             checkpoint.dataset, data_dir, allow_folder_scan=allow_folder_scan

@@ -257,10 +257,6 @@ class Session:
                 return s
         return None
 
-    def unsaved_sides(self) -> list[int]:
-        """Sides whose model exists only in memory."""
-        return [s for s in SIDES if self.sides[s].unsaved]
-
     def reference_dataset(self) -> ImageDataset | None:
         """The dataset the picked indices refer to: the VAE's, else the AE's."""
         for kind in ("vae", "ae"):

@@ -54,16 +54,6 @@ class StripSmoothness:
         return float(self.step_l2.mean())
 
     @property
-    def max_step_mae(self) -> float:
-        """Largest per-pixel mean absolute jump."""
-        return float(self.step_mae.max())
-
-    @property
-    def mean_step_mae(self) -> float:
-        """Mean per-pixel absolute change per step."""
-        return float(self.step_mae.mean())
-
-    @property
     def jump_ratio(self) -> float:
         """``max_step / mean_step``: 1 for evenly spaced changes, large for a jump."""
         mean = self.mean_step

@@ -104,15 +104,6 @@ def unit_stats(codes: Codes, threshold: float = ACTIVE_THRESHOLD) -> UnitStats:
     return UnitStats(mu.var(0), kl, len(mu), threshold)
 
 
-def units_text(stats: UnitStats, variational: bool) -> str:
-    """``"2 of 2 active"`` with the criterion and the data it was measured on."""
-    what = "Var_x(E_q[z_d])" if variational else "Var_x(z_d)"
-    return (
-        f"{stats.active_count} of {stats.latent_dim} active ({what} > "
-        f"{stats.threshold:g}, Burda et al. 2016; {stats.n:,} test images)"
-    )
-
-
 # --- traversals -------------------------------------------------------------------
 
 

@@ -512,11 +512,6 @@ class InterpolationView(AnalysisView):
         """The strips shown, AE first."""
         return list(self._results)
 
-    @property
-    def busy_computing(self) -> bool:
-        """True while a strip job runs or waits."""
-        return self.busy("strips")
-
     def _sides(self) -> dict[str, Side]:
         return {"AE": self.side_for("ae"), "VAE": self.side_for("vae")}
 

@@ -382,12 +382,6 @@ class ModelPanel(QWidget):
         """The timeline row shown, or None for the final model."""
         return self._epoch
 
-    @property
-    def timeline_positions(self) -> int:
-        """Slider positions: one per recorded epoch (the last is the final model)."""
-        tl = self.timeline
-        return 0 if tl is None else tl.count
-
     def _fill_timeline(self, panel: Side) -> None:
         self.play_button.setChecked(False)
         self._epoch = None

@@ -17,9 +17,3 @@ def dim_name(d: int) -> str:
 def shown_dims(latent_dim: int, dims: tuple[int, int]) -> list[int]:
     """The dims a plane shows: one for a 1-D latent, else the chosen two."""
     return [dims[0]] if latent_dim == 1 else list(dims)
-
-
-def dims_label(latent_dim: int, dims: tuple[int, int]) -> str:
-    """``"z₁, z₂"``, or ``"z₃, z₇ of 8"`` for a wider latent."""
-    names = ", ".join(dim_name(d) for d in shown_dims(latent_dim, dims))
-    return names if latent_dim <= 2 else f"{names} of {latent_dim}"

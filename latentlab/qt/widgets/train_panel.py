@@ -276,11 +276,6 @@ class TrainPanel(QWidget):
     def _user_edited(self, *_: object) -> None:
         self._following = False
 
-    @property
-    def following(self) -> bool:
-        """True while the form still mirrors the models shown (not edited)."""
-        return self._following
-
     def follow(self, dataset: str, latent_dim: int, backbone: str, beta: float) -> None:
         """Show the settings of the models on screen, unless the user changed
         the form (then it keeps what they chose)."""

@@ -13,6 +13,11 @@ a logits-form Bernoulli loss with a closed-form gradient (:class:`_BernoulliNLL`
 Adam's fused kernel and, where it keeps float32 exact, oneDNN's matmul
 (:class:`_OneDnnMatmul`). ``bench/train_speed.py`` measures it against the PyTorch
 VAE example's loop.
+
+The events and results are in :mod:`latentlab.core.training_events`, the device,
+memory and model setup in :mod:`latentlab.core.training_setup`, and the fast
+kernels (Adam, the loss, the matmul route) in
+:mod:`latentlab.core.training_kernels`; this module re-exports their public names.
 """
 
 from __future__ import annotations
@@ -22,213 +27,71 @@ import math
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from latentlab.core.data import to_float
-from latentlab.core.errors import ConfigError, TrainingError
-from latentlab.core.limits import format_bytes, training_budget
+from latentlab.core.errors import TrainingError
 from latentlab.core.losses import LossTerms, gaussian_kl, loss_terms
-from latentlab.core.models import Autoencoder, build_model, reparameterize
-from latentlab.core.text import describe
+from latentlab.core.models import Autoencoder, reparameterize
 from latentlab.core.timeline import (
-    Timeline,
-    TimelineFrame,
     TimelineRecorder,
     record_frame,
     timeline_indices,
 )
+from latentlab.core.training_events import (
+    EpochEnd,
+    EpochMetrics,
+    ModelSnapshot,
+    TrainEvent,
+    TrainProgress,
+    TrainResult,
+)
+from latentlab.core.training_kernels import (
+    FusedAdam,
+    _BernoulliNLL,
+    _make_optimizer,
+    _OneDnnMatmul,
+)
+from latentlab.core.training_setup import (
+    check_training_memory,
+    new_model,
+    pick_device,
+    training_memory_bytes,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Sequence
+    from collections.abc import Callable, Generator, Sequence
 
     from latentlab.core.config import ModelConfig, TrainConfig
     from latentlab.core.data import ImageDataset
 
+__all__ = [
+    "PROGRESS_INTERVAL_S",
+    "RATE_SPAN_S",
+    "USUAL_MAX_BETA",
+    "USUAL_MAX_LR",
+    "EpochEnd",
+    "EpochMetrics",
+    "FusedAdam",
+    "ModelSnapshot",
+    "TrainEvent",
+    "TrainProgress",
+    "TrainResult",
+    "check_training_memory",
+    "copy_model",
+    "cpu_state_dict",
+    "divergence_cause",
+    "evaluate",
+    "new_model",
+    "pick_device",
+    "train",
+    "training_memory_bytes",
+]
+
 PROGRESS_INTERVAL_S = 0.05
 RATE_SPAN_S = 1.0  # the shown rate covers about this much of the latest steps
-
-
-@dataclass(frozen=True, slots=True)
-class EpochMetrics:
-    """Per-image means in nats for one epoch of one model; ``seconds`` (and the
-    rate) of its training steps, pauses left out."""
-
-    epoch: int
-    train_loss: float
-    train_recon: float
-    train_kl: float
-    test_recon: float
-    test_kl: float
-    seconds: float
-    samples_per_s: float
-
-    @property
-    def test_neg_elbo(self) -> float:
-        """Test negative ELBO (recon + KL), nats per image."""
-        return self.test_recon + self.test_kl
-
-
-@dataclass(frozen=True, slots=True)
-class TrainProgress:
-    """Running means since the previous progress event, for every model.
-
-    ``samples_per_s`` counts training images (each steps every model) over the
-    last ``rate_seconds`` of training steps (about :data:`RATE_SPAN_S`): test
-    passes, snapshots and pauses are left out. ``elapsed_s`` is the run's time
-    without its pauses.
-    """
-
-    step: int
-    total_steps: int
-    epoch: int
-    epochs: int
-    recon: tuple[float, ...]
-    kl: tuple[float, ...]
-    loss: tuple[float, ...]
-    samples_per_s: float
-    elapsed_s: float
-    rate_seconds: float
-
-    @property
-    def fraction(self) -> float:
-        """Share of all steps done, in [0, 1]."""
-        return self.step / max(self.total_steps, 1)
-
-    @property
-    def eta_s(self) -> float:
-        """Estimated seconds left at the current pace."""
-        done = self.fraction
-        return self.elapsed_s * (1.0 - done) / done if done > 0 else math.inf
-
-
-@dataclass(frozen=True, slots=True)
-class EpochEnd:
-    """An epoch finished; ``metrics[i]`` and ``frames[i]`` belong to model ``i``.
-
-    ``frames`` are the timeline codes recorded after this epoch (empty when the
-    run records none); ``run_id`` is the same for every epoch of one run.
-    """
-
-    epoch: int
-    metrics: tuple[EpochMetrics, ...]
-    frames: tuple[TimelineFrame, ...] = ()
-    run_id: str = ""
-    seed: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSnapshot:
-    """CPU copies of the models' weights, safe to use on another thread."""
-
-    step: int
-    epoch: int
-    state_dicts: tuple[dict[str, torch.Tensor], ...]
-
-
-TrainEvent = TrainProgress | EpochEnd | ModelSnapshot
-
-
-@dataclass(slots=True)
-class TrainResult:
-    """What training produced. The models themselves were trained in place;
-    ``seconds`` is the run's time, its pauses left out."""
-
-    histories: list[list[EpochMetrics]]
-    seconds: float
-    steps: int
-    cancelled: bool = False
-    device: str = "cpu"
-    notes: list[str] = field(default_factory=list)
-    timelines: list[Timeline | None] = field(default_factory=list)
-    run_id: str = ""
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> CUDA, else Apple MPS, else CPU; any other name is checked.
-
-    Raises
-    ------
-    ConfigError
-        ``name`` is not a device torch knows, or that device is not available.
-    """
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"unknown device {describe(name)}; use auto, cpu, cuda, cuda:N or mps"
-        ) from exc
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(
-                f"device {describe(name)} is not available: torch finds no CUDA GPU "
-                "here; use --device cpu or auto"
-            )
-        count = torch.cuda.device_count()
-        if device.index is not None and device.index >= count:
-            raise ConfigError(
-                f"device {describe(name)} does not exist: torch sees {count} CUDA "
-                "GPU(s), numbered from 0"
-            )
-    elif device.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ConfigError("device 'mps' is not available: no Apple GPU here")
-    elif device.type != "cpu":
-        raise ConfigError(
-            f"unknown device {describe(name)}; use auto, cpu, cuda or mps"
-        )
-    return device
-
-
-def training_memory_bytes(config: ModelConfig, batch_size: int) -> int:
-    """A rough upper bound of the memory training one model takes, in bytes.
-
-    Weights, gradients and Adam's two moments (4 floats a parameter), plus a
-    batch's activations and their gradients. The parameter count comes from a
-    "meta" model, which allocates nothing.
-    """
-    with torch.device("meta"):
-        params = sum(p.numel() for p in build_model(config).parameters())
-    per_image = 4 * sum(config.hidden) + 8 * config.pixels + 4 * config.latent_dim
-    if config.backbone == "conv":
-        per_image += 50 * config.pixels  # two conv layers' feature maps, each way
-    return 4 * (4 * params + 2 * batch_size * per_image)
-
-
-def check_training_memory(configs: Sequence[ModelConfig], batch_size: int) -> None:
-    """Refuse, before anything is built, a run that cannot fit in memory.
-
-    Raises
-    ------
-    ConfigError
-        The models' estimated need exceeds half of the machine's memory
-        (:func:`~latentlab.core.limits.training_budget`); the message gives both.
-    """
-    need = sum(training_memory_bytes(c, batch_size) for c in configs)
-    budget = training_budget()
-    if need > budget:
-        raise ConfigError(
-            f"training would need about {format_bytes(need)} of memory, more than "
-            f"LatentLab uses on this machine ({format_bytes(budget)}); choose "
-            "smaller --hidden widths, images or --batch-size"
-        )
-
-
-def new_model(config: ModelConfig, seed: int = 0) -> Autoencoder:
-    """Build a model with weights drawn from ``seed``, leaving global RNG alone."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(config)
 
 
 def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -270,120 +133,6 @@ def evaluate(
     return recon_sum / n, kl_sum / n
 
 
-class FusedAdam:
-    """Adam (torch's defaults: betas 0.9, 0.999, eps 1e-8) on its fused kernel.
-
-    The same arithmetic as ``torch.optim.Adam(params, lr, fused=True)``, bit for
-    bit, without ``torch.optim``'s machinery: its first use imports
-    ``torch._dynamo`` (~1 s and ~160 MiB here), which delayed the first step of
-    a run and stayed in the app's memory. The fused kernel updates each tensor
-    in one pass; the default on CPU is a per-tensor loop of ~10 elementwise ops
-    (0.3 ms against 1.3 ms a step for the 784-400-20 VAE on 2 CPU threads).
-    """
-
-    BETAS = (0.9, 0.999)
-    EPS = 1e-8
-
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float) -> None:
-        self.params = [p for p in params if p.requires_grad]
-        self.lr = lr
-        self._exp_avgs = [torch.zeros_like(p) for p in self.params]
-        self._exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
-        # torch.optim keeps fused steps as float32 scalars on the device.
-        self._steps = [
-            torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params
-        ]
-
-    def zero_grad(self) -> None:
-        """Drop the gradients (``set_to_none``)."""
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        """One Adam update of every parameter that has a gradient."""
-        grads = [p.grad for p in self.params]
-        if any(g is None for g in grads):  # not the training loop's case
-            have = [i for i, g in enumerate(grads) if g is not None]
-            if not have:
-                return
-            params = [self.params[i] for i in have]
-            grads = [grads[i] for i in have]
-            exp_avgs = [self._exp_avgs[i] for i in have]
-            exp_avg_sqs = [self._exp_avg_sqs[i] for i in have]
-            steps = [self._steps[i] for i in have]
-        else:
-            params, exp_avgs, exp_avg_sqs, steps = (
-                self.params,
-                self._exp_avgs,
-                self._exp_avg_sqs,
-                self._steps,
-            )
-        torch._foreach_add_(steps, 1)
-        torch._fused_adam_(
-            params,
-            grads,
-            exp_avgs,
-            exp_avg_sqs,
-            [],
-            steps,
-            lr=self.lr,
-            beta1=self.BETAS[0],
-            beta2=self.BETAS[1],
-            weight_decay=0.0,
-            eps=self.EPS,
-            amsgrad=False,
-            maximize=False,
-        )
-
-
-def _make_optimizer(
-    model: torch.nn.Module, lr: float, device: torch.device
-) -> FusedAdam | torch.optim.Adam:
-    """Adam for ``model`` on ``device``: :class:`FusedAdam` where torch has the
-    fused kernel (CPU, CUDA), else ``torch.optim.Adam``."""
-    if device.type in ("cpu", "cuda"):
-        return FusedAdam(model.parameters(), lr=lr)
-    return torch.optim.Adam(model.parameters(), lr=lr)
-
-
-class _BernoulliNLL(torch.autograd.Function):
-    """:func:`~latentlab.core.losses.reconstruction_nats` with cheaper CPU kernels.
-
-    ``softplus(l) - x * l`` summed over pixels, ``(batch,)``, with
-    ``softplus(l) = relu(l) - log(sigmoid(|l|))``. torch's logits BCE (and
-    ``softplus``) go through ``log1p``, which runs ~10x slower than ``sigmoid`` +
-    ``log`` on CPU, and its autograd keeps several pixel-sized buffers; together
-    they took a quarter of a batch-128 step. ``sigmoid(|l|)`` lies in [0.5, 1], so
-    nothing overflows; rounding it costs under 1e-7 nats per pixel, below float32's
-    own error on the sum. The gradient is the closed form ``sigmoid(l) - x``.
-    """
-
-    @staticmethod
-    def forward(
-        ctx: Any,
-        logits: torch.Tensor,
-        x: torch.Tensor,
-    ) -> torch.Tensor:
-        log_sig = torch.sigmoid(logits.abs()).log_()
-        nll = torch.addcmul(logits.clamp_min(0.0), x, logits, value=-1.0)
-        ctx.save_for_backward(logits, x)
-        return nll.sub_(log_sig).flatten(1).sum(1)
-
-    @staticmethod
-    def backward(
-        ctx: Any, grad: torch.Tensor
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        logits, x = ctx.saved_tensors
-        grad = grad.view(-1, *(1,) * (logits.dim() - 1))
-        grad_logits = grad_x = None
-        if ctx.needs_input_grad[0]:
-            grad_logits = torch.sigmoid(logits).sub_(x).mul_(grad)
-        if ctx.needs_input_grad[1]:
-            grad_x = -logits * grad
-        return grad_logits, grad_x
-
-
 def _train_terms(
     logits: torch.Tensor,
     x: torch.Tensor,
@@ -397,86 +146,6 @@ def _train_terms(
         return LossTerms(recon, torch.zeros((), device=recon.device), recon)
     kl = gaussian_kl(mu, logvar).mean()
     return LossTerms(recon, kl, recon + beta * kl)
-
-
-def _onednn_keeps_f32(flags: Any) -> bool:
-    """Whether oneDNN, allowed bf16, still multiplies float32 inputs exactly.
-
-    ``1 + 2**-10`` is not a bf16 number: times 1 it comes back unchanged only if
-    the inputs were not rounded. Both operand layouts of a training step (``x @
-    W.T`` forward, ``g.T @ h`` for weight gradients) are probed at a size above
-    the threshold below which torch skips oneDNN.
-    """
-    old = flags.fp32_precision
-    exact = 1.0 + 2.0**-10
-    try:
-        flags.fp32_precision = "bf16"
-        x = torch.full((128, 512), exact)
-        w = torch.zeros(384, 512)
-        w[:, 0] = 1.0
-        e = torch.zeros(128, 384)
-        e[0] = 1.0
-        forward = torch.nn.functional.linear(x, w)
-        weight_grad = x.t() @ e
-        return bool((forward == exact).all() and (weight_grad == exact).all())
-    except (RuntimeError, ValueError):
-        return False
-    finally:
-        flags.fp32_precision = old
-
-
-class _OneDnnMatmul:
-    """Sends float32 CPU matmuls to oneDNN while the training loop computes.
-
-    torch gives float32 ``mm``/``addmm`` to MKL, which takes its AVX2 path on AMD
-    CPUs. On the project's 2-core AMD EPYC, oneDNN's f32 kernels run the step's
-    128x784x400 GEMMs at ~390 GFLOP/s against MKL's ~200, and an epoch of the VAE
-    784-400-20 or the 2-D VAE takes 1.5-1.7x less time, test figures equal to
-    rounding. torch's only switch for that route is
-    ``torch.backends.mkldnn.matmul.fp32_precision = "bf16"``, which *allows*
-    oneDNN to round inputs to bf16 (as it may where it has bf16 matrix units, such
-    as AMX; without AVX-512 torch ignores the switch), so it is used only where
-    :func:`_onednn_keeps_f32` shows float32 kept exactly. The switch is
-    process-wide: the loop sets it only between its yields, so whatever runs on
-    the loop's thread while the generator is paused sees torch's own setting.
-    Other threads (the window's, while the app trains on its training thread)
-    may see it set; since it is used only where float32 stays exact, their
-    results are the same either way.
-    """
-
-    def __init__(self, device: torch.device) -> None:
-        flags = getattr(torch.backends.mkldnn, "matmul", None)
-        usable = (
-            device.type == "cpu"
-            and torch.backends.mkldnn.is_available()
-            and hasattr(flags, "fp32_precision")
-            and _onednn_keeps_f32(flags)
-        )
-        self._flags = flags if usable else None
-        self._saved: str | None = None
-
-    @property
-    def active(self) -> bool:
-        """True where the oneDNN route is in use on this machine."""
-        return self._flags is not None
-
-    def resume(self) -> None:
-        """Route matmuls to oneDNN (no-op where unusable or already routed)."""
-        if self._flags is not None and self._saved is None:
-            self._saved = self._flags.fp32_precision
-            self._flags.fp32_precision = "bf16"
-
-    def pause(self) -> None:
-        """Give torch its own setting back."""
-        if self._flags is not None and self._saved is not None:
-            self._flags.fp32_precision = self._saved
-            self._saved = None
-
-    def paused(self, event: TrainEvent) -> Generator[TrainEvent, None, None]:
-        """Yield ``event`` with the switch off; a close at the yield leaves it off."""
-        self.pause()
-        yield event
-        self.resume()
 
 
 def train(

@@ -518,9 +518,9 @@ def test_float_images_with_nan_or_inf_pixels_are_skipped_and_counted(
 
 
 def test_a_folder_with_too_many_entries_is_refused(tmp_path: Path, monkeypatch):
-    from latentlab.core import data
+    from latentlab.core.datasets import image_folder
 
-    monkeypatch.setattr(data, "MAX_FOLDER_ENTRIES", 10)
+    monkeypatch.setattr(image_folder, "MAX_FOLDER_ENTRIES", 10)
     for i in range(12):
         (tmp_path / f"{i}.txt").write_text("x")
     with pytest.raises(DataError, match="more than 10 files and folders"):
@@ -528,9 +528,9 @@ def test_a_folder_with_too_many_entries_is_refused(tmp_path: Path, monkeypatch):
 
 
 def test_images_past_the_folders_pixel_budget_are_skipped(tmp_path, monkeypatch):
-    from latentlab.core import data
+    from latentlab.core.datasets import image_folder
 
-    monkeypatch.setattr(data, "MAX_FOLDER_PIXELS", 3 * 28 * 28)
+    monkeypatch.setattr(image_folder, "MAX_FOLDER_PIXELS", 3 * 28 * 28)
     for i in range(5):
         _png(tmp_path / f"{i}.png", Image.new("L", (28, 28), 50))
     ds = load_image_folder(tmp_path)

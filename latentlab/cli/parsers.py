@@ -1,0 +1,187 @@
+"""The commands' argument parsers (built on demand, torch-free, so ``--help`` is
+instant), their one-line usage errors, and the exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from latentlab import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl+C
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage stays in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        from latentlab.core.text import printable
+
+        # argparse quotes the value given: a 5,000-digit number stays one short line.
+        print(
+            f"{self.prog}: error: {printable(message, 300)} (see --help)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USAGE)
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
+    p = _Parser(
+        prog="latentlab train",
+        description="Train an autoencoder or a VAE headless and save a checkpoint.",
+    )
+    p.add_argument("--model", choices=("ae", "vae"), default="vae", help="model kind")
+    p.add_argument(
+        "--dataset",
+        default="shapes",
+        help=f"one of {', '.join(DATASET_NAMES)}",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="dataset root in torchvision layout (<dir>/MNIST/raw/*.gz), "
+        "or the image folder for --dataset folder",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="let torchvision download MNIST/Fashion-MNIST/KMNIST if not found",
+    )
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--latent-dim", type=int, default=2)
+    p.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE)")
+    p.add_argument("--backbone", choices=("mlp", "conv"), default="mlp")
+    p.add_argument(
+        "--hidden", default="512,256", help="MLP hidden widths, comma-separated"
+    )
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--threads", type=int, help="torch CPU threads, up to 4 per core (default: all)"
+    )
+    p.add_argument("--out", required=True, help="checkpoint file to write")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    return p
+
+
+def _info_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="latentlab info", description="Print a checkpoint's config and history."
+    )
+    p.add_argument("file")
+    return p
+
+
+def _encode_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
+    p = _Parser(
+        prog="latentlab encode",
+        description="Encode a checkpoint's test set and write the codes as CSV "
+        "(index, label, class, then z per dim; for a VAE mu and sigma per dim).",
+    )
+    p.add_argument("file", help="checkpoint (.pt, .pth or .safetensors)")
+    p.add_argument(
+        "--data-dir",
+        help="dataset root in torchvision layout (<dir>/MNIST/raw/*.gz), "
+        "or the image folder for --dataset folder",
+    )
+    p.add_argument(
+        "--dataset",
+        help=f"one of {', '.join(DATASET_NAMES)} (default: the one the file names; "
+        "needed for models trained elsewhere)",
+    )
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument(
+        "--limit", type=int, help="encode only the first N test images (default: all)"
+    )
+    return p
+
+
+# No count LatentLab takes is larger: torch's sizes are 64-bit.
+MAX_COUNT = 2**63 - 1
+
+
+def _positive(text: str) -> int:
+    from latentlab.core.text import describe, format_int
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer, not {describe(text)}"
+        ) from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"must be from 1 to {MAX_COUNT:,}, not {format_int(value)}"
+        )
+    return value
+
+
+def _evaluate_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
+    p = _Parser(
+        prog="latentlab evaluate",
+        description="Diagnose a checkpoint on its dataset's test split: -ELBO, "
+        "reconstruction at mu and at samples, KL (total and per dim), active units, "
+        "the aggregated posterior's holes and KL(q(z)||p(z)), and log p(x) (exact "
+        "quadrature for 2-D latents, importance sampling otherwise). One "
+        "'name value unit' line each.",
+    )
+    p.add_argument("file", help="checkpoint to evaluate")
+    p.add_argument(
+        "--data-dir", help="dataset root (<dir>/MNIST/raw/*.gz) or the image folder"
+    )
+    p.add_argument(
+        "--dataset",
+        help=f"one of {', '.join(DATASET_NAMES)} (default: the one the file names; "
+        "needed for models trained elsewhere)",
+    )
+    p.add_argument(
+        "--limit", type=_positive, help="use the first N test images (default: all)"
+    )
+    p.add_argument(
+        "--k",
+        type=_positive,
+        default=1000,
+        help="importance samples per image for log p(x) when the latent is not "
+        "2-D, or with --method is (default 1000)",
+    )
+    p.add_argument(
+        "--method",
+        choices=("auto", "quadrature", "is"),
+        default="auto",
+        help="log p(x) estimator: auto = quadrature for 2-D latents, else IS",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of every sample drawn")
+    return p
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="latentlab",
+        description="Explore autoencoder and VAE latent spaces side by side. "
+        "Subcommands: 'latentlab train --help', 'latentlab info FILE', "
+        "'latentlab encode --help', 'latentlab evaluate FILE'.",
+    )
+    p.add_argument(
+        "files",
+        nargs="*",
+        help="up to two checkpoints to open in the left and right panels",
+    )
+    p.add_argument("--data-dir", help="where MNIST-style datasets live")
+    p.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add LatentLab to this user's application menu ($XDG_DATA_HOME, "
+        "default ~/.local/share: the desktop entry and icons), then exit",
+    )
+    p.add_argument("--version", action="version", version=f"latentlab {__version__}")
+    return p

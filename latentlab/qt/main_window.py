@@ -1,18 +1,22 @@
 """The main window: two model panels side by side, the analysis tabs, the
-training dock, menus and settings."""
+training dock and settings.
+
+What the window does is split by concern: its actions and menus are
+:mod:`~latentlab.qt.window_menus`, opening and saving checkpoints (and the
+prompt for unsaved models) :mod:`~latentlab.qt.window_files`, and everything it
+exports :mod:`~latentlab.qt.window_exports`; :class:`MainWindow` builds the
+layout, wires the session and the controller to the widgets, and closes.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
-    QInputDialog,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -25,18 +29,16 @@ from PySide6.QtWidgets import (
 from latentlab import __version__
 from latentlab.core.analysis.group import summarize_group
 from latentlab.core.analysis.planes import display_images
-from latentlab.core.catalog import DATASET_NAMES
-from latentlab.core.errors import LatentLabError
 from latentlab.core.session import SIDE_NAMES, SIDES, describe, same_data
-from latentlab.core.timeline import write_gif
 from latentlab.qt.analysis.registry import VIEWS
 from latentlab.qt.controller import Controller
-from latentlab.qt.export import FIGURE_FILTER, export_figure
-from latentlab.qt.save_dialog import ask_save_path, save_png
 from latentlab.qt.widgets.group_panel import MAX_THUMBNAILS, GroupPanel
 from latentlab.qt.widgets.latent_plane import nearest_point
 from latentlab.qt.widgets.model_panel import ModelPanel
 from latentlab.qt.widgets.train_panel import TrainPanel
+from latentlab.qt.window_exports import CSV_FILTER, FIGURES, WindowExports
+from latentlab.qt.window_files import SAVE_FILTER, WindowFiles
+from latentlab.qt.window_menus import WindowMenus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,16 +46,10 @@ if TYPE_CHECKING:
     from latentlab.core.analysis.planes import Decoded
     from latentlab.qt.analysis.base import AnalysisView
 
-MAX_RECENT = 8
-CHECKPOINT_FILTER = (
-    "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;safetensors (*.safetensors);;"
-    "All files (*)"
-)
-# .pth and .ckpt are torch files too: listed so a name ending so keeps it.
-SAVE_FILTER = "PyTorch checkpoint (*.pt *.pth *.ckpt);;safetensors (*.safetensors)"
-GIF_FILTER = "GIF animation (*.gif)"
-PNG_FILTER = "PNG image (*.png)"
-CSV_FILTER = "CSV table (*.csv)"
+# Imported from here by tests and scripts (QFileDialog: tests patch its static
+# methods through this module).
+__all__ = ["CSV_FILTER", "FIGURES", "SAVE_FILTER", "MainWindow", "QFileDialog"]
+
 DEFAULT_SIZE = (1280, 860)
 MIN_SIZE = (1000, 700)  # fits a 1024x768 screen with its window frame
 DOCK_HEIGHT = 250
@@ -61,25 +57,6 @@ HOW_TO_PICK = (
     "Click or drag in a plane to decode that point in both models · Ctrl+click a "
     "point to pick that test image as the input of the analysis tabs · Alt+drag "
     "selects a rectangle, Alt+Shift+drag a lasso"
-)
-
-
-# File ▸ Export Figure: (key, menu text); keys name the plot (see figure_plot).
-FIGURES = (
-    ("plane0", "&Left Plane…"),
-    ("plane1", "&Right Plane…"),
-    ("losses", "L&oss Curves…"),
-    ("eps.plane", "&ε-resampling Plane…"),
-    ("gradient.var_plot", "&Variance Plot…"),
-    ("gradient.ratio_plot", "Variance &Ratio Plot…"),
-    ("interpolation.planes/AE", "Interpolation, &AE Plane…"),
-    ("interpolation.planes/VAE", "Interpolation, V&AE Plane…"),
-    ("prior.planes/AE", "Prior Samples, AE &Plane…"),
-    ("prior.planes/VAE", "Prior Samples, VAE P&lane…"),
-    ("diagnostics.columns/AE/plane", "Diagnostics, AE q(z) Plane…"),
-    ("diagnostics.columns/VAE/plane", "Diagnostics, VAE q(z) Plane…"),
-    ("diagnostics.columns/AE/units_plot", "Diagnostics, AE Code Variance…"),
-    ("diagnostics.columns/VAE/units_plot", "Diagnostics, VAE KL per Dim…"),
 )
 
 
@@ -93,7 +70,7 @@ def _scrolling(widget) -> QScrollArea:
     return area
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
     """Wires widgets to the session and the controller; holds no model itself."""
 
     closing = Signal()  # emitted in closeEvent once closing is confirmed
@@ -160,143 +137,6 @@ class MainWindow(QMainWindow):
 
     # --- construction ------------------------------------------------------------
 
-    def _create_actions(self) -> None:
-        def action(text, slot, shortcut=None, tip="") -> QAction:
-            act = QAction(text, self)
-            if shortcut is not None:
-                act.setShortcut(shortcut)
-            act.setStatusTip(tip)
-            act.triggered.connect(slot)
-            return act
-
-        self.open_actions = [
-            action(
-                "Open into &Left…",
-                lambda: self.open_dialog(0),
-                QKeySequence.Open,
-                "Load a checkpoint into the left panel",
-            ),
-            action(
-                "Open into &Right…",
-                lambda: self.open_dialog(1),
-                "Ctrl+Shift+O",
-                "Load a checkpoint into the right panel",
-            ),
-        ]
-        self.save_actions = [
-            action(
-                "&Save Left Model…",
-                lambda: self.save_dialog(0),
-                QKeySequence.Save,
-                "Save the left panel's model",
-            ),
-            action(
-                "Save Right &Model…",
-                lambda: self.save_dialog(1),
-                "Ctrl+Shift+S",
-                "Save the right panel's model",
-            ),
-        ]
-        self.export_actions = [
-            action(
-                f"Export {name.capitalize()} View as PNG…",
-                lambda _=False, s=side: self.export_view_dialog(s),
-                tip=f"Save the {name} plane as an image",
-            )
-            for side, name in zip(SIDES, SIDE_NAMES, strict=True)
-        ]
-        self.export_decoded_action = action(
-            "Export &Decoded Images…",
-            self.export_decoded_dialog,
-            tip="Save both decoded images as PNG files",
-        )
-        self.codes_actions = [
-            action(
-                f"Export {name.capitalize()} Codes as CSV…",
-                lambda _=False, s=side: self.export_codes_dialog(s),
-                tip=f"Save the {name} model's codes of the test set (index, label, "
-                "z or mu and sigma per dim)",
-            )
-            for side, name in zip(SIDES, SIDE_NAMES, strict=True)
-        ]
-        self.quit_action = action("&Quit", self.close, QKeySequence.Quit)
-        self.clear_group_action = action(
-            "&Clear Selection",
-            self.session.clear_group,
-            QKeySequence(Qt.Key.Key_Escape),
-            "Deselect the test images selected in the planes",
-        )
-        self.clear_group_action.setEnabled(False)
-        self.fit_action = action(
-            "&Fit Views",
-            self.fit_views,
-            "Ctrl+0",
-            "Fit both planes to their encoded test sets",
-        )
-        self.train_settings_action = action(
-            "Training &Settings…",
-            self.show_training_dock,
-            "Ctrl+Shift+T",
-            "Show the training settings, progress and loss curves",
-        )
-        self.train_action = action(
-            "&Train AE + VAE",
-            self.train_panel.train_button.click,
-            "Ctrl+T",
-            "Train both models on the chosen dataset",
-        )
-        self.pause_action = action(
-            "&Pause / Resume", self.controller.toggle_pause, "Ctrl+P"
-        )
-        self.stop_action = action(
-            "&Stop",
-            self.controller.stop_training,
-            "Ctrl+.",
-            "Stop training; the models keep what they learned",
-        )
-        self.about_action = action("&About LatentLab", self.about)
-
-    def _create_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        for act in self.open_actions:
-            file_menu.addAction(act)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        file_menu.addSeparator()
-        for act in self.save_actions:
-            file_menu.addAction(act)
-        file_menu.addSeparator()
-        for act in self.export_actions:
-            file_menu.addAction(act)
-        file_menu.addAction(self.export_decoded_action)
-        for act in self.codes_actions:
-            file_menu.addAction(act)
-        self.figure_menu = file_menu.addMenu("Export &Figure (SVG / PNG)")
-        self.figure_actions: dict[str, QAction] = {}
-        for key, text in FIGURES:
-            act = self.figure_menu.addAction(text)
-            act.setStatusTip("Save this plot as SVG, or as PNG at twice its size")
-            act.triggered.connect(lambda _=False, k=key: self.export_figure_dialog(k))
-            self.figure_actions[key] = act
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        self.view_menu = self.menuBar().addMenu("&View")
-        self.view_menu.addAction(self.fit_action)
-        self.view_menu.addAction(self.clear_group_action)
-        dock_toggle = self.train_dock.toggleViewAction()
-        dock_toggle.setText("&Training Panel")
-        self.view_menu.addAction(dock_toggle)
-        train_menu = self.menuBar().addMenu("&Train")
-        for act in (
-            self.train_settings_action,
-            self.train_action,
-            self.pause_action,
-            self.stop_action,
-        ):
-            train_menu.addAction(act)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.about_action)
-        self._update_training_actions(False)
-
     def _connect(self) -> None:
         c = self.controller
         for side, panel in zip(SIDES, self.panels, strict=True):
@@ -344,13 +184,6 @@ class MainWindow(QMainWindow):
         self.train_panel.dataChosen.connect(c.preload_dataset)
         self.train_panel.pauseRequested.connect(c.toggle_pause)
         self.train_panel.stopRequested.connect(c.stop_training)
-
-    def _update_training_actions(self, running: bool) -> None:
-        self.train_action.setEnabled(not running)
-        self.pause_action.setEnabled(running)
-        self.stop_action.setEnabled(running)
-        for act in self.open_actions:
-            act.setEnabled(not running)
 
     def show_training_dock(self) -> None:
         """Bring the training dock up (it stays out of the way otherwise)."""
@@ -484,38 +317,6 @@ class MainWindow(QMainWindow):
         if self._same_run() and other.epoch_slider.value() != position:
             other.set_epoch_position(position)
 
-    def export_timeline_gif(self, side: int, path: str | Path | None = None) -> None:
-        """Save ``side``'s timeline as an animated GIF, one frame per epoch.
-
-        The dialog asks before replacing the file; the GIF is written
-        atomically in the background.
-        """
-        panel = self.panels[side]
-        if panel.timeline is None:
-            self.show_error("No timeline", "This model has no training timeline.")
-            return
-        if path is None:
-            start = self._last_dir()
-            path = ask_save_path(
-                self,
-                "Export timeline as GIF",
-                start / f"timeline-{SIDE_NAMES[side]}.gif",
-                GIF_FILTER,
-            )
-            if path is None:
-                return
-        frames = panel.render_timeline_frames()
-        self.controller.jobs.submit(
-            f"gif{side}",
-            write_gif,
-            path,
-            frames,
-            on_result=lambda written: self.statusBar().showMessage(
-                f"Saved {written} ({len(frames)} frames)", 8000
-            ),
-            on_error=lambda exc: self.show_error("Could not export the GIF", str(exc)),
-        )
-
     def pick_at(self, side: int, x: float, y: float) -> None:
         """Pick the test image whose code lies under (x, y), within ~8 px."""
         state = self.session.sides[side]
@@ -557,38 +358,7 @@ class MainWindow(QMainWindow):
         box.open()
         self._error_box = box
 
-    # --- unsaved models ----------------------------------------------------------
-
-    def confirm_discard(self, sides: list[int], action: str) -> bool:
-        """Ask Save / Discard / Cancel for each unsaved model of ``sides``.
-
-        True when the action may go on (saved or discarded); Cancel, or a save
-        that was not written, returns False and changes nothing.
-        """
-        for side in sides:
-            state = self.session.sides[side]
-            if not state.unsaved:
-                continue
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Unsaved model",
-                f"The {SIDE_NAMES[side]} model ({state.checkpoint.title()}) has "
-                f"not been saved. {action} will discard it.",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-                self,
-            )
-            box.setObjectName("unsavedPrompt")
-            box.setDefaultButton(QMessageBox.StandardButton.Save)
-            answer = box.exec()
-            if answer == QMessageBox.StandardButton.Cancel:
-                return False
-            if answer == QMessageBox.StandardButton.Save:
-                path = self._ask_save_path(side)
-                if not path or not self.controller.save_now(side, path):
-                    return False
-        return True
+    # --- training ----------------------------------------------------------------
 
     def start_training(self, spec) -> None:
         """Train a new pair, after asking about unsaved models it replaces."""
@@ -597,101 +367,6 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard(list(SIDES), "Training a new pair"):
             return
         self.controller.start_training(spec)
-
-    # --- files -------------------------------------------------------------------
-
-    def open_dialog(self, side: int) -> None:
-        """Ask for a checkpoint and load it into ``side``."""
-        start = str(self._last_dir())
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            f"Open checkpoint into the {SIDE_NAMES[side]} panel",
-            start,
-            CHECKPOINT_FILTER,
-        )
-        if path:
-            self.open_file(side, path)
-
-    def open_file(self, side: int, path: str) -> None:
-        """Load ``path`` into ``side``; it joins Open Recent once it opened."""
-        if self.controller.training:
-            self.show_error(
-                "Training is running", "Stop training before loading another model."
-            )
-            return
-        if not self.confirm_discard([side], f"Opening {Path(path).name}"):
-            return
-        self.settings.setValue("lastDir", str(Path(path).parent))
-        self.controller.load_file(side, path)
-
-    def _ask_save_path(self, side: int) -> Path | None:
-        """Where to save ``side``'s model; asks before replacing that file."""
-        state = self.session.sides[side]
-        cfg = state.checkpoint.config
-        dataset = state.checkpoint.dataset.get("name", "model")
-        name = f"{dataset}-{cfg.kind}-{cfg.latent_dim}d.pt"
-        start = self._last_dir() / name
-        # The start name's .pt gives way when safetensors is picked: a native
-        # dialog may not change it with the filter.
-        return ask_save_path(
-            self,
-            f"Save the {SIDE_NAMES[side]} model",
-            start,
-            SAVE_FILTER,
-            switch=(".pt",),
-        )
-
-    def save_dialog(self, side: int) -> None:
-        """Ask where to save ``side``'s model (and before replacing a file)."""
-        state = self.session.sides[side]
-        if state.checkpoint is None or state.training:
-            self.show_error("Nothing to save", "This panel has no finished model yet.")
-            return
-        path = self._ask_save_path(side)
-        if path is not None:
-            # ask_save_path has asked before replacing an existing file.
-            self.controller.save(side, path, overwrite=True)
-
-    # --- models trained elsewhere, codes and figures -------------------------------
-
-    def ask_dataset(self, title: str, pixels: int) -> str | None:
-        """Ask which dataset a model trained elsewhere was trained on; None to
-        show it without a test set. (Tests replace this method.)"""
-        names = [n for n in DATASET_NAMES if n != "folder"]
-        default = names.index("mnist") if pixels == 784 and "mnist" in names else 0
-        name, ok = QInputDialog.getItem(
-            self,
-            "Which dataset?",
-            f"{title}\n\nThe file does not say which dataset the model was trained "
-            "on. Plot the test images of:",
-            names,
-            default,
-            False,
-        )
-        return name if ok and name else None
-
-    def _on_dataset_needed(self, side: int, checkpoint) -> None:
-        name = self.ask_dataset(checkpoint.title(), checkpoint.config.pixels)
-        self.controller.use_dataset(side, checkpoint, name)
-
-    def export_codes_dialog(self, side: int) -> None:
-        """Ask where to write ``side``'s codes as CSV (and before replacing a
-        file) and write them in the background."""
-        state = self.session.sides[side]
-        if state.codes is None or state.dataset is None:
-            self.show_error(
-                "No codes to export",
-                f"The {SIDE_NAMES[side]} panel shows no encoded test set.",
-            )
-            return
-        cfg = state.checkpoint.config
-        name = f"codes-{state.dataset.name}-{cfg.kind}-{cfg.latent_dim}d.csv"
-        start = self._last_dir() / name
-        path = ask_save_path(
-            self, f"Export the {SIDE_NAMES[side]} codes", start, CSV_FILTER
-        )
-        if path is not None:
-            self.controller.export_codes(side, path)
 
     # --- the analysis tabs ----------------------------------------------------------
 
@@ -738,142 +413,6 @@ class MainWindow(QMainWindow):
         if 1 <= index <= len(VIEWS):
             self.view(VIEWS[index - 1].key)
 
-    def figure_plot(self, key: str):
-        """The plot widget behind File ▸ Export Figure entry ``key``."""
-        if key in ("plane0", "plane1"):
-            return self.panels[int(key[-1])].plane
-        if key == "losses":
-            return self.train_panel.plots
-        view_key, _, attr = key.partition(".")
-        first, *rest = attr.split("/")
-        plot = getattr(self.view(view_key), first)
-        for part in rest:  # a dict of plots by kind, or a widget's attribute
-            plot = plot[part] if isinstance(plot, dict) else getattr(plot, part)
-        return plot
-
-    def _show_figure(self, key: str) -> None:
-        """Bring the plot on screen, so it is laid out at its shown size."""
-        if key == "losses":
-            self.show_training_dock()
-        elif key.startswith("plane"):
-            self.tabs.setCurrentIndex(0)
-        else:
-            self.tabs.setCurrentWidget(self.view(key.partition(".")[0]))
-
-    def export_figure_dialog(self, key: str) -> None:
-        """Ask for a file and write plot ``key`` as SVG or 2x PNG."""
-        self._show_figure(key)
-        if self._figure_missing(key):
-            return
-        label = dict(FIGURES)[key].replace("&", "").rstrip("…")
-        stem = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
-        start = self._last_dir() / f"{stem}.svg"
-        # The path ends in .svg or .png, so export_figure writes that very file.
-        path = ask_save_path(self, f"Export {label}", start, FIGURE_FILTER)
-        if path is not None:
-            self.export_figure(key, str(path))
-
-    def _figure_missing(self, key: str) -> bool:
-        """True (and say why) when plot ``key``'s tab shows what it needs
-        instead of a plot: exporting it would write an empty figure."""
-        view_key = key.partition(".")[0]
-        known = view_key in self.views or view_key in self._unbuilt_views
-        view = self.view(view_key) if known else None
-        if view is None or not view.showing_message:
-            return False
-        self.show_error("Nothing to export", view.message.text().split("\n")[0])
-        return True
-
-    def export_figure(self, key: str, path: str) -> Path | None:
-        """Write plot ``key`` to ``path`` (.svg or .png at 2x); None on failure."""
-        if self._figure_missing(key):
-            return None
-        try:
-            written = export_figure(self.figure_plot(key), path)
-        except LatentLabError as exc:
-            self.show_error("Export failed", str(exc))
-            return None
-        self.statusBar().showMessage(f"Saved {written}", 8000)
-        return written
-
-    def export_view_dialog(self, side: int) -> None:
-        """Save the plane as it is shown, as a PNG (atomically)."""
-        start = self._last_dir()
-        path = ask_save_path(
-            self, "Export view", start / f"latent-{SIDE_NAMES[side]}.png", PNG_FILTER
-        )
-        if path is None:
-            return
-        try:
-            save_png(self.panels[side].plane.grab().toImage(), path)
-        except LatentLabError as exc:
-            self.show_error("Export failed", str(exc))
-            return
-        self.statusBar().showMessage(f"Saved {path}", 8000)
-
-    def _decoded_paths(self, base: Path) -> dict[int, Path]:
-        """The files Export Decoded Images writes for ``base``, by side: one per
-        side showing a decoded image, ``<stem>-left.png``, ``<stem>-right.png``."""
-        return {
-            side: base.with_name(f"{base.stem}-{SIDE_NAMES[side]}{base.suffix}")
-            for side, panel in zip(SIDES, self.panels, strict=True)
-            if panel.decode.has_image
-        }
-
-    def export_decoded_dialog(self) -> None:
-        """Save both decoded images as PNG files next to each other."""
-        if not any(panel.decode.has_image for panel in self.panels):
-            self.show_error(
-                "Nothing to export", "Click a plane to decode a point first."
-            )
-            return
-        start = self._last_dir()
-        path = ask_save_path(
-            self,
-            "Export decoded images",
-            start / "decoded.png",
-            PNG_FILTER,
-            targets=lambda base: list(self._decoded_paths(base).values()),
-        )
-        if path is None:
-            return
-        written = []
-        for side, target in self._decoded_paths(path).items():
-            try:
-                if self.panels[side].decode.export_png(str(target)):
-                    written.append(target.name)
-            except LatentLabError as exc:
-                self.show_error("Export failed", str(exc))
-                return
-        self.statusBar().showMessage(f"Saved {', '.join(written)}", 8000)
-
-    def _remember(self, path: str) -> None:
-        recent = [p for p in self.recent_files() if p != path]
-        recent.insert(0, path)
-        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
-        self._rebuild_recent_menu()
-
-    def recent_files(self) -> list[str]:
-        """File ▸ Open Recent, newest first: files that opened or were saved."""
-        value = self.settings.value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            return []
-        return [v for v in value if isinstance(v, str) and v]
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            sub = self.recent_menu.addMenu(Path(path).name)
-            sub.setToolTip(path)
-            for side, name in zip(SIDES, SIDE_NAMES, strict=True):
-                act = sub.addAction(f"Open into {name}")
-                act.triggered.connect(
-                    lambda _=False, s=side, p=path: self.open_file(s, p)
-                )
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
     # --- misc --------------------------------------------------------------------
 
     def fit_views(self) -> None:
@@ -894,16 +433,6 @@ class MainWindow(QMainWindow):
             "and Esc clears. The timeline under a plane replays training. "
             "Drop a checkpoint on a panel to load it.</p>",
         )
-
-    def _setting_text(self, key: str, default: str = "") -> str:
-        """A text setting; a damaged settings file (a list, a number) gives
-        ``default`` rather than a traceback."""
-        value = self.settings.value(key, default)
-        return value if isinstance(value, str) else default
-
-    def _last_dir(self) -> Path:
-        """The folder the last file dialog used (the working folder at first)."""
-        return Path(self._setting_text("lastDir") or Path.cwd())
 
     def _read_settings(self) -> None:
         geometry = self.settings.value("geometry")

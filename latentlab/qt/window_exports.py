@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from latentlab.core.errors import LatentLabError
 from latentlab.core.session import SIDE_NAMES, SIDES
 from latentlab.core.timeline import write_gif
+from latentlab.qt.analysis.registry import VIEWS
 from latentlab.qt.export import FIGURE_FILTER, export_figure
 from latentlab.qt.save_dialog import ask_save_path, save_png
 
@@ -19,21 +20,16 @@ PNG_FILTER = "PNG image (*.png)"
 CSV_FILTER = "CSV table (*.csv)"
 
 # File ▸ Export Figure: (key, menu text); keys name the plot (see figure_plot).
+# The window's own plots; each analysis view declares its own (AnalysisView.figures).
 FIGURES = (
     ("plane0", "&Left Plane…"),
     ("plane1", "&Right Plane…"),
     ("losses", "L&oss Curves…"),
-    ("eps.plane", "&ε-resampling Plane…"),
-    ("gradient.var_plot", "&Variance Plot…"),
-    ("gradient.ratio_plot", "Variance &Ratio Plot…"),
-    ("interpolation.planes/AE", "Interpolation, &AE Plane…"),
-    ("interpolation.planes/VAE", "Interpolation, V&AE Plane…"),
-    ("prior.planes/AE", "Prior Samples, AE &Plane…"),
-    ("prior.planes/VAE", "Prior Samples, VAE P&lane…"),
-    ("diagnostics.columns/AE/plane", "Diagnostics, AE q(z) Plane…"),
-    ("diagnostics.columns/VAE/plane", "Diagnostics, VAE q(z) Plane…"),
-    ("diagnostics.columns/AE/units_plot", "Diagnostics, AE Code Variance…"),
-    ("diagnostics.columns/VAE/units_plot", "Diagnostics, VAE KL per Dim…"),
+    *(
+        (f"{view.key}.{path}", text)
+        for view in VIEWS
+        for path, text in view.figures
+    ),
 )
 
 

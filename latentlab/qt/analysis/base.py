@@ -60,6 +60,10 @@ class AnalysisView(QWidget):
     tooltip: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ()
     same_data: ClassVar[bool] = False
+    figures: ClassVar[tuple[tuple[str, str], ...]] = ()
+    """File ▸ Export Figure entries: (path of the plot in the view, menu text).
+    The path is an attribute, then ``/``-separated keys or attributes
+    (``"planes/VAE"``: ``self.planes["VAE"]``)."""
 
     def __init__(
         self, session: Session, jobs: JobRunner, parent: QWidget | None = None

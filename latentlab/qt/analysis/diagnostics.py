@@ -276,6 +276,12 @@ class DiagnosticsView(AnalysisView):
         "prior (holes), and log p(x) against the ELBO"
     )
     needs: ClassVar[tuple[str, ...]] = ()
+    figures: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("columns/AE/plane", "&Diagnostics, AE q(z) Plane…"),
+        ("columns/VAE/plane", "Diagnostics, VAE q(z) Plane…"),
+        ("columns/AE/units_plot", "Diagnostics, AE Code Variance…"),
+        ("columns/VAE/units_plot", "Diagnostics, VAE KL per Dim…"),
+    )
 
     liveReady = Signal(str)
     likelihoodReady = Signal(object)

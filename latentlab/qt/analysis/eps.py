@@ -189,6 +189,9 @@ class EpsView(AnalysisView):
     title: ClassVar[str] = "ε-resampling"
     tooltip: ClassVar[str] = "q(z|x), its σ ellipses and samples z = μ + σ ⊙ ε"
     needs: ClassVar[tuple[str, ...]] = ("vae",)
+    figures: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("plane", "&ε-resampling Plane…"),
+    )
 
     samplesDecoded = Signal()
     sampleHovered = Signal(int)

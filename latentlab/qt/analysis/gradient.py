@@ -92,6 +92,10 @@ class GradientView(GradientLayout, AnalysisView):
     title: ClassVar[str] = "Gradient path"
     tooltip: ClassVar[str] = "Autograd through z = μ + σ ⊙ ε; estimator variances"
     needs: ClassVar[tuple[str, ...]] = ("vae",)
+    figures: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("var_plot", "&Variance Plot…"),
+        ("ratio_plot", "Variance Ra&tio Plot…"),
+    )
 
     gradientsReady = Signal(object)
     varianceReady = Signal(object)

@@ -298,6 +298,10 @@ class InterpolationView(AnalysisView):
     title = "Interpolation: AE vs VAE"
     tooltip = "The straight path between two inputs' codes, decoded by both models"
     needs = ("ae", "vae")
+    figures = (
+        ("planes/AE", "Interpolation, &AE Plane…"),
+        ("planes/VAE", "Interpolation, VAE Pla&ne…"),
+    )
     same_data = True
 
     stripsReady = Signal(object)

@@ -68,6 +68,10 @@ class PriorSamplesView(AnalysisView):
     title = "Prior samples"
     tooltip = "Decode z ~ N(0, I) with the AE and the VAE"
     needs = ("ae", "vae")
+    figures = (
+        ("planes/AE", "Prior Samples, AE &Plane…"),
+        ("planes/VAE", "Prior Samples, VAE Plan&e…"),
+    )
     COUNTS = (16, 36, 64, 100, 144)
 
     samplesReady = Signal(object)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from latentlab.core import perf
 from latentlab.core.data import to_float
 from latentlab.core.errors import ConfigError
 from latentlab.core.lazy import no_grad
@@ -247,7 +248,8 @@ def decode_codes(
     shipped MNIST VAE: 3.7 against 11 ms). The largest difference from float32
     over a 32 x 32 manifold, measured by the bench
     (``grid32_display_max_diff_*``): 1.3 of 255 grey levels for conv, 5.1 (2 %)
-    for the shipped MNIST MLP VAE. Anything measured stays in float32.
+    for the shipped MNIST MLP VAE. Anything measured stays in float32. The
+    ``bf16_display`` device of :mod:`latentlab.core.perf`: off, float32 always.
     """
     return _decoded(model, z, batch_size, for_display).numpy()
 
@@ -265,7 +267,10 @@ def _decoded(
     low_precision = torch.autocast(
         "cpu",
         dtype=torch.bfloat16,
-        enabled=for_display and device.type == "cpu" and native_bf16(),
+        enabled=for_display
+        and device.type == "cpu"
+        and perf.enabled("bf16_display")
+        and native_bf16(),
     )
     with low_precision:
         out = [

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from latentlab.core import perf
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -135,10 +137,14 @@ def decoder_activations(config: ModelConfig) -> int:
 
 class _UnflattenChannelsLast(nn.Unflatten):
     """Unflatten into channels-last memory: oneDNN's transposed convolutions run
-    ~10-25 % faster on it. No weights, so checkpoints are unchanged."""
+    ~10-25 % faster on it. No weights, so checkpoints are unchanged. The
+    ``conv_decode_kernels`` device of :mod:`latentlab.core.perf`."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x).contiguous(memory_format=torch.channels_last)
+        out = super().forward(x)
+        if not perf.enabled("conv_decode_kernels"):
+            return out
+        return out.contiguous(memory_format=torch.channels_last)
 
 
 def _phase_taps() -> torch.Tensor:
@@ -169,6 +175,7 @@ class _SubpixelConvTranspose2d(nn.ConvTranspose2d):
     Training keeps torch's own kernel. The phase kernel is rebuilt at every call
     (one gather of ~1k values): a fused optimizer updates weights in place
     without bumping their version, so a cached one could silently go stale.
+    The ``conv_decode_kernels`` device of :mod:`latentlab.core.perf`.
     """
 
     _TAPS: ClassVar[torch.Tensor] = _phase_taps()
@@ -194,7 +201,12 @@ class _SubpixelConvTranspose2d(nn.ConvTranspose2d):
         return kernel.permute(1, 2, 3, 0, 4, 5).reshape(cout * 4, cin, 3, 3)
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
-        if self.training or output_size is not None or torch.is_grad_enabled():
+        if (
+            self.training
+            or output_size is not None
+            or torch.is_grad_enabled()
+            or not perf.enabled("conv_decode_kernels")
+        ):
             return super().forward(x, output_size)
         bias = None if self.bias is None else self.bias.repeat_interleave(4)
         out = F.conv2d(x, self._phase_kernel().to(x.dtype), bias, padding=1)

@@ -8,6 +8,10 @@ worker threads that already computed. Every job therefore calls
 (with the cores the window leaves), the jobs use one thread: a two-thread op of
 a job would otherwise take the training thread's core at each step (measured:
 the in-app pair rate went from 0.81 to 0.96 of the one-core limit).
+
+The thread counts (``job_threads``, ``serial_gui_decode``) and the niceness
+(``thread_niceness``) are devices of :mod:`latentlab.core.perf`: with the switch
+off every thread keeps torch's default count and the process's priority.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
+
+from latentlab.core import perf
 
 _default: int | None = None  # torch's own count, read before any change
 _job_threads: int | None = None
@@ -24,6 +30,14 @@ def set_job_threads(threads: int | None) -> None:
     """Jobs started from now on use ``threads`` torch threads (None: the default)."""
     global _job_threads
     _job_threads = threads
+
+
+def training_threads() -> int | None:
+    """torch threads for the app's training run: one per core the window
+    leaves (None, torch's default, with the ``job_threads`` device off)."""
+    if not perf.enabled("job_threads"):
+        return None
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 # Scheduler order on Linux, where niceness is per thread: the window (0), then
@@ -39,6 +53,8 @@ def lower_this_thread(by: int) -> None:
     """Put the calling thread ``by`` below the app's main thread in the
     scheduler, once (Linux; elsewhere, or where refused, it keeps its priority).
     The main thread, where the window runs, is never lowered."""
+    if not perf.enabled("thread_niceness"):
+        return
     if getattr(_lowered, "done", False) or not sys.platform.startswith("linux"):
         return
     if threading.current_thread() is threading.main_thread():
@@ -57,7 +73,8 @@ def use_job_threads() -> None:
     import torch  # here: the window is built before torch is imported
 
     lower_this_thread(JOB_NICENESS)
-
+    if not perf.enabled("job_threads"):
+        return
     if _default is None:
         _default = torch.get_num_threads()
     wanted = _job_threads or _default
@@ -79,7 +96,7 @@ def serial_torch_here() -> None:
     also sets the default for threads yet to compute, so a helper thread puts
     that back.
     """
-    if getattr(_serial, "done", False):
+    if not perf.enabled("serial_gui_decode") or getattr(_serial, "done", False):
         return
     _serial.done = True
     import torch

@@ -12,7 +12,9 @@ the device, slicing batches from a permutation (no DataLoader, no per-item Pytho
 a logits-form Bernoulli loss with a closed-form gradient (:class:`_BernoulliNLL`),
 Adam's fused kernel and, where it keeps float32 exact, oneDNN's matmul
 (:class:`_OneDnnMatmul`). ``bench/train_speed.py`` measures it against the PyTorch
-VAE example's loop.
+VAE example's loop. Those three are devices of :mod:`latentlab.core.perf`: with
+the switch off the loop runs ``torch.optim.Adam``, torch's logits BCE and torch's
+own matmul route, and gives the same losses to float rounding.
 
 The events and results are in :mod:`latentlab.core.training_events`, the device,
 memory and model setup in :mod:`latentlab.core.training_setup`, and the fast
@@ -31,9 +33,15 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from latentlab.core import perf
 from latentlab.core.data import to_float
 from latentlab.core.errors import TrainingError
-from latentlab.core.losses import LossTerms, gaussian_kl, loss_terms
+from latentlab.core.losses import (
+    LossTerms,
+    gaussian_kl,
+    loss_terms,
+    reconstruction_nats,
+)
 from latentlab.core.models import Autoencoder, reparameterize
 from latentlab.core.timeline import (
     TimelineRecorder,
@@ -140,8 +148,12 @@ def _train_terms(
     logvar: torch.Tensor | None,
     beta: float,
 ) -> LossTerms:
-    """:func:`~latentlab.core.losses.loss_terms` for a training step."""
-    recon = _BernoulliNLL.apply(logits, x).mean()
+    """:func:`~latentlab.core.losses.loss_terms` for a training step (the
+    ``bernoulli_nll`` device, :mod:`latentlab.core.perf`, or torch's BCE)."""
+    if perf.enabled("bernoulli_nll"):
+        recon = _BernoulliNLL.apply(logits, x).mean()
+    else:
+        recon = reconstruction_nats(logits, x).mean()
     if logvar is None:
         return LossTerms(recon, torch.zeros((), device=recon.device), recon)
     kl = gaussian_kl(mu, logvar).mean()

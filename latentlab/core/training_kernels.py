@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from latentlab.core import perf
+
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable
 
@@ -87,8 +89,9 @@ def _make_optimizer(
     model: torch.nn.Module, lr: float, device: torch.device
 ) -> FusedAdam | torch.optim.Adam:
     """Adam for ``model`` on ``device``: :class:`FusedAdam` where torch has the
-    fused kernel (CPU, CUDA), else ``torch.optim.Adam``."""
-    if device.type in ("cpu", "cuda"):
+    fused kernel (CPU, CUDA), else (or with the ``fused_adam`` device off,
+    :mod:`latentlab.core.perf`) ``torch.optim.Adam``."""
+    if perf.enabled("fused_adam") and device.type in ("cpu", "cuda"):
         return FusedAdam(model.parameters(), lr=lr)
     return torch.optim.Adam(model.parameters(), lr=lr)
 
@@ -172,13 +175,15 @@ class _OneDnnMatmul:
     the loop's thread while the generator is paused sees torch's own setting.
     Other threads (the window's, while the app trains on its training thread)
     may see it set; since it is used only where float32 stays exact, their
-    results are the same either way.
+    results are the same either way. With the ``onednn_matmul`` device off
+    (:mod:`latentlab.core.perf`) nothing is probed or set.
     """
 
     def __init__(self, device: torch.device) -> None:
         flags = getattr(torch.backends.mkldnn, "matmul", None)
         usable = (
-            device.type == "cpu"
+            perf.enabled("onednn_matmul")
+            and device.type == "cpu"
             and torch.backends.mkldnn.is_available()
             and hasattr(flags, "fp32_precision")
             and _onednn_keeps_f32(flags)

@@ -47,13 +47,14 @@ def training_job(
     spec: TrainSpec,
     cache: DatasetCache,
     trainer: TrainingThread,
-    threads: int,
+    threads: int | None,
 ) -> Generator[Any, None, TrainResult]:
     """Train an AE and a VAE side by side on ``trainer`` (runs in a job).
 
     This thread only loads the data and relays the training thread's events;
     ``threads`` is the training thread's torch threads (the cores the window
-    leaves).
+    leaves, :func:`~latentlab.core.threads.training_threads`; None: torch's
+    default).
     """
     from latentlab.core.training import new_model
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject, QSize, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
+from latentlab.core import perf
 from latentlab.core.data import default_data_dir, find_idx_files
 from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
 from latentlab.core.session import SIDE_NAMES
@@ -158,8 +159,10 @@ def new_application(argv: Sequence[str]) -> QApplication:
         # waits for it. The window's repaints are small blits, and the pool's
         # threads compete with training and jobs for the cores: a crosshair
         # repaint took 1.4-1.7 ms wall with the pool, 0.6-0.85 ms without (same
-        # CPU time; 2-core box). An explicit setting of the user's wins.
-        os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+        # CPU time; 2-core box). An explicit setting of the user's wins. The
+        # ``no_gui_threadpool`` device (core/perf.py).
+        if perf.enabled("no_gui_threadpool"):
+            os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
         app = QApplication(list(argv))
     return app  # type: ignore[return-value]
 
@@ -208,8 +211,11 @@ def freeze_startup_objects() -> None:
     no moment the user chose. Frozen (``gc.freeze``), a full pass walks only
     what was made since. Reference counting still frees frozen objects, but a
     cycle among them is never collected: the young generations are collected
-    first (a full collection would be the very pause this avoids).
+    first (a full collection would be the very pause this avoids). The
+    ``gc_freeze`` device (:mod:`latentlab.core.perf`): off, nothing is frozen.
     """
+    if not perf.enabled("gc_freeze"):
+        return
     gc.collect(1)
     gc.freeze()
 

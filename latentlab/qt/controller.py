@@ -10,12 +10,12 @@ thread decodes with are CPU copies that no other thread writes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
+from latentlab.core import perf
 from latentlab.core.analysis.planes import (
     DatasetCache,
     GridRequest,
@@ -31,12 +31,13 @@ from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
 from latentlab.core.text import printable_middle
-from latentlab.core.threads import set_job_threads
+from latentlab.core.threads import set_job_threads, training_threads
 from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training_run import TrainingStarted, training_job
 from latentlab.qt.jobs import JobRunner
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Sequence
 
     from latentlab.core.checkpoints import Checkpoint
@@ -108,9 +109,12 @@ class Controller(QObject):
         # without a test set.
         self.asks_dataset = False
         # Training holds a pool thread for its whole run; short jobs (grids,
-        # loads, refreshes) must not queue behind it on a 2-core machine.
+        # loads, refreshes) must not queue behind it on a 2-core machine. The
+        # ``thread_pool_size`` device (core/perf.py); the plain path keeps Qt's
+        # default but never fewer than 2, one beside training's relay.
         pool = QThreadPool.globalInstance()
-        pool.setMaxThreadCount(max(pool.maxThreadCount(), 4))
+        wanted = 4 if perf.enabled("thread_pool_size") else 2
+        pool.setMaxThreadCount(max(pool.maxThreadCount(), wanted))
         self.jobs.busyChanged.connect(self._on_busy)
         self.run_checkpoints: list[Checkpoint] = []
         """The last run's models, while it trained and as it ended (its curves
@@ -385,7 +389,7 @@ class Controller(QObject):
         self._train_timeline = TimelineRecorder(len(SIDES))
         self._train_paused = False
         self._final_status = "stopped"
-        threads = max(1, (os.cpu_count() or 2) - 1)  # the GUI keeps a core
+        threads = training_threads()  # the GUI keeps a core
         set_job_threads(1)  # the window's jobs keep to that core
         self._trainer = TrainingThread()
         self.session.new_run()

@@ -107,7 +107,13 @@ def _shown(root: QGraphicsItem, *types: type) -> list[Any]:
 
 
 def _scatters(root: QGraphicsItem) -> list[pg.ScatterPlotItem | PointsItem]:
-    return _shown(root, pg.ScatterPlotItem, PointsItem)
+    # With its device off (core/perf.py) a PointsItem draws through child
+    # scatters; its own marks are those points.
+    return [
+        item
+        for item in _shown(root, pg.ScatterPlotItem, PointsItem)
+        if not isinstance(item.parentItem(), PointsItem)
+    ]
 
 
 def _crosshairs(root: QGraphicsItem) -> list[CrosshairDot]:

@@ -6,6 +6,10 @@ plane repaint. This item draws all groups with a single ``drawPixmapFragments``
 call from a small atlas (one pre-rendered disc per colour, rendered by
 pyqtgraph's own ``renderSymbol``, so the points look the same), and setting new
 points is a few numpy operations: no per-point records, pens or brushes.
+
+That drawing is the ``points_item`` device of :mod:`latentlab.core.perf`: with
+the switch off each group is a pyqtgraph ``ScatterPlotItem`` (a child of this
+item), pyqtgraph's own path; the data, bounds and exports are the same.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pyqtgraph.Qt import internals
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
 
+from latentlab.core import perf
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -26,6 +32,17 @@ if TYPE_CHECKING:
 
 ALPHA = 200
 PAD = 0.7072  # pyqtgraph's bound padding, in symbol widths
+
+
+class _GroupScatter(pg.ScatterPlotItem):
+    """One colour group drawn by pyqtgraph (the plain path); clicks pass through."""
+
+    def __init__(self) -> None:
+        super().__init__(pxMode=True, pen=None, symbol="o")
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def mouseClickEvent(self, ev) -> None:
+        ev.ignore()
 
 
 class PointsItem(pg.GraphicsObject):
@@ -47,6 +64,8 @@ class PointsItem(pg.GraphicsObject):
         self._data_bounds: tuple[float, float, float, float] | None = None
         self._atlas: tuple[float, QPixmap, int] | None = None  # (scale, pixmap, side)
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
+        self._plain = not perf.enabled("points_item")
+        self._groups: list[_GroupScatter] = []  # the plain path's items
 
     # --- data ---------------------------------------------------------------------
 
@@ -89,6 +108,25 @@ class PointsItem(pg.GraphicsObject):
         )
         self._bounds = None
         self.update()
+        if self._plain:
+            self._show_groups()
+
+    def _show_groups(self) -> None:
+        """The plain path: one pyqtgraph scatter per colour group."""
+        while len(self._groups) < len(self._colours):
+            item = _GroupScatter()
+            item.setParentItem(self)
+            self._groups.append(item)
+        for i, item in enumerate(self._groups):
+            shown = i < len(self._colours)
+            mask = self.group == i
+            item.setData(
+                x=self.x[mask] if shown else [],
+                y=self.y[mask] if shown else [],
+                size=self._size,
+                brush=pg.mkBrush(*self._colours[i], ALPHA) if shown else None,
+            )
+            item.setVisible(shown)
 
     def count(self) -> int:
         """Number of points shown."""
@@ -170,7 +208,7 @@ class PointsItem(pg.GraphicsObject):
 
     def paint(self, p: QPainter, *args) -> None:
         n = len(self.x)
-        if n == 0 or not self._colours:
+        if n == 0 or not self._colours or self._plain:
             return
         device = p.device()
         dpr = device.devicePixelRatioF() if device is not None else 1.0

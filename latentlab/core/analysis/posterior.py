@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from latentlab.core.latent import decode_codes
+from latentlab.core.latent import LatentRect, decode_codes
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -42,3 +42,14 @@ def ellipse_xy(
     """An axis-aligned ellipse as a closed polyline (the posterior is diagonal)."""
     t = np.linspace(0.0, 2 * np.pi, n)
     return centre[0] + radii[0] * np.cos(t), centre[1] + radii[1] * np.sin(t)
+
+
+def posterior_frame(
+    centre: tuple[float, float], sigma: npt.ArrayLike, whole: LatentRect
+) -> LatentRect:
+    """A square around ``centre`` with room for the 2σ ellipse at a few times
+    the scale, at least 4% and at most all of ``whole`` (the test set's view)."""
+    half = max(7.0 * float(np.max(sigma)), 0.04 * whole.width)
+    half = float(min(half, whole.width / 2))
+    cx, cy = centre
+    return LatentRect(cx - half, cy - half, cx + half, cy + half)

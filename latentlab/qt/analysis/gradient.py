@@ -42,10 +42,10 @@ from latentlab.core.analysis.gradient_texts import (
     without_html,
 )
 from latentlab.core.analysis.identity import Agreement, agreement, component_names
+from latentlab.core.analysis.texts import pair
 from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.core.session import K_MAX, describe, model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
-from latentlab.qt.analysis.eps import pair
 from latentlab.qt.analysis.gradient_layout import (
     SCORE_BASE_RGB,
     SCORE_RGB,

@@ -1,17 +1,27 @@
-"""Text styles shared by the window's widgets (one place to change them)."""
+"""Text styles shared by the window's widgets (one place to change them).
+
+:func:`dim_name` is the core's (:mod:`latentlab.core.analysis.texts`, for the
+views' texts), re-exported here.
+"""
 
 from __future__ import annotations
+
+from latentlab.core.analysis.texts import SUBSCRIPTS, dim_name
+
+__all__ = [
+    "HINT_STYLE",
+    "MONO_STYLE",
+    "NOTE_STYLE",
+    "SUBSCRIPTS",
+    "TITLE_STYLE",
+    "dim_name",
+    "shown_dims",
+]
 
 TITLE_STYLE = "font-weight: 600; font-size: 13px;"
 HINT_STYLE = "color: #555;"
 NOTE_STYLE = "color: #a05a00;"
 MONO_STYLE = "font-family: monospace;"
-SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-def dim_name(d: int) -> str:
-    """``z₁`` for latent dim 0."""
-    return "z" + str(d + 1).translate(SUBSCRIPTS)
 
 
 def shown_dims(latent_dim: int, dims: tuple[int, int]) -> list[int]:

@@ -1,0 +1,80 @@
+"""What the ε-resampling tab says about its numbers.
+
+Each text is a pure function of the numbers shown beside it (the samples
+``z = μ + σ ⊙ ε``, the σ multipliers, the test set's codes). No Qt: the tab
+puts these strings in its labels.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from latentlab.core.analysis.texts import dim_name, signed
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from latentlab.core.latent import Codes, PosteriorSamples
+
+# The equation's colours: μ, σ, ε, z.
+MU_HTML, SIGMA_HTML, EPS_HTML, Z_HTML = "#c81414", "#a05a00", "#1e64ff", "#000"
+
+
+def caption_text(count: int, fixed: bool) -> str:
+    """The sample grid's caption for ``count`` samples and the "Fixed ε" state."""
+    state = "  (fixed ε)" if fixed else "  (ε redrawn at every change)"
+    return f"{count} decoded samples z = μ + σ ⊙ ε" + state
+
+
+def equation_html(
+    samples: PosteriorSamples,
+    scale: npt.NDArray[np.float32],
+    dims: list[int],
+    latent_dim: int,
+    i: int,
+) -> str:
+    """The reparameterization with the numbers of sample ``i``, for the shown
+    ``dims``; ``scale`` is the per-dim σ multiplier (σ = σ(x) · scale)."""
+    s = samples
+    rows = [
+        f"<b>z = <span style='color:{MU_HTML}'>μ</span> + "
+        f"<span style='color:{SIGMA_HTML}'>σ</span> ⊙ "
+        f"<span style='color:{EPS_HTML}'>ε</span></b>"
+        f"&nbsp;&nbsp;sample {i + 1} of {len(s.z)}"
+    ]
+    for d in dims:
+        rows.append(
+            f"{dim_name(d)} = <span style='color:{MU_HTML}'>{signed(s.mu[d])}</span>"
+            f" + <span style='color:{SIGMA_HTML}'>{s.sigma[d]:.3f}</span> × "
+            f"<span style='color:{EPS_HTML}'>{signed(s.eps[i, d])}</span> = "
+            f"<b style='color:{Z_HTML}'>{signed(s.z[i, d])}</b>"
+        )
+    factors = ", ".join(f"{scale[d]:.2f}×" for d in dims)
+    rows.append(
+        f"<span style='color:#666'>σ = σ(x) · ({factors}); "
+        "μ and σ carry the gradient, ε is a constant draw</span>"
+    )
+    others = latent_dim - len(dims)
+    if others > 0:
+        rows.append(
+            f"<span style='color:#666'>The other {others} dims are sampled the "
+            "same way; the plane shows the two chosen ones.</span>"
+        )
+    return "<br>".join(rows)
+
+
+def sigma_note(codes: Codes, beta: float) -> str:
+    """Why σ(x) is as small as it is, with this model's numbers."""
+    sigma = codes.sigma[np.isfinite(codes.sigma).all(1)]
+    mu = codes.mu[np.isfinite(codes.mu).all(1)]
+    if len(sigma) == 0 or len(mu) < 2:
+        return ""
+    return (
+        f"Mean σ(x) over the test set: {float(sigma.mean()):.3g}, against a spread "
+        f"of the codes (s.d. of μ(x)) of {float(mu.std(0).mean()):.3g}. The decoder "
+        "needs precise codes to reconstruct, so training shrinks σ; the KL term "
+        f"(weight β = {beta:g}) pulls it towards the prior's 1. A larger β keeps σ "
+        "larger (models/mnist-vae-2d-beta4.pt)."
+    )

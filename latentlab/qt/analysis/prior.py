@@ -20,7 +20,7 @@ from latentlab.core.analysis.planes import display_images
 from latentlab.core.analysis.prior import decode_prior, prior_draws
 from latentlab.core.session import side_scope
 from latentlab.qt.analysis.base import AnalysisView
-from latentlab.qt.analysis.interpolation import plain_axes, show_codes
+from latentlab.qt.analysis.interpolation_widgets import plain_axes, show_codes
 from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, PassiveScatterItem
 from latentlab.qt.widgets.styles import HINT_STYLE, TITLE_STYLE

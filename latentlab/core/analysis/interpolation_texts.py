@@ -1,0 +1,67 @@
+"""What the Interpolation tab says about its numbers.
+
+Each text is a pure function of the measurements shown beside it (one strip's
+:class:`~latentlab.core.smoothness.StripSmoothness`, the many-pairs
+:class:`~latentlab.core.analysis.pair_statistics.ManyPairs`). No Qt: the tab
+puts these strings in its labels.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from latentlab.core.analysis.pair_statistics import (
+    FIGURE_NAMES,
+    LARGER_IS_WORSE,
+    percentile_rank,
+)
+
+if TYPE_CHECKING:
+    from latentlab.core.analysis.pair_statistics import ManyPairs
+    from latentlab.core.smoothness import StripSmoothness
+
+
+def strip_summary(
+    kind: str, s: StripSmoothness, population: ManyPairs | None = None
+) -> str:
+    """One strip's figures, each named, and its place among many pairs."""
+    text = (
+        f"<b>{kind}</b> &nbsp; largest jump <b>{s.max_step:.2f}</b> "
+        f"(steps {s.worst_step + 1}→{s.worst_step + 2}), mean step "
+        f"{s.mean_step:.2f}, jump ratio (largest / mean step) <b>{s.jump_ratio:.2f}</b>"
+    )
+    if population is not None and kind in population.populations:
+        rank = percentile_rank(s.jump_ratio, population.populations[kind].jump_ratio)
+        text += f" — jumpier than {100 * rank:.0f}% of {population.n} random pairs"
+    if s.nearest is not None:
+        text += (
+            f" &nbsp;·&nbsp; midpoint → nearest training image (L2) {s.midpoint_nn:.2f}"
+        )
+    return text
+
+
+def population_summary(stats: ManyPairs) -> str:
+    """What the many-pairs histograms show, from their numbers."""
+    rows = []
+    for figure in stats.figures:
+        ae, vae = stats.median("AE", figure), stats.median("VAE", figure)
+        share = stats.fraction_worse(figure)
+        worse = "larger" if LARGER_IS_WORSE[figure] else "smaller"
+        rows.append(
+            f"<b>{FIGURE_NAMES[figure]}</b>: median AE {ae:.2f}, VAE {vae:.2f}; the "
+            f"AE's is {worse} (further from the data) in <b>{100 * share:.0f}%</b> "
+            f"of the {stats.n} pairs"
+        )
+    if stats.classifier_accuracy is not None:
+        rows.append(
+            "<span style='color:#666'>confidence: top-class probability of an MLP "
+            "classifier trained here on the same training split, test accuracy "
+            f"{100 * stats.classifier_accuracy:.1f}%</span>"
+        )
+    return (
+        "<br>".join(rows)
+        + f"<br><span style='color:#666'>{stats.n} random test pairs (seed "
+        f"{stats.seed}), {stats.steps} steps each, codes = the encoders' means; "
+        f"density: mean distance to the {stats.k} nearest training codes over the "
+        "typical such distance between training codes (≫ 1: a hole)</span>"
+    )

@@ -14,6 +14,10 @@ demand, with progress and Cancel. Every computation is in
 
 No ``pg.TextItem`` in the plots (see :mod:`latentlab.qt.analysis.eps`): every
 text is a QLabel beside them.
+
+One model's column (and the images of its plane) is
+:mod:`~latentlab.qt.analysis.diagnostics_column`; the texts are written by
+:mod:`latentlab.core.analysis.diagnostics_texts`.
 """
 
 from __future__ import annotations
@@ -42,220 +46,36 @@ from latentlab.core.analysis.diagnostics import (
     HOLE_RATIO,
     live_diagnostics,
 )
-from latentlab.core.analysis.likelihood import (
-    IS_K_DEFAULT,
-    LIKELIHOOD_NOTE,
-    likelihood_report,
+from latentlab.core.analysis.diagnostics_texts import (
+    bound_text,
+    report_text,
+    units_detail,
 )
+from latentlab.core.analysis.likelihood import IS_K_DEFAULT, likelihood_report
 from latentlab.core.analysis.planes import decode_at
 from latentlab.core.session import model_scope, side_scope
 from latentlab.qt.analysis.base import AnalysisView
-from latentlab.qt.widgets.decode_panel import DecodePanel
-from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
+from latentlab.qt.analysis.diagnostics_column import (
+    _Column,
+    density_image,
+    holes_image,
+)
 from latentlab.qt.widgets.styles import HINT_STYLE, NOTE_STYLE, TITLE_STYLE, dim_name
-from latentlab.qt.widgets.tiles import ImageTilesWidget
 
 if TYPE_CHECKING:
-    from latentlab.core.analysis.diagnostics import (
-        AggregatePosterior,
-        LiveDiagnostics,
-    )
+    from latentlab.core.analysis.diagnostics import LiveDiagnostics
     from latentlab.core.analysis.likelihood import LikelihoodReport
     from latentlab.core.session import Session, Side
     from latentlab.qt.jobs import JobRunner
 
 KINDS = ("AE", "VAE")
-HOLE_RGBA = (220, 30, 30, 150)
 BAR_COLOUR = (31, 119, 180)
 INACTIVE_COLOUR = (180, 180, 180)
-DENSITY_DECADES = 4.0  # the heat map spans 4 decades of q(z) below its peak
 
 
 def note_html(text: str) -> str:
     """A warning line as rich text, escaped."""
     return f"<span style='{NOTE_STYLE}'>{escape(text)}</span>"
-
-
-def density_image(agg: AggregatePosterior) -> np.ndarray:
-    """log10 q(z) clipped to the top decades, float32 C-contiguous ``(n, n)``."""
-    with np.errstate(divide="ignore"):
-        log_q = np.log10(agg.density)
-    top = float(np.nanmax(log_q))
-    return np.ascontiguousarray(np.clip(log_q, top - DENSITY_DECADES, top), np.float32)
-
-
-def holes_image(agg: AggregatePosterior) -> np.ndarray:
-    """RGBA ``(n, n, 4)`` uint8: red where ``agg.holes``, transparent elsewhere."""
-    img = np.zeros((*agg.holes.shape, 4), np.uint8)
-    img[agg.holes] = HOLE_RGBA
-    return img
-
-
-def units_detail(live: LiveDiagnostics, variational: bool) -> str:
-    """Each dim's figure, named, and what they sum to."""
-    u = live.units
-    if variational:
-        dims = ", ".join(
-            f"{dim_name(d)} {v:.3f}" for d, v in enumerate(u.kl_per_dim[:12])
-        )
-        more = " …" if u.latent_dim > 12 else ""
-        return (
-            f"KL(q(z_d|x) ‖ N(0,1)) per dim, mean over {u.n:,} test images (nats): "
-            f"{dims}{more}; sum {u.total_kl:.3f} = the KL term"
-        )
-    dims = ", ".join(f"{dim_name(d)} {v:.3g}" for d, v in enumerate(u.mu_variance[:12]))
-    more = " …" if u.latent_dim > 12 else ""
-    return f"variance of each code dim over {u.n:,} test images: {dims}{more}"
-
-
-def bound_text(live: LiveDiagnostics) -> str:
-    """Reconstruction at μ and at samples, each labelled."""
-    b = live.bound
-    if b is None:
-        return ""
-    return (
-        f"reconstruction −log p(x|z), first {b.n:,} test images: at z = μ "
-        f"<b>{b.recon_mu:.2f}</b> nats, averaged over {b.samples} z ~ q(z|x) "
-        f"<b>{b.recon_samples:.2f}</b> nats; −ELBO {b.neg_elbo:.2f} nats "
-        f"({LIKELIHOOD_NOTE})"
-    )
-
-
-def report_text(r: LikelihoodReport, n: int, dataset: str) -> str:
-    """log p(x), −ELBO and the gap, with the estimator and the data."""
-    b = r.bound
-    text = (
-        f"On {n:,} {dataset} test images ({LIKELIHOOD_NOTE}):<br>"
-        f"log p(x) = <b>{r.log_px:.3f}</b> nats/image by {escape(r.method)}<br>"
-        f"−ELBO = <b>{b.neg_elbo:.3f}</b> nats ({b.samples} z ~ q(z|x) per image; "
-        f"KL {b.kl:.3f})<br>"
-        f"gap log p(x) − ELBO = <b>{r.gap:.3f}</b> nats (the mean "
-        "KL(q(z|x) ‖ p(z|x)))<br>"
-        f"reconstruction at z = μ {b.recon_mu:.3f} nats, at samples "
-        f"{b.recon_samples:.3f} nats · {r.seconds:.1f} s"
-    )
-    if r.warning:
-        text += f"<br><span style='color:#a05a00'>⚠ {escape(r.warning)}</span>"
-    return text
-
-
-class _Column(QWidget):
-    """One model's diagnostics: units, the q(z) plane, the decode, figures."""
-
-    def __init__(self, kind: str, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.kind = kind
-        self.framed = False
-        self.header = QLabel(kind, self)
-        self.header.setStyleSheet(TITLE_STYLE)
-        self.header.setWordWrap(True)
-        self.units_plot = pg.PlotWidget(self, background="w")
-        self.units_plot.setMinimumSize(200, 130)
-        self.units_plot.setMouseEnabled(False, False)
-        self.units_plot.hideButtons()
-        self.units_plot.setLabel("left", "KL (nats)" if kind == "VAE" else "Var(z_d)")
-        self.units_plot.setLabel("bottom", "latent dim")
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
-        self.units_plot.addItem(self.bars)
-        self.units_label = QLabel("", self)
-        self.units_label.setWordWrap(True)
-        self.units_label.setTextFormat(Qt.TextFormat.RichText)
-        self.units_label.setMinimumWidth(200)
-        self.detail_label = QLabel("", self)
-        self.detail_label.setWordWrap(True)
-        self.detail_label.setStyleSheet(HINT_STYLE)
-
-        self.plane = LatentPlaneWidget(self)
-        self.plane.setMinimumSize(260, 240)
-        self.density = pg.ImageItem(axisOrder="row-major")
-        self.density.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
-        self.density.setZValue(-8)
-        self.holes = pg.ImageItem(axisOrder="row-major")
-        self.holes.setZValue(-7)
-        for item in (self.density, self.holes):
-            self.plane.addItem(item)
-        self.circles = []
-        for r, style in (
-            (1, Qt.PenStyle.SolidLine),
-            (2, Qt.PenStyle.DashLine),
-            (3, Qt.PenStyle.DotLine),
-        ):
-            t = np.linspace(0, 2 * np.pi, 181)
-            curve = pg.PlotCurveItem(
-                r * np.cos(t), r * np.sin(t), pen=pg.mkPen("w", width=1.5, style=style)
-            )
-            curve.setZValue(5)
-            self.plane.addItem(curve, ignoreBounds=True)
-            self.circles.append(curve)
-        self.plane.set_manifold_visible(False)
-        self.key_label = QLabel(
-            "heat: log₁₀ q(z), 4 decades (yellow high) · "
-            "<span style='color:rgb(220,30,30)'>■</span> holes · white circles: "
-            "prior 1σ ━, 2σ ╍, 3σ ┈ · click to decode",
-            self,
-        )
-        self.key_label.setTextFormat(Qt.TextFormat.RichText)
-        self.key_label.setWordWrap(True)
-        self.key_label.setStyleSheet("color: #333;")
-        self.decode = DecodePanel(self, size=112)
-        self.decode_label = QLabel("", self)
-        self.decode_label.setWordWrap(True)
-        self.decode_label.setStyleSheet(HINT_STYLE)
-        self.decode_label.setMinimumSize(140, 64)
-        self.figures = QLabel("", self)
-        self.figures.setWordWrap(True)
-        self.figures.setTextFormat(Qt.TextFormat.RichText)
-        self.figures.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-        )
-        self.trav_label = QLabel("", self)
-        self.trav_label.setWordWrap(True)
-        self.trav_label.setStyleSheet(HINT_STYLE)
-        self.trav = ImageTilesWidget(self, columns=9, placeholder="")
-        self.trav.setMinimumSize(260, 200)
-
-        units = QHBoxLayout()
-        units.addWidget(self.units_plot, 1)
-        units.addWidget(self.units_label, 1)
-        plane_row = QHBoxLayout()
-        plane_row.addWidget(self.plane, 1)
-        decoded = QWidget(self)
-        decoded.setFixedWidth(150)
-        side = QVBoxLayout(decoded)
-        side.setContentsMargins(0, 0, 0, 0)
-        side.addWidget(self.decode)
-        side.addWidget(self.decode_label)
-        side.addStretch(1)
-        plane_row.addWidget(decoded)
-        col = QVBoxLayout(self)
-        col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(self.header)
-        col.addLayout(units)
-        col.addWidget(self.detail_label)
-        col.addLayout(plane_row, 1)
-        col.addWidget(self.key_label)
-        col.addWidget(self.figures)
-        col.addWidget(self.trav_label)
-        col.addWidget(self.trav)
-        self.setMinimumWidth(440)
-        self.clear()
-
-    def clear(self, text: str = "") -> None:
-        self.header.setText(text or f"{self.kind}: none shown")
-        self.bars.setOpts(x=[], height=[])
-        self.units_label.setText("")
-        self.detail_label.setText("")
-        self.density.clear()
-        self.holes.clear()
-        self.figures.setText("")
-        self.decode.clear()
-        self.decode_label.setText("")
-        self.trav.set_images(None)
-        self.trav.hide()
-        self.trav_label.setText("")
-        for w in (self.plane, self.key_label, self.units_plot, self.decode):
-            w.setVisible(not text)
-        self.plane.hide_crosshair()
 
 
 class DiagnosticsView(AnalysisView):

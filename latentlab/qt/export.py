@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from latentlab.core.errors import ExportError
 from latentlab.core.files import write_atomic
 from latentlab.qt.save_dialog import png_bytes
-from latentlab.qt.widgets.latent_plane import CrosshairDot
+from latentlab.qt.widgets.plane_items import CrosshairDot
 from latentlab.qt.widgets.points import ALPHA, PointsItem
 
 if TYPE_CHECKING:

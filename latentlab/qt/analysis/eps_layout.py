@@ -24,11 +24,8 @@ from superqt import QLabeledDoubleSlider, QLabeledSlider
 from latentlab.core.analysis.posterior import ellipse_xy
 from latentlab.core.session import K_MAX, SCALE_MAX
 from latentlab.qt.widgets.labels import rich_label
-from latentlab.qt.widgets.latent_plane import (
-    LatentPlaneWidget,
-    LegendBar,
-    PassiveScatterItem,
-)
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
+from latentlab.qt.widgets.plane_items import LegendBar, PassiveScatterItem
 from latentlab.qt.widgets.styles import HINT_STYLE, MONO_STYLE, TITLE_STYLE
 from latentlab.qt.widgets.tiles import GalleryWidget, ImageTilesWidget
 

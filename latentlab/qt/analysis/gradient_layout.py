@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.qt.analysis.gradient_diagram import ComputationDiagram
 from latentlab.qt.widgets.labels import rich_label
-from latentlab.qt.widgets.latent_plane import LegendBar
+from latentlab.qt.widgets.plane_items import LegendBar
 from latentlab.qt.widgets.plot_style import cache_axes
 from latentlab.qt.widgets.styles import HINT_STYLE, MONO_STYLE, TITLE_STYLE
 

@@ -46,7 +46,8 @@ from latentlab.qt.analysis.interpolation_widgets import (
     show_codes,
 )
 from latentlab.qt.widgets.labels import rich_label
-from latentlab.qt.widgets.latent_plane import LegendBar, nearest_point
+from latentlab.qt.widgets.latent_plane import nearest_point
+from latentlab.qt.widgets.plane_items import LegendBar
 from latentlab.qt.widgets.styles import HINT_STYLE, TITLE_STYLE
 from latentlab.qt.widgets.tiles import GalleryWidget
 

@@ -18,11 +18,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from latentlab.core.analysis.planes import labelled_points
 from latentlab.qt.widgets.decode_panel import to_qimage
-from latentlab.qt.widgets.latent_plane import (
-    LatentPlaneWidget,
-    PassiveScatterItem,
-    fit_rect,
-)
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, fit_rect
+from latentlab.qt.widgets.plane_items import PassiveScatterItem
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -22,7 +22,8 @@ from latentlab.core.session import side_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.interpolation_widgets import plain_axes, show_codes
 from latentlab.qt.widgets.labels import rich_label
-from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, PassiveScatterItem
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
+from latentlab.qt.widgets.plane_items import PassiveScatterItem
 from latentlab.qt.widgets.styles import HINT_STYLE, TITLE_STYLE
 from latentlab.qt.widgets.tiles import ImageTilesWidget
 

@@ -11,6 +11,11 @@ a lasso (or plain left drag, with :meth:`LatentPlaneWidget.set_selection_tool`);
 either emits ``regionSelected`` with the region as a polygon. The colour key is
 a :class:`LegendBar` beside the plot, so it never covers data. Widgets hold no
 model: they take arrays and emit intent.
+
+The plane's items (:class:`~latentlab.qt.widgets.plane_items.PassiveScatterItem`,
+the crosshair, the :class:`~latentlab.qt.widgets.plane_items.LegendBar` key)
+are :mod:`~latentlab.qt.widgets.plane_items`; what the mouse does in the plot is
+its ViewBox, :mod:`~latentlab.qt.widgets.latent_view_box`.
 """
 
 from __future__ import annotations
@@ -20,20 +25,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a redraw
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (
-    QGraphicsEllipseItem,
-    QGraphicsItem,
-    QGraphicsLineItem,
-    QGraphicsPathItem,
-    QLabel,
-    QSizePolicy,
-    QWidget,
-)
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QLabel
 
-from latentlab.core.analysis.group import rect_polygon
 from latentlab.core.latent import LatentRect
+from latentlab.qt.widgets.latent_view_box import _LatentViewBox
+from latentlab.qt.widgets.plane_items import Crosshair, PassiveScatterItem
 from latentlab.qt.widgets.plot_style import cache_axes
 from latentlab.qt.widgets.points import PointsItem
 
@@ -59,7 +57,6 @@ GRID_DEBOUNCE_MS = 120
 PICK_COLOURS = ((0, 150, 70), (255, 140, 0))  # A (previous), B (current)
 PICK_RADIUS_PX = 8.0
 SELECTION_TOOLS = ("", "rect", "lasso")
-LASSO_STEP_PX = 3.0  # a lasso vertex at most every few pixels of pointer travel
 DIMMED_OPACITY = 0.3  # the other points while a group is highlighted
 
 
@@ -81,231 +78,6 @@ def nearest_point(
     d2 = np.where(np.isfinite(d2), d2, np.inf)  # NaN codes are never picked
     i = int(np.argmin(d2))
     return i if d2[i] <= max_px**2 else None
-
-
-def swatch_html(entries: Sequence[tuple[str, tuple[int, int, int]]]) -> str:
-    """A colour key as rich text: a coloured square before each name."""
-    return " &nbsp; ".join(
-        f"<span style='color:rgb{tuple(rgb)}'>■</span>&nbsp;{_escape(name)}"
-        for name, rgb in entries
-    )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-class LegendBar(QLabel):
-    """The colour key of a plane, as a wrapped line of swatches under it."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
-        self.setStyleSheet("color: #333;")
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
-
-    def set_entries(self, entries: Sequence[tuple[str, tuple[int, int, int]]]) -> None:
-        """Show ``(name, rgb)`` entries (none hides the bar)."""
-        self.setText(swatch_html(entries))
-        self.setVisible(bool(entries))
-
-
-class PassiveScatterItem(pg.ScatterPlotItem):
-    """A scatter that lets clicks through to the plane.
-
-    ScatterPlotItem accepts a click that lands on a point, which would swallow
-    click-to-decode exactly where the data is densest.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        self._bounds_cache: QRectF | None = None
-        super().__init__(*args, **kwargs)
-
-    def mouseClickEvent(self, ev) -> None:
-        ev.ignore()
-
-    def paint(self, p, *args) -> None:
-        # Qt paints an empty item at each repaint too: pyqtgraph's paint of no
-        # points cost ~0.35 ms per item per repaint.
-        if len(self.data):
-            super().paint(p, *args)
-
-    # pyqtgraph recomputes the bounds from the data on every hit test and paint
-    # (~0.1 ms per item per mouse event); they change only with the data or the
-    # view. The cache is dropped after those calls, not before: Qt asks for the
-    # old bounds while preparing a geometry change.
-    def setData(self, *args, **kwargs) -> None:
-        super().setData(*args, **kwargs)
-        self._bounds_cache = None
-
-    def clear(self) -> None:
-        super().clear()
-        self._bounds_cache = None
-
-    def viewTransformChanged(self) -> None:
-        super().viewTransformChanged()
-        self._bounds_cache = None
-
-    def boundingRect(self) -> QRectF:
-        if self._bounds_cache is None:
-            self._bounds_cache = super().boundingRect()
-        return self._bounds_cache
-
-
-class CrosshairDot(QGraphicsEllipseItem):
-    """The crosshair's dot, drawn antialiased (the plots draw without)."""
-
-    def paint(self, painter, option, widget=None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        super().paint(painter, option, widget)
-
-
-class Crosshair:
-    """The decoded point: a dot with two lines through it across the plot.
-
-    Plain Qt items that ignore the view's scale: laid out once in pixels and
-    moved with one ``setPos`` (pyqtgraph's InfiniteLines and a one-point
-    scatter cost ~0.3 ms of Python per plane at every click). The lines reach
-    past any screen and the view box clips them; figure export writes them
-    clipped itself (``qt.export``).
-    """
-
-    REACH_PX = 16384.0
-    COLOUR = (220, 30, 30)
-    DOT_PX = 11.0
-    RING_PX = 2.0
-
-    def __init__(self) -> None:
-        colour = QColor(*self.COLOUR)
-        inner = self.DOT_PX - self.RING_PX
-        self.dot = CrosshairDot(-inner / 2, -inner / 2, inner, inner)
-        self.dot.setPen(QPen(QColor("white"), self.RING_PX))
-        self.dot.setBrush(colour)
-        self.dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.dot.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self.dot.setZValue(20)
-        self.dot.setVisible(False)
-        pen = QPen(colour, 1.5)
-        pen.setCosmetic(True)
-        reach = self.REACH_PX
-        for line in (QLineF(0.0, -reach, 0.0, reach), QLineF(-reach, 0.0, reach, 0.0)):
-            item = QGraphicsLineItem(line, self.dot)
-            item.setPen(pen)
-            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent)
-
-    def move_to(self, x: float, y: float) -> None:
-        """Show the crosshair at plane point ``(x, y)``."""
-        self.dot.setPos(x, y)
-        self.dot.setVisible(True)
-
-    def position(self) -> tuple[float, float] | None:
-        """The marked plane point (None while hidden)."""
-        if not self.dot.isVisible():
-            return None
-        return (self.dot.pos().x(), self.dot.pos().y())
-
-
-class _LatentViewBox(pg.ViewBox):
-    """Left button decodes (click and drag); Alt+left drag selects a region;
-    the other buttons pan as usual."""
-
-    def __init__(self, plane: LatentPlaneWidget) -> None:
-        super().__init__(enableMenu=False)
-        self._plane = plane
-        self._region_tool = ""  # the drag in progress: "", "rect" or "lasso"
-        self._lasso: list[tuple[float, float]] = []
-        self.setMouseMode(pg.ViewBox.PanMode)
-
-    def _tool_for(self, ev) -> str:
-        """The selection tool a starting left drag uses ("" decodes or pans).
-
-        The modifiers of the press count too: pyqtgraph reads them from the
-        move events, and a synthetic move (QTest) carries none.
-        """
-        mods = ev.modifiers() | self._plane.press_modifiers
-        alt = bool(mods & Qt.KeyboardModifier.AltModifier)
-        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        if alt:
-            return "lasso" if shift else "rect"
-        if self._plane.selection_tool and not shift:
-            return self._plane.selection_tool
-        return ""
-
-    def _region_drag(self, ev) -> None:
-        ev.accept()
-        start = self.mapToView(ev.buttonDownPos())
-        here = self.mapToView(ev.pos())
-        if self._region_tool == "rect":
-            poly = rect_polygon(start.x(), start.y(), here.x(), here.y())
-        else:
-            if ev.isStart() or not self._lasso:
-                self._lasso = [(float(start.x()), float(start.y()))]
-            last = self._lasso[-1]
-            step = np.hypot(
-                *((np.subtract((here.x(), here.y()), last)) / self.viewPixelSize())
-            )
-            if step >= LASSO_STEP_PX or ev.isFinish():
-                self._lasso.append((float(here.x()), float(here.y())))
-            poly = np.asarray(self._lasso, np.float64)
-        if ev.isFinish():
-            self._region_tool = ""
-            self._lasso = []
-            self._plane.show_region(None)
-            self._plane.regionSelected.emit(poly)
-        else:
-            self._plane.show_region(poly)
-
-    def mouseClickEvent(self, ev) -> None:
-        # The axes pass their clicks here too: those name no point of the view.
-        on_view = self.sceneBoundingRect().contains(ev.scenePos())
-        if ev.button() == Qt.MouseButton.LeftButton and not ev.double() and on_view:
-            ev.accept()
-            p = self.mapToView(ev.pos())
-            if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-                self._plane.pickRequested.emit(float(p.x()), float(p.y()))
-            elif not self._plane.decoded_on_press:
-                self._plane.latentClicked.emit(float(p.x()), float(p.y()))
-        else:
-            super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None) -> None:
-        if axis is not None:
-            # An axis passes its drags here with positions of its own: they
-            # name no point of the view, so such a drag pans along that axis.
-            self._pan(ev, axis)
-            return
-        if ev.button() == Qt.MouseButton.LeftButton:
-            if ev.isStart():
-                self._region_tool = self._tool_for(ev)
-            if self._region_tool:
-                self._region_drag(ev)
-                return
-        if ev.button() == Qt.MouseButton.LeftButton and not (
-            ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        ):
-            ev.accept()
-            p = self.mapToView(ev.pos())
-            self._plane.latentClicked.emit(float(p.x()), float(p.y()))
-            return
-        if ev.button() == Qt.MouseButton.LeftButton or (
-            ev.button() == Qt.MouseButton.RightButton
-        ):
-            self._pan(ev)  # Shift+left or right drag, like the middle button
-            return
-        super().mouseDragEvent(ev, axis)
-
-    def _pan(self, ev, axis: int | None = None) -> None:
-        """Move the view with the drag; along x only (``axis`` 0) or y only (1)."""
-        ev.accept()
-        if ev.isFinish():
-            return
-        delta = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
-        self.translateBy(
-            x=delta.x() if axis != 1 else 0.0, y=delta.y() if axis != 0 else 0.0
-        )
-        self.sigRangeChangedManually.emit(self.state["mouseEnabled"])
 
 
 class LatentPlaneWidget(pg.PlotWidget):

@@ -30,8 +30,9 @@ from latentlab.core.analysis.group import points_in_polygon
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import LatentSlice, pca_slice
 from latentlab.qt.widgets.decode_panel import DecodePanel
-from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, LegendBar, fit_rect
+from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, fit_rect
 from latentlab.qt.widgets.model_timeline import TimelineControls
+from latentlab.qt.widgets.plane_items import LegendBar
 
 if TYPE_CHECKING:
     import numpy.typing as npt

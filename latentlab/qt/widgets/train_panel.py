@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.core.training_run import TrainSpec
-from latentlab.qt.widgets.latent_plane import LegendBar
+from latentlab.qt.widgets.plane_items import LegendBar
 from latentlab.qt.widgets.plot_style import cache_axes
 
 if TYPE_CHECKING:

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
     from latentlab.core.session import Side
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 RESOLUTIONS = (8, 16, 20, 24, 32)
 DEFAULT_RESOLUTION = 20
 FACTOR_BINS = 6

@@ -44,7 +44,6 @@ from latentlab.core.losses import (
 )
 from latentlab.core.models import Autoencoder, reparameterize
 from latentlab.core.timeline import (
-    TimelineRecorder,
     record_frame,
     timeline_indices,
 )
@@ -52,6 +51,7 @@ from latentlab.core.training_events import (
     EpochEnd,
     EpochMetrics,
     ModelSnapshot,
+    RunLog,
     TrainEvent,
     TrainProgress,
     TrainResult,
@@ -317,14 +317,13 @@ def _train_loop(
         optimizers.append(_make_optimizer(m, config.lr, device))
     good_states = [cpu_state_dict(m) for m in model_list]
     good_step = 0
-    histories: list[list[EpochMetrics]] = [[] for _ in model_list]
+    log = RunLog(n_models)
     run_id = uuid.uuid4().hex
     # The timeline's images: the same ones every epoch, drawn by the run's seed.
     tl_indices = timeline_indices(
         len(dataset.test_images), config.timeline_points, config.seed
     )
     tl_images = dataset.test_images[torch.from_numpy(tl_indices)].to(device)
-    recorder = TimelineRecorder(n_models)
 
     clock = _RunClock()
     rate = _RateMeter()
@@ -426,23 +425,21 @@ def _train_loop(
                     samples_per_s=n_train / max(train_seconds, 1e-9),
                 )
             )
-            histories[i].append(metrics[-1])
         good_states = [cpu_state_dict(m) for m in model_list]
         good_step = step
-        recorder.add(frames, run_id, config.seed)
-        yield from matmul.paused(
-            EpochEnd(epoch, tuple(metrics), tuple(frames), run_id, config.seed)
-        )
+        epoch_end = EpochEnd(epoch, tuple(metrics), tuple(frames), run_id, config.seed)
+        log.add(epoch_end)
+        yield from matmul.paused(epoch_end)
         yield from matmul.paused(ModelSnapshot(step, epoch, tuple(good_states)))
         last_snapshot = clock.now()
     return TrainResult(
-        histories=histories,
+        histories=log.histories,
         seconds=clock.now() - start,
         steps=step,
         cancelled=cancelled,
         device=str(device),
         notes=notes,
-        timelines=[recorder.timeline(i) for i in range(n_models)],
+        timelines=[log.timeline(i) for i in range(n_models)],
         run_id=run_id,
     )
 

@@ -110,3 +110,40 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
     timelines: list[Timeline | None] = field(default_factory=list)
     run_id: str = ""
+
+
+class RunLog:
+    """What a run has recorded, built from its :class:`EpochEnd` events in one
+    place: each model's history and timeline.
+
+    The training loop, the training thread (for its autosaves) and the window
+    each keep one, fed the same events; none builds its own.
+
+    Example
+    -------
+    >>> log = RunLog(2)
+    >>> for event in events:  # doctest: +SKIP
+    ...     if isinstance(event, EpochEnd):
+    ...         log.add(event)
+    """
+
+    def __init__(self, n_models: int) -> None:
+        from latentlab.core.timeline import TimelineRecorder
+
+        self.histories: list[list[EpochMetrics]] = [[] for _ in range(n_models)]
+        self._timelines = TimelineRecorder(n_models)
+
+    def add(self, event: EpochEnd) -> None:
+        """Record one epoch: its metrics and its frames, one per model."""
+        for history, metrics in zip(self.histories, event.metrics, strict=True):
+            history.append(metrics)
+        self._timelines.add(event.frames, event.run_id, event.seed)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs recorded so far."""
+        return len(self.histories[0]) if self.histories else 0
+
+    def timeline(self, i: int) -> Timeline | None:
+        """Model ``i``'s timeline so far, or None when no frame was recorded."""
+        return self._timelines.timeline(i)

@@ -28,15 +28,14 @@ from latentlab.core.errors import CheckpointError, LatentLabError, TrainingError
 from latentlab.core.files import prepare_folder
 from latentlab.core.text import printable
 from latentlab.core.threads import TRAINING_NICENESS, lower_this_thread
-from latentlab.core.timeline import TimelineRecorder
 from latentlab.core.training import (
     EpochEnd,
-    EpochMetrics,
     TrainResult,
     copy_model,
     cpu_state_dict,
     train,
 )
+from latentlab.core.training_events import RunLog
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Sequence
@@ -214,8 +213,7 @@ class TrainingThread:
         lower_this_thread(TRAINING_NICENESS)
         try:
             run = train(models, dataset, config, should_stop=self._should_stop)
-            histories: list[list[EpochMetrics]] = [[] for _ in models]
-            recorder = TimelineRecorder(len(models))
+            log = RunLog(len(models))
             saver = (
                 Autosaver(autosave_dir, dataset.identity())
                 if autosave_dir is not None
@@ -229,11 +227,9 @@ class TrainingThread:
                     return
                 events.put(("event", event))
                 if isinstance(event, EpochEnd):
-                    for history, metrics in zip(histories, event.metrics, strict=True):
-                        history.append(metrics)
-                    recorder.add(event.frames, event.run_id, event.seed)
+                    log.add(event)
                     if saver is not None and not self._killed:
-                        events.put(("event", saver.save(models, histories, recorder)))
+                        events.put(("event", saver.save(models, log)))
         except Exception as exc:  # every failure goes to the caller's thread
             events.put(("error", exc))
 
@@ -264,19 +260,15 @@ class Autosaver:
         for i in range(2, self.MAX_TRIES + 1):
             yield self.folder / f"{base}-{i}.pt"
 
-    def save(
-        self,
-        models: Sequence[Autoencoder],
-        histories: Sequence[Sequence[EpochMetrics]],
-        timelines: TimelineRecorder | None = None,
-    ) -> Autosaved:
-        """Save every model with its history (and timeline); returns where they went."""
-        for i, (model, history) in enumerate(zip(models, histories, strict=True)):
+    def save(self, models: Sequence[Autoencoder], log: RunLog) -> Autosaved:
+        """Save every model with its history and timeline so far; returns where
+        they went."""
+        for i, (model, history) in enumerate(zip(models, log.histories, strict=True)):
             record = {
                 "history": list(history),
                 "dataset": self._identity,
                 "metrics": metrics_summary(list(history)),
-                "timeline": timelines.timeline(i) if timelines is not None else None,
+                "timeline": log.timeline(i),
             }
             if i in self.paths:
                 save_checkpoint(self.paths[i], model, overwrite=True, **record)
@@ -298,9 +290,7 @@ class Autosaver:
                     f"no free autosave name in {printable(str(self.folder))} after "
                     f"{self.MAX_TRIES} tries"
                 )
-        return Autosaved(
-            len(histories[0]), tuple(self.paths[i] for i in range(len(models)))
-        )
+        return Autosaved(log.epochs, tuple(self.paths[i] for i in range(len(models))))
 
 
 def _load(models: Sequence[Autoencoder], trained: Sequence[Autoencoder]) -> None:

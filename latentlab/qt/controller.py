@@ -32,7 +32,7 @@ from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
 from latentlab.core.text import printable_middle
 from latentlab.core.threads import set_job_threads, training_threads
-from latentlab.core.timeline import TimelineRecorder
+from latentlab.core.training_events import RunLog
 from latentlab.core.training_run import TrainingStarted, training_job
 from latentlab.qt.jobs import JobRunner
 
@@ -98,8 +98,7 @@ class Controller(QObject):
         self._train_paused = False
         self._train_models: tuple[Autoencoder, ...] = ()
         self._train_identity: dict[str, Any] = {}
-        self._train_history: list[list[Any]] = [[], []]
-        self._train_timeline = TimelineRecorder(len(SIDES))
+        self._train_log = RunLog(len(SIDES))
         self._train_spec: TrainSpec | None = None
         self._final_status = "stopped"
         self._closed = False
@@ -384,9 +383,8 @@ class Controller(QObject):
         if self.training or self._closed:
             return
         self._train_spec = spec
-        self._train_history = [[], []]
+        self._train_log = RunLog(len(SIDES))
         self.run_checkpoints = []
-        self._train_timeline = TimelineRecorder(len(SIDES))
         self._train_paused = False
         self._final_status = "stopped"
         threads = training_threads()  # the GUI keeps a core
@@ -453,12 +451,11 @@ class Controller(QObject):
         elif isinstance(event, TrainProgress):
             self.trainingProgress.emit(event)
         elif isinstance(event, EpochEnd):
-            self._train_timeline.add(event.frames, event.run_id, event.seed)
-            for side, metrics in zip(SIDES, event.metrics, strict=True):
-                self._train_history[side].append(metrics)
+            self._train_log.add(event)
+            for side in SIDES:
                 state = self.session.sides[side]
                 if state.checkpoint is not None and state.training:
-                    state.checkpoint.history = list(self._train_history[side])
+                    state.checkpoint.history = list(self._train_log.histories[side])
                     self.session.update_side(side)  # the title counts epochs
             self.trainingEpoch.emit(event)
         elif isinstance(event, ModelSnapshot):
@@ -519,7 +516,7 @@ class Controller(QObject):
 
     def _on_training_error(self, exc: Exception) -> None:
         self._final_status = "failed"
-        self._finish_training_sides(self._train_history)
+        self._finish_training_sides(self._train_log.histories)
         self._report("Training failed", exc)
 
     def _finish_training_sides(self, histories: Sequence[Sequence[Any]]) -> None:
@@ -533,7 +530,7 @@ class Controller(QObject):
                 model=model,
                 history=list(histories[side]),
                 dataset=dict(self._train_identity),
-                timeline=self._train_timeline.timeline(side),
+                timeline=self._train_log.timeline(side),
             )
             ckpt.metrics = metrics_summary(ckpt.history)
             self.run_checkpoints.append(ckpt)

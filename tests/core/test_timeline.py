@@ -168,20 +168,17 @@ def test_latentlab_train_stores_a_timeline(tmp_path: Path, capsys) -> None:
 
 
 def test_autosave_stores_the_timeline_so_far(run, tmp_path: Path) -> None:
+    from latentlab.core.training_events import EpochEnd, RunLog
     from latentlab.core.training_thread import Autosaver
 
-    models, result, _ = run
-    rec = TimelineRecorder(2)
-    for i in range(2):
-        rec.add(
-            [
-                _frame(result.timelines[0], i),
-                _frame(result.timelines[1], i),
-            ],
-            result.run_id,
-        )
+    models, result, events = run
+    log = RunLog(2)
+    for event in events:
+        if isinstance(event, EpochEnd):
+            log.add(event)
+    assert log.histories == result.histories, "the loop's log, rebuilt"
     saver = Autosaver(tmp_path, {"name": "shapes"})
-    saved = saver.save(models, result.histories, rec)
+    saved = saver.save(models, log)
     for path in saved.paths:
         tl = load_checkpoint(path).timeline
         assert tl is not None and tl.count == 2 and tl.run_id == result.run_id

@@ -4,6 +4,7 @@ an import or a start-up leaves in ``sys.modules``, which this process cannot sho
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,19 @@ def python_report(code: str, env: dict[str, str] | None = None) -> Any:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.splitlines()[-1])
+
+
+def app_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a fresh app process whose settings, home and data
+    folder are all under ``home`` (the shipped shapes pair loads), with Qt's GUI
+    thread pool as the app itself chooses; ``extra`` adds variables."""
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(home),
+        HOME=str(home),
+        LATENTLAB_DATA=str(home / "no-data"),
+        **extra,
+    )
+    env.pop("QT_NO_GUI_THREADPOOL", None)
+    return env

@@ -21,7 +21,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
     from latentlab.core.data import dataset_files
     from latentlab.core.errors import CheckpointError, ConfigError
     from latentlab.core.files import check_not_an_input, check_output_file
-    from latentlab.core.text import printable, printable_middle, printable_path
+    from latentlab.core.text import printable, printable_path
 
     # Torch-free checks first: a bad option costs no torch import.
     shown = printable_path(opts.out)
@@ -64,12 +64,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
     model_cfg = ModelConfig(**settings, image_shape=dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
     if dataset.skipped:
-        n = len(dataset.skipped)
-        print(
-            f"skipped {n} file{'s' if n > 1 else ''}"
-            f"{', e.g.' if n > 1 else ':'} "
-            f"{printable_middle(dataset.skipped[0], 200, keep_end=150)}"
-        )
+        print(dataset.skipped_note())
     print(
         f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
         f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on "

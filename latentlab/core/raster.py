@@ -48,19 +48,26 @@ def identify(head: bytes) -> str | None:
     for magic, name in _SIGNATURES:
         if head.startswith(magic) or stripped.startswith(magic):
             return name
+    for fmt in _accepting(head):
+        if fmt not in RASTER_FORMATS:
+            return _PILLOW_NAMES.get(fmt, fmt)
+    return None
+
+
+def _accepting(head: bytes) -> list[str]:
+    """The Pillow formats whose signature check accepts ``head`` (the checks
+    only read the bytes; no decoder runs)."""
     from PIL import Image
 
     Image.init()
+    found = []
     for fmt, (_factory, accept) in Image.OPEN.items():
-        if fmt in RASTER_FORMATS or accept is None:
-            continue
         try:
-            matched = accept(head)
+            if accept is not None and accept(head):
+                found.append(fmt)
         except Exception:  # a plugin's check on odd bytes; it only reads them
             continue
-        if matched:
-            return _PILLOW_NAMES.get(fmt, fmt)
-    return None
+    return found
 
 
 def open_raster(path: str | os.PathLike[str]) -> Image.Image:
@@ -93,23 +100,8 @@ def open_raster(path: str | os.PathLike[str]) -> Image.Image:
     kind = identify(head)
     if kind is not None:
         raise DataError(f"{shown} is a {kind} file, not an image")
-    damaged = _raster_signature(head)
-    if damaged is not None:
-        raise DataError(f"{shown} is a damaged {damaged} file")
+    damaged = [fmt for fmt in _accepting(head) if fmt in RASTER_FORMATS]
+    if damaged:
+        raise DataError(f"{shown} is a damaged {damaged[0]} file")
     readable = ", ".join(f.lower() for f in RASTER_FORMATS)
     raise DataError(f"{shown} is not an image LatentLab reads ({readable})")
-
-
-def _raster_signature(head: bytes) -> str | None:
-    """The raster format whose signature ``head`` starts with, if any."""
-    from PIL import Image
-
-    Image.init()
-    for fmt in RASTER_FORMATS:
-        accept = Image.OPEN.get(fmt, (None, None))[1]
-        try:
-            if accept is not None and accept(head):
-                return fmt
-        except Exception:  # a plugin's check on odd bytes; it only reads them
-            continue
-    return None

@@ -30,7 +30,6 @@ from latentlab.core.codes_csv import write_codes_csv
 from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import SIDE_NAMES, SIDES, Session, Side, side_scope
-from latentlab.core.text import printable_middle
 from latentlab.core.threads import set_job_threads, training_threads
 from latentlab.core.training_events import RunLog
 from latentlab.core.training_run import TrainingStarted, training_job
@@ -238,12 +237,9 @@ class Controller(QObject):
         """Say which files of an image folder were not read, and why: in a
         box, as a status message would be gone before a short run ends."""
         if dataset is not None and dataset.skipped:
-            n = len(dataset.skipped)
-            # The end holds the file's name and the reason.
-            first = printable_middle(dataset.skipped[0], 200, keep_end=150)
+            note = dataset.skipped_note()
             self.errorRaised.emit(
-                f"{n} file{'s' if n > 1 else ''} of the folder skipped",
-                first if n == 1 else f"{first}\n(and {n - 1} more)",
+                "Files of the folder skipped", note[0].upper() + note[1:]
             )
 
     # --- decoding ----------------------------------------------------------------

@@ -280,8 +280,9 @@ def _long4(value: int) -> bytes:
     return b"\x8b" + struct.pack("<i", len(raw)) + raw
 
 
-def _with_pickled_size(base: dict[str, Any], value: int) -> bytes:
-    """A checkpoint whose head.bias pickles its size (251,) as ``(value,)``."""
+def _with_edited_pickle(base: dict[str, Any], edit) -> bytes:
+    """A checkpoint whose head.bias is 251 zeros, with ``edit`` applied to the
+    bytes of its ``data.pkl``."""
     payload = _copy(base)
     payload["state_dict"]["head.bias"] = torch.zeros(251)
     buf = io.BytesIO()
@@ -291,31 +292,30 @@ def _with_pickled_size(base: dict[str, Any], value: int) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
         for name, data in entries:
-            if name.endswith("data.pkl"):
-                assert data.count(b"K\xfb\x85") == 1  # BININT1 251, TUPLE1
-                data = data.replace(b"K\xfb\x85", _long4(value) + b"\x85")
-            zf.writestr(name, data)
+            zf.writestr(name, edit(data) if name.endswith("data.pkl") else data)
     return out.getvalue()
+
+
+def _with_pickled_size(base: dict[str, Any], value: int) -> bytes:
+    """A checkpoint whose head.bias pickles its size (251,) as ``(value,)``."""
+
+    def edit(data: bytes) -> bytes:
+        assert data.count(b"K\xfb\x85") == 1  # BININT1 251, TUPLE1
+        return data.replace(b"K\xfb\x85", _long4(value) + b"\x85")
+
+    return _with_edited_pickle(base, edit)
 
 
 def _with_pickled_numel(base: dict[str, Any], value: int) -> bytes:
     """A checkpoint whose head.bias storage (251 floats) declares ``value``."""
-    payload = _copy(base)
-    payload["state_dict"]["head.bias"] = torch.zeros(251)
-    buf = io.BytesIO()
-    torch.save(payload, buf)
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
-        entries = [(i.filename, zf.read(i)) for i in zf.infolist()]
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
-        for name, data in entries:
-            if name.endswith("data.pkl"):
-                # the persistent id ends ..., 'cpu', 251): BININT1 251, TUPLE
-                assert data.count(b"K\xfbt") == 1
-                at = data.index(b"K\xfbt")
-                data = data[:at] + _long4(value) + data[at + 2 :]
-            zf.writestr(name, data)
-    return out.getvalue()
+
+    def edit(data: bytes) -> bytes:
+        # the persistent id ends ..., 'cpu', 251): BININT1 251, TUPLE
+        assert data.count(b"K\xfbt") == 1
+        at = data.index(b"K\xfbt")
+        return data[:at] + _long4(value) + data[at + 2 :]
+
+    return _with_edited_pickle(base, edit)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pytest
 
 from latentlab.core import perf
 
-from ..probe import python_report
+from ..probe import app_env, python_report
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,15 +87,7 @@ _PROBE = textwrap.dedent(
 
 
 def test_the_switch_reaches_every_device(tmp_path: Path) -> None:
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        XDG_CONFIG_HOME=str(tmp_path),
-        HOME=str(tmp_path),
-        LATENTLAB_DATA=str(tmp_path / "no-data"),  # the shipped shapes pair
-        LATENTLAB_PLAIN="1",
-    )
-    env.pop("QT_NO_GUI_THREADPOOL", None)
+    env = app_env(tmp_path, LATENTLAB_PLAIN="1")
     report = python_report(_PROBE, env)
     assert report == {
         "devices_on": False,

@@ -8,13 +8,12 @@ be on screen first. A fresh interpreter checks ``sys.modules``; no timings.
 
 from __future__ import annotations
 
-import os
 import textwrap
 from typing import TYPE_CHECKING
 
 from latentlab.qt.analysis.registry import VIEWS
 
-from ..probe import python_report
+from ..probe import app_env, python_report
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,14 +68,7 @@ _PROBE = textwrap.dedent(
 
 
 def test_window_is_painted_before_torch_is_imported(tmp_path: Path) -> None:
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        XDG_CONFIG_HOME=str(tmp_path),
-        HOME=str(tmp_path),
-        LATENTLAB_DATA=str(tmp_path / "no-data"),  # the shipped shapes pair
-    )
-    env.pop("QT_NO_GUI_THREADPOOL", None)
+    env = app_env(tmp_path)
     report = python_report(_PROBE, env)
     assert report == {
         "after_import": False,

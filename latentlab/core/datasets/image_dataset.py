@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentlab.core.errors import DataError
-from latentlab.core.text import printable, printable_path
+from latentlab.core.text import printable, printable_middle, printable_path
 
 if TYPE_CHECKING:
     import os
@@ -57,6 +57,15 @@ class ImageDataset:
                     f"{printable(self.name, 80)} has an empty {split} split; "
                     "LatentLab needs images in both splits"
                 )
+
+    def skipped_note(self) -> str:
+        """``"skipped 2 files, e.g. x.png is a PostScript file, not an image"``,
+        or ``""``: the first reason kept whole at its end (file name, why)."""
+        n = len(self.skipped)
+        if not n:
+            return ""
+        first = printable_middle(self.skipped[0], 200, keep_end=150)
+        return f"skipped {n} file{'s, e.g.' if n > 1 else ':'} {first}"
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -4,6 +4,7 @@ Both models have the same encoder body and decoder; the VAE's only difference is
 its stochastic layer: the encoder head outputs ``mu`` and ``logvar`` and
 ``z = mu + sigma * eps`` with ``eps ~ N(0, I)`` (Kingma & Welling 2014, eq. 10).
 The decoder returns logits; :meth:`Autoencoder.decode` applies the sigmoid.
+Both implement :class:`~latentlab.core.model_interface.LatentModel`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentlab.core import perf
+from latentlab.core.model_interface import BERNOULLI
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from latentlab.core.config import ModelConfig
+    from latentlab.core.model_interface import Likelihood
 
 
 def reparameterize(
@@ -214,7 +217,12 @@ class _SubpixelConvTranspose2d(nn.ConvTranspose2d):
 
 
 class Autoencoder(nn.Module):
-    """Deterministic autoencoder: ``z = mu = head(body(x))``."""
+    """Deterministic autoencoder: ``z = mu = head(body(x))``.
+
+    Implements :class:`~latentlab.core.model_interface.LatentModel`. The
+    interface's members are properties and methods, not stored attributes, so
+    the ``state_dict`` (and so every checkpoint) is unchanged.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -232,6 +240,31 @@ class Autoencoder(nn.Module):
         """True for the VAE."""
         return False
 
+    @property
+    def variational(self) -> bool:
+        """The interface's name for :attr:`is_variational`."""
+        return self.is_variational
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of ``z``."""
+        return self.config.latent_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of the images read and written."""
+        return self.config.image_shape
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """Pixels are intensities in [0, 1]."""
+        return (0.0, 1.0)
+
+    @property
+    def likelihood(self) -> Likelihood:
+        """The decoder's logits are independent Bernoulli pixels."""
+        return BERNOULLI
+
     def encode(self, x: torch.Tensor) -> Encoding:
         """``x`` ``(batch, c, h, w)`` in [0, 1] -> :class:`Encoding`."""
         return Encoding(self.head(self.encoder(x)), None)
@@ -240,8 +273,20 @@ class Autoencoder(nn.Module):
         """``z`` ``(batch, latent_dim)`` -> logits ``(batch, c, h, w)``."""
         return self.decoder(z)
 
+    def decode_params(self, z: torch.Tensor) -> torch.Tensor:
+        """The interface's name for :meth:`decode_logits` (the likelihood's
+        parameters). Goes through it so a subclass overriding it is honoured."""
+        return self.decode_logits(z)
+
+    def mean_image(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` -> ``sigmoid(logits)``, the likelihood's mean, in [0, 1]."""
+        return self.likelihood.mean(self.decode_params(z))
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """``z`` ``(batch, latent_dim)`` -> images ``(batch, c, h, w)`` in [0, 1]."""
+        """``z`` ``(batch, latent_dim)`` -> images ``(batch, c, h, w)`` in [0, 1].
+
+        Kept beside :meth:`mean_image` (the same values) for existing callers.
+        """
         return torch.sigmoid(self.decoder(z))
 
     def sample_z(

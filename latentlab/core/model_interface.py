@@ -1,0 +1,162 @@
+"""The interface every model the app shows implements, and its likelihoods.
+
+Views and analyses talk to :class:`LatentModel` rather than to LatentLab's own
+classes, so a model brought from elsewhere (other image shapes, colour, its own
+encoder and decoder) only has to provide these few names. The decoder's output
+is read through a :class:`Likelihood`: it says what the decoder's numbers mean
+(Bernoulli logits for ours), so ``log p(x | z)`` and the image to draw come from
+one place instead of each caller applying a sigmoid of its own.
+
+torch is imported inside the functions: importing this module for its types
+costs nothing (the Qt layer may name the protocol without loading torch).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
+
+    from latentlab.core.models import Encoding
+
+
+class Likelihood(Protocol):
+    """How to read a decoder's output ``params`` as a distribution over images.
+
+    Example::
+
+        lik = model.likelihood
+        nats = -lik.log_prob(model.decode_params(z), x)  # (B,) per image
+        img = lik.mean(model.decode_params(z))  # what to draw
+    """
+
+    name: str
+    """Short identifier, e.g. ``"bernoulli"``."""
+
+    def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``log p(x | params)`` summed over each image, in nats, shape ``(B,)``.
+
+        Example: ``lik.log_prob(logits, x).mean()`` is minus the mean
+        reconstruction loss.
+        """
+        ...
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """The distribution's mean, an image ``(B, C, H, W)`` in the value range.
+
+        Example: ``lik.mean(torch.zeros(1, 1, 2, 2))`` is all 0.5 for Bernoulli.
+        """
+        ...
+
+    def sample(
+        self, params: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """One draw of ``x ~ p(x | params)``, same shape as ``params``.
+
+        Example: ``lik.sample(logits, torch.Generator().manual_seed(0))``.
+        """
+        ...
+
+
+class Bernoulli:
+    """Independent Bernoulli pixels; ``params`` are logits ``(B, C, H, W)``.
+
+    Grey (non-binary) pixels in [0, 1] are used as the targets as they are, not
+    binarized: the continuous relaxation LatentLab trains with, so ``log_prob``
+    is exactly minus the training reconstruction term.
+
+    Example::
+
+        Bernoulli().log_prob(torch.zeros(1, 1, 2, 2), x)  # = 4 * log(0.5)
+    """
+
+    name = "bernoulli"
+
+    def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``sum x log σ(l) + (1 - x) log(1 - σ(l))`` per image, ``(B,)``."""
+        # One definition of the reconstruction term: the training loss's own.
+        from latentlab.core.losses import reconstruction_nats
+
+        return -reconstruction_nats(params, x)
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """``sigmoid(logits)``: P(pixel = 1), in [0, 1]."""
+        import torch
+
+        return torch.sigmoid(params)
+
+    def sample(
+        self, params: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Binary pixels (0.0 or 1.0) drawn with P(1) = ``sigmoid(logits)``."""
+        import torch
+
+        return torch.bernoulli(torch.sigmoid(params), generator=generator)
+
+
+BERNOULLI = Bernoulli()
+"""Shared instance: a Bernoulli likelihood holds no state."""
+
+
+@runtime_checkable
+class LatentModel(Protocol):
+    """A model with a latent space the app can explore.
+
+    ``isinstance(m, LatentModel)`` checks only that the names exist (a runtime
+    protocol cannot check signatures). LatentLab's
+    :class:`~latentlab.core.models.Autoencoder` and ``VAE`` implement it.
+
+    Example::
+
+        enc = model.encode(x)  # x: (B, *model.image_shape) in value_range
+        img = model.mean_image(enc.mu)  # (B, C, H, W) in value_range
+    """
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of ``z``. Example: ``torch.zeros(4, model.latent_dim)``."""
+        ...
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of the images read and written. Example: ``(1, 28, 28)``."""
+        ...
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """Pixel values' ``(low, high)``. Example: ``(0.0, 1.0)`` for ours."""
+        ...
+
+    @property
+    def variational(self) -> bool:
+        """True when ``encode`` gives a posterior scale. Example: VAE -> True."""
+        ...
+
+    @property
+    def likelihood(self) -> Likelihood:
+        """Reads :meth:`decode_params`' output. Example: ``BERNOULLI``."""
+        ...
+
+    def encode(self, x: torch.Tensor) -> Encoding:
+        """``x`` ``(B, C, H, W)`` -> :class:`~latentlab.core.models.Encoding`.
+
+        ``mu`` is ``(B, latent_dim)``; ``sigma`` is the posterior scale for a
+        variational model and None otherwise. Example:
+        ``model.encode(x).sigma is None`` for an AE.
+        """
+        ...
+
+    def decode_params(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` ``(B, latent_dim)`` -> the likelihood's parameters.
+
+        Example: logits ``(B, C, H, W)`` for :class:`Bernoulli`.
+        """
+        ...
+
+    def mean_image(self, z: torch.Tensor) -> torch.Tensor:
+        """``z`` -> ``likelihood.mean(decode_params(z))``, in ``value_range``.
+
+        Example: ``model.mean_image(torch.zeros(1, model.latent_dim))``.
+        """
+        ...

@@ -1,11 +1,13 @@
-"""The app's state in one place, without Qt: two sides, the picked inputs, ε.
+"""The app's state in one place, without Qt: the model slots, the picked
+inputs, ε and the selected group.
 
-:class:`Session` is the only owner of what the window shows. Widgets read it and
-send intents (its methods); they keep no copy. Every change bumps
-:attr:`Session.revision` and the revision of its *scope* (``"side0"``,
-``"side1"``, ``"selection"``, ``"eps"``), and is announced by a psygnal signal,
-so a job computed for an older state is recognised by its :meth:`Session.stamp`
-and dropped (see ``latentlab.qt.jobs``).
+:class:`Session` is the only owner of what the window shows; the
+:class:`~latentlab.core.workspace.Workspace` changes it through its commands.
+Every change bumps :attr:`Session.revision` and the revision of each *scope* it
+touches (``"side0"``, ``"side0.model"``, ``"side0.slice"``, ``"selection"``,
+``"eps"``, ``"group"``, …) and is announced per field by a psygnal signal. A
+result records the stamp of the scopes it was computed from and is current
+while that stamp is (:meth:`Session.stamp`): the one stale rule.
 
 Everything here runs on one thread (the GUI's); jobs get copies.
 """
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from latentlab.core.latent import Codes
     from latentlab.core.models import Autoencoder
 
-SIDES = (0, 1)
+SIDES = (0, 1)  # the slots the window opens with: an AE beside a VAE
 SIDE_NAMES = ("left", "right")
 K_DEFAULT = 64
 K_MAX = 256
@@ -47,6 +49,16 @@ def model_scope(side: int) -> str:
     """The scope of a side's model and data only: unchanged by a save, a new
     slice or a title; for results that depend on the model, not the view."""
     return f"side{side}.model"
+
+
+def slice_scope(side: int) -> str:
+    """The scope of the two latent dims a side's plane shows (and the held ones)."""
+    return f"side{side}.slice"
+
+
+def slot_name(slot: int) -> str:
+    """``left``, ``right``, then ``slot 3``, ``slot 4``… (for messages)."""
+    return SIDE_NAMES[slot] if slot < len(SIDE_NAMES) else f"slot {slot + 1}"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -171,12 +183,20 @@ def describe(dataset: ImageDataset, index: int) -> str:
 
 
 class Session:
-    """The two sides, the selection and the ε state, with change events.
+    """The model slots, the selection and the ε state, with change events.
 
     Signals (psygnal; callbacks run synchronously on the caller's thread)
     -------
+    slotsChanged()
+        A slot was added or removed.
+    modelChanged(int)
+        A slot's model, data, codes or training state is another one.
+    sliceChanged(int)
+        A slot's shown latent dims or held values changed.
+    stateChanged(int)
+        A slot's title, saved state or note changed (not its model).
     sideChanged(int)
-        A side's model, data, codes, slice, title or training state changed.
+        Any of the three above, after them (for widgets showing the whole slot).
     selectionChanged()
         The picked inputs changed (or were reset for a new dataset).
     epsChanged()
@@ -185,13 +205,17 @@ class Session:
         The group of test images selected in a plane changed (scope ``"group"``).
     """
 
+    slotsChanged = Signal()
+    modelChanged = Signal(int)
+    sliceChanged = Signal(int)
+    stateChanged = Signal(int)
     sideChanged = Signal(int)
     selectionChanged = Signal()
     epsChanged = Signal()
     groupChanged = Signal()
 
-    def __init__(self, seed: int = 0) -> None:
-        self.sides: list[Side] = [Side(), Side()]
+    def __init__(self, seed: int = 0, slots: int = len(SIDES)) -> None:
+        self.sides: list[Side] = [Side() for _ in range(slots)]
         self.selection = Selection()
         self._rng = np.random.default_rng(seed)
         self.eps = self._fresh_eps(K_DEFAULT, 2)
@@ -217,27 +241,59 @@ class Session:
         """True when nothing in ``scopes`` changed since ``stamp`` was taken."""
         return self.stamp(*scopes) == tuple(stamp)
 
+    def touch(self, *scopes: str) -> None:
+        """Mark ``scopes`` changed (a newer request, a new run): every result
+        computed from them is stale from now on."""
+        self._bump(*scopes)
+
     def new_run(self) -> None:
         """A training run started or ended: its snapshots' jobs are stale after."""
         self._bump("run")
 
     # --- sides -------------------------------------------------------------------
 
+    def add_slot(self) -> int:
+        """Append an empty slot; returns its index."""
+        self.sides.append(Side())
+        self._bump("slots")
+        self.slotsChanged.emit()
+        return len(self.sides) - 1
+
+    def remove_slot(self, slot: int) -> None:
+        """Remove ``slot``; the ones after it move up (their results are stale)."""
+        if not 0 <= slot < len(self.sides):
+            raise IndexError(f"no slot {slot}: there are {len(self.sides)}")
+        del self.sides[slot]
+        for moved in range(slot, len(self.sides) + 1):
+            self._bump(side_scope(moved), model_scope(moved), slice_scope(moved))
+        self._bump("slots")
+        self.slotsChanged.emit()
+        self._follow_sides()
+
     def set_side(self, side: int, state: Side) -> None:
-        """Replace what ``side`` holds."""
+        """Replace what ``side`` holds; announce each field that changed."""
         old = self.sides[side]
         self.sides[side] = state
-        same_model = (
+        new_model = not (
             old.model is state.model
             and old.checkpoint is state.checkpoint
             and old.codes is state.codes
             and old.dataset is state.dataset
             and old.training == state.training  # a snapshot's weights, or final
         )
-        if same_model:
-            self._bump(side_scope(side))
-        else:
-            self._bump(side_scope(side), model_scope(side))
+        new_slice = old.latent_slice != state.latent_slice
+        scopes = [side_scope(side)]
+        if new_model:
+            scopes.append(model_scope(side))
+        if new_slice:
+            scopes.append(slice_scope(side))
+        self._bump(*scopes)
+        if new_model:
+            self.modelChanged.emit(side)
+        if new_slice:
+            self.sliceChanged.emit(side)
+        if not new_model and not new_slice:
+            self.stateChanged.emit(side)
         self.sideChanged.emit(side)
         self._follow_sides()
 
@@ -248,10 +304,10 @@ class Session:
         return state
 
     def role(self, kind: str) -> int | None:
-        """The side showing the ``"vae"`` (right preferred) or ``"ae"`` (left
-        preferred), with its codes ready; None when no side does."""
-        order = (1, 0) if kind == "vae" else (0, 1)
-        for s in order:
+        """The slot showing the ``"vae"`` (the last preferred) or ``"ae"`` (the
+        first preferred), with its codes ready; None when no slot does."""
+        order = range(len(self.sides))
+        for s in reversed(order) if kind == "vae" else order:
             state = self.sides[s]
             if state.ready and state.is_vae == (kind == "vae"):
                 return s
@@ -407,10 +463,15 @@ class Session:
         e = self.eps.eps
         return e if self.eps.fixed else self._draw(*e.shape)
 
-    def posterior(self) -> Posterior | None:
-        """The picked input's posterior in the VAE, or None (no VAE, no input,
-        or the input encodes to NaN or infinity)."""
-        side = self.role("vae")
+    def posterior(self, slot: int | None = None) -> Posterior | None:
+        """The picked input's posterior in the VAE of ``slot`` (None: the
+        last VAE), or None (no VAE, no input, or the input encodes to NaN or
+        infinity)."""
+        side = self.role("vae") if slot is None else slot
+        if side is not None and not (
+            0 <= side < len(self.sides) and self.sides[side].ready
+        ):
+            return None
         index = self.selection.current
         if side is None or index is None:
             return None

@@ -1,4 +1,6 @@
-"""The app's training run: an AE and a VAE side by side on a training thread."""
+"""The one training path: models of the asked kinds, side by side, on one
+dataset; the window, the command line and scripts all run :func:`training_job`
+(through a workspace's job runner)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,19 @@ if TYPE_CHECKING:
     from latentlab.core.data import ImageDataset
     from latentlab.core.models import Autoencoder
     from latentlab.core.training import TrainResult
-    from latentlab.core.training_thread import TrainingThread
+    from latentlab.core.training_thread import TrainingControl
 
 
 @dataclass(frozen=True, slots=True)
 class TrainSpec:
-    """What the Train action asked for: one AE and one VAE on one dataset."""
+    """What a training run trains: one model per entry of ``kinds`` (by
+    default an AE and a VAE), all on one dataset with one configuration.
+
+    Example
+    -------
+    >>> TrainSpec(dataset="shapes", epochs=1).kinds
+    ('ae', 'vae')
+    """
 
     dataset: str = "shapes"
     data_dir: str | None = None
@@ -32,6 +41,34 @@ class TrainSpec:
     seed: int = 0
     autosave_dir: str | None = None
     download: bool = False
+    kinds: tuple[str, ...] = ("ae", "vae")
+    hidden: tuple[int, ...] | None = None  # None: ModelConfig's default
+    device: str = "auto"
+    snapshot_interval_s: float = 0.5
+
+    def model_configs(self, image_shape: tuple[int, int, int]) -> list[ModelConfig]:
+        """One validated :class:`ModelConfig` per kind, for images of ``image_shape``."""
+        extra = {} if self.hidden is None else {"hidden": tuple(self.hidden)}
+        common = ModelConfig(
+            latent_dim=self.latent_dim,
+            backbone=self.backbone,  # type: ignore[arg-type]
+            image_shape=image_shape,
+            beta=self.beta,
+            **extra,
+        )
+        return [replace(common, kind=kind) for kind in self.kinds]  # type: ignore[arg-type]
+
+    def train_config(self, threads: int | None = None) -> TrainConfig:
+        """The :class:`TrainConfig` of this run (``threads``: torch threads)."""
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            seed=self.seed,
+            device=self.device,
+            threads=threads,
+            snapshot_interval_s=self.snapshot_interval_s,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,40 +83,27 @@ class TrainingStarted:
 def training_job(
     spec: TrainSpec,
     cache: DatasetCache,
-    trainer: TrainingThread,
-    threads: int | None,
+    control: TrainingControl,
+    threads: int | None = None,
 ) -> Generator[Any, None, TrainResult]:
-    """Train an AE and a VAE side by side on ``trainer`` (runs in a job).
+    """Train one model per ``spec.kinds`` side by side under ``control``.
 
-    This thread only loads the data and relays the training thread's events;
-    ``threads`` is the training thread's torch threads (the cores the window
-    leaves, :func:`~latentlab.core.threads.training_threads`; None: torch's
-    default).
+    A :class:`~latentlab.core.training_thread.TrainingThread` trains on a
+    thread of its own (the window: this job only loads the data and relays its
+    events); a plain :class:`~latentlab.core.training_thread.TrainingControl`
+    trains on the caller's thread (scripts, the command line, tests).
+    ``threads`` is the torch threads of the run (None: torch's default).
     """
-    from latentlab.core.training import new_model
+    from latentlab.core.training import check_training_memory, new_model
 
     dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
-    common = ModelConfig(
-        latent_dim=spec.latent_dim,
-        backbone=spec.backbone,  # type: ignore[arg-type]
-        image_shape=dataset.image_shape,
-        beta=spec.beta,
-    )
-    models = (
-        new_model(replace(common, kind="ae"), seed=spec.seed),
-        new_model(replace(common, kind="vae"), seed=spec.seed),
-    )
-    config = TrainConfig(
-        epochs=spec.epochs,
-        batch_size=spec.batch_size,
-        lr=spec.lr,
-        seed=spec.seed,
-        threads=threads,
-        snapshot_interval_s=0.5,
-    )
+    configs = spec.model_configs(dataset.image_shape)
+    config = spec.train_config(threads)
+    check_training_memory(configs, config.batch_size)
+    models = tuple(new_model(c, seed=spec.seed) for c in configs)
     yield TrainingStarted(dataset, dataset.identity(), models)
     return (
-        yield from trainer.train(
+        yield from control.train(
             models,
             dataset,
             config,

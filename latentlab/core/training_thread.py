@@ -56,11 +56,12 @@ class Autosaved:
     paths: tuple[Path, ...]
 
 
-class TrainingThread:
-    """One training run on a dedicated thread.
+class TrainingControl:
+    """Stop, pause and kill flags for one run, read between two steps.
 
     :meth:`stop`, :meth:`pause` and :meth:`kill` may be called from any
-    thread; none of them waits.
+    thread; none of them waits. :meth:`train_here` runs on the caller's thread
+    (scripts, the command line, tests); :class:`TrainingThread` on its own.
     """
 
     def __init__(self) -> None:
@@ -68,13 +69,8 @@ class TrainingThread:
         self._running = threading.Event()  # cleared while paused
         self._running.set()
         self._killed = False
-        self._thread: threading.Thread | None = None
-        self.native_id: int | None = None
-        """The training thread's id for the OS, once it runs (for niceness)."""
         self.steps_done = 0
         """Steps taken so far (read from any thread)."""
-
-    # --- control, from any thread ----------------------------------------------------
 
     def stop(self) -> None:
         """End training after the current step; the models keep what they learned."""
@@ -99,6 +95,47 @@ class TrainingThread:
         self.stop()
 
     def close(self) -> None:
+        """Kill the run (nothing to wait for on the caller's thread)."""
+        self.kill()
+
+    def _should_stop(self) -> bool:
+        self.steps_done += 1
+        while not self._running.wait(POLL_S):
+            if self._stop.is_set():  # a stop racing a pause still ends the run
+                break
+        return self._stop.is_set()
+
+    def train(
+        self,
+        models: Sequence[Autoencoder],
+        dataset: ImageDataset,
+        config: TrainConfig,
+        *,
+        autosave_dir: str | Path | None = None,
+    ) -> Generator[Any, None, TrainResult]:
+        """Train ``models`` in place on this thread; yields :func:`train`'s
+        events and :class:`Autosaved` after each epoch when ``autosave_dir``
+        is given."""
+        if autosave_dir is not None:
+            autosave_dir = prepare_folder(autosave_dir, what="autosave folder")
+        result = yield from _train_and_autosave(
+            list(models), dataset, config, autosave_dir, self
+        )
+        if self._killed:
+            result.cancelled = True
+        return result
+
+
+class TrainingThread(TrainingControl):
+    """One training run on a dedicated thread, below the window in the scheduler."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread: threading.Thread | None = None
+        self.native_id: int | None = None
+        """The training thread's id for the OS, once it runs (for niceness)."""
+
+    def close(self) -> None:
         """Kill the run and wait briefly for its thread to end."""
         self.kill()
         if self.alive:
@@ -108,13 +145,6 @@ class TrainingThread:
     def alive(self) -> bool:
         """True while the training thread runs."""
         return self._thread is not None and self._thread.is_alive()
-
-    def _should_stop(self) -> bool:
-        self.steps_done += 1
-        while not self._running.wait(POLL_S):
-            if self._stop.is_set():  # a stop racing a pause still ends the run
-                break
-        return self._stop.is_set()
 
     # --- the run, on the caller's thread ---------------------------------------------
 
@@ -212,13 +242,7 @@ class TrainingThread:
         self.native_id = threading.get_native_id()
         lower_this_thread(TRAINING_NICENESS)
         try:
-            run = train(models, dataset, config, should_stop=self._should_stop)
-            log = RunLog(len(models))
-            saver = (
-                Autosaver(autosave_dir, dataset.identity())
-                if autosave_dir is not None
-                else None
-            )
+            run = _train_and_autosave(models, dataset, config, autosave_dir, self)
             while True:
                 try:
                     event = next(run)
@@ -226,12 +250,34 @@ class TrainingThread:
                     events.put(("done", done.value))
                     return
                 events.put(("event", event))
-                if isinstance(event, EpochEnd):
-                    log.add(event)
-                    if saver is not None and not self._killed:
-                        events.put(("event", saver.save(models, log)))
         except Exception as exc:  # every failure goes to the caller's thread
             events.put(("error", exc))
+
+
+def _train_and_autosave(
+    models: list[Autoencoder],
+    dataset: ImageDataset,
+    config: TrainConfig,
+    autosave_dir: Path | None,
+    control: TrainingControl,
+) -> Generator[Any, None, TrainResult]:
+    """:func:`train` under ``control``, saving every model after each epoch
+    into ``autosave_dir`` (None: no autosave)."""
+    run = train(models, dataset, config, should_stop=control._should_stop)
+    log = RunLog(len(models))
+    saver = (
+        Autosaver(autosave_dir, dataset.identity()) if autosave_dir is not None else None
+    )
+    while True:
+        try:
+            event = next(run)
+        except StopIteration as done:
+            return done.value
+        yield event
+        if isinstance(event, EpochEnd):
+            log.add(event)
+            if saver is not None and not control._killed:
+                yield saver.save(models, log)
 
 
 class Autosaver:

@@ -1,0 +1,215 @@
+"""What a view needs, which slots it compares, and the analyses the workspace
+runs for it: each result is stored with the inputs it declared
+(:meth:`~latentlab.core.workspace.Workspace.compute`).
+
+A view names its needs with :data:`NEEDS` words: ``"vae"`` (a variational
+model), ``"ae"`` (a plain autoencoder) or ``"model"`` (either). The user may
+choose the slots (:meth:`WorkspaceAnalyses.choose`); otherwise the first AE and
+the last VAE are used, so the window still opens comparing an AE with a VAE.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from latentlab.core.session import model_scope, side_scope
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from latentlab.core.session import Side
+
+NEEDS = {"vae": "a VAE", "ae": "an autoencoder (AE)", "model": "a model"}
+
+
+def fits(state: Side, need: str) -> bool:
+    """True when a ready slot ``state`` can serve ``need``."""
+    if not state.ready:
+        return False
+    return need == "model" or state.is_vae == (need == "vae")
+
+
+class WorkspaceAnalyses:
+    """Slot choice and analysis commands of a
+    :class:`~latentlab.core.workspace.Workspace`."""
+
+    def _init_analyses(self) -> None:
+        self.chosen: dict[str, tuple[int, ...]] = {}
+        """Slots the user chose per view (key), one per need."""
+
+    def choose(self, view: str, slots: Sequence[int] | None) -> None:
+        """Let ``view`` compare ``slots`` (one per need; None: the default)."""
+        if slots is None:
+            self.chosen.pop(view, None)
+        else:
+            self.chosen[view] = tuple(int(s) for s in slots)
+        self.session.touch(f"choice:{view}")
+
+    def slots_for(self, view: str, needs: Sequence[str]) -> list[int | None]:
+        """The slot serving each of ``needs`` for ``view``: the user's choice
+        where it still fits, else the first AE / the last VAE / the first
+        model not used yet; None where none fits."""
+        sides = self.session.sides
+        chosen = self.chosen.get(view, ())
+        out: list[int | None] = []
+        for i, need in enumerate(needs):
+            pick = chosen[i] if i < len(chosen) else None
+            if pick is not None and pick < len(sides) and fits(sides[pick], need):
+                out.append(pick)
+                continue
+            order = list(range(len(sides)))
+            if need == "vae":
+                order.reverse()
+            free = [s for s in order if s not in out and fits(sides[s], need)]
+            out.append(free[0] if free else None)
+        return out
+
+    def _pair(self, slots: Sequence[int] | None) -> tuple[int, int]:
+        if slots is None:
+            a, b = self.slots_for("interpolation", ("ae", "vae"))
+        else:
+            a, b = slots
+        if a is None or b is None:
+            raise self._missing("an AE and a VAE with their test sets")
+        return a, b
+
+    def _vae(self, slot: int | None) -> int:
+        if slot is None:
+            (slot,) = self.slots_for("gradient", ("vae",))
+        if slot is None:
+            raise self._missing("a VAE with its test set")
+        return slot
+
+    @staticmethod
+    def _missing(what: str) -> Exception:
+        from latentlab.core.errors import LatentLabError
+
+        return LatentLabError(f"this analysis needs {what}: open or train one first")
+
+    # --- interpolation -----------------------------------------------------------
+
+    def interpolate(
+        self,
+        steps: int = 12,
+        *,
+        slots: Sequence[int] | None = None,
+        names: Sequence[str] = ("AE", "VAE"),
+        **callbacks: Callable[..., Any],
+    ) -> str:
+        """Decode the straight path between the picked inputs' codes (A → B)
+        in two slots; the result (``list[StripResult]``) is stored under
+        ``"interpolation.strips"``, which is returned."""
+        from latentlab.core.analysis.interpolation import interpolation_strips
+
+        a_slot, b_slot = self._pair(slots)
+        sel = self.session.selection
+        data = self.slots[b_slot].dataset
+        if sel.previous is None or sel.current is None:
+            raise self._missing("two picked inputs")
+        key = "interpolation.strips"
+        self.compute(
+            key,
+            interpolation_strips,
+            [(n, self.slots[s].model) for n, s in zip(names, (a_slot, b_slot))],
+            data.test_images[sel.previous],
+            data.test_images[sel.current],
+            steps,
+            data.train_images,
+            inputs=(side_scope(a_slot), side_scope(b_slot), "selection"),
+            **callbacks,
+        )
+        return key
+
+    def measure_pairs(
+        self,
+        n_pairs: int = 200,
+        steps: int = 12,
+        seed: int = 0,
+        *,
+        slots: Sequence[int] | None = None,
+        names: Sequence[str] = ("AE", "VAE"),
+        **callbacks: Callable[..., Any],
+    ) -> str:
+        """Interpolate ``n_pairs`` random test pairs in two slots; the
+        :class:`~latentlab.core.analysis.pair_statistics.ManyPairs` goes under
+        ``"interpolation.pairs"``, which is returned."""
+        from latentlab.core.analysis.pair_statistics import many_pairs
+
+        a_slot, b_slot = self._pair(slots)
+        key = "interpolation.pairs"
+        self.compute(
+            key,
+            many_pairs,
+            [(n, self.slots[s].model) for n, s in zip(names, (a_slot, b_slot))],
+            self.slots[b_slot].dataset,
+            n_pairs=n_pairs,
+            steps=steps,
+            seed=seed,
+            inputs=(model_scope(a_slot), model_scope(b_slot)),
+            **callbacks,
+        )
+        return key
+
+    # --- the gradient path -------------------------------------------------------
+
+    def gradient_table(
+        self, *, slot: int | None = None, **callbacks: Callable[..., Any]
+    ) -> str:
+        """Per-sample pathwise gradients for the picked input's current μ, σ
+        and ε in a VAE (``"gradient.table"``)."""
+        from latentlab.core.analysis.gradient import gradient_table
+
+        slot = self._vae(slot)
+        post = self._posterior(slot)
+        state, s = self.slots[slot], post.samples
+        key = "gradient.table"
+        self.compute(
+            key,
+            gradient_table,
+            state.model,
+            state.dataset,
+            post.index,
+            s.mu,
+            s.sigma,
+            s.eps,
+            inputs=(side_scope(slot), "selection", "eps"),
+            **callbacks,
+        )
+        return key
+
+    def measure_gradient(
+        self,
+        seed: int = 0,
+        repeats: int = 20,
+        *,
+        slot: int | None = None,
+        **callbacks: Callable[..., Any],
+    ) -> str:
+        """Both estimators' variances for the picked input in a VAE, over
+        ``repeats`` fresh noise draws (``"gradient.variance"``). While the
+        VAE trains, the result stays with the input, not the snapshot."""
+        from latentlab.core.analysis.gradient import measure_variances
+
+        slot = self._vae(slot)
+        post = self._posterior(slot)
+        state = self.slots[slot]
+        inputs = ("selection",) if state.training else (model_scope(slot), "selection")
+        key = "gradient.variance"
+        self.compute(
+            key,
+            measure_variances,
+            state.model,
+            state.dataset,
+            post.index,
+            seed,
+            repeats,
+            inputs=inputs,
+            **callbacks,
+        )
+        return key
+
+    def _posterior(self, slot: int) -> Any:
+        post = self.session.posterior(slot)
+        if post is None:
+            raise self._missing("a picked input whose code is finite")
+        return post

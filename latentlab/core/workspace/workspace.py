@@ -1,0 +1,560 @@
+"""The workspace: the one place the program's work is arranged, without Qt.
+
+It owns the :class:`~latentlab.core.session.Session` (the model slots, the
+picks, ε, the selected group), runs every job through an injected
+:class:`~latentlab.core.workspace.runner.Runner`, keeps every result with the
+state it was computed from, and announces what happened per field (psygnal).
+The window, the command line, scripts, notebooks and tests all drive it the
+same way; the window's controller only relays its events to widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psygnal import Signal
+
+from latentlab.core.analysis.planes import (
+    DatasetCache,
+    GridRequest,
+    Prepared,
+    decode_at,
+    decode_manifold,
+    load_and_prepare,
+    prepare,
+)
+from latentlab.core.errors import LatentLabError
+from latentlab.core.session import Session, Side, side_scope, slot_name
+from latentlab.core.workspace.analyses import WorkspaceAnalyses
+from latentlab.core.workspace.runner import SyncRunner
+from latentlab.core.workspace.training import WorkspaceTraining
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Sequence
+
+    from latentlab.core.checkpoints import Checkpoint
+    from latentlab.core.data import ImageDataset
+    from latentlab.core.latent import LatentRect, LatentSlice
+    from latentlab.core.workspace.runner import Runner
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """An analysis result with the state it was computed from: the session
+    scopes its analysis declared and their revisions then."""
+
+    key: str
+    value: Any
+    inputs: tuple[str, ...]
+    stamp: tuple[int, ...]
+
+
+class Workspace(WorkspaceTraining, WorkspaceAnalyses):
+    """Model slots, commands, jobs and results: what the window, the command
+    line and scripts drive.
+
+    Parameters
+    ----------
+    runner : Runner, optional
+        Runs the jobs; by default a :class:`SyncRunner` (every command returns
+        when its work is done, and errors raise).
+    data_dir : str, optional
+        Where datasets are found.
+    slots : int
+        Empty model slots to start with (the window: an AE beside a VAE).
+
+    Example
+    -------
+    >>> from latentlab.core.workspace import Workspace
+    >>> ws = Workspace()
+    >>> ws.open("models/fashion-mnist-vae-2d.pt", slot=1)   # doctest: +SKIP
+    >>> ws.decode(0.0, 0.0)                                 # doctest: +SKIP
+    >>> ws.session.sides[1].kind                            # doctest: +SKIP
+    'VAE'
+
+    Signals
+    -------
+    decoded(int, Decoded), manifoldReady(int, Manifold)
+        A slot decoded a point / a manifold.
+    opened(int, str), saved(int, str), codesExported(int, str)
+        A file was read or written for a slot.
+    loading(int, bool)
+        A slot's model is being prepared (True) or is ready (False).
+    datasetNeeded(int, Checkpoint)
+        A model trained elsewhere names no dataset; answer with
+        :meth:`use_dataset` (only when :attr:`asks_dataset`).
+    resultChanged(str)
+        The result stored under that key is new.
+    errorRaised(str, str), status(str)
+        Title and message of a failure; a line of news.
+
+    The training signals are documented in
+    :class:`~latentlab.core.workspace.training.WorkspaceTraining`.
+    """
+
+    decoded = Signal(int, object)
+    manifoldReady = Signal(int, object)
+    opened = Signal(int, str)
+    saved = Signal(int, str)
+    codesExported = Signal(int, str)
+    loading = Signal(int, bool)
+    datasetNeeded = Signal(int, object)
+    resultChanged = Signal(str)
+    errorRaised = Signal(str, str)
+    status = Signal(str)
+
+    def __init__(
+        self,
+        runner: Runner | None = None,
+        *,
+        data_dir: str | None = None,
+        slots: int = 2,
+        session: Session | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.runner: Runner = runner or SyncRunner()
+        self.runner.on_busy = self._on_busy
+        self.session = session or Session(seed, slots)
+        self.data_dir = data_dir
+        self.datasets = DatasetCache()
+        self.results: dict[str, Result] = {}
+        self.raise_errors = not self.runner.background
+        """Scripts: a failed command raises. The window: it is reported."""
+        self.asks_dataset = False
+        """True once someone answers :attr:`datasetNeeded`; otherwise such a
+        model is shown without a test set."""
+        self.last_xy: tuple[float, float] | None = None
+        """The plane point decoded last (decoded again in a new model)."""
+        self._grid_wanted: dict[int, GridRequest] = {}
+        self.closed = False
+        self._init_training()
+        self._init_analyses()
+
+    # --- slots -------------------------------------------------------------------
+
+    @property
+    def slots(self) -> list[Side]:
+        """The model slots, in order (read-only use; change them by commands)."""
+        return self.session.sides
+
+    def add_slot(self) -> int:
+        """A new empty slot at the end; returns its index."""
+        return self.session.add_slot()
+
+    def remove_slot(self, slot: int) -> None:
+        """Remove an idle slot (not one being trained)."""
+        if self.session.sides[slot].training:
+            raise LatentLabError(f"the {slot_name(slot)} model is training; stop it first")
+        self._grid_wanted = {
+            s - (s > slot): g for s, g in self._grid_wanted.items() if s != slot
+        }
+        self.session.remove_slot(slot)
+
+    def _slot(self, slot: int | None) -> int:
+        """``slot``, or the first empty one (a new one when none is empty)."""
+        if slot is not None:
+            if not 0 <= slot < len(self.slots):
+                raise LatentLabError(
+                    f"no slot {slot}: there are {len(self.slots)} (add one first)"
+                )
+            return slot
+        for i, state in enumerate(self.slots):
+            if state.checkpoint is None and not state.training:
+                return i
+        return self.add_slot()
+
+    # --- jobs and results: the one stale rule ------------------------------------
+
+    def submit(
+        self,
+        kind: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        inputs: Sequence[str] = (),
+        supersede: bool = True,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+        on_finish: Callable[[], None] | None = None,
+        delay_s: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        """Run ``fn(*args, **kwargs)`` as the latest job of ``kind``.
+
+        The job's results (``on_result``, and ``on_progress`` for a generator)
+        are delivered while the session scopes it declared in ``inputs`` are
+        unchanged; with ``supersede`` (the default) the job's own request is
+        one of its inputs, so a newer job of the same kind makes it stale (and
+        stops it at its next yield). ``supersede=False`` suits results that are
+        still right, only older (a manifold for the previous zoom, while
+        dragging). That is the only rule that drops a result.
+        """
+        if self.closed:
+            return
+        request = f"job:{kind}"
+        self.session.touch(request)
+        scopes = (*inputs, request) if supersede else tuple(inputs)
+        stamp = self.session.stamp(*scopes)
+        own = self.session.stamp(request)
+
+        def current() -> bool:
+            return not self.closed and self.session.is_current(scopes, stamp)
+
+        def deliver(callback: Callable[[Any], None] | None) -> Callable[[Any], None]:
+            def guarded(value: Any) -> None:
+                if callback is not None and current():
+                    callback(value)
+
+            return guarded
+
+        def failed(exc: Exception) -> None:
+            # An error is news unless a newer request of its kind replaced it.
+            if not self.closed and self.session.is_current((request,), own):
+                (on_error or self._reporter(kind))(exc)
+
+        self.runner.submit(
+            kind,
+            fn,
+            *args,
+            on_result=deliver(on_result),
+            on_error=failed,
+            on_progress=deliver(on_progress) if on_progress is not None else None,
+            on_finish=on_finish,
+            supersede=supersede,
+            delay_s=delay_s,
+            **kwargs,
+        )
+
+    def cancel(self, kind: str) -> None:
+        """Stop the job of ``kind``; a result it still returns is stale."""
+        self.session.touch(f"job:{kind}")
+        self.runner.cancel(kind)
+
+    def busy(self, kind: str) -> bool:
+        """True while a job of ``kind`` runs or waits."""
+        return self.runner.busy(kind)
+
+    def compute(
+        self,
+        key: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        inputs: Sequence[str],
+        on_result: Callable[[Any], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run an analysis as job ``key`` and store its result with its inputs.
+
+        The result is kept under ``key`` (:meth:`result`) and announced by
+        :attr:`resultChanged`; ``on_result`` is called with it too. It is
+        current while the session scopes in ``inputs`` are unchanged.
+
+        Example
+        -------
+        >>> ws.compute("mean", float.__add__, 1.0, 2.0, inputs=())  # doctest: +SKIP
+        >>> ws.result("mean")                                       # doctest: +SKIP
+        3.0
+        """
+        inputs = tuple(inputs)
+
+        def store(value: Any) -> None:
+            self.results[key] = Result(key, value, inputs, self.session.stamp(*inputs))
+            if on_result is not None:
+                on_result(value)
+            self.resultChanged.emit(key)
+
+        self.submit(key, fn, *args, inputs=inputs, on_result=store, **kwargs)
+
+    def result(self, key: str) -> Any | None:
+        """The result stored under ``key`` while it is current, else None."""
+        record = self.results.get(key)
+        if record is None or not self.session.is_current(record.inputs, record.stamp):
+            return None
+        return record.value
+
+    def forget(self, key: str) -> None:
+        """Drop the result stored under ``key`` (a view cleared it)."""
+        self.results.pop(key, None)
+
+    def _on_busy(self, kind: str, busy: bool) -> None:
+        if kind.startswith("load") and kind[4:].isdigit():
+            self.loading.emit(int(kind[4:]), busy)
+
+    # --- opening and saving ------------------------------------------------------
+
+    def open(self, path: str | os.PathLike[str], slot: int | None = None) -> int:
+        """Open a checkpoint into ``slot`` (None: the first empty slot).
+
+        The slot keeps its current model until the new one is ready; a bad
+        file is reported (scripts: raised) and changes nothing. Returns the slot.
+        """
+        slot = self._slot(slot)
+        name = Path(path).name
+        self.status.emit(f"Loading {name}…")
+        self.submit(
+            f"load{slot}",
+            load_and_prepare,
+            str(path),
+            self.data_dir,
+            self.datasets,
+            inputs=("run",),
+            on_result=lambda prepared: self._on_file_loaded(slot, prepared),
+            on_error=lambda exc: self._fail(f"Could not open {name}", exc),
+        )
+        return slot
+
+    def _on_file_loaded(self, slot: int, prepared: Prepared) -> None:
+        if prepared.checkpoint.needs_dataset and self.asks_dataset:
+            self.datasetNeeded.emit(slot, prepared.checkpoint)
+            return
+        self._install(slot, prepared, unsaved=False)
+
+    def use_dataset(self, slot: int, checkpoint: Checkpoint, name: str | None) -> None:
+        """Show a model trained elsewhere with the test set of dataset ``name``
+        (None: without a test set; it still decodes)."""
+        if name:
+            checkpoint.dataset = {"name": name}
+        self.show_checkpoint(slot, checkpoint, unsaved=False)
+
+    def show_checkpoint(
+        self, slot: int, checkpoint: Checkpoint, *, unsaved: bool = False
+    ) -> None:
+        """Show an in-memory checkpoint in ``slot`` (its data prepared as a job)."""
+        self.submit(
+            f"load{slot}",
+            prepare,
+            checkpoint,
+            self.data_dir,
+            self.datasets,
+            inputs=("run",),
+            allow_folder_scan=True,  # trained or made here: the user chose its data
+            on_result=lambda prepared: self._install(slot, prepared, unsaved=unsaved),
+            on_error=lambda exc: self._fail("Could not show the model", exc),
+        )
+
+    def _install(self, slot: int, prepared: Prepared, *, unsaved: bool) -> None:
+        if self.slots[slot].training:
+            return  # training owns this slot now; the load lost the race
+        ckpt = prepared.checkpoint
+        self._grid_wanted.pop(slot, None)  # the plane asks again for the new model
+        self.session.set_side(
+            slot,
+            Side(
+                checkpoint=ckpt,
+                model=ckpt.model,
+                dataset=prepared.dataset,
+                codes=prepared.codes,
+                latent_slice=prepared.latent_slice,
+                unsaved=unsaved,
+                note=prepared.note,
+            ),
+        )
+        name = ckpt.path.name if ckpt.path else "model"
+        self.status.emit(
+            f"{slot_name(slot).capitalize()}: {name} — {ckpt.title()}"
+            + (f" ({prepared.note})" if prepared.note else "")
+        )
+        if ckpt.path is not None:
+            self.opened.emit(slot, str(ckpt.path))
+        self._report_skipped(prepared.dataset)
+        if self.last_xy is not None:
+            self._decode_slot(slot, *self.last_xy)
+
+    def _report_skipped(self, dataset: ImageDataset | None) -> None:
+        """Say which files of an image folder were not read, and why (in a
+        box in the window: a status line would be gone before a short run ends)."""
+        if dataset is not None and dataset.skipped:
+            note = dataset.skipped_note()
+            self.errorRaised.emit(
+                "Files of the folder skipped", note[0].upper() + note[1:]
+            )
+
+    def _save_args(self, slot: int) -> tuple[Checkpoint, dict[str, Any]]:
+        from latentlab.core.checkpoints import metrics_summary
+
+        state = self.slots[slot]
+        if state.checkpoint is None or state.training:
+            raise LatentLabError(f"the {slot_name(slot)} slot has no finished model")
+        ckpt = state.checkpoint
+        return ckpt, {
+            "history": ckpt.history,
+            "dataset": ckpt.dataset,
+            "metrics": ckpt.metrics or metrics_summary(ckpt.history),
+            "timeline": ckpt.timeline,
+        }
+
+    def _mark_saved(self, slot: int, ckpt: Checkpoint, written: Path) -> None:
+        ckpt.path = written
+        if self.slots[slot].checkpoint is ckpt:
+            self.session.update_side(slot, unsaved=False)
+        message = f"Saved {written}"
+        if ckpt.timeline is not None and written.suffix.lower() == ".safetensors":
+            # The format holds weights, config and history only.
+            message += " without its training timeline (save as .pt to keep it)"
+        self.status.emit(message)
+        self.saved.emit(slot, str(written))
+
+    def save(
+        self, slot: int, path: str | os.PathLike[str], *, overwrite: bool = False
+    ) -> None:
+        """Save ``slot``'s model to ``path`` as a job (an atomic write; an
+        existing file is replaced only with ``overwrite``)."""
+        from latentlab.core.checkpoints import save_checkpoint
+
+        try:
+            ckpt, extra = self._save_args(slot)
+        except LatentLabError as exc:
+            self._fail("Nothing to save", exc)
+            return
+        target = Path(path)
+        self.submit(
+            f"save{slot}",
+            save_checkpoint,
+            target,
+            ckpt.model,
+            overwrite=overwrite,
+            on_result=lambda written: self._mark_saved(slot, ckpt, written),
+            on_error=lambda exc: self._fail(f"Could not save {target.name}", exc),
+            **extra,
+        )
+
+    def save_now(self, slot: int, path: str | os.PathLike[str]) -> bool:
+        """Save at once, on this thread (before quitting); True when written."""
+        from latentlab.core.checkpoints import save_checkpoint
+
+        try:
+            ckpt, extra = self._save_args(slot)
+            written = save_checkpoint(Path(path), ckpt.model, overwrite=True, **extra)
+        except LatentLabError as exc:
+            self._fail(f"Could not save {Path(path).name}", exc)
+            return False
+        self._mark_saved(slot, ckpt, written)
+        return True
+
+    def export_codes(self, slot: int, path: str | os.PathLike[str]) -> None:
+        """Write ``slot``'s encoded test set as CSV (the caller asked before
+        replacing a file)."""
+        from latentlab.core.codes_csv import write_codes_csv
+
+        state = self.slots[slot]
+        if state.codes is None or state.dataset is None:
+            self._fail(
+                "No codes to export",
+                LatentLabError("This slot shows no encoded test set"),
+            )
+            return
+        target = Path(path)
+        self.submit(
+            f"csv{slot}",
+            write_codes_csv,
+            target,
+            state.codes,
+            state.dataset.test_labels.numpy(),
+            state.dataset.class_names,
+            overwrite=True,
+            on_result=lambda written: self._on_codes_written(slot, written),
+            on_error=lambda exc: self._fail(f"Could not write {target.name}", exc),
+        )
+
+    def _on_codes_written(self, slot: int, written: Path) -> None:
+        self.status.emit(f"Wrote the {slot_name(slot)} codes to {written}")
+        self.codesExported.emit(slot, str(written))
+
+    # --- decoding, picks, selection, ε -------------------------------------------
+
+    def decode(self, x: float, y: float) -> None:
+        """Decode plane point (x, y) in every slot with a model (on this
+        thread: well under a frame for the shipped decoders)."""
+        self.last_xy = (float(x), float(y))
+        for slot in range(len(self.slots)):
+            self._decode_slot(slot, x, y)
+
+    def _decode_slot(self, slot: int, x: float, y: float) -> None:
+        state = self.slots[slot]
+        if state.model is not None:
+            self.decoded.emit(slot, decode_at(state.model, state.latent_slice, x, y))
+
+    def request_manifold(self, slot: int, rect: LatentRect, n: int) -> None:
+        """Decode an ``n``-tile manifold over ``rect`` as a job (0: none).
+
+        Tiles stay square, so decoded images keep their aspect ratio; while
+        training, each snapshot redraws the last requested manifold itself.
+        """
+        state = self.slots[slot]
+        if n <= 0:
+            self._grid_wanted.pop(slot, None)
+            self.cancel(f"grid{slot}")
+            return
+        request = GridRequest(rect, n, state.latent_slice)
+        self._grid_wanted[slot] = request
+        if state.model is None:
+            return
+        self.submit(
+            f"grid{slot}",
+            decode_manifold,
+            state.model,
+            request,
+            inputs=(side_scope(slot),),
+            supersede=False,  # the previous zoom's tiles are right, only older
+            on_result=lambda manifold: self.manifoldReady.emit(slot, manifold),
+            on_error=lambda exc: self._fail("Could not draw the manifold", exc),
+        )
+
+    def set_slice(self, slot: int, latent_slice: LatentSlice) -> None:
+        """Choose the two latent dims ``slot``'s plane shows and the held values."""
+        if self.slots[slot].checkpoint is not None:
+            self.session.update_side(slot, latent_slice=latent_slice)
+
+    def pick(self, index: int) -> bool:
+        """Make test image ``index`` the input (B); the old one becomes A."""
+        return self.session.pick(index)
+
+    def pick_pair(self, a: int, b: int) -> None:
+        """Pick test images ``a`` (A) and ``b`` (B)."""
+        self.session.pick_pair(a, b)
+
+    def select(self, indices: Sequence[int], slot: int) -> None:
+        """Select a group of test images of ``slot``'s data (empty: clear)."""
+        self.session.set_group(indices, self.slots[slot].dataset)
+
+    def set_eps(
+        self,
+        *,
+        count: int | None = None,
+        resample: bool = False,
+        fixed: bool | None = None,
+        reset: bool = False,
+    ) -> None:
+        """Change ε: ``count`` samples, a fresh draw, kept fixed while μ and σ
+        move, or μ and σ back to the encoder's."""
+        if count is not None:
+            self.session.set_count(count)
+        if fixed is not None:
+            self.session.set_eps_fixed(fixed)
+        if resample:
+            self.session.resample_eps()
+        if reset:
+            self.session.reset_eps()
+
+    # --- errors and shutdown -----------------------------------------------------
+
+    def _fail(self, title: str, exc: Exception) -> None:
+        """Report a failure; scripts (a synchronous runner) get it raised."""
+        message = str(exc) if isinstance(exc, LatentLabError) else repr(exc)
+        self.errorRaised.emit(title, message)
+        self.status.emit(f"{title}: {message}")
+        if self.raise_errors:
+            raise exc
+
+    def _reporter(self, kind: str) -> Callable[[Exception], None]:
+        return lambda exc: self._fail(f"{kind} failed", exc)
+
+    def close(self, msecs: int = 1000) -> bool:
+        """Stop every job and wait up to ``msecs``; True when none is left.
+        Nothing is delivered afterwards."""
+        self.closed = True
+        self._kill_training()
+        return self.runner.shutdown(msecs)

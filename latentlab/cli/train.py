@@ -55,9 +55,9 @@ def cmd_train(opts: argparse.Namespace) -> int:
         raise CheckpointError(f"{shown} already exists; pass --force to overwrite it")
     out = check_output_file(opts.out, overwrite=opts.force)
 
-    from latentlab.core.checkpoints import metrics_summary, save_checkpoint
     from latentlab.core.data import load_dataset
-    from latentlab.core.training import check_training_memory, new_model, pick_device
+    from latentlab.core.training import check_training_memory, pick_device
+    from latentlab.core.workspace import TrainSpec, Workspace
 
     pick_device(train_cfg.device)
     dataset = load_dataset(opts.dataset, opts.data_dir, download=opts.download)
@@ -71,32 +71,44 @@ def cmd_train(opts: argparse.Namespace) -> int:
         f"{printable(dataset.name, 80)}: {len(dataset.train_images)} train / "
         f"{len(dataset.test_images)} test images"
     )
-    model = new_model(model_cfg, seed=opts.seed)
+    # The one training path (the window's and scripts' too): a workspace that
+    # runs its jobs here, on this thread.
+    ws = Workspace(slots=1, data_dir=opts.data_dir)
+    ws.datasets.put(dataset, opts.data_dir, name=opts.dataset)
+    spec = TrainSpec(
+        dataset=opts.dataset,
+        data_dir=opts.data_dir,
+        latent_dim=model_cfg.latent_dim,
+        beta=model_cfg.beta,
+        backbone=model_cfg.backbone,
+        hidden=model_cfg.hidden,
+        kinds=(model_cfg.kind,),
+        epochs=train_cfg.epochs,
+        batch_size=train_cfg.batch_size,
+        lr=train_cfg.lr,
+        seed=train_cfg.seed,
+        device=train_cfg.device,
+        threads=train_cfg.threads,
+    )
+    ws.trainingProgress.connect(_print_progress)
+    ws.trainingEpoch.connect(_print_epoch)
     start = time.perf_counter()
     try:
-        result = _run_training(model, dataset, train_cfg)
+        ws.train(spec)
     except KeyboardInterrupt:
         _end_progress_line()
         print(f"latentlab: interrupted; nothing was saved to {shown}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    history = result.histories[0]
+    result = ws.last_run
     try:
-        save_checkpoint(
-            out,
-            model,
-            history=history,
-            dataset=dataset.identity(),
-            metrics=metrics_summary(history),
-            overwrite=opts.force,
-            timeline=result.timelines[0] if result.timelines else None,
-        )
+        ws.save(0, out, overwrite=opts.force)
     except KeyboardInterrupt:
         print(
             f"latentlab: interrupted while saving; {shown} was left as it was",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    last = history[-1]
+    last = result.histories[0][-1]
     print(
         f"done in {time.perf_counter() - start:.1f}s on {result.device}: test "
         f"-ELBO {last.test_neg_elbo:.2f} nats (recon {last.test_recon:.2f}, KL "
@@ -111,34 +123,29 @@ def _end_progress_line() -> None:
         sys.stdout.flush()
 
 
-def _run_training(model: Any, dataset: Any, train_cfg: Any) -> Any:
-    """Iterate :func:`train`, printing progress; returns its TrainResult."""
-    from latentlab.core.training import EpochEnd, TrainProgress, train
+def _print_progress(event: Any) -> None:
+    """A progress bar on one terminal line (nothing when piped)."""
+    if not sys.stdout.isatty():
+        return
+    width = 30
+    filled = int(width * event.fraction)
+    eta = "" if event.eta_s == float("inf") else f" ETA {event.eta_s:4.0f}s"
+    sys.stdout.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] epoch "
+        f"{event.epoch}/{event.epochs} loss {event.loss[0]:7.2f} "
+        f"{event.samples_per_s:7.0f} img/s{eta} "
+    )
+    sys.stdout.flush()
 
-    tty = sys.stdout.isatty()
-    run = train(model, dataset, train_cfg)
-    while True:
-        try:
-            event = next(run)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(event, TrainProgress) and tty:
-            width = 30
-            filled = int(width * event.fraction)
-            eta = "" if event.eta_s == float("inf") else f" ETA {event.eta_s:4.0f}s"
-            sys.stdout.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] epoch "
-                f"{event.epoch}/{event.epochs} loss {event.loss[0]:7.2f} "
-                f"{event.samples_per_s:7.0f} img/s{eta} "
-            )
-            sys.stdout.flush()
-        elif isinstance(event, EpochEnd):
-            m = event.metrics[0]
-            if tty:
-                sys.stdout.write("\r" + " " * 90 + "\r")
-            print(
-                f"epoch {m.epoch:3d}  train {m.train_loss:8.2f}  test recon "
-                f"{m.test_recon:8.2f}  KL {m.test_kl:6.2f}  -ELBO "
-                f"{m.test_neg_elbo:8.2f} nats  {m.seconds:5.1f}s "
-                f"({m.samples_per_s:,.0f} img/s)"
-            )
+
+def _print_epoch(event: Any) -> None:
+    """One line per epoch: the losses on the test set, in nats."""
+    m = event.metrics[0]
+    if sys.stdout.isatty():
+        sys.stdout.write("\r" + " " * 90 + "\r")
+    print(
+        f"epoch {m.epoch:3d}  train {m.train_loss:8.2f}  test recon "
+        f"{m.test_recon:8.2f}  KL {m.test_kl:6.2f}  -ELBO "
+        f"{m.test_neg_elbo:8.2f} nats  {m.seconds:5.1f}s "
+        f"({m.samples_per_s:,.0f} img/s)"
+    )

@@ -51,6 +51,12 @@ def model_scope(side: int) -> str:
     return f"side{side}.model"
 
 
+def checkpoint_scope(side: int) -> str:
+    """The scope of a side's model record: unchanged by a training snapshot's
+    new weights (the same run), changed by another model or the run's end."""
+    return f"side{side}.checkpoint"
+
+
 def slice_scope(side: int) -> str:
     """The scope of the two latent dims a side's plane shows (and the held ones)."""
     return f"side{side}.slice"
@@ -265,7 +271,12 @@ class Session:
             raise IndexError(f"no slot {slot}: there are {len(self.sides)}")
         del self.sides[slot]
         for moved in range(slot, len(self.sides) + 1):
-            self._bump(side_scope(moved), model_scope(moved), slice_scope(moved))
+            self._bump(
+                side_scope(moved),
+                model_scope(moved),
+                checkpoint_scope(moved),
+                slice_scope(moved),
+            )
         self._bump("slots")
         self.slotsChanged.emit()
         self._follow_sides()
@@ -285,6 +296,8 @@ class Session:
         scopes = [side_scope(side)]
         if new_model:
             scopes.append(model_scope(side))
+        if old.checkpoint is not state.checkpoint:
+            scopes.append(checkpoint_scope(side))
         if new_slice:
             scopes.append(slice_scope(side))
         self._bump(*scopes)

@@ -44,10 +44,11 @@ class TrainSpec:
     kinds: tuple[str, ...] = ("ae", "vae")
     hidden: tuple[int, ...] | None = None  # None: ModelConfig's default
     device: str = "auto"
+    threads: int | None = None  # torch threads; None: the runner decides
     snapshot_interval_s: float = 0.5
 
     def model_configs(self, image_shape: tuple[int, int, int]) -> list[ModelConfig]:
-        """One validated :class:`ModelConfig` per kind, for images of ``image_shape``."""
+        """One validated :class:`ModelConfig` per kind, for ``image_shape`` images."""
         extra = {} if self.hidden is None else {"hidden": tuple(self.hidden)}
         common = ModelConfig(
             latent_dim=self.latent_dim,
@@ -59,14 +60,15 @@ class TrainSpec:
         return [replace(common, kind=kind) for kind in self.kinds]  # type: ignore[arg-type]
 
     def train_config(self, threads: int | None = None) -> TrainConfig:
-        """The :class:`TrainConfig` of this run (``threads``: torch threads)."""
+        """The :class:`TrainConfig` of this run (``threads``: torch threads
+        when :attr:`threads` does not say)."""
         return TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
             seed=self.seed,
             device=self.device,
-            threads=threads,
+            threads=self.threads if self.threads is not None else threads,
             snapshot_interval_s=self.snapshot_interval_s,
         )
 

@@ -266,7 +266,9 @@ def _train_and_autosave(
     run = train(models, dataset, config, should_stop=control._should_stop)
     log = RunLog(len(models))
     saver = (
-        Autosaver(autosave_dir, dataset.identity()) if autosave_dir is not None else None
+        Autosaver(autosave_dir, dataset.identity())
+        if autosave_dir is not None
+        else None
     )
     while True:
         try:

@@ -313,7 +313,7 @@ def _quit_when_ready(window: MainWindow, expected: int) -> None:
     controller = window.controller
 
     def check(_side: int = 0) -> None:
-        loaded = sum(p.model is not None for p in controller.panels)
+        loaded = sum(p.model is not None for p in controller.workspace.slots)
         if loaded >= expected:
             print(f"latentlab: ready, {loaded} model(s) loaded", flush=True)
             controller.session.sideChanged.disconnect(check)

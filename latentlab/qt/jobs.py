@@ -1,29 +1,27 @@
-"""The one job runner: background jobs keyed by kind, stale results dropped.
+"""The window's job runner: the workspace's jobs on worker threads.
 
-Every job names the session scopes it reads (``"side0"``, ``"selection"``,
-``"eps"``, …). :meth:`JobRunner.submit` takes the session's :meth:`stamp` of
-those scopes; when the job ends, its result is delivered only if the stamp is
-still current *and* no newer job of the same kind was submitted since. That is
-the only rule for dropping stale results: views never compare identities.
-
-One job per kind runs at a time. A newer request supersedes a waiting one and
-asks the running one to stop at its next ``yield`` (generator jobs), so a burst
-of requests (a drag, a zoom) costs at most two jobs.
+:class:`QtRunner` implements :class:`~latentlab.core.workspace.runner.Runner`
+with superqt workers (:mod:`latentlab.qt.workers`): one job per kind runs at a
+time, a newer request replaces a waiting one and (with ``supersede``) asks the
+running one to stop at its next ``yield``, so a burst of requests (a drag, a
+zoom) costs at most two jobs. Callbacks run on the GUI thread. Which results
+are still current is not decided here: that is the workspace's one rule
+(:meth:`~latentlab.core.workspace.Workspace.submit`).
 """
 
 from __future__ import annotations
 
 import inspect
-import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from latentlab.core.workspace import Workspace
 from latentlab.qt.workers import await_all, start_job
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from superqt.utils import WorkerBase
 
@@ -32,135 +30,112 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class _Job:
-    ticket: int
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
-    scopes: tuple[str, ...]
-    stamp: tuple[int, ...]
     on_result: Callable[[Any], None] | None
     on_error: Callable[[Exception], None] | None
     on_progress: Callable[[Any], None] | None
     on_finish: Callable[[], None] | None
-    keep_superseded: bool
+    supersede: bool
     worker: WorkerBase | None = field(default=None)
 
 
-class JobRunner(QObject):
-    """Runs the app's background jobs against a :class:`Session`.
+class QtRunner(QObject):
+    """Runs a workspace's jobs on the global thread pool.
 
     Signals
     -------
     busyChanged(str, bool)
         A kind of job started (True) or has nothing left to do (False).
-    failed(str, object)
-        A job of this kind raised (the exception), after its own ``on_error``.
     """
 
     busyChanged = Signal(str, bool)
-    failed = Signal(str, object)
+    background = True
 
-    def __init__(self, session: Session, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.session = session
-        self._tickets = itertools.count(1)
-        self._latest: dict[str, int] = {}
+        self.on_busy: Callable[[str, bool], None] | None = None
         self._running: dict[str, _Job] = {}
         self._pending: dict[str, _Job] = {}
+        self._delayed: dict[str, _Job] = {}
         self._closed = False
-        self.dropped = 0
-        """Results dropped as stale (for tests and the benchmarks)."""
 
     def submit(
         self,
         kind: str,
         fn: Callable[..., Any],
         *args: Any,
-        scopes: Sequence[str] = (),
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
         on_finish: Callable[[], None] | None = None,
-        keep_superseded: bool = False,
+        supersede: bool = True,
+        delay_s: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        """Run ``fn(*args, **kwargs)`` as the latest job of ``kind``.
-
-        ``on_result`` gets the return value only while ``scopes`` are unchanged
-        and (unless ``keep_superseded``) no newer job of ``kind`` was submitted;
-        ``on_progress`` gets a generator's yields under the same rule.
-        ``keep_superseded`` suits jobs whose older results are still right,
-        only older (a manifold for the previous zoom, while dragging).
-        """
+        """Run ``fn(*args, **kwargs)`` as the latest job of ``kind`` (after
+        ``delay_s`` seconds, when given)."""
         if self._closed:
             return
-        scopes = tuple(scopes)
         job = _Job(
-            next(self._tickets),
-            fn,
-            args,
-            kwargs,
-            scopes,
-            self.session.stamp(*scopes),
-            on_result,
-            on_error,
-            on_progress,
-            on_finish,
-            keep_superseded,
+            fn, args, kwargs, on_result, on_error, on_progress, on_finish, supersede
         )
-        self._latest[kind] = job.ticket
+        if delay_s > 0:
+            self._delayed[kind] = job
+            QTimer.singleShot(
+                int(delay_s * 1000), self, lambda: self._enqueue(kind, job)
+            )
+            return
+        self._delayed.pop(kind, None)
+        self._enqueue(kind, job)
+
+    def _enqueue(self, kind: str, job: _Job) -> None:
+        if self._closed:
+            return
+        if self._delayed.get(kind, job) is not job:
+            return  # a newer request of this kind came meanwhile
+        self._delayed.pop(kind, None)
         if kind in self._running:
             self._pending[kind] = job
-            running = self._running[kind]
-            if not keep_superseded:
-                _stop(running)
+            if job.supersede:
+                _stop(self._running[kind])
             return
         self._start(kind, job)
 
     def cancel(self, kind: str) -> None:
-        """Drop the waiting job of ``kind`` and any result of the running one."""
+        """Drop the waiting job of ``kind`` and stop the running one."""
         self._pending.pop(kind, None)
-        self._latest[kind] = next(self._tickets)
+        self._delayed.pop(kind, None)
         running = self._running.get(kind)
         if running is not None:
             _stop(running)
 
     def busy(self, kind: str) -> bool:
         """True while a job of ``kind`` runs or waits."""
-        return kind in self._running or kind in self._pending
-
-    def is_current(self, kind: str, job: _Job) -> bool:
-        """True when ``job``'s result may be shown."""
-        if self._closed or not self.session.is_current(job.scopes, job.stamp):
-            return False
-        return job.keep_superseded or self._latest.get(kind) == job.ticket
+        return kind in self._running or kind in self._pending or kind in self._delayed
 
     def _start(self, kind: str, job: _Job) -> None:
         self._running[kind] = job
-        self.busyChanged.emit(kind, True)
+        self._busy(kind, True)
 
-        def deliver(callback: Callable[[Any], None] | None, value: Any) -> None:
-            if callback is None:
-                return
-            if self.is_current(kind, job):
-                callback(value)
-            else:
-                self.dropped += 1
+        def returned(value: Any) -> None:
+            if job.on_result is not None and not self._closed:
+                job.on_result(value)
 
         def errored(exc: Exception) -> None:
-            if self._closed or self._latest.get(kind) != job.ticket:
-                return  # an error of a superseded job is no news either
-            if job.on_error is not None:
+            if job.on_error is not None and not self._closed:
                 job.on_error(exc)
-            self.failed.emit(kind, exc)
 
         progress = {}
         if job.on_progress is not None:  # only generator workers have `yielded`
-            progress["on_yield"] = lambda value: deliver(job.on_progress, value)
+            progress["on_yield"] = lambda value: (
+                None if self._closed else job.on_progress(value)
+            )
         job.worker = start_job(
             job.fn,
             *job.args,
-            on_return=lambda value: deliver(job.on_result, value),
+            on_return=returned,
             on_error=errored,
             **progress,
             on_finish=lambda: self._finished(kind, job),
@@ -182,15 +157,29 @@ class JobRunner(QObject):
         if pending is not None and not self._closed:
             self._start(kind, pending)
         elif kind not in self._running:
-            self.busyChanged.emit(kind, False)
+            self._busy(kind, False)
+
+    def _busy(self, kind: str, busy: bool) -> None:
+        self.busyChanged.emit(kind, busy)
+        if self.on_busy is not None:
+            self.on_busy(kind, busy)
 
     def shutdown(self, msecs: int = 1000) -> bool:
         """Stop every job, wait up to ``msecs``; True when no thread is left."""
         self._closed = True
         self._pending.clear()
+        self._delayed.clear()
         for job in self._running.values():
             _stop(job)
         return await_all(msecs)
+
+
+def qt_workspace(
+    session: Session | None = None, parent: QObject | None = None, **kwargs: Any
+) -> Workspace:
+    """A :class:`~latentlab.core.workspace.Workspace` whose jobs run on worker
+    threads, for the window (and its tests)."""
+    return Workspace(QtRunner(parent), session=session, **kwargs)
 
 
 def _stop(job: _Job) -> None:

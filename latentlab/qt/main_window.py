@@ -375,7 +375,7 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         cls = self._unbuilt_views.pop(key, None)
         if cls is not None:
             index = 1 + VIEWS.index(cls)
-            view = cls(self.session, self.controller.jobs)
+            view = cls(self.controller.workspace)
             self.views[key] = view
             # In beside the placeholder, then the placeholder out: removing the
             # current tab would show (and refresh) its neighbour for a moment.

@@ -25,11 +25,7 @@ FIGURES = (
     ("plane0", "&Left Plane…"),
     ("plane1", "&Right Plane…"),
     ("losses", "L&oss Curves…"),
-    *(
-        (f"{view.key}.{path}", text)
-        for view in VIEWS
-        for path, text in view.figures
-    ),
+    *((f"{view.key}.{path}", text) for view in VIEWS for path, text in view.figures),
 )
 
 

@@ -77,7 +77,7 @@ def test_open_decode_pick_analyse_train_save_reopen(tmp_path):
     # dz/dσ through z = μ + σ ⊙ ε is ε itself, sample by sample.
     np.testing.assert_allclose(table.dz_dsigma, ws.session.eps.eps, atol=1e-6)
     assert table.dlogp_dmu.shape == ws.session.eps.eps.shape
-    assert (key, ) in results and (variance_key,) in results
+    assert (key,) in results and (variance_key,) in results
 
     # A new pick makes both stale; ε alone leaves the variance current.
     ws.set_eps(resample=True)
@@ -141,7 +141,9 @@ def test_any_number_of_slots_and_the_user_chooses():
     ws.choose("eps", [0])
     assert ws.slots_for("eps", ("vae",)) == [0]
     ws.choose("interpolation", [0, 2])  # two VAEs compared
-    key = ws.interpolate(steps=4, slots=ws.slots_for("interpolation", ("model", "model")))
+    key = ws.interpolate(
+        steps=4, slots=ws.slots_for("interpolation", ("model", "model"))
+    )
     assert len(ws.result(key)) == 2
     ws.remove_slot(1)
     assert [s.kind for s in ws.slots] == ["VAE", "VAE"]
@@ -153,7 +155,7 @@ def test_a_bad_file_raises_in_scripts_and_changes_nothing(tmp_path):
     before = ws.slots[1]
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(Exception, match="bad.pt"):
+    with pytest.raises(Exception, match=r"bad\.pt"):
         ws.open(bad, slot=1)
     assert ws.slots[1] is before
 

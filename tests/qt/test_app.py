@@ -31,7 +31,7 @@ def test_click_decodes_the_point_under_the_cursor_in_both_panels(qtbot, window):
     px, py = plane.view_box.viewPixelSize()
     assert abs(x - target[0]) <= 1.5 * px and abs(y - target[1]) <= 1.5 * py
     for side in (0, 1):
-        model = window.controller.panels[side].model
+        model = window.controller.workspace.slots[side].model
         with torch.no_grad():
             expected = model.decode(torch.tensor([[x, y]], dtype=torch.float32))
         shown = window.panels[side].decode.image
@@ -120,7 +120,7 @@ def test_panels_are_titled_from_the_checkpoints(window):
 
 
 def test_bad_file_shows_an_error_and_keeps_the_model(qtbot, window, tmp_path):
-    before = window.controller.panels[0].checkpoint
+    before = window.controller.workspace.slots[0].checkpoint
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"\x00not a checkpoint" * 50)
     with qtbot.waitSignal(window.controller.errorRaised, timeout=10000) as blocker:
@@ -129,7 +129,7 @@ def test_bad_file_shows_an_error_and_keeps_the_model(qtbot, window, tmp_path):
     assert "broken.pt" in title
     assert "refused" in message or "corrupt" in message, message
     assert window.last_error == (title, message)
-    assert window.controller.panels[0].checkpoint is before
+    assert window.controller.workspace.slots[0].checkpoint is before
     assert window.panels[0].title.text().startswith("AE · shapes")
 
 
@@ -142,7 +142,7 @@ def test_loading_two_checkpoints_fills_the_panels(qtbot, window, tmp_path):
         lambda: window.panels[0].title.text().startswith("VAE · shapes · 2-D · β=4"),
         timeout=10000,
     )
-    assert window.controller.panels[0].checkpoint.path == path
+    assert window.controller.workspace.slots[0].checkpoint.path == path
     recent = window.settings.value("recentFiles")
     assert str(path) in (recent if isinstance(recent, list) else [recent])
 
@@ -169,7 +169,7 @@ def test_train_from_the_ui_then_stop_leaves_usable_models(qtbot, window, tmp_pat
         lambda: (
             all(
                 any(s.checkpoint is c for c in ctrl.run_checkpoints)
-                for s in ctrl.panels
+                for s in ctrl.workspace.slots
             )
             and not (ctrl.jobs.busy("load0") or ctrl.jobs.busy("load1"))
         ),
@@ -181,7 +181,7 @@ def test_train_from_the_ui_then_stop_leaves_usable_models(qtbot, window, tmp_pat
     assert len(panel.curves["vae_recon"].x) == steps
     assert panel.source.text() == "this run"
     for side in (0, 1):
-        model = window.controller.panels[side].model
+        model = window.controller.workspace.slots[side].model
         assert all(torch.isfinite(p).all() for p in model.parameters())
     window.controller.decode_at(0.0, 0.0)
     assert window.panels[1].decode.image is not None
@@ -211,7 +211,7 @@ def test_training_runs_to_the_end_and_updates_the_curves(qtbot, window):
         timeout=10000,
     )
     for side in (0, 1):
-        history = window.controller.panels[side].checkpoint.history
+        history = window.controller.workspace.slots[side].checkpoint.history
         assert len(history) == 1 and np.isfinite(history[0].test_recon)
 
 
@@ -233,7 +233,7 @@ def test_non_finite_codes_are_left_out_and_reported(qtbot, window):
     from dataclasses import replace
 
     side = 1
-    panel = window.controller.panels[side]
+    panel = window.controller.workspace.slots[side]
     mu = panel.codes.mu.copy()
     mu[:5] = np.nan
     mu[5] = np.inf
@@ -275,7 +275,7 @@ def test_wide_latent_shows_a_chosen_slice_and_decodes_through_it(
         )
     x, y = click.args
     z = np.array([[0.5, y, -1.0, x, 2.0]], dtype=np.float32)
-    model = window.controller.panels[1].model
+    model = window.controller.workspace.slots[1].model
     with torch.no_grad():
         expected = model.decode(torch.from_numpy(z))[0, 0].numpy()
     np.testing.assert_array_equal(widget.decode.image, expected)
@@ -384,8 +384,8 @@ def test_dropping_a_checkpoint_on_a_panel_loads_it(qtbot, window, tmp_path):
     QApplication.sendEvent(widget, drop)
     qtbot.waitUntil(
         lambda: (
-            window.controller.panels[1].checkpoint is not None
-            and window.controller.panels[1].checkpoint.path == path
+            window.controller.workspace.slots[1].checkpoint is not None
+            and window.controller.workspace.slots[1].checkpoint.path == path
         ),
         timeout=10000,
     )
@@ -459,7 +459,7 @@ def test_training_a_wider_latent_redraws_its_own_manifold(qtbot, window):
     qtbot.waitUntil(lambda: grids.count(1) >= 3, timeout=30000)
     assert window.last_error is None, window.last_error
     for side in (0, 1):
-        panel = ctrl.panels[side]
+        panel = ctrl.workspace.slots[side]
         assert panel.model is not None and panel.model.config.latent_dim == 3
         assert panel.codes is not None and panel.codes.mu.shape[1] == 3
     with qtbot.waitSignal(ctrl.trainingFinished, timeout=10000):

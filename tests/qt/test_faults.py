@@ -31,7 +31,7 @@ def test_divergence_is_reported_and_keeps_finite_weights(qtbot, no_threads_left)
     assert "diverged" in message and "step" in message
     _wait_loaded(qtbot, win)
     for side in (0, 1):
-        model = win.controller.panels[side].model
+        model = win.controller.workspace.slots[side].model
         assert all(torch.isfinite(p).all() for p in model.parameters())
     assert win.train_panel.train_button.isEnabled()
     win.close_discarding()
@@ -41,7 +41,7 @@ def test_missing_data_is_an_error_in_the_window_and_the_models_stay(
     qtbot, tmp_path, no_threads_left
 ):
     win = _window(qtbot)
-    before = [p.checkpoint for p in win.controller.panels]
+    before = [p.checkpoint for p in win.controller.workspace.slots]
     with qtbot.waitSignal(win.controller.trainingFinished, timeout=30000) as done:
         win.controller.start_training(
             TrainSpec(dataset="mnist", data_dir=str(tmp_path), epochs=1)
@@ -49,7 +49,7 @@ def test_missing_data_is_an_error_in_the_window_and_the_models_stay(
     assert done.args == ["failed"]
     assert "MNIST not found" in win.last_error[1]
     assert str(tmp_path / "MNIST" / "raw") in win.last_error[1]
-    assert [p.checkpoint for p in win.controller.panels] == before
+    assert [p.checkpoint for p in win.controller.workspace.slots] == before
     win.close_discarding()
 
 

@@ -25,7 +25,7 @@ from latentlab.qt.analysis.eps import (
     equation_html,
     posterior_frame,
 )
-from latentlab.qt.jobs import JobRunner
+from latentlab.qt.jobs import qt_workspace
 from latentlab.qt.widgets.latent_plane import nearest_point
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -61,9 +61,9 @@ def session(shipped) -> Session:
 
 @pytest.fixture
 def jobs(session, no_threads_left):
-    runner = JobRunner(session)
+    runner = qt_workspace(session)
     yield runner
-    assert runner.shutdown(5000)
+    assert runner.close(5000)
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,7 @@ def wait_idle(qtbot, view, kind: str, timeout: int = 5000) -> None:
 
 @pytest.fixture
 def view(qtbot, session, jobs):
-    v = EpsView(session, jobs)
+    v = EpsView(jobs)
     show(qtbot, v)
     wait_idle(qtbot, v, "decode")
     assert v.decoded is not None
@@ -448,8 +448,8 @@ def wide_vae(tmp_path_factory) -> Side:
 def test_wide_latent_works_in_the_two_chosen_dims(qtbot, wide_vae, no_threads_left):
     session = Session(seed=0)
     session.set_side(1, wide_vae)
-    jobs = JobRunner(session)
-    view = EpsView(session, jobs)
+    jobs = qt_workspace(session)
+    view = EpsView(jobs)
     show(qtbot, view)
     wait_idle(qtbot, view, "decode")
     assert session.eps.eps.shape == (K_DEFAULT, 5)
@@ -474,7 +474,7 @@ def test_wide_latent_works_in_the_two_chosen_dims(qtbot, wide_vae, no_threads_le
     wait_idle(qtbot, view, "decode")
     assert_decodes_current(view, session)
     view.shutdown()
-    assert jobs.shutdown(5000)
+    assert jobs.close(5000)
 
 
 # --- needs, laziness and stale results ------------------------------------------------
@@ -482,8 +482,8 @@ def test_wide_latent_works_in_the_two_chosen_dims(qtbot, wide_vae, no_threads_le
 
 def test_the_view_waits_for_a_vae(qtbot, shipped, no_threads_left):
     session = Session(seed=0)
-    jobs = JobRunner(session)
-    view = EpsView(session, jobs)
+    jobs = qt_workspace(session)
+    view = EpsView(jobs)
     show(qtbot, view)
     assert view.showing_message and "needs a VAE" in view.message.text()
     session.set_side(1, shipped["vae"])
@@ -503,11 +503,11 @@ def test_the_view_waits_for_a_vae(qtbot, shipped, no_threads_left):
     wait_idle(qtbot, view, "decode")
     assert view.grid.images is None, "a decode that was under way came back"
     view.shutdown()
-    assert jobs.shutdown(5000)
+    assert jobs.close(5000)
 
 
 def test_a_hidden_view_does_no_work_until_shown(qtbot, session, jobs):
-    view = EpsView(session, jobs)
+    view = EpsView(jobs)
     qtbot.addWidget(view)
     assert view.refresh_count == 0 and view.stale
     session.pick(11)

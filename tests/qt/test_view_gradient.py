@@ -15,7 +15,7 @@ from latentlab.qt.analysis.gradient import (
     component_names,
     ratio_text,
 )
-from latentlab.qt.jobs import JobRunner
+from latentlab.qt.jobs import qt_workspace
 from tests.qt import test_view_eps as eps_tests
 
 # The shipped models, session and job runner of the ε view's tests, and its
@@ -33,7 +33,7 @@ REPEATS = 8  # 8 x 1024 samples: a fraction of a second on the shapes VAE
 
 @pytest.fixture
 def view(qtbot, session, jobs):
-    v = GradientView(session, jobs)
+    v = GradientView(jobs)
     v.repeats = REPEATS
     show(qtbot, v, (1100, 900))
     wait_idle(qtbot, v, "variance", timeout=10000)
@@ -189,7 +189,7 @@ def test_while_the_vae_trains_only_measure_measures(qtbot, view, session):
 
 
 def test_closing_mid_measurement_stops_the_job(qtbot, session, jobs):
-    view = GradientView(session, jobs)  # 64 x 1024 samples: seconds
+    view = GradientView(jobs)  # 64 x 1024 samples: seconds
     show(qtbot, view)
     assert view.busy("variance"), "a measurement should be running"
     start = time.perf_counter()
@@ -224,7 +224,7 @@ def test_the_view_waits_for_a_vae_and_keeps_nothing_of_it(
 
 
 def test_a_hidden_view_does_no_work_until_shown(qtbot, session, jobs):
-    view = GradientView(session, jobs)
+    view = GradientView(jobs)
     view.repeats = REPEATS
     qtbot.addWidget(view)
     session.pick(9)
@@ -256,12 +256,12 @@ def test_a_non_finite_input_shows_why(qtbot, view, session, shipped):
 
 def test_a_fresh_session_without_input(qtbot, shipped, no_threads_left):
     session = Session(seed=0)
-    jobs = JobRunner(session)
-    view = GradientView(session, jobs)
+    jobs = qt_workspace(session)
+    view = GradientView(jobs)
     show(qtbot, view)
     assert view.showing_message and "needs a VAE" in view.message.text()
     view.shutdown()
-    assert jobs.shutdown(5000)
+    assert jobs.close(5000)
 
 
 def test_nothing_overlaps_or_clips_at_1024x720(qtbot, view):

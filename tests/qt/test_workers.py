@@ -7,7 +7,7 @@ import pytest
 from latentlab.core.config import TrainConfig
 from latentlab.core.errors import ConfigError, LatentLabError, TrainingError
 from latentlab.core.session import Session
-from latentlab.qt.jobs import JobRunner
+from latentlab.qt.jobs import qt_workspace
 from latentlab.qt.workers import start_job
 
 
@@ -94,7 +94,7 @@ def test_the_runner_delivers_only_the_newest_job_of_a_kind(qtbot, no_threads_lef
             gate.wait(5)
         return tag
 
-    jobs = JobRunner(Session())
+    jobs = qt_workspace(Session())
     jobs.submit("k", job, "first", on_result=results.append, on_error=pytest.fail)
     for tag in ("second", "third", "fourth"):
         jobs.submit("k", job, tag, on_result=results.append, on_error=pytest.fail)
@@ -114,12 +114,12 @@ def test_a_result_for_a_changed_scope_is_dropped(qtbot, no_threads_left):
     session = Session()
     gate = threading.Event()
     results = []
-    jobs = JobRunner(session)
+    jobs = qt_workspace(session)
     jobs.submit(
-        "k", lambda: gate.wait(5) and "old", scopes=("side0",), on_result=results.append
+        "k", lambda: gate.wait(5) and "old", inputs=("side0",), on_result=results.append
     )
     jobs.submit(
-        "other", lambda: "other side", scopes=("side1",), on_result=results.append
+        "other", lambda: "other side", inputs=("side1",), on_result=results.append
     )
     session.set_side(0, Side())  # what the first job read is gone
     gate.set()
@@ -142,7 +142,7 @@ def test_a_newer_request_stops_a_running_generator_job(qtbot, no_threads_left):
         return "slow"
 
     results = []
-    jobs = JobRunner(Session())
+    jobs = qt_workspace(Session())
     jobs.submit("k", slow, on_result=results.append, on_progress=lambda _: None)
     assert started.wait(5)
     jobs.submit("k", lambda: "fast", on_result=results.append)
@@ -160,7 +160,7 @@ def test_a_finished_job_lets_go_of_its_arguments(qtbot, no_threads_left):
         def __init__(self):
             self.array = np.zeros(1000)
 
-    jobs = JobRunner(Session())
+    jobs = qt_workspace(Session())
     handed = []
     for _ in range(5):
         weights = Weights()

@@ -59,10 +59,14 @@ class DatasetCache:
                 self._items[key] = dataset
             return dataset
 
-    def put(self, dataset: ImageDataset, data_dir: str | None) -> None:
-        """Remember a dataset loaded elsewhere (e.g. by a training job)."""
+    def put(
+        self, dataset: ImageDataset, data_dir: str | None, name: str | None = None
+    ) -> None:
+        """Remember a dataset loaded elsewhere (by a training job, or the
+        command line under the ``name`` it was asked for)."""
+        key = (name or dataset.name, str(data_dir or ""))
         with self._lock:
-            self._items.setdefault((dataset.name, str(data_dir or "")), dataset)
+            self._items.setdefault(key, dataset)
 
 
 def find_dataset(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from latentlab.core.session import model_scope, side_scope
+from latentlab.core.session import checkpoint_scope, model_scope, side_scope
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -110,7 +110,10 @@ class WorkspaceAnalyses:
         self.compute(
             key,
             interpolation_strips,
-            [(n, self.slots[s].model) for n, s in zip(names, (a_slot, b_slot))],
+            [
+                (n, self.slots[s].model)
+                for n, s in zip(names, (a_slot, b_slot), strict=True)
+            ],
             data.test_images[sel.previous],
             data.test_images[sel.current],
             steps,
@@ -140,7 +143,10 @@ class WorkspaceAnalyses:
         self.compute(
             key,
             many_pairs,
-            [(n, self.slots[s].model) for n, s in zip(names, (a_slot, b_slot))],
+            [
+                (n, self.slots[s].model)
+                for n, s in zip(names, (a_slot, b_slot), strict=True)
+            ],
             self.slots[b_slot].dataset,
             n_pairs=n_pairs,
             steps=steps,
@@ -186,14 +192,15 @@ class WorkspaceAnalyses:
         **callbacks: Callable[..., Any],
     ) -> str:
         """Both estimators' variances for the picked input in a VAE, over
-        ``repeats`` fresh noise draws (``"gradient.variance"``). While the
-        VAE trains, the result stays with the input, not the snapshot."""
+        ``repeats`` fresh noise draws (``"gradient.variance"``). The result
+        stays current through the snapshots of a training run (it says it is
+        of a snapshot), not through another model or input."""
         from latentlab.core.analysis.gradient import measure_variances
 
         slot = self._vae(slot)
         post = self._posterior(slot)
         state = self.slots[slot]
-        inputs = ("selection",) if state.training else (model_scope(slot), "selection")
+        inputs = (checkpoint_scope(slot), "selection")
         key = "gradient.variance"
         self.compute(
             key,

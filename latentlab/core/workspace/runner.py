@@ -182,4 +182,3 @@ class SyncRunner:
         for job in self._running.values():
             job.stop = True
         return True
-

@@ -107,7 +107,9 @@ class WorkspaceTraining:
             slots = range(len(spec.kinds))
         slots = tuple(slots)
         if len(slots) != len(spec.kinds):
-            raise ValueError(f"{len(spec.kinds)} models to train but {len(slots)} slots")
+            raise ValueError(
+                f"{len(spec.kinds)} models to train but {len(slots)} slots"
+            )
         while len(self.slots) <= max(slots):
             self.add_slot()
         self._train_spec = spec

@@ -130,6 +130,8 @@ class Workspace(WorkspaceTraining, WorkspaceAnalyses):
         """The plane point decoded last (decoded again in a new model)."""
         self._grid_wanted: dict[int, GridRequest] = {}
         self.closed = False
+        self.dropped = 0
+        """Results dropped as stale (for tests and the benchmarks)."""
         self._init_training()
         self._init_analyses()
 
@@ -147,7 +149,9 @@ class Workspace(WorkspaceTraining, WorkspaceAnalyses):
     def remove_slot(self, slot: int) -> None:
         """Remove an idle slot (not one being trained)."""
         if self.session.sides[slot].training:
-            raise LatentLabError(f"the {slot_name(slot)} model is training; stop it first")
+            raise LatentLabError(
+                f"the {slot_name(slot)} model is training; stop it first"
+            )
         self._grid_wanted = {
             s - (s > slot): g for s, g in self._grid_wanted.items() if s != slot
         }
@@ -205,8 +209,12 @@ class Workspace(WorkspaceTraining, WorkspaceAnalyses):
 
         def deliver(callback: Callable[[Any], None] | None) -> Callable[[Any], None]:
             def guarded(value: Any) -> None:
-                if callback is not None and current():
+                if callback is None:
+                    return
+                if current():
                     callback(value)
+                else:
+                    self.dropped += 1
 
             return guarded
 

@@ -1,15 +1,18 @@
 """The base of every analysis view: idle while hidden, catch up when shown, and
 say which model is missing instead of showing something left over.
 
-A view gets the :class:`~latentlab.core.session.Session` and the
-:class:`~latentlab.qt.jobs.JobRunner`, never the main window. It subscribes to
-the session's events; while its tab is hidden it only records *what* changed
-(``"sides"``, ``"selection"``, ``"eps"``, plus ``"ae"`` / ``"vae"`` when the
-side holding that model changed or the model moved to the other side, and
-``"ae.model"`` / ``"vae.model"`` when the model itself is another one) and,
-once shown, calls :meth:`AnalysisView.refresh` once with that set. Its jobs go through
-:meth:`AnalysisView.submit`, so their results are dropped when the session
-scopes they read have changed.
+A view gets the :class:`~latentlab.core.workspace.Workspace`, never the main
+window. It says what it needs (:attr:`AnalysisView.needs`: ``"vae"``, ``"ae"``
+or ``"model"``); the workspace says which slot serves each need (the user's
+choice in the view's header, else the first AE and the last VAE). What it drew
+is remembered as the stamp of the session scopes it shows, and it redraws when
+that stamp is no longer current: the same rule that decides whether a result is
+(:meth:`~latentlab.core.workspace.Workspace.submit`). ``changed`` names what
+differs: ``"selection"``, ``"eps"``, ``"ae"`` / ``"vae"`` (the slot serving
+that need changed, or is another slot), ``"ae.model"`` / ``"vae.model"`` (its
+model itself is another one) and ``"sides"`` (either). Its jobs go through
+:meth:`AnalysisView.submit`, so their results are stored in the workspace with
+the scopes they read.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QScrollArea,
     QStackedWidget,
@@ -26,17 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.core.session import model_scope, same_data
+from latentlab.core.session import model_scope, same_data, side_scope, slot_name
+from latentlab.core.workspace.analyses import NEEDS, fits
 from latentlab.qt.widgets.styles import HINT_STYLE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from latentlab.core.session import Session, Side
-    from latentlab.qt.jobs import JobRunner
+    from latentlab.core.session import Side
+    from latentlab.core.workspace import Workspace
 
-ALL_CHANGES = frozenset({"sides", "selection", "eps"})
-MODEL_NAMES = {"vae": "a VAE", "ae": "an autoencoder (AE)"}
+MODEL_NAMES = NEEDS
+ROLE_NEEDS = ("ae", "vae")
 
 
 class AnalysisView(QWidget):
@@ -50,7 +56,7 @@ class AnalysisView(QWidget):
     title, tooltip : str
         The tab's text and tooltip.
     needs : tuple of str
-        Models the view cannot do without: ``"vae"`` and/or ``"ae"``.
+        Models the view cannot do without: ``"vae"``, ``"ae"``, ``"model"``.
     same_data : bool
         With two needs: both must be trained on the same dataset.
     """
@@ -65,16 +71,12 @@ class AnalysisView(QWidget):
     The path is an attribute, then ``/``-separated keys or attributes
     (``"planes/VAE"``: ``self.planes["VAE"]``)."""
 
-    def __init__(
-        self, session: Session, jobs: JobRunner, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.session = session
-        self.jobs = jobs
-        self._dirty: set[str] = set(ALL_CHANGES)
-        self._changed_sides: set[int] = set()
-        self._drawn_roles: dict[str, int | None] = {}
-        self._drawn_models: dict[str, tuple[int, ...] | None] = {}
+        self.workspace = workspace
+        self.session = workspace.session
+        self.jobs = workspace
+        self._drawn: dict[str, Any] = {}
         self._closed = False
         self.refresh_count = 0
         """Redraws and jobs started: unchanged while the view is hidden."""
@@ -90,25 +92,82 @@ class AnalysisView(QWidget):
         self._pages = QStackedWidget(self)
         self._pages.addWidget(scroll)
         self._pages.addWidget(self.message)
+        self.choosers = self._build_choosers()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.choosers)
         layout.addWidget(self._pages)
-        session.sideChanged.connect(self._on_side_changed)
-        session.selectionChanged.connect(self._on_selection_changed)
-        session.epsChanged.connect(self._on_eps_changed)
+        for signal in (
+            self.session.sideChanged,
+            self.session.slotsChanged,
+            self.session.selectionChanged,
+            self.session.epsChanged,
+        ):
+            signal.connect(self._on_session_changed)
 
-    # --- what the view needs -----------------------------------------------------
+    # --- which slots serve the needs ---------------------------------------------
+
+    def _build_choosers(self) -> QWidget:
+        """One combo per need, listing the slots that fit it; shown only when
+        there is a choice to make."""
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(6, 2, 6, 0)
+        self.slot_boxes: list[QComboBox] = []
+        for i, need in enumerate(self.needs):
+            label = QLabel(f"{NEEDS[need].split(' (')[0].capitalize()}:", bar)
+            box = QComboBox(bar)
+            box.setToolTip(f"Which model this tab uses as {NEEDS[need]}")
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            box.activated.connect(lambda _i, n=i: self._on_chosen(n))
+            row.addWidget(label)
+            row.addWidget(box)
+            self.slot_boxes.append(box)
+        row.addStretch(1)
+        bar.hide()
+        return bar
+
+    def _show_choosers(self) -> None:
+        current = self.workspace.slots_for(self.key, self.needs)
+        choice = False
+        for need, box, slot in zip(self.needs, self.slot_boxes, current, strict=True):
+            options = [
+                s for s, state in enumerate(self.session.sides) if fits(state, need)
+            ]
+            choice = choice or len(options) > 1
+            box.blockSignals(True)  # filling the list is no choice of the user's
+            box.clear()
+            for s in options:
+                state = self.session.sides[s]
+                box.addItem(f"{slot_name(s)}: {state.kind} · {state.title}", s)
+            if slot is not None:
+                box.setCurrentIndex(options.index(slot))
+            box.blockSignals(False)
+        self.choosers.setVisible(choice)
+
+    def _on_chosen(self, need: int) -> None:
+        slots = [box.currentData() for box in self.slot_boxes]
+        self.workspace.choose(self.key, slots)
+        self.catch_up()
+
+    def slot_for(self, kind: str) -> int | None:
+        """The slot serving need ``kind`` (``"vae"``, ``"ae"``, ``"model"``), if any."""
+        needs = self.needs if kind in self.needs else (kind,)
+        slots = self.workspace.slots_for(self.key, needs)
+        return slots[needs.index(kind)]
 
     def side_for(self, kind: str) -> Side | None:
-        """The side showing ``kind`` (``"vae"`` or ``"ae"``), if any is ready."""
-        s = self.session.role(kind)
+        """The slot serving need ``kind``, if one is ready."""
+        s = self.slot_for(kind)
         return None if s is None else self.session.sides[s]
+
+    # --- what the view needs -----------------------------------------------------
 
     def missing(self) -> str | None:
         """What the view lacks, in words for the user; None when it can work."""
         absent = [n for n in self.needs if self.side_for(n) is None]
         if absent:
-            what = " and ".join(MODEL_NAMES[n] for n in absent)
+            what = " and ".join(NEEDS[n] for n in absent)
             return (
                 f"{self.title} needs {what}.\n\nOpen one with File ▸ Open, drop a "
                 "checkpoint on a panel of the Latent planes tab, or train an AE and "
@@ -119,7 +178,7 @@ class AnalysisView(QWidget):
             if not same_data(a.dataset, b.dataset):
                 return (
                     f"{self.title} compares two models on the same test images, "
-                    "but the AE and the VAE shown were trained on different data."
+                    "but the two models shown were trained on different data."
                 )
         return None
 
@@ -128,65 +187,61 @@ class AnalysisView(QWidget):
         """True while the view shows what it needs instead of content."""
         return self._pages.currentIndex() == 1
 
-    # --- change tracking ---------------------------------------------------------
+    # --- what changed: the stamps of what the view shows ---------------------------
 
-    def _on_side_changed(self, side: int) -> None:
-        self._changed_sides.add(side)
-        self.invalidate("sides")
-
-    def _role_changes(self) -> set[str]:
-        """``"ae"`` / ``"vae"`` for each model whose side changed or moved, and
-        ``"ae.model"`` / ``"vae.model"`` when the model itself (not only its
-        slice, title or saved state) is another one."""
-        out = set()
-        for kind in ("ae", "vae"):
-            side = self.session.role(kind)
-            moved = side != self._drawn_roles.get(kind, -1)
-            if side in self._changed_sides or moved:
-                out.add(kind)
-            stamp = None if side is None else self.session.stamp(model_scope(side))
-            if moved or stamp != self._drawn_models.get(kind):
-                out.add(f"{kind}.model")
-            self._drawn_roles[kind] = side
-            self._drawn_models[kind] = stamp
-        self._changed_sides.clear()
+    def _stamps(self) -> dict[str, Any]:
+        stamp = self.session.stamp
+        out: dict[str, Any] = {
+            "selection": stamp("selection"),
+            "eps": stamp("eps"),
+            "choice": stamp(f"choice:{self.key}"),
+        }
+        for kind in ROLE_NEEDS:
+            s = self.slot_for(kind)
+            out[kind] = (s, None if s is None else stamp(side_scope(s)))
+            out[f"{kind}.model"] = (s, None if s is None else stamp(model_scope(s)))
         return out
 
-    def _on_selection_changed(self) -> None:
-        self.invalidate("selection")
-
-    def _on_eps_changed(self) -> None:
-        self.invalidate("eps")
+    def _on_session_changed(self, *_args: Any) -> None:
+        if self.isVisible():
+            self.catch_up()
 
     def invalidate(self, what: str) -> None:
-        """Note that ``what`` changed; refresh now if the view is visible."""
-        self._dirty.add(what)
+        """Redraw ``what`` (``"selection"``, ``"eps"``, ``"sides"``) at the
+        next refresh, even though the session did not change."""
+        self._drawn.pop("ae" if what == "sides" else what, None)
         if self.isVisible():
             self.catch_up()
 
     @property
     def stale(self) -> bool:
-        """True while changes recorded when hidden wait for the view to be shown."""
-        return bool(self._dirty)
+        """True while what the view drew is not the current state."""
+        return self._stamps() != self._drawn
 
     def catch_up(self) -> None:
-        """Apply what changed since the last refresh (run when shown)."""
-        if self._closed or not self._dirty:
+        """Redraw what changed since the last refresh (run when shown)."""
+        if self._closed:
             return
-        dirty, self._dirty = set(self._dirty), set()
-        if "sides" in dirty:
-            dirty |= self._role_changes()
+        now = self._stamps()
+        changed = {k for k, v in now.items() if self._drawn.get(k, ()) != v}
+        if not changed:
+            return
+        self._drawn = now
+        if "choice" in changed:
+            changed |= {"sides", *ROLE_NEEDS, *(f"{r}.model" for r in ROLE_NEEDS)}
+        if changed & set(ROLE_NEEDS):
+            changed.add("sides")
+        self._show_choosers()
         message = self.missing()
         if message is not None:
             self.message.setText(message)
             self._pages.setCurrentIndex(1)
-            self._drawn_roles.clear()  # drawn again in full once it can work
-            self._drawn_models.clear()
+            self._drawn = dict.fromkeys(now, ())  # drawn again in full once it can work
             self.clear()
             return
         self._pages.setCurrentIndex(0)
         self.refresh_count += 1
-        self.refresh(frozenset(dirty))
+        self.refresh(frozenset(changed))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -207,14 +262,22 @@ class AnalysisView(QWidget):
         kind: str,
         fn: Callable[..., Any],
         *args: Any,
-        scopes: Sequence[str],
+        inputs: Sequence[str],
         **kwargs: Any,
     ) -> None:
-        """Run a job named ``key.kind``; see :meth:`JobRunner.submit`."""
+        """Run an analysis as job ``key.kind``; its result is stored in the
+        workspace with ``inputs`` (:meth:`Workspace.compute`)."""
         if self._closed:
             return
         self.refresh_count += 1
-        self.jobs.submit(f"{self.key}.{kind}", fn, *args, scopes=scopes, **kwargs)
+        self.workspace.compute(f"{self.key}.{kind}", fn, *args, inputs=inputs, **kwargs)
+
+    def run(self, command: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run a workspace analysis command (counted like :meth:`submit`)."""
+        if self._closed:
+            return
+        self.refresh_count += 1
+        command(*args, **kwargs)
 
     def busy(self, kind: str) -> bool:
         """True while this view's job ``kind`` runs or waits."""

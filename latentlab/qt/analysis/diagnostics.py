@@ -65,8 +65,8 @@ from latentlab.qt.widgets.styles import HINT_STYLE, NOTE_STYLE, TITLE_STYLE, dim
 if TYPE_CHECKING:
     from latentlab.core.analysis.diagnostics import LiveDiagnostics
     from latentlab.core.analysis.likelihood import LikelihoodReport
-    from latentlab.core.session import Session, Side
-    from latentlab.qt.jobs import JobRunner
+    from latentlab.core.session import Side
+    from latentlab.core.workspace import Workspace
 
 KINDS = ("AE", "VAE")
 BAR_COLOUR = (31, 119, 180)
@@ -106,10 +106,8 @@ class DiagnosticsView(AnalysisView):
     liveReady = Signal(str)
     likelihoodReady = Signal(object)
 
-    def __init__(
-        self, session: Session, jobs: JobRunner, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(session, jobs, parent)
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
         self.live: dict[str, LiveDiagnostics] = {}
         self.report: LikelihoodReport | None = None
         self._build()
@@ -244,7 +242,7 @@ class DiagnosticsView(AnalysisView):
             sl.dims,
             images,
             self._traverse_mu(side),
-            scopes=(side_scope(self.session.role(kind.lower())), "selection"),
+            inputs=(side_scope(self.slot_for(kind.lower())), "selection"),
             on_result=lambda live, kind=kind: self._on_live(kind, live),
             on_error=lambda exc, kind=kind: self.columns[kind].figures.setText(
                 note_html(f"Could not measure: {exc}")
@@ -384,7 +382,7 @@ class DiagnosticsView(AnalysisView):
 
     def compute_likelihood(self) -> None:
         """Start log p(x) for the first N test images of the VAE shown."""
-        s = self.session.role("vae")
+        s = self.slot_for("vae")
         if s is None:
             return
         side = self.session.sides[s]
@@ -404,7 +402,7 @@ class DiagnosticsView(AnalysisView):
             images,
             k=self.k_spin.value(),
             method=self.method_box.currentData(),
-            scopes=(model_scope(s),),
+            inputs=(model_scope(s),),
             on_result=lambda r: self._on_report(r, len(images), name),
             on_progress=lambda f: self.progress.setValue(int(1000 * f)),
             on_error=lambda exc: self.result_label.setText(

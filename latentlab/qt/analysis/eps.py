@@ -51,8 +51,8 @@ if TYPE_CHECKING:
 
     from latentlab.core.analysis.posterior import SampleImages
     from latentlab.core.latent import LatentSlice
-    from latentlab.core.session import Posterior, Session, Side
-    from latentlab.qt.jobs import JobRunner
+    from latentlab.core.session import Posterior, Side
+    from latentlab.core.workspace import Workspace
 
 HOVER_RADIUS_PX = 10.0
 
@@ -79,10 +79,8 @@ class EpsView(EpsLayout, AnalysisView):
     samplesDecoded = Signal()
     sampleHovered = Signal(int)
 
-    def __init__(
-        self, session: Session, jobs: JobRunner, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(session, jobs, parent)
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
         self._hovered = 0
         self._placing_handle = False
         self.decoded: SampleImages | None = None
@@ -141,7 +139,7 @@ class EpsView(EpsLayout, AnalysisView):
         vae_changed = "vae" in changed
         if vae_changed:
             self._show_model(side)
-        post = self.session.posterior()
+        post = self.session.posterior(self.slot_for("vae"))
         if vae_changed or "selection" in changed:
             self._show_input(side, post)
         self._show_controls(side, post)
@@ -158,7 +156,7 @@ class EpsView(EpsLayout, AnalysisView):
             side.model,
             post.samples.z,
             post.samples.mu,
-            scopes=(side_scope(post.side), "selection", "eps"),
+            inputs=(side_scope(post.side), "selection", "eps"),
             on_result=self._on_decoded,
             on_error=self._on_decode_error,
         )
@@ -320,7 +318,7 @@ class EpsView(EpsLayout, AnalysisView):
 
     def set_mu_xy(self, x: float, y: float) -> None:
         """Move μ to plane point (x, y); the dims not shown keep their value."""
-        side, post = self._vae(), self.session.posterior()
+        side, post = self._vae(), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None:
             return
         sl = side.latent_slice.dims_only()
@@ -356,7 +354,7 @@ class EpsView(EpsLayout, AnalysisView):
 
     def set_hovered(self, i: int) -> None:
         """Show the numbers of sample ``i``."""
-        side, post = self._vae(), self.session.posterior()
+        side, post = self._vae(), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None or not 0 <= i < len(post.samples.z):
             return
         self._hovered = int(i)
@@ -367,7 +365,7 @@ class EpsView(EpsLayout, AnalysisView):
         vb = self.plane.view_box
         if self.showing_message or not vb.sceneBoundingRect().contains(pos):
             return
-        side, post = self._vae(), self.session.posterior()
+        side, post = self._vae(), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None:
             return
         p = vb.mapSceneToView(pos)
@@ -394,7 +392,7 @@ class EpsView(EpsLayout, AnalysisView):
 
     def zoom_to_posterior(self) -> None:
         """Frame μ with room for the 2σ ellipse at a few times the scale."""
-        side, post = self._vae(), self.session.posterior()
+        side, post = self._vae(), self.session.posterior(self.slot_for("vae"))
         if side is not None and post is not None:
             self._frame(side, post, centre=post.samples.mu)
 

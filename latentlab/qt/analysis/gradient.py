@@ -29,9 +29,7 @@ from PySide6.QtWidgets import QTableWidgetItem, QWidget
 from latentlab.core.analysis.gradient import (
     IdentityResult,
     RatioScan,
-    gradient_table,
     identity_for_input,
-    measure_variances,
     scan_sigma,
 )
 from latentlab.core.analysis.gradient_texts import (
@@ -44,7 +42,7 @@ from latentlab.core.analysis.gradient_texts import (
 from latentlab.core.analysis.identity import Agreement, agreement, component_names
 from latentlab.core.analysis.texts import pair
 from latentlab.core.reparam import DEFAULT_COUNTS
-from latentlab.core.session import K_MAX, describe, model_scope, side_scope
+from latentlab.core.session import K_MAX, describe, model_scope
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.gradient_layout import (
     SCORE_BASE_RGB,
@@ -60,8 +58,8 @@ if TYPE_CHECKING:
 
     from latentlab.core.latent import PosteriorSamples
     from latentlab.core.reparam import EstimatorVariance, PathGradients
-    from latentlab.core.session import Posterior, Session, Side
-    from latentlab.qt.jobs import JobRunner
+    from latentlab.core.session import Posterior, Side
+    from latentlab.core.workspace import Workspace
 
 VARIANCE_REPEATS = 64
 
@@ -103,12 +101,9 @@ class GradientView(GradientLayout, AnalysisView):
     repeats: int = VARIANCE_REPEATS
     """Independent estimates at the largest sample count (tests use fewer)."""
 
-    def __init__(
-        self, session: Session, jobs: JobRunner, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(session, jobs, parent)
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
         self._seed = 0
-        self.result: EstimatorVariance | None = None
         """The variance measurement shown."""
         self.gradients: PathGradients | None = None
         """The path gradients shown (of :attr:`gradient_samples`)."""
@@ -117,6 +112,12 @@ class GradientView(GradientLayout, AnalysisView):
         self._identity: IdentityResult | None = None
         self._scan: RatioScan | None = None
         self._build()
+
+    @property
+    def result(self) -> EstimatorVariance | None:
+        """The estimators' variances shown (kept by the workspace with the
+        input and model they were measured for)."""
+        return self.workspace.result("gradient.variance")
 
     # --- the identity and the σ scan ----------------------------------------------
 
@@ -127,7 +128,7 @@ class GradientView(GradientLayout, AnalysisView):
 
     def check_identity(self) -> None:
         """Measure both sides of the identity for the current μ, σ (background)."""
-        side, post = self.side_for("vae"), self.session.posterior()
+        side, post = self.side_for("vae"), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None or self.showing_message:
             return
         self.identity_label.setText("measuring both sides…")
@@ -143,7 +144,7 @@ class GradientView(GradientLayout, AnalysisView):
             self.identity_k.value(),
             self._seed,
             self.without_box.isChecked(),
-            scopes=(model_scope(post.side), "selection", "eps"),
+            inputs=(model_scope(post.side), "selection", "eps"),
             on_result=self._show_identity,
             on_error=self._on_error,
         )
@@ -156,7 +157,7 @@ class GradientView(GradientLayout, AnalysisView):
 
     def scan(self) -> None:
         """Scan the variance ratio over σ scales for the current input."""
-        side, post = self.side_for("vae"), self.session.posterior()
+        side, post = self.side_for("vae"), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None or self.showing_message:
             return
         self.scan_label.setText("scanning σ…")
@@ -171,7 +172,7 @@ class GradientView(GradientLayout, AnalysisView):
             on_progress=lambda done: self.scan_label.setText(
                 f"scanning σ… {100 * done:.0f}%"
             ),
-            scopes=(model_scope(post.side), "selection"),
+            inputs=(model_scope(post.side), "selection"),
             on_result=self._show_scan,
             on_error=self._on_error,
         )
@@ -204,7 +205,7 @@ class GradientView(GradientLayout, AnalysisView):
             f"Redraw the {self.repeats} × {max(DEFAULT_COUNTS)} noise samples and "
             "measure both estimators again"
         )
-        post = self.session.posterior()
+        post = self.session.posterior(self.slot_for("vae"))
         if post is None:
             self._clear_results()
             self.status.setText(
@@ -236,23 +237,16 @@ class GradientView(GradientLayout, AnalysisView):
 
     def _request_table(self, side: Side, post: Posterior) -> None:
         s = post.samples
-        self.submit(
-            "table",
-            gradient_table,
-            side.model,
-            side.dataset,
-            post.index,
-            s.mu,
-            s.sigma,
-            s.eps,
-            scopes=(side_scope(post.side), "selection", "eps"),
+        self.run(
+            self.workspace.gradient_table,
+            slot=post.side,
             on_result=lambda g, s=s, side=side: self._show_gradients(side, s, g),
             on_error=self._on_error,
         )
 
     def remeasure(self) -> None:
         """Measure again with new noise (also while the VAE trains)."""
-        side, post = self.side_for("vae"), self.session.posterior()
+        side, post = self.side_for("vae"), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None or self.showing_message:
             return
         self._seed += 1
@@ -267,18 +261,11 @@ class GradientView(GradientLayout, AnalysisView):
         # While training, the snapshot measured is replaced twice a second; its
         # result is still shown (and said to be of a snapshot) until the input
         # or the model is replaced.
-        scopes = (
-            ("selection",) if side.training else (model_scope(post.side), "selection")
-        )
-        self.submit(
-            "variance",
-            measure_variances,
-            side.model,
-            side.dataset,
-            post.index,
+        self.run(
+            self.workspace.measure_gradient,
             self._seed,
             self.repeats,
-            scopes=scopes,
+            slot=post.side,
             on_result=lambda res, label=label, t=side.training: self._show_variance(
                 res, label, t
             ),
@@ -343,7 +330,6 @@ class GradientView(GradientLayout, AnalysisView):
     def _show_variance(
         self, res: EstimatorVariance, label: str, snapshot: bool
     ) -> None:
-        self.result = res
         c = res.counts.astype(float)
         self.curves["reparam"].setData(c, res.var_reparam)
         self.curves["score"].setData(c, res.var_score)
@@ -416,7 +402,7 @@ class GradientView(GradientLayout, AnalysisView):
     # --- clearing -----------------------------------------------------------------
 
     def _clear_variance(self) -> None:
-        self.result = None
+        self.workspace.forget("gradient.variance")
         for curve in (*self.curves.values(), *self.ratio_curves.values()):
             curve.setData([], [])
         self.ratio_label.setText("")

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.core.analysis.interpolation import interpolation_strips
 from latentlab.core.analysis.interpolation_texts import (
     population_summary,
     strip_summary,
@@ -33,10 +32,9 @@ from latentlab.core.analysis.interpolation_texts import (
 from latentlab.core.analysis.pair_statistics import (
     FIGURE_NAMES,
     FIGURES,
-    many_pairs,
 )
 from latentlab.core.analysis.planes import display_images
-from latentlab.core.session import describe, model_scope, side_scope
+from latentlab.core.session import describe
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.interpolation_widgets import (
     A_COLOUR,
@@ -55,6 +53,7 @@ if TYPE_CHECKING:
     from latentlab.core.analysis.interpolation import StripResult
     from latentlab.core.analysis.pair_statistics import ManyPairs
     from latentlab.core.session import Side
+    from latentlab.core.workspace import Workspace
 
 KINDS = ("AE", "VAE")
 STEPS_DEFAULT = 12
@@ -83,10 +82,8 @@ class InterpolationView(AnalysisView):
 
     stripsReady = Signal(object)
 
-    def __init__(self, session, jobs, parent: QWidget | None = None) -> None:
-        super().__init__(session, jobs, parent)
-        self._results: list[StripResult] = []
-        self._population: ManyPairs | None = None
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
         self._population_seed = 0
         self._build()
 
@@ -223,30 +220,24 @@ class InterpolationView(AnalysisView):
 
     @property
     def population(self) -> ManyPairs | None:
-        """The latest many-pairs measurement of the models shown."""
-        return self._population
+        """The latest many-pairs measurement of the models shown (kept by the
+        workspace with the models it measured)."""
+        return self.workspace.result("interpolation.pairs")
 
     def measure_population(self) -> None:
         """Interpolate N random test pairs in both models, in the background."""
         if self.showing_message:
             return
-        sides = self._sides()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.pairs_progress.setValue(0)
         self.pairs_progress.setFormat("measuring… %p%")
-        self.submit(
-            "pairs",
-            many_pairs,
-            [(kind, side.model) for kind, side in sides.items()],
-            sides["VAE"].dataset,
-            n_pairs=self.pairs_spin.value(),
-            steps=self.steps_spin.value(),
-            seed=self._population_seed,
-            scopes=(
-                model_scope(self.session.role("ae")),
-                model_scope(self.session.role("vae")),
-            ),
+        self.run(
+            self.workspace.measure_pairs,
+            self.pairs_spin.value(),
+            self.steps_spin.value(),
+            self._population_seed,
+            slots=self._slots(),
             on_progress=lambda done: self.pairs_progress.setValue(int(100 * done)),
             on_result=self._on_population,
             on_error=lambda exc: self.pairs_progress.setFormat(f"failed: {exc}"),
@@ -255,7 +246,7 @@ class InterpolationView(AnalysisView):
 
     def cancel_population(self) -> None:
         """Stop a running many-pairs measurement."""
-        self.jobs.cancel(f"{self.key}.pairs")
+        self.workspace.cancel("interpolation.pairs")
         self.pairs_progress.setFormat("cancelled")
 
     def _population_ended(self) -> None:
@@ -263,7 +254,6 @@ class InterpolationView(AnalysisView):
         self.cancel_button.setEnabled(False)
 
     def _on_population(self, stats: ManyPairs) -> None:
-        self._population = stats
         self._population_seed += 1  # the next run draws new pairs
         self.pairs_progress.setValue(100)
         self.pairs_progress.setFormat(f"{stats.n} pairs measured")
@@ -277,11 +267,11 @@ class InterpolationView(AnalysisView):
                 counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), edges)
                 self.hist_curves[(figure, kind)].setData(edges, counts)
         self.population_label.setText(population_summary(stats))
-        for r in self._results:
+        for r in self.results:
             self.summaries[r.kind].setText(strip_summary(r.kind, r.smoothness, stats))
 
     def _clear_population(self) -> None:
-        self._population = None
+        self.workspace.forget("interpolation.pairs")
         for curve in self.hist_curves.values():
             curve.setData([], [])
         self.population_label.setText("")
@@ -291,10 +281,13 @@ class InterpolationView(AnalysisView):
     @property
     def results(self) -> list[StripResult]:
         """The strips shown, AE first."""
-        return list(self._results)
+        return list(self.workspace.result("interpolation.strips") or ())
 
     def _sides(self) -> dict[str, Side]:
         return {"AE": self.side_for("ae"), "VAE": self.side_for("vae")}
+
+    def _slots(self) -> tuple[int, int]:
+        return self.slot_for("ae"), self.slot_for("vae")
 
     # --- AnalysisView ------------------------------------------------------------
 
@@ -311,7 +304,7 @@ class InterpolationView(AnalysisView):
             self._compute()
 
     def clear(self) -> None:
-        self._results = []
+        self.workspace.forget("interpolation.strips")
         self._clear_population()
         for kind in KINDS:
             self.planes[kind].set_points(None)
@@ -341,32 +334,22 @@ class InterpolationView(AnalysisView):
         )
         for strip in self.strips.values():
             strip.set_placeholder("decoding…")
-        self.submit(
-            "strips",
-            interpolation_strips,
-            [(kind, side.model) for kind, side in sides.items()],
-            data.test_images[a],
-            data.test_images[b],
+        self.run(
+            self.workspace.interpolate,
             self.steps_spin.value(),
-            data.train_images,
-            scopes=(
-                side_scope(self.session.role("ae")),
-                side_scope(self.session.role("vae")),
-                "selection",
-            ),
+            slots=self._slots(),
             on_result=lambda res: self._on_strips(a, b, res),
             on_error=lambda exc: self._clear_strips(f"Could not interpolate: {exc}"),
         )
 
     def _clear_strips(self, text: str) -> None:
-        self._results = []
+        self.workspace.forget("interpolation.strips")
         for kind in KINDS:
             self.strips[kind].set_placeholder(text)
             self.summaries[kind].setText("")
             self.planes[kind].show_path(None)
 
     def _on_strips(self, a: int, b: int, results: list[StripResult]) -> None:
-        self._results = results
         sides = self._sides()
         data = sides["VAE"].dataset
         ends = tuple(display_images(data, [a, b]))
@@ -376,7 +359,7 @@ class InterpolationView(AnalysisView):
             self.planes[r.kind].show_path(side.latent_slice.project(r.codes))
             self.strips[r.kind].set_strip(r.images, ends, r.smoothness, bar_max)
             self.summaries[r.kind].setText(
-                strip_summary(r.kind, r.smoothness, self._population)
+                strip_summary(r.kind, r.smoothness, self.population)
             )
         self.legend.setText(
             "Distances are L2 in pixel space (pixels in [0, 1]). Bars: distance "

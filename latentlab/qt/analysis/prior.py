@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from latentlab.core.analysis.prior import PriorBatch, PriorResult
     from latentlab.core.data import ImageDataset
     from latentlab.core.session import Side
+    from latentlab.core.workspace import Workspace
 
 KINDS = ("AE", "VAE")
 
@@ -77,8 +78,8 @@ class PriorSamplesView(AnalysisView):
 
     samplesReady = Signal(object)
 
-    def __init__(self, session, jobs, parent: QWidget | None = None) -> None:
-        super().__init__(session, jobs, parent)
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
         self._seed = 0
         self._batch: PriorBatch | None = None
         self._build()
@@ -219,9 +220,9 @@ class PriorSamplesView(AnalysisView):
             [s.codes.mu for s in sides.values()],
             train,
             reference,
-            scopes=(
-                side_scope(self.session.role("ae")),
-                side_scope(self.session.role("vae")),
+            inputs=(
+                side_scope(self.slot_for("ae")),
+                side_scope(self.slot_for("vae")),
             ),
             on_result=self._on_batch,
             on_error=self._on_error,

@@ -438,3 +438,23 @@ def posterior_samples(
     sig = np.asarray(sigma, np.float32).reshape(-1) * scale
     eps_a = np.asarray(eps, np.float32).reshape(-1, len(mu_a))
     return PosteriorSamples(mu_a, sig, eps_a, mu_a + sig * eps_a)
+
+
+def nearest_point(
+    xy: npt.NDArray[np.float32] | None,
+    target: tuple[float, float],
+    pixel_size: tuple[float, float],
+    max_px: float = 8.0,
+) -> int | None:
+    """Index of the point of ``xy`` ``(n, 2)`` nearest ``target`` on screen.
+
+    Distances are measured in screen pixels (``pixel_size`` is the plane's
+    latent units per pixel along x and y); None when none is within ``max_px``.
+    """
+    if xy is None or len(xy) == 0:
+        return None
+    px, py = (max(abs(float(p)), 1e-12) for p in pixel_size)
+    d2 = ((xy[:, 0] - target[0]) / px) ** 2 + ((xy[:, 1] - target[1]) / py) ** 2
+    d2 = np.where(np.isfinite(d2), d2, np.inf)  # NaN codes are never picked
+    i = int(np.argmin(d2))
+    return i if d2[i] <= max_px**2 else None

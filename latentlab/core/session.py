@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from latentlab.core.data import ImageDataset
     from latentlab.core.latent import Codes
     from latentlab.core.models import Autoencoder
+    from latentlab.core.timeline import Timeline
 
 SIDES = (0, 1)  # the slots the window opens with: an AE beside a VAE
 SIDE_NAMES = ("left", "right")
@@ -55,6 +56,11 @@ def checkpoint_scope(side: int) -> str:
     """The scope of a side's model record: unchanged by a training snapshot's
     new weights (the same run), changed by another model or the run's end."""
     return f"side{side}.checkpoint"
+
+
+def epoch_scope(side: int) -> str:
+    """The scope of the timeline row a side's plane shows."""
+    return f"side{side}.epoch"
 
 
 def slice_scope(side: int) -> str:
@@ -90,6 +96,19 @@ class Side:
     def ready(self) -> bool:
         """True when there is a model and its encoded test set to show."""
         return self.model is not None and self.codes is not None
+
+    @property
+    def timeline(self) -> Timeline | None:
+        """The model's training timeline, when it can be shown with its data
+        (not while training, nor one recorded on another split)."""
+        if self.checkpoint is None or self.training:
+            return None
+        tl = self.checkpoint.timeline
+        if tl is None or tl.codes.shape[-1] != self.latent_slice.latent_dim:
+            return None
+        if self.dataset is not None and tl.indices[-1] >= len(self.dataset.test_images):
+            return None  # recorded on another split of the data
+        return tl
 
     @property
     def is_vae(self) -> bool:
@@ -209,6 +228,8 @@ class Session:
         ε, K, the μ offset, the σ scales or "fixed" changed.
     groupChanged()
         The group of test images selected in a plane changed (scope ``"group"``).
+    epochChanged(int)
+        The timeline row a slot's plane shows changed (scope ``"side<n>.epoch"``).
     """
 
     slotsChanged = Signal()
@@ -219,6 +240,7 @@ class Session:
     selectionChanged = Signal()
     epsChanged = Signal()
     groupChanged = Signal()
+    epochChanged = Signal(int)
 
     def __init__(self, seed: int = 0, slots: int = len(SIDES)) -> None:
         self.sides: list[Side] = [Side() for _ in range(slots)]
@@ -229,6 +251,8 @@ class Session:
         """Test-set indices selected in a plane (rectangle or lasso), or None."""
         self.group_dataset: ImageDataset | None = None
         """The dataset :attr:`group` indexes into."""
+        self.epochs: dict[int, int] = {}
+        """The timeline row each slot's plane shows; absent: the final model."""
         self.revision = 0
         self._scope_revisions: dict[str, int] = {}
 
@@ -270,6 +294,7 @@ class Session:
         if not 0 <= slot < len(self.sides):
             raise IndexError(f"no slot {slot}: there are {len(self.sides)}")
         del self.sides[slot]
+        self.epochs = {s - (s > slot): e for s, e in self.epochs.items() if s != slot}
         for moved in range(slot, len(self.sides) + 1):
             self._bump(
                 side_scope(moved),
@@ -298,6 +323,8 @@ class Session:
             scopes.append(model_scope(side))
         if old.checkpoint is not state.checkpoint:
             scopes.append(checkpoint_scope(side))
+            if self.epochs.pop(side, None) is not None:
+                scopes.append(epoch_scope(side))  # another model: its final state
         if new_slice:
             scopes.append(slice_scope(side))
         self._bump(*scopes)
@@ -349,6 +376,43 @@ class Session:
                 self.eps = self._fresh_eps(self.eps.count, d, fixed=self.eps.fixed)
                 self._bump("eps")
                 self.epsChanged.emit()
+
+    # --- the timeline ------------------------------------------------------------
+
+    def set_epoch(self, side: int, row: int | None) -> None:
+        """Show timeline row ``row`` of ``side``'s model (None or the last row:
+        the final model)."""
+        tl = self.sides[side].timeline
+        if tl is None or row is None or not 0 <= row < tl.count - 1:
+            row = None
+        if self.epochs.get(side) == row:
+            return
+        if row is None:
+            del self.epochs[side]
+        else:
+            self.epochs[side] = int(row)
+        self._bump(epoch_scope(side))
+        self.epochChanged.emit(side)
+
+    def same_run(self, a: int, b: int) -> bool:
+        """True when two slots' timelines come from one training run."""
+        ta, tb = self.sides[a].timeline, self.sides[b].timeline
+        if ta is None or tb is None:
+            return False
+        return bool(ta.run_id) and ta.run_id == tb.run_id and ta.count == tb.count
+
+    def shown_points(
+        self, side: int
+    ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.float32] | None]:
+        """What ``side``'s plane plots: test-set indices (None: all, in order)
+        and their plane points, at the timeline row shown."""
+        state = self.sides[side]
+        row, tl = self.epochs.get(side), state.timeline
+        if row is not None and tl is not None:
+            return tl.indices, state.latent_slice.project(tl.codes_at(row))
+        if state.codes is None:
+            return None, None
+        return None, state.latent_slice.project(state.codes.mu)
 
     # --- the selected group ------------------------------------------------------
 

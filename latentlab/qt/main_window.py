@@ -20,21 +20,14 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QSplitter,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from latentlab import __version__
-from latentlab.core.analysis.group import summarize_group
-from latentlab.core.analysis.planes import display_images
-from latentlab.core.session import SIDE_NAMES, SIDES, describe, same_data
+from latentlab.core.session import SIDES, describe
 from latentlab.qt.analysis.registry import VIEWS
 from latentlab.qt.controller import Controller
-from latentlab.qt.widgets.group_panel import MAX_THUMBNAILS, GroupPanel
-from latentlab.qt.widgets.latent_plane import nearest_point
-from latentlab.qt.widgets.model_panel import ModelPanel
 from latentlab.qt.widgets.train_panel import TrainPanel
 from latentlab.qt.window_exports import CSV_FILTER, FIGURES, WindowExports
 from latentlab.qt.window_files import SAVE_FILTER, WindowFiles
@@ -43,8 +36,10 @@ from latentlab.qt.window_menus import WindowMenus
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from latentlab.core.analysis.planes import Decoded
     from latentlab.qt.analysis.base import AnalysisView
+    from latentlab.qt.analysis.planes import PlanesView
+    from latentlab.qt.widgets.group_panel import GroupPanel
+    from latentlab.qt.widgets.model_panel import ModelPanel
 
 # Imported from here by tests and scripts (QFileDialog: tests patch its static
 # methods through this module).
@@ -91,30 +86,15 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         self.settings = QSettings("LatentLab", "LatentLab")
         self.setMinimumSize(*MIN_SIZE)
 
-        self.panels = [ModelPanel(name.capitalize()) for name in SIDE_NAMES]
-        split = QSplitter(Qt.Orientation.Horizontal)
-        for panel in self.panels:
-            split.addWidget(panel)
-        split.setChildrenCollapsible(False)
-        # The selected group sits under both planes, hidden while there is none.
-        self.group_panel = GroupPanel()
-        self.group_panel.hide()
-        planes = QWidget()
-        planes_layout = QVBoxLayout(planes)
-        planes_layout.setContentsMargins(0, 0, 0, 0)
-        planes_layout.setSpacing(2)
-        planes_layout.addWidget(split, 1)
-        planes_layout.addWidget(self.group_panel)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(_scrolling(planes), "Latent planes")
-        self.tabs.setTabToolTip(0, "Both models' latent planes; click to decode")
         self.views: dict[str, AnalysisView] = {}
         self._unbuilt_views: dict[str, type[AnalysisView]] = {}
         for cls in VIEWS:
             self._unbuilt_views[cls.key] = cls
             index = self.tabs.addTab(QWidget(), cls.title)
             self.tabs.setTabToolTip(index, cls.tooltip)
+        self.view(VIEWS[0].key)  # the tab the window opens on
         if not defer_views:
             self.build_views()
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -139,33 +119,17 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
 
     def _connect(self) -> None:
         c = self.controller
-        for side, panel in zip(SIDES, self.panels, strict=True):
-            panel.plane.latentClicked.connect(c.decode_at)
-            panel.plane.pickRequested.connect(
-                lambda x, y, s=side: self.pick_at(s, x, y)
-            )
-            panel.openRequested.connect(lambda s=side: self.open_dialog(s))
-            panel.saveRequested.connect(lambda s=side: self.save_dialog(s))
-            panel.fileDropped.connect(lambda path, s=side: self.open_file(s, path))
-            panel.gridRequested.connect(
-                lambda rect, n, s=side: c.request_grid(s, rect, n)
-            )
-            panel.sliceChanged.connect(lambda sl, s=side: c.set_slice(s, sl))
-            panel.groupSelected.connect(
-                lambda indices, s=side: self.select_group(s, indices)
-            )
-            panel.epochChanged.connect(
-                lambda pos, s=side: self._on_epoch_changed(s, pos)
-            )
-            panel.gifRequested.connect(lambda s=side: self.export_timeline_gif(s))
-        self.group_panel.clearRequested.connect(self.session.clear_group)
-        self.session.groupChanged.connect(self._show_group)
+        planes = self.planes
+        planes.openRequested.connect(self.open_dialog)
+        planes.saveRequested.connect(self.save_dialog)
+        planes.gifRequested.connect(self.export_timeline_gif)
+        planes.fileDropped.connect(self.open_file)
+        planes.statusMessage.connect(self.statusBar().showMessage)
+        self.session.groupChanged.connect(
+            lambda: self.clear_group_action.setEnabled(self.session.group is not None)
+        )
         self.session.sideChanged.connect(self._on_side_changed)
         self.session.selectionChanged.connect(self._on_selection_changed)
-        c.decoded.connect(self._on_decoded)
-        c.gridReady.connect(
-            lambda side, m: self.panels[side].show_grid(m.image, m.rect)
-        )
         c.loaded.connect(lambda _side, path: self._remember(path))
         c.saved.connect(lambda _side, path: self._remember(path))
         c.errorRaised.connect(self.show_error)
@@ -185,6 +149,21 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         self.train_panel.pauseRequested.connect(c.toggle_pause)
         self.train_panel.stopRequested.connect(c.stop_training)
 
+    @property
+    def planes(self) -> PlanesView:
+        """The Latent planes tab."""
+        return self.view("planes")
+
+    @property
+    def panels(self) -> list[ModelPanel]:
+        """The model panels of the Latent planes tab, left then right."""
+        return self.planes.panels
+
+    @property
+    def group_panel(self) -> GroupPanel:
+        """The selected group, under the planes."""
+        return self.planes.group_panel
+
     def show_training_dock(self) -> None:
         """Bring the training dock up (it stays out of the way otherwise)."""
         self.train_dock.show()
@@ -194,12 +173,10 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
 
     def _on_side_changed(self, side: int) -> None:
         state = self.session.sides[side]
-        self.panels[side].show_side(state)
-        self.save_actions[side].setEnabled(
-            state.checkpoint is not None and not state.training
-        )
-        self._show_picks()
-        self._show_group()
+        if side < len(self.save_actions):
+            self.save_actions[side].setEnabled(
+                state.checkpoint is not None and not state.training
+            )
         if not self.controller.training:
             self._follow_models()
 
@@ -233,7 +210,6 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         )
 
     def _on_selection_changed(self) -> None:
-        self._show_picks()
         sel = self.session.selection
         if sel.dataset is None or sel.current is None or not sel.by_user:
             return  # a new dataset's default pair is no news
@@ -244,102 +220,6 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
             text + ": see the ε-resampling, Gradient path and Interpolation tabs",
             8000,
         )
-
-    def _show_picks(self) -> None:
-        """Ring the picked inputs' codes (A, B) in each plane of their data."""
-        sel = self.session.selection
-        for side, panel in zip(SIDES, self.panels, strict=True):
-            state = self.session.sides[side]
-            if state.codes is None or not same_data(state.dataset, sel.dataset):
-                panel.plane.set_picks([])
-                continue
-            # Only the picked codes: projecting all of them cost ~0.3 ms a
-            # side at every training snapshot.
-            mu = state.codes.mu
-            panel.plane.set_picks(
-                [
-                    None if i is None else tuple(state.latent_slice.project(mu[i])[0])
-                    for i in (sel.previous, sel.current)
-                ]
-            )
-
-    # --- the selected group ------------------------------------------------------
-
-    def select_group(self, side: int, indices) -> None:
-        """Select test images ``indices`` of ``side``'s data (none: clear)."""
-        state = self.session.sides[side]
-        if len(indices) == 0:
-            self.session.clear_group()
-            self.statusBar().showMessage("No test images in that region", 4000)
-            return
-        self.session.set_group(indices, state.dataset)
-        self.statusBar().showMessage(
-            f"{len(indices):,} test images selected · Esc clears", 6000
-        )
-
-    def _show_group(self) -> None:
-        """Highlight the group in each plane of its data; list it under them."""
-        group, dataset = self.session.group, self.session.group_dataset
-        self.clear_group_action.setEnabled(group is not None)
-        models = []
-        for side, panel in zip(SIDES, self.panels, strict=True):
-            state = self.session.sides[side]
-            shows = group is not None and same_data(state.dataset, dataset)
-            panel.set_group(group if shows else None)
-            if shows and state.codes is not None:
-                name = f"{state.kind} ({SIDE_NAMES[side]})"
-                models.append((name, state.codes, state.latent_slice))
-        if group is None or dataset is None:
-            self.group_panel.show_summary(None)
-            return
-        summary = summarize_group(
-            sorted(group),
-            dataset.test_labels.numpy(),
-            dataset.class_names,
-            models,
-        )
-        images = display_images(dataset, summary.indices[:MAX_THUMBNAILS])
-        self.group_panel.show_summary(summary, images)
-
-    # --- the timeline ------------------------------------------------------------
-
-    def _same_run(self) -> bool:
-        """True when both sides' timelines come from one training run."""
-        tls = [p.timeline for p in self.panels]
-        if any(t is None for t in tls):
-            return False
-        a, b = tls
-        return bool(a.run_id) and a.run_id == b.run_id and a.count == b.count
-
-    def _on_epoch_changed(self, side: int, position: int) -> None:
-        """The other plane scrubs along when both come from the same run."""
-        other = self.panels[1 - side]
-        if self._same_run() and other.epoch_slider.value() != position:
-            other.set_epoch_position(position)
-
-    def pick_at(self, side: int, x: float, y: float) -> None:
-        """Pick the test image whose code lies under (x, y), within ~8 px."""
-        state = self.session.sides[side]
-        if state.codes is None or not same_data(
-            state.dataset, self.session.selection.dataset
-        ):
-            self.statusBar().showMessage(
-                "Pick inputs in a plane of the models the analysis tabs show", 6000
-            )
-            return
-        # The points on screen: the final codes, or an earlier epoch's subset.
-        indices, xy = self.panels[side].shown_points()
-        plane = self.panels[side].plane
-        j = nearest_point(xy, (x, y), plane.view_box.viewPixelSize())
-        if j is None:
-            self.statusBar().showMessage("No test image there to pick", 4000)
-        else:
-            self.session.pick(int(j if indices is None else indices[j]))
-
-    def _on_decoded(self, side: int, decoded: Decoded) -> None:
-        state = self.session.sides[side]
-        x, y = state.latent_slice.project(decoded.z)[0]
-        self.panels[side].show_decoded(decoded.z, decoded.image, (float(x), float(y)))
 
     def show_error(self, title: str, message: str) -> None:
         """Status bar plus a non-blocking dialog; the app keeps its state."""
@@ -374,7 +254,7 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         """The analysis view ``key``, built now if it was not yet."""
         cls = self._unbuilt_views.pop(key, None)
         if cls is not None:
-            index = 1 + VIEWS.index(cls)
+            index = VIEWS.index(cls)
             view = cls(self.controller.workspace)
             self.views[key] = view
             # In beside the placeholder, then the placeholder out: removing the
@@ -410,15 +290,14 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
             then()
 
     def _on_tab_changed(self, index: int) -> None:
-        if 1 <= index <= len(VIEWS):
-            self.view(VIEWS[index - 1].key)
+        if 0 <= index < len(VIEWS):
+            self.view(VIEWS[index].key)
 
     # --- misc --------------------------------------------------------------------
 
     def fit_views(self) -> None:
         """Fit both planes."""
-        for panel in self.panels:
-            panel.fit_view()
+        self.planes.fit_views()
 
     def about(self) -> None:
         """Short help."""

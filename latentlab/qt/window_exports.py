@@ -20,12 +20,11 @@ PNG_FILTER = "PNG image (*.png)"
 CSV_FILTER = "CSV table (*.csv)"
 
 # File ▸ Export Figure: (key, menu text); keys name the plot (see figure_plot).
-# The window's own plots; each analysis view declares its own (AnalysisView.figures).
+# Each view declares its own (AnalysisView.figures); the training dock's is the
+# window's.
 FIGURES = (
-    ("plane0", "&Left Plane…"),
-    ("plane1", "&Right Plane…"),
-    ("losses", "L&oss Curves…"),
     *((f"{view.key}.{path}", text) for view in VIEWS for path, text in view.figures),
+    ("losses", "L&oss Curves…"),
 )
 
 
@@ -94,8 +93,6 @@ class WindowExports:
 
     def figure_plot(self, key: str):
         """The plot widget behind File ▸ Export Figure entry ``key``."""
-        if key in ("plane0", "plane1"):
-            return self.panels[int(key[-1])].plane
         if key == "losses":
             return self.train_panel.plots
         view_key, _, attr = key.partition(".")
@@ -109,8 +106,6 @@ class WindowExports:
         """Bring the plot on screen, so it is laid out at its shown size."""
         if key == "losses":
             self.show_training_dock()
-        elif key.startswith("plane"):
-            self.tabs.setCurrentIndex(0)
         else:
             self.tabs.setCurrentWidget(self.view(key.partition(".")[0]))
 

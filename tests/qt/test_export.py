@@ -145,7 +145,7 @@ def test_window_exports_each_figure_and_the_codes(tmp_path, window, qtbot):
         path = window.export_figure(key, str(tmp_path / f"{key.replace('/', '-')}.svg"))
         assert path is not None, f"{key} was not exported: {window.last_error}"
         ET.parse(path)  # every figure parses as XML
-    assert len(_marks(tmp_path / "plane1.svg")) > 100
+    assert len(_marks(tmp_path / "planes.plane-1.svg")) > 100
     png = window.export_figure("losses", str(tmp_path / "losses.png"))
     assert QImage(str(png)).width() > 0
 
@@ -210,4 +210,4 @@ def test_a_tab_without_its_model_exports_nothing(qtbot, tmp_path):
     assert win.last_error[0] == "Nothing to export"
     assert "needs a VAE" in win.last_error[1]
     # A plot that is shown still exports.
-    assert win.export_figure("plane0", str(tmp_path / "left.svg")) is not None
+    assert win.export_figure("planes.plane/0", str(tmp_path / "left.svg")) is not None

@@ -121,7 +121,7 @@ def test_no_goes_back_to_the_dialog_at_the_refused_name(
     taken = tmp_path / "myfig.svg"
     taken.write_bytes(OLD)
     dialog.update(path=tmp_path / "myfig", chosen=SVG, then=tmp_path / "other")
-    window.export_figure_dialog("plane0")
+    window.export_figure_dialog("planes.plane/0")
     assert prompts["seen"] == ["myfig.svg already exists.\nReplace it?"]
     assert len(dialog["starts"]) == 2
     assert dialog["starts"][1] == str(taken), "reopened at the name refused"
@@ -144,7 +144,7 @@ def test_a_figure_typed_without_extension_asks_before_replacing(
     target.write_bytes(OLD)
     dialog.update(path=tmp_path / "myfig", chosen=chosen)
 
-    window.export_figure_dialog("plane0")
+    window.export_figure_dialog("planes.plane/0")
     assert prompts["seen"] == [f"{real} already exists.\nReplace it?"]
     assert target.read_bytes() == OLD, "No still replaced the file"
     assert _leftovers(tmp_path, real) == []
@@ -152,7 +152,7 @@ def test_a_figure_typed_without_extension_asks_before_replacing(
     assert all(o & QFileDialog.Option.DontConfirmOverwrite for o in dialog["options"])
 
     prompts["answer"] = YES
-    window.export_figure_dialog("plane0")
+    window.export_figure_dialog("planes.plane/0")
     assert len(prompts["seen"]) == 2
     assert target.read_bytes() != OLD
     if real.endswith(".svg"):
@@ -166,7 +166,7 @@ def test_a_new_figure_name_is_written_without_a_question(
     window, tmp_path, dialog, prompts
 ):
     dialog.update(path=tmp_path / "fresh", chosen=SVG)
-    window.export_figure_dialog("plane1")
+    window.export_figure_dialog("planes.plane/1")
     assert prompts["seen"] == []
     ET.parse(tmp_path / "fresh.svg")
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from latentlab.core.checkpoint.archive import _Archive
     from latentlab.core.training_events import EpochMetrics
 
+
 @dataclass(frozen=True, slots=True)
 class _Record:
     config: ModelConfig

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from latentlab.core.timeline import Timeline
     from latentlab.core.training_events import EpochMetrics
 
+
 def save_checkpoint(
     path: str | os.PathLike[str],
     model: Autoencoder,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from latentlab.core.checkpoint.unpickler import _TensorStub
     from latentlab.core.config import ModelConfig
 
+
 def _check_budget(shown: str, needed: int) -> None:
     budget = memory_budget()
     if needed > budget:

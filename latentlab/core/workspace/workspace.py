@@ -516,6 +516,34 @@ class Workspace(WorkspaceTraining, WorkspaceAnalyses):
         if self.slots[slot].checkpoint is not None:
             self.session.update_side(slot, latent_slice=latent_slice)
 
+    def show_epoch(self, slot: int, row: int | None) -> None:
+        """Show timeline row ``row`` in ``slot``'s plane (None: the final
+        model); the slots whose timelines come from the same run follow."""
+        self.session.set_epoch(slot, row)
+        for other in range(len(self.slots)):
+            if other != slot and self.session.same_run(slot, other):
+                self.session.set_epoch(other, row)
+
+    def pick_at(
+        self,
+        slot: int,
+        xy: tuple[float, float],
+        pixel_size: tuple[float, float],
+        max_px: float = 8.0,
+    ) -> int | None:
+        """Pick the test image plotted nearest plane point ``xy`` in ``slot``
+        (at the timeline row shown), within ``max_px`` screen pixels of
+        ``pixel_size`` latent units each. Returns its index, or None."""
+        from latentlab.core.latent import nearest_point
+
+        indices, points = self.session.shown_points(slot)
+        j = nearest_point(points, xy, pixel_size, max_px)
+        if j is None:
+            return None
+        index = int(j if indices is None else indices[j])
+        self.session.pick(index)
+        return index
+
     def pick(self, index: int) -> bool:
         """Make test image ``index`` the input (B); the old one becomes A."""
         return self.session.pick(index)

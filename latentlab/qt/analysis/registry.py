@@ -9,12 +9,14 @@ from latentlab.qt.analysis.diagnostics import DiagnosticsView
 from latentlab.qt.analysis.eps import EpsView
 from latentlab.qt.analysis.gradient import GradientView
 from latentlab.qt.analysis.interpolation import InterpolationView
+from latentlab.qt.analysis.planes import PlanesView
 from latentlab.qt.analysis.prior import PriorSamplesView
 
 if TYPE_CHECKING:
     from latentlab.qt.analysis.base import AnalysisView
 
 VIEWS: tuple[type[AnalysisView], ...] = (
+    PlanesView,
     EpsView,
     GradientView,
     InterpolationView,

@@ -29,7 +29,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QLabel
 
-from latentlab.core.latent import LatentRect
+from latentlab.core.latent import LatentRect, nearest_point  # noqa: F401  (re-exported)
 from latentlab.qt.widgets.latent_view_box import _LatentViewBox
 from latentlab.qt.widgets.plane_items import Crosshair, PassiveScatterItem
 from latentlab.qt.widgets.plot_style import cache_axes
@@ -55,29 +55,9 @@ PALETTE = (
 )
 GRID_DEBOUNCE_MS = 120
 PICK_COLOURS = ((0, 150, 70), (255, 140, 0))  # A (previous), B (current)
-PICK_RADIUS_PX = 8.0
+PICK_RADIUS_PX = 8.0  # the default radius of core.latent.nearest_point
 SELECTION_TOOLS = ("", "rect", "lasso")
 DIMMED_OPACITY = 0.3  # the other points while a group is highlighted
-
-
-def nearest_point(
-    xy: npt.NDArray[np.float32] | None,
-    target: tuple[float, float],
-    pixel_size: tuple[float, float],
-    max_px: float = PICK_RADIUS_PX,
-) -> int | None:
-    """Index of the point of ``xy`` ``(n, 2)`` nearest ``target`` on screen.
-
-    Distances are measured in screen pixels (``pixel_size`` is the plane's
-    latent units per pixel along x and y); None when none is within ``max_px``.
-    """
-    if xy is None or len(xy) == 0:
-        return None
-    px, py = (max(abs(float(p)), 1e-12) for p in pixel_size)
-    d2 = ((xy[:, 0] - target[0]) / px) ** 2 + ((xy[:, 1] - target[1]) / py) ** 2
-    d2 = np.where(np.isfinite(d2), d2, np.inf)  # NaN codes are never picked
-    i = int(np.argmin(d2))
-    return i if d2[i] <= max_px**2 else None
 
 
 class LatentPlaneWidget(pg.PlotWidget):

@@ -84,9 +84,6 @@ class ModelPanel(TimelineControls, QWidget):
         self._panel: Side | None = None
         self._shown_checkpoint: object = None
         self._user_moved_view = False
-        self._points_drawn: tuple | None = (
-            None  # (codes, slice, dataset, colour, epoch)
-        )
         self._points_note = ""
         self._epoch: int | None = None  # timeline row shown; None: the final model
         self._group: frozenset[int] | None = None  # highlighted test indices
@@ -287,6 +284,22 @@ class ModelPanel(TimelineControls, QWidget):
         if panel.model is not None and not redrawn:
             self._request_grid()
 
+    def show_slice(self, panel: Side) -> None:
+        """The shown latent dims (or held values) changed: replot, redecode."""
+        self._panel = panel
+        self._fill_slice_controls(panel)
+        self._redraw_points()
+        if panel.model is not None and not panel.training:
+            self._request_grid()
+
+    def show_title(self, panel: Side) -> None:
+        """Only the title, saved state or note changed."""
+        self._panel = panel
+        self.title.setText(panel.title)
+        self.note.setText(self._points_note or panel.note)
+        self.note.setVisible(bool(self._points_note or panel.note))
+        self.save_button.setEnabled(panel.checkpoint is not None and not panel.training)
+
     def _show_legend(self, entries: list[tuple[str, tuple[int, int, int]]]) -> None:
         self.legend.set_entries(entries)
         # Lay the panel out now: a key that wraps to more or fewer lines resizes
@@ -346,28 +359,10 @@ class ModelPanel(TimelineControls, QWidget):
         return panel.latent_slice.project(panel.codes.mu)
 
     def _redraw_points(self) -> None:
-        panel = self._panel
-        name = self.colour_by.currentData() or "label"
-        drawn = (
-            (panel.codes, panel.latent_slice, panel.dataset, name, self._epoch)
-            if panel
-            else None
-        )
-        if not self._same_points(drawn):
-            self._points_drawn = drawn
-            self._draw_points(name)
+        self._draw_points(self.colour_by.currentData() or "label")
         if self._points_note:
             self.note.setText(self._points_note)
             self.note.show()
-
-    def _same_points(self, drawn: tuple | None) -> bool:
-        """True when ``drawn`` is what is plotted (at an epoch's end only the
-        title changes: the points need no redraw)."""
-        last = self._points_drawn
-        if drawn is None or last is None:
-            return False
-        same_objects = all(a is b for a, b in zip(drawn[:3], last[:3], strict=True))
-        return same_objects and drawn[3:] == last[3:]
 
     def _draw_points(self, name: str) -> None:
         panel = self._panel

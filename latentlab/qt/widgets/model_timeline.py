@@ -71,18 +71,8 @@ class TimelineControls:
 
     @property
     def timeline(self) -> Timeline | None:
-        """The shown checkpoint's timeline, when it can be shown with its data."""
-        panel = self._panel
-        if panel is None or panel.checkpoint is None or panel.training:
-            return None
-        tl = panel.checkpoint.timeline
-        if tl is None or tl.codes.shape[-1] != panel.latent_slice.latent_dim:
-            return None
-        if panel.dataset is not None and tl.indices[-1] >= len(
-            panel.dataset.test_images
-        ):
-            return None  # recorded on another split of the data
-        return tl
+        """The shown model's timeline, when it can be shown with its data."""
+        return None if self._panel is None else self._panel.timeline
 
     @property
     def epoch_position(self) -> int | None:
@@ -114,16 +104,26 @@ class TimelineControls:
         if tl is None:
             return
         epoch = None if value >= tl.count - 1 else int(value)
-        if epoch == self._epoch:
+        if epoch != self._epoch:
+            self.epochChanged.emit(int(value))  # the workspace says what to show
+
+    def show_epoch(self, row: int | None) -> None:
+        """Show timeline row ``row`` (None: the final model), as the session says."""
+        tl = self.timeline
+        if tl is None:
             return
-        self._epoch = epoch
+        self.epoch_slider.blockSignals(True)
+        self.epoch_slider.setValue(tl.count - 1 if row is None else int(row))
+        self.epoch_slider.blockSignals(False)
+        if row == self._epoch:
+            return
+        self._epoch = row
         self._show_epoch_text()
         self._redraw_points()
-        live = epoch is None
+        live = row is None
         self.plane.set_manifold_visible(live and self.manifold_box.isChecked())
         if live:
             self._request_grid()
-        self.epochChanged.emit(int(value))
 
     def _show_epoch_text(self) -> None:
         tl = self.timeline
@@ -192,10 +192,7 @@ class TimelineControls:
                 frames.append(_to_rgb(self.plane.grab().toImage()))
         finally:
             self._epoch = -1  # differs from every position: the next one redraws
-            self.epoch_slider.blockSignals(True)
-            self.epoch_slider.setValue(before)
-            self.epoch_slider.blockSignals(False)
-            self._on_slider(before)
+            self.show_epoch(None if before >= tl.count - 1 else before)
             self.plane.set_manifold_visible(
                 self._epoch is None and self.manifold_box.isChecked()
             )

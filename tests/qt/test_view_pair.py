@@ -23,7 +23,8 @@ def test_interpolation_strips_are_measured_from_their_images(qtbot, window):
     test = data.test_images.numpy() / 255.0
     train_px = data.train_images.numpy().reshape(len(data.train_images), -1) / 255.0
     for kind, r in results.items():
-        model = window.session.sides[0 if kind == "AE" else 1].model
+        pos = "0" if kind == "AE" else "1"
+        model = window.session.sides[int(pos)].model
         assert r.images.shape == (12, 28, 28)
         recon = decode_codes(model, encode_images(model, data.test_images[[a, b]]).mu)
         np.testing.assert_allclose(r.images[0], recon[0], atol=1e-5)
@@ -39,9 +40,9 @@ def test_interpolation_strips_are_measured_from_their_images(qtbot, window):
         mid = r.images[5].reshape(-1).astype(np.float64)
         brute = np.sqrt(((train_px - mid) ** 2).sum(1)).min()
         assert s.nearest.distance[5] == pytest.approx(brute, rel=1e-6)
-        assert f"{s.max_step:.2f}" in view.summaries[kind].text()
-        assert "jump ratio (largest / mean step)" in view.summaries[kind].text()
-        x, _ = view.planes[kind].path.getData()
+        assert f"{s.max_step:.2f}" in view.summaries[pos].text()
+        assert "jump ratio (largest / mean step)" in view.summaries[pos].text()
+        x, _ = view.planes[pos].path.getData()
         np.testing.assert_allclose(x, r.codes[:, 0], atol=1e-6)
 
 
@@ -49,7 +50,7 @@ def test_clicking_the_views_plane_picks_the_point(qtbot, window):
     view = window.views["interpolation"]
     window.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: len(view.results) == 2, timeout=10000)
-    plane = view.planes["VAE"]
+    plane = view.planes["1"]
     side = window.session.sides[1]
     xy = side.latent_slice.project(side.codes.mu)
     # The point farthest from every other on screen, so the pick is unambiguous.
@@ -106,11 +107,11 @@ def test_many_pairs_are_measured_and_shown_from_their_numbers(qtbot, window):
     for figure in stats.figures:
         assert f"median AE {stats.median('AE', figure):.2f}" in text
         assert f"{100 * stats.fraction_worse(figure):.0f}%</b> of the 30 pairs" in text
-        for kind in ("AE", "VAE"):
-            _, counts = view.hist_curves[(figure, kind)].getData()
+        for pos in ("0", "1"):
+            _, counts = view.hist_curves[(figure, pos)].getData()
             assert counts.sum() == 30
     # Each strip now says where it stands among the pairs.
-    assert "random pairs" in view.summaries["AE"].text()
+    assert "random pairs" in view.summaries["0"].text()
     qtbot.waitUntil(lambda: view.run_button.isEnabled(), timeout=5000)
 
 

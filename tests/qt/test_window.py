@@ -93,10 +93,14 @@ def test_two_autoencoders_leave_no_view_with_old_content(qtbot, window):
     assert len(vae_col.bars.opts["height"]) == 0 and vae_col.figures.text() == ""
     assert vae_col.density.image is None and diag.report is None
     assert not diag.compute_button.isEnabled()
+    # Interpolation needs two models, of any kind: it compares the two AEs.
     interp = views["interpolation"]
-    assert interp.results == []
-    assert all(plane.point_count() == 0 for plane in interp.planes.values())
-    assert all(s.text() == "" for s in interp.summaries.values())
+    assert interp.results == []  # computed with the VAE: stale
+    window.tabs.setCurrentWidget(interp)
+    qtbot.waitUntil(lambda: len(interp.results) == 2, timeout=10000)
+    assert [r.kind for r in interp.results] == ["AE (left)", "AE (right)"]
+    assert interp.heading.text() == "Interpolation: AE (left) vs AE (right)"
+    assert all(plane.point_count() > 0 for plane in interp.planes.values())
     prior = views["prior"]
     assert prior.batch is None
     assert all(grid.count == 0 for grid in prior.grids.values())

@@ -43,14 +43,15 @@ def strip_summary(
 def population_summary(stats: ManyPairs) -> str:
     """What the many-pairs histograms show, from their numbers."""
     rows = []
+    first, second = list(stats.populations)[:2]  # e.g. "AE", "VAE"
     for figure in stats.figures:
-        ae, vae = stats.median("AE", figure), stats.median("VAE", figure)
-        share = stats.fraction_worse(figure)
+        a, b = stats.median(first, figure), stats.median(second, figure)
+        share = stats.fraction_worse(figure, first, second)
         worse = "larger" if LARGER_IS_WORSE[figure] else "smaller"
         rows.append(
-            f"<b>{FIGURE_NAMES[figure]}</b>: median AE {ae:.2f}, VAE {vae:.2f}; the "
-            f"AE's is {worse} (further from the data) in <b>{100 * share:.0f}%</b> "
-            f"of the {stats.n} pairs"
+            f"<b>{FIGURE_NAMES[figure]}</b>: median {first} {a:.2f}, {second} "
+            f"{b:.2f}; the {first}'s is {worse} (further from the data) in "
+            f"<b>{100 * share:.0f}%</b> of the {stats.n} pairs"
         )
     if stats.classifier_accuracy is not None:
         rows.append(

@@ -45,10 +45,19 @@ class WorkspaceAnalyses:
             self.chosen[view] = tuple(int(s) for s in slots)
         self.session.touch(f"choice:{view}")
 
-    def slots_for(self, view: str, needs: Sequence[str]) -> list[int | None]:
+    def slots_for(
+        self, view: str, needs: Sequence[str], prefers: Sequence[str] = ()
+    ) -> list[int | None]:
         """The slot serving each of ``needs`` for ``view``: the user's choice
         where it still fits, else the first AE / the last VAE / the first
-        model not used yet; None where none fits."""
+        model not used yet (of the kind in ``prefers`` at that position, when
+        one is there); None where none fits.
+
+        Example
+        -------
+        >>> ws.slots_for("eps", ("vae",))  # doctest: +SKIP
+        [1]
+        """
         sides = self.session.sides
         chosen = self.chosen.get(view, ())
         out: list[int | None] = []
@@ -57,20 +66,28 @@ class WorkspaceAnalyses:
             if pick is not None and pick < len(sides) and fits(sides[pick], need):
                 out.append(pick)
                 continue
-            order = list(range(len(sides)))
-            if need == "vae":
-                order.reverse()
-            free = [s for s in order if s not in out and fits(sides[s], need)]
-            out.append(free[0] if free else None)
+            wanted = [need]
+            if need == "model" and i < len(prefers):
+                wanted.insert(0, prefers[i])
+            for kind in wanted:
+                order = list(range(len(sides)))
+                if kind == "vae":
+                    order.reverse()
+                free = [s for s in order if s not in out and fits(sides[s], kind)]
+                if free:
+                    out.append(free[0])
+                    break
+            else:
+                out.append(None)
         return out
 
     def _pair(self, slots: Sequence[int] | None) -> tuple[int, int]:
         if slots is None:
-            a, b = self.slots_for("interpolation", ("ae", "vae"))
+            a, b = self.slots_for("interpolation", ("model", "model"), ("ae", "vae"))
         else:
             a, b = slots
         if a is None or b is None:
-            raise self._missing("an AE and a VAE with their test sets")
+            raise self._missing("two models with their test sets")
         return a, b
 
     def _vae(self, slot: int | None) -> int:

@@ -65,6 +65,8 @@ class AnalysisView(QWidget):
     title: ClassVar[str] = ""
     tooltip: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ()
+    prefers: ClassVar[tuple[str, ...]] = ()
+    """For a ``"model"`` need, the kind picked by default (``"ae"``, ``"vae"``)."""
     same_data: ClassVar[bool] = False
     figures: ClassVar[tuple[tuple[str, str], ...]] = ()
     """File ▸ Export Figure entries: (path of the plot in the view, menu text).
@@ -128,7 +130,7 @@ class AnalysisView(QWidget):
         return bar
 
     def _show_choosers(self) -> None:
-        current = self.workspace.slots_for(self.key, self.needs)
+        current = self.slots()
         choice = False
         for need, box, slot in zip(self.needs, self.slot_boxes, current, strict=True):
             options = [
@@ -150,11 +152,24 @@ class AnalysisView(QWidget):
         self.workspace.choose(self.key, slots)
         self.catch_up()
 
+    def slots(self) -> list[int | None]:
+        """The slot serving each need, in the order of :attr:`needs`."""
+        return self.workspace.slots_for(self.key, self.needs, self.prefers)
+
+    def _need_names(self) -> list[str]:
+        """Each need's name in ``changed``: its kind, or the kind preferred."""
+        return [
+            self.prefers[i] if need == "model" and i < len(self.prefers) else need
+            for i, need in enumerate(self.needs)
+        ]
+
     def slot_for(self, kind: str) -> int | None:
-        """The slot serving need ``kind`` (``"vae"``, ``"ae"``, ``"model"``), if any."""
-        needs = self.needs if kind in self.needs else (kind,)
-        slots = self.workspace.slots_for(self.key, needs)
-        return slots[needs.index(kind)]
+        """The slot serving need ``kind`` (``"vae"``, ``"ae"``, ``"model"``, or
+        the kind a ``"model"`` need prefers), if any."""
+        names = self._need_names()
+        if kind in names:
+            return self.slots()[names.index(kind)]
+        return self.workspace.slots_for(self.key, (kind,))[0]
 
     def side_for(self, kind: str) -> Side | None:
         """The slot serving need ``kind``, if one is ready."""
@@ -165,16 +180,20 @@ class AnalysisView(QWidget):
 
     def missing(self) -> str | None:
         """What the view lacks, in words for the user; None when it can work."""
-        absent = [n for n in self.needs if self.side_for(n) is None]
+        slots = self.slots()
+        absent = [n for n, s in zip(self.needs, slots, strict=True) if s is None]
         if absent:
-            what = " and ".join(NEEDS[n] for n in absent)
+            if set(self.needs) == {"model"} and len(self.needs) == 2:
+                what = "two models"
+            else:
+                what = " and ".join(NEEDS[n] for n in absent)
             return (
                 f"{self.title} needs {what}.\n\nOpen one with File ▸ Open, drop a "
                 "checkpoint on a panel of the Latent planes tab, or train an AE and "
                 "a VAE with Train ▸ Train AE + VAE."
             )
         if self.same_data and len(self.needs) == 2:
-            a, b = (self.side_for(n) for n in self.needs)
+            a, b = (self.session.sides[s] for s in slots)
             if not same_data(a.dataset, b.dataset):
                 return (
                     f"{self.title} compares two models on the same test images, "
@@ -196,8 +215,9 @@ class AnalysisView(QWidget):
             "eps": stamp("eps"),
             "choice": stamp(f"choice:{self.key}"),
         }
+        slots = dict(zip(self._need_names(), self.slots(), strict=True))
         for kind in ROLE_NEEDS:
-            s = self.slot_for(kind)
+            s = slots.get(kind, self.slot_for(kind))
             out[kind] = (s, None if s is None else stamp(side_scope(s)))
             out[f"{kind}.model"] = (s, None if s is None else stamp(model_scope(s)))
         return out

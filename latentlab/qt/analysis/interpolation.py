@@ -34,7 +34,7 @@ from latentlab.core.analysis.pair_statistics import (
     FIGURES,
 )
 from latentlab.core.analysis.planes import display_images
-from latentlab.core.session import describe
+from latentlab.core.session import describe, slot_name
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.analysis.interpolation_widgets import (
     A_COLOUR,
@@ -55,14 +55,16 @@ if TYPE_CHECKING:
     from latentlab.core.session import Side
     from latentlab.core.workspace import Workspace
 
-KINDS = ("AE", "VAE")
+POSITIONS = ("0", "1")  # the two models compared, in the order chosen
 STEPS_DEFAULT = 12
 PAIRS_DEFAULT = 200
-HIST_COLOURS = ((31, 119, 180), (214, 39, 40))  # AE, VAE
+HIST_COLOURS = ((31, 119, 180), (214, 39, 40))  # first, second model
 
 
 class InterpolationView(AnalysisView):
-    """AE and VAE strips between inputs A and B, measured.
+    """Two models' strips between inputs A and B, measured: by default the
+    first AE and the last VAE; any two models the user chooses (two VAEs of
+    different β, say).
 
     Signals
     -------
@@ -71,12 +73,13 @@ class InterpolationView(AnalysisView):
     """
 
     key = "interpolation"
-    title = "Interpolation: AE vs VAE"
+    title = "Interpolation"
     tooltip = "The straight path between two inputs' codes, decoded by both models"
-    needs = ("ae", "vae")
+    needs = ("model", "model")
+    prefers = ("ae", "vae")
     figures = (
-        ("planes/AE", "Interpolation, &AE Plane…"),
-        ("planes/VAE", "Interpolation, VAE Pla&ne…"),
+        ("planes/0", "Interpolation, &First Plane…"),
+        ("planes/1", "Interpolation, Seco&nd Plane…"),
     )
     same_data = True
 
@@ -115,7 +118,7 @@ class InterpolationView(AnalysisView):
         self.planes: dict[str, _PathPlane] = {}
         self.plane_titles: dict[str, QLabel] = {}
         planes_row = QHBoxLayout()
-        for kind in KINDS:
+        for kind in POSITIONS:
             col = QVBoxLayout()
             title = QLabel(kind, body)
             title.setStyleSheet("font-weight: 600;")
@@ -135,7 +138,7 @@ class InterpolationView(AnalysisView):
         self.summaries: dict[str, QLabel] = {}
         strips = QVBoxLayout()
         strips.setSpacing(2)
-        for kind in KINDS:
+        for kind in POSITIONS:
             summary = rich_label("", body)
             strip = StripWidget(body)
             strips.addWidget(summary)
@@ -196,7 +199,7 @@ class InterpolationView(AnalysisView):
             plot.setMenuEnabled(False)
             plot.setLabel("bottom", FIGURE_NAMES[figure])
             plot.setLabel("left", "pairs")
-            for kind, colour in zip(KINDS, HIST_COLOURS, strict=True):
+            for kind, colour in zip(POSITIONS, HIST_COLOURS, strict=True):
                 self.hist_curves[(figure, kind)] = plot.plot(
                     stepMode="center",
                     fillLevel=0,
@@ -205,8 +208,8 @@ class InterpolationView(AnalysisView):
                 )
             self.hist_plots[figure] = plot
             plots.addWidget(plot, 1)
-        key = LegendBar(box)
-        key.set_entries(list(zip(KINDS, HIST_COLOURS, strict=True)))
+        self.hist_key = LegendBar(box)
+        key = self.hist_key
         self.population_label = rich_label("", box)
         col = QVBoxLayout(box)
         col.setContentsMargins(0, 8, 0, 0)
@@ -238,6 +241,7 @@ class InterpolationView(AnalysisView):
             self.steps_spin.value(),
             self._population_seed,
             slots=self._slots(),
+            names=self.names(),
             on_progress=lambda done: self.pairs_progress.setValue(int(100 * done)),
             on_result=self._on_population,
             on_error=lambda exc: self.pairs_progress.setFormat(f"failed: {exc}"),
@@ -258,17 +262,17 @@ class InterpolationView(AnalysisView):
         self.pairs_progress.setValue(100)
         self.pairs_progress.setFormat(f"{stats.n} pairs measured")
         for figure in stats.figures:
-            values = [stats.populations[k].figure(figure) for k in KINDS]
+            values = [stats.populations[k].figure(figure) for k in stats.populations]
             finite = np.concatenate([v[np.isfinite(v)] for v in values])
             hi = float(np.quantile(finite, 0.99)) if len(finite) else 1.0
             lo = min(1.0, float(finite.min(initial=1.0)))
             edges = np.linspace(lo, max(hi, lo + 1e-6), 31)
-            for kind, v in zip(KINDS, values, strict=True):
+            for kind, v in zip(POSITIONS, values, strict=True):
                 counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), edges)
                 self.hist_curves[(figure, kind)].setData(edges, counts)
         self.population_label.setText(population_summary(stats))
-        for r in self.results:
-            self.summaries[r.kind].setText(strip_summary(r.kind, r.smoothness, stats))
+        for pos, r in zip(POSITIONS, self.results, strict=False):
+            self.summaries[pos].setText(strip_summary(r.kind, r.smoothness, stats))
 
     def _clear_population(self) -> None:
         self.workspace.forget("interpolation.pairs")
@@ -283,11 +287,26 @@ class InterpolationView(AnalysisView):
         """The strips shown, AE first."""
         return list(self.workspace.result("interpolation.strips") or ())
 
-    def _sides(self) -> dict[str, Side]:
-        return {"AE": self.side_for("ae"), "VAE": self.side_for("vae")}
+    def _slots(self) -> list[int | None]:
+        return self.workspace.slots_for(self.key, self.needs, self.prefers)
 
-    def _slots(self) -> tuple[int, int]:
-        return self.slot_for("ae"), self.slot_for("vae")
+    def _sides(self) -> dict[str, Side]:
+        """The two models compared, by position."""
+        return {
+            pos: self.session.sides[s]
+            for pos, s in zip(POSITIONS, self._slots(), strict=True)
+        }
+
+    def names(self) -> tuple[str, str]:
+        """What the two models are called: their kinds, and where they sit
+        when the kinds are the same."""
+        slots = self._slots()
+        kinds = [self.session.sides[s].kind for s in slots]
+        if kinds[0] != kinds[1]:
+            return kinds[0], kinds[1]
+        return tuple(
+            f"{k} ({slot_name(s)})" for k, s in zip(kinds, slots, strict=True)
+        )
 
     # --- AnalysisView ------------------------------------------------------------
 
@@ -296,17 +315,20 @@ class InterpolationView(AnalysisView):
         if changed & {"ae.model", "vae.model"}:
             self._clear_population()  # measured on other models
         if "sides" in changed:
+            names = self.names()
+            self.heading.setText(f"Interpolation: {names[0]} vs {names[1]}")
+            self.hist_key.set_entries(list(zip(names, HIST_COLOURS, strict=True)))
             for kind, side in sides.items():
                 self.plane_titles[kind].setText(side.title)
                 show_codes(self.planes[kind], side)
-            self.gallery.set_dataset(sides["VAE"].dataset)
+            self.gallery.set_dataset(sides["1"].dataset)
         if changed & {"sides", "selection"}:
             self._compute()
 
     def clear(self) -> None:
         self.workspace.forget("interpolation.strips")
         self._clear_population()
-        for kind in KINDS:
+        for kind in POSITIONS:
             self.planes[kind].set_points(None)
             self.planes[kind].show_path(None)
             self.strips[kind].set_placeholder("")
@@ -322,7 +344,7 @@ class InterpolationView(AnalysisView):
             return
         sel = self.session.selection
         sides = self._sides()
-        data = sides["VAE"].dataset
+        data = sides["1"].dataset
         if sel.previous is None or sel.current is None:
             self._clear_strips("Pick two inputs.")
             return
@@ -338,27 +360,28 @@ class InterpolationView(AnalysisView):
             self.workspace.interpolate,
             self.steps_spin.value(),
             slots=self._slots(),
+            names=self.names(),
             on_result=lambda res: self._on_strips(a, b, res),
             on_error=lambda exc: self._clear_strips(f"Could not interpolate: {exc}"),
         )
 
     def _clear_strips(self, text: str) -> None:
         self.workspace.forget("interpolation.strips")
-        for kind in KINDS:
+        for kind in POSITIONS:
             self.strips[kind].set_placeholder(text)
             self.summaries[kind].setText("")
             self.planes[kind].show_path(None)
 
     def _on_strips(self, a: int, b: int, results: list[StripResult]) -> None:
         sides = self._sides()
-        data = sides["VAE"].dataset
+        data = sides["1"].dataset
         ends = tuple(display_images(data, [a, b]))
         bar_max = max(r.smoothness.max_step for r in results) if results else 1.0
-        for r in results:
-            side = sides[r.kind]
-            self.planes[r.kind].show_path(side.latent_slice.project(r.codes))
-            self.strips[r.kind].set_strip(r.images, ends, r.smoothness, bar_max)
-            self.summaries[r.kind].setText(
+        for pos, r in zip(POSITIONS, results, strict=True):
+            side = sides[pos]
+            self.planes[pos].show_path(side.latent_slice.project(r.codes))
+            self.strips[pos].set_strip(r.images, ends, r.smoothness, bar_max)
+            self.summaries[pos].setText(
                 strip_summary(r.kind, r.smoothness, self.population)
             )
         self.legend.setText(

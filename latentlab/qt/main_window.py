@@ -26,10 +26,15 @@ from PySide6.QtWidgets import (
 
 from latentlab import __version__
 from latentlab.core.session import SIDES, describe
-from latentlab.qt.analysis.registry import VIEWS
+from latentlab.qt.analysis import registry
 from latentlab.qt.controller import Controller
 from latentlab.qt.widgets.train_panel import TrainPanel
-from latentlab.qt.window_exports import CSV_FILTER, FIGURES, WindowExports
+from latentlab.qt.window_exports import (
+    CSV_FILTER,
+    FIGURES,
+    WindowExports,
+    figure_entries,
+)
 from latentlab.qt.window_files import SAVE_FILTER, WindowFiles
 from latentlab.qt.window_menus import WindowMenus
 
@@ -79,7 +84,8 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         super().__init__()
         self.setWindowTitle("LatentLab — AE vs VAE latent explorer")
         self.controller = controller or Controller()
-        self.session = self.controller.session
+        self.workspace = self.controller.workspace
+        self.session = self.workspace.session
         self.last_error: tuple[str, str] | None = None
         self._error_box: QMessageBox | None = None
         self._closing_confirmed = False
@@ -90,11 +96,15 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         self.tabs.setDocumentMode(True)
         self.views: dict[str, AnalysisView] = {}
         self._unbuilt_views: dict[str, type[AnalysisView]] = {}
-        for cls in VIEWS:
+        # The registry as it is now: a view added there is a tab, its figures
+        # File ▸ Export Figure entries, with no other edit.
+        self.view_classes = registry.VIEWS
+        self.figures = figure_entries(self.view_classes)
+        for cls in self.view_classes:
             self._unbuilt_views[cls.key] = cls
             index = self.tabs.addTab(QWidget(), cls.title)
             self.tabs.setTabToolTip(index, cls.tooltip)
-        self.view(VIEWS[0].key)  # the tab the window opens on
+        self.view(self.view_classes[0].key)  # the tab the window opens on
         if not defer_views:
             self.build_views()
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -254,7 +264,7 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         """The analysis view ``key``, built now if it was not yet."""
         cls = self._unbuilt_views.pop(key, None)
         if cls is not None:
-            index = VIEWS.index(cls)
+            index = self.view_classes.index(cls)
             view = cls(self.controller.workspace)
             self.views[key] = view
             # In beside the placeholder, then the placeholder out: removing the
@@ -290,8 +300,8 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
             then()
 
     def _on_tab_changed(self, index: int) -> None:
-        if 0 <= index < len(VIEWS):
-            self.view(VIEWS[index].key)
+        if 0 <= index < len(self.view_classes):
+            self.view(self.view_classes[index].key)
 
     # --- misc --------------------------------------------------------------------
 
@@ -357,9 +367,7 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         self.closing.emit()
         for view in self.views.values():
             view.shutdown()
-        self.controller.shutdown(1000)
-        # Results still queued from finished jobs must not reach closed widgets.
-        self.controller.blockSignals(True)
+        self.controller.shutdown(1000)  # nothing is delivered after this
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState())
         data_dir = self.train_panel.data_dir.text().strip()

@@ -13,19 +13,32 @@ from latentlab.qt.export import FIGURE_FILTER, export_figure
 from latentlab.qt.save_dialog import ask_save_path, save_png
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from latentlab.qt.analysis.base import AnalysisView
 
 GIF_FILTER = "GIF animation (*.gif)"
 PNG_FILTER = "PNG image (*.png)"
 CSV_FILTER = "CSV table (*.csv)"
 
+
 # File ▸ Export Figure: (key, menu text); keys name the plot (see figure_plot).
 # Each view declares its own (AnalysisView.figures); the training dock's is the
 # window's.
-FIGURES = (
-    *((f"{view.key}.{path}", text) for view in VIEWS for path, text in view.figures),
-    ("losses", "L&oss Curves…"),
-)
+def figure_entries(views: Sequence[type[AnalysisView]]) -> tuple[tuple[str, str], ...]:
+    """File ▸ Export Figure's entries for ``views``, then the training dock's."""
+    return (
+        *(
+            (f"{view.key}.{path}", text)
+            for view in views
+            for path, text in view.figures
+        ),
+        ("losses", "L&oss Curves…"),
+    )
+
+
+FIGURES = figure_entries(VIEWS)
 
 
 class WindowExports:
@@ -114,7 +127,7 @@ class WindowExports:
         self._show_figure(key)
         if self._figure_missing(key):
             return
-        label = dict(FIGURES)[key].replace("&", "").rstrip("…")
+        label = dict(self.figures)[key].replace("&", "").rstrip("…")
         stem = "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
         start = self._last_dir() / f"{stem}.svg"
         # The path ends in .svg or .png, so export_figure writes that very file.

@@ -7,7 +7,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from latentlab.core.session import SIDE_NAMES, SIDES
-from latentlab.qt.window_exports import FIGURES
 
 
 class WindowMenus:
@@ -127,7 +126,7 @@ class WindowMenus:
             file_menu.addAction(act)
         self.figure_menu = file_menu.addMenu("Export &Figure (SVG / PNG)")
         self.figure_actions: dict[str, QAction] = {}
-        for key, text in FIGURES:
+        for key, text in self.figures:
             act = self.figure_menu.addAction(text)
             act.setStatusTip("Save this plot as SVG, or as PNG at twice its size")
             act.triggered.connect(lambda _=False, k=key: self.export_figure_dialog(k))

@@ -79,7 +79,7 @@ class AnalysisView(QWidget):
         self.session = workspace.session
         self.jobs = workspace
         self._drawn: dict[str, Any] = {}
-        self._closed = False
+        self._listening: list[tuple[Any, Callable[..., Any]]] = []
         self.refresh_count = 0
         """Redraws and jobs started: unchanged while the view is hidden."""
         self.body = QWidget()
@@ -105,7 +105,17 @@ class AnalysisView(QWidget):
             self.session.selectionChanged,
             self.session.epsChanged,
         ):
-            signal.connect(self._on_session_changed)
+            self.listen(signal, self._on_session_changed)
+
+    def listen(self, signal: Any, slot: Callable[..., Any]) -> None:
+        """Connect ``slot`` to a session or workspace event until
+        :meth:`shutdown` (the window closes)."""
+        signal.connect(slot)
+        self._listening.append((signal, slot))
+
+    @property
+    def _closed(self) -> bool:
+        return self.workspace.closed
 
     # --- which slots serve the needs ---------------------------------------------
 
@@ -304,5 +314,8 @@ class AnalysisView(QWidget):
         return self.jobs.busy(f"{self.key}.{kind}")
 
     def shutdown(self) -> None:
-        """The window closes: start nothing more."""
-        self._closed = True
+        """The window closes: stop listening to the session and the workspace
+        (a result still on its way is dropped by the workspace's rule)."""
+        for signal, slot in self._listening:
+            signal.disconnect(slot)
+        self._listening.clear()

@@ -93,21 +93,22 @@ class PlanesView(AnalysisView):
                 lambda value, s=slot: self._on_scrubbed(s, value)
             )
         self.group_panel.clearRequested.connect(session.clear_group)
-        session.modelChanged.connect(self._on_model)
-        session.sliceChanged.connect(self._on_slice)
-        session.stateChanged.connect(self._on_state)
-        session.epochChanged.connect(self._on_epoch)
-        session.selectionChanged.connect(self._show_picks)
-        session.groupChanged.connect(self._show_group)
-        ws.decoded.connect(self._on_decoded)
-        ws.manifoldReady.connect(self._on_manifold)
+        for signal, slot in (
+            (session.modelChanged, self._on_model),
+            (session.sliceChanged, self._on_slice),
+            (session.stateChanged, self._on_state),
+            (session.epochChanged, self._on_epoch),
+            (session.selectionChanged, self._show_picks),
+            (session.groupChanged, self._show_group),
+            (ws.decoded, self._on_decoded),
+            (ws.manifoldReady, self._on_manifold),
+        ):
+            self.listen(signal, slot)
 
     # --- session -> panels, per field --------------------------------------------
 
     def _panel(self, slot: int) -> ModelPanel | None:
-        return (
-            self.panels[slot] if slot < len(self.panels) and not self._closed else None
-        )
+        return self.panels[slot] if slot < len(self.panels) else None
 
     def _on_model(self, slot: int) -> None:
         panel = self._panel(slot)

@@ -11,7 +11,6 @@ same way; the window's controller only relays its events to widgets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from psygnal import Signal
@@ -19,24 +18,19 @@ from psygnal import Signal
 from latentlab.core.analysis.planes import (
     DatasetCache,
     GridRequest,
-    Prepared,
     decode_at,
     decode_manifold,
-    load_and_prepare,
-    prepare,
 )
 from latentlab.core.errors import LatentLabError
 from latentlab.core.session import Session, Side, side_scope, slot_name
 from latentlab.core.workspace.analyses import WorkspaceAnalyses
+from latentlab.core.workspace.files import WorkspaceFiles
 from latentlab.core.workspace.runner import SyncRunner
 from latentlab.core.workspace.training import WorkspaceTraining
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Callable, Sequence
 
-    from latentlab.core.checkpoints import Checkpoint
-    from latentlab.core.data import ImageDataset
     from latentlab.core.latent import LatentRect, LatentSlice
     from latentlab.core.workspace.runner import Runner
 
@@ -52,7 +46,7 @@ class Result:
     stamp: tuple[int, ...]
 
 
-class Workspace(WorkspaceTraining, WorkspaceAnalyses):
+class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
     """Model slots, commands, jobs and results: what the window, the command
     line and scripts drive.
 
@@ -290,186 +284,6 @@ class Workspace(WorkspaceTraining, WorkspaceAnalyses):
     def _on_busy(self, kind: str, busy: bool) -> None:
         if kind.startswith("load") and kind[4:].isdigit():
             self.loading.emit(int(kind[4:]), busy)
-
-    # --- opening and saving ------------------------------------------------------
-
-    def open(self, path: str | os.PathLike[str], slot: int | None = None) -> int:
-        """Open a checkpoint into ``slot`` (None: the first empty slot).
-
-        The slot keeps its current model until the new one is ready; a bad
-        file is reported (scripts: raised) and changes nothing. Returns the slot.
-        """
-        slot = self._slot(slot)
-        name = Path(path).name
-        self.status.emit(f"Loading {name}…")
-        self.submit(
-            f"load{slot}",
-            load_and_prepare,
-            str(path),
-            self.data_dir,
-            self.datasets,
-            inputs=("run",),
-            on_result=lambda prepared: self._on_file_loaded(slot, prepared),
-            on_error=lambda exc: self._fail(f"Could not open {name}", exc),
-        )
-        return slot
-
-    def _on_file_loaded(self, slot: int, prepared: Prepared) -> None:
-        if prepared.checkpoint.needs_dataset and self.asks_dataset:
-            self.datasetNeeded.emit(slot, prepared.checkpoint)
-            return
-        self._install(slot, prepared, unsaved=False)
-
-    def use_dataset(self, slot: int, checkpoint: Checkpoint, name: str | None) -> None:
-        """Show a model trained elsewhere with the test set of dataset ``name``
-        (None: without a test set; it still decodes)."""
-        if name:
-            checkpoint.dataset = {"name": name}
-        self.show_checkpoint(slot, checkpoint, unsaved=False)
-
-    def show_checkpoint(
-        self, slot: int, checkpoint: Checkpoint, *, unsaved: bool = False
-    ) -> None:
-        """Show an in-memory checkpoint in ``slot`` (its data prepared as a job)."""
-        self.submit(
-            f"load{slot}",
-            prepare,
-            checkpoint,
-            self.data_dir,
-            self.datasets,
-            inputs=("run",),
-            allow_folder_scan=True,  # trained or made here: the user chose its data
-            on_result=lambda prepared: self._install(slot, prepared, unsaved=unsaved),
-            on_error=lambda exc: self._fail("Could not show the model", exc),
-        )
-
-    def _install(self, slot: int, prepared: Prepared, *, unsaved: bool) -> None:
-        if self.slots[slot].training:
-            return  # training owns this slot now; the load lost the race
-        ckpt = prepared.checkpoint
-        self._grid_wanted.pop(slot, None)  # the plane asks again for the new model
-        self.session.set_side(
-            slot,
-            Side(
-                checkpoint=ckpt,
-                model=ckpt.model,
-                dataset=prepared.dataset,
-                codes=prepared.codes,
-                latent_slice=prepared.latent_slice,
-                unsaved=unsaved,
-                note=prepared.note,
-            ),
-        )
-        name = ckpt.path.name if ckpt.path else "model"
-        self.status.emit(
-            f"{slot_name(slot).capitalize()}: {name} — {ckpt.title()}"
-            + (f" ({prepared.note})" if prepared.note else "")
-        )
-        if ckpt.path is not None:
-            self.opened.emit(slot, str(ckpt.path))
-        self._report_skipped(prepared.dataset)
-        if self.last_xy is not None:
-            self._decode_slot(slot, *self.last_xy)
-
-    def _report_skipped(self, dataset: ImageDataset | None) -> None:
-        """Say which files of an image folder were not read, and why (in a
-        box in the window: a status line would be gone before a short run ends)."""
-        if dataset is not None and dataset.skipped:
-            note = dataset.skipped_note()
-            self.errorRaised.emit(
-                "Files of the folder skipped", note[0].upper() + note[1:]
-            )
-
-    def _save_args(self, slot: int) -> tuple[Checkpoint, dict[str, Any]]:
-        from latentlab.core.checkpoints import metrics_summary
-
-        state = self.slots[slot]
-        if state.checkpoint is None or state.training:
-            raise LatentLabError(f"the {slot_name(slot)} slot has no finished model")
-        ckpt = state.checkpoint
-        return ckpt, {
-            "history": ckpt.history,
-            "dataset": ckpt.dataset,
-            "metrics": ckpt.metrics or metrics_summary(ckpt.history),
-            "timeline": ckpt.timeline,
-        }
-
-    def _mark_saved(self, slot: int, ckpt: Checkpoint, written: Path) -> None:
-        ckpt.path = written
-        if self.slots[slot].checkpoint is ckpt:
-            self.session.update_side(slot, unsaved=False)
-        message = f"Saved {written}"
-        if ckpt.timeline is not None and written.suffix.lower() == ".safetensors":
-            # The format holds weights, config and history only.
-            message += " without its training timeline (save as .pt to keep it)"
-        self.status.emit(message)
-        self.saved.emit(slot, str(written))
-
-    def save(
-        self, slot: int, path: str | os.PathLike[str], *, overwrite: bool = False
-    ) -> None:
-        """Save ``slot``'s model to ``path`` as a job (an atomic write; an
-        existing file is replaced only with ``overwrite``)."""
-        from latentlab.core.checkpoints import save_checkpoint
-
-        try:
-            ckpt, extra = self._save_args(slot)
-        except LatentLabError as exc:
-            self._fail("Nothing to save", exc)
-            return
-        target = Path(path)
-        self.submit(
-            f"save{slot}",
-            save_checkpoint,
-            target,
-            ckpt.model,
-            overwrite=overwrite,
-            on_result=lambda written: self._mark_saved(slot, ckpt, written),
-            on_error=lambda exc: self._fail(f"Could not save {target.name}", exc),
-            **extra,
-        )
-
-    def save_now(self, slot: int, path: str | os.PathLike[str]) -> bool:
-        """Save at once, on this thread (before quitting); True when written."""
-        from latentlab.core.checkpoints import save_checkpoint
-
-        try:
-            ckpt, extra = self._save_args(slot)
-            written = save_checkpoint(Path(path), ckpt.model, overwrite=True, **extra)
-        except LatentLabError as exc:
-            self._fail(f"Could not save {Path(path).name}", exc)
-            return False
-        self._mark_saved(slot, ckpt, written)
-        return True
-
-    def export_codes(self, slot: int, path: str | os.PathLike[str]) -> None:
-        """Write ``slot``'s encoded test set as CSV (the caller asked before
-        replacing a file)."""
-        from latentlab.core.codes_csv import write_codes_csv
-
-        state = self.slots[slot]
-        if state.codes is None or state.dataset is None:
-            self._fail(
-                "No codes to export",
-                LatentLabError("This slot shows no encoded test set"),
-            )
-            return
-        target = Path(path)
-        self.submit(
-            f"csv{slot}",
-            write_codes_csv,
-            target,
-            state.codes,
-            state.dataset.test_labels.numpy(),
-            state.dataset.class_names,
-            overwrite=True,
-            on_result=lambda written: self._on_codes_written(slot, written),
-            on_error=lambda exc: self._fail(f"Could not write {target.name}", exc),
-        )
-
-    def _on_codes_written(self, slot: int, written: Path) -> None:
-        self.status.emit(f"Wrote the {slot_name(slot)} codes to {written}")
-        self.codesExported.emit(slot, str(written))
 
     # --- decoding, picks, selection, ε -------------------------------------------
 

@@ -116,6 +116,8 @@ class Session:
         """Test-set indices selected in a plane (rectangle or lasso), or None."""
         self.group_dataset: ImageDataset | None = None
         """The dataset :attr:`group` indexes into."""
+        self.eps_slot: int | None = None
+        """The VAE chosen for ε (see :meth:`eps_vae`)."""
         self.epochs: dict[int, int] = {}
         """The timeline row each slot's plane shows; absent: the final model."""
         self.revision = 0
@@ -218,6 +220,22 @@ class Session:
                 return s
         return None
 
+    def eps_vae(self) -> int | None:
+        """The VAE whose posterior ε samples: the one chosen
+        (:meth:`set_eps_vae`) while it is a ready VAE, else the last VAE."""
+        s = self.eps_slot
+        if s is not None and s < len(self.sides):
+            state = self.sides[s]
+            if state.ready and state.is_vae:
+                return s
+        return self.role("vae")
+
+    def set_eps_vae(self, slot: int | None) -> None:
+        """Sample ε for the VAE in ``slot`` (None: the last VAE); ε takes its
+        latent size."""
+        self.eps_slot = slot
+        self._follow_sides()
+
     def reference_dataset(self) -> ImageDataset | None:
         """The dataset the picked indices refer to: the VAE's, else the AE's."""
         for kind in ("vae", "ae"):
@@ -234,7 +252,7 @@ class Session:
         reference = self.reference_dataset()
         if not same_data(self.selection.dataset, reference):
             self.reset_selection(reference)
-        vae = self.role("vae")
+        vae = self.eps_vae()
         if vae is not None:
             d = self.sides[vae].latent_slice.latent_dim
             if self.eps.eps.shape[1] != d:
@@ -409,7 +427,7 @@ class Session:
         """The picked input's posterior in the VAE of ``slot`` (None: the
         last VAE), or None (no VAE, no input, or the input encodes to NaN or
         infinity)."""
-        side = self.role("vae") if slot is None else slot
+        side = self.eps_vae() if slot is None else slot
         if side is not None and not (
             0 <= side < len(self.sides) and self.sides[side].ready
         ):

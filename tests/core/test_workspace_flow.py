@@ -173,3 +173,23 @@ def test_the_workspace_imports_no_qt():
         """
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_eps_is_drawn_for_the_chosen_vae_of_its_size(tmp_path):
+    from latentlab.core.checkpoints import save_checkpoint
+    from latentlab.core.config import ModelConfig
+    from latentlab.core.training import new_model
+
+    wide = tmp_path / "wide.pt"
+    config = ModelConfig(kind="vae", latent_dim=5, hidden=(16,), image_shape=(1, 28, 28))
+    save_checkpoint(wide, new_model(config, seed=0), dataset={"name": "shapes"})
+    ws = Workspace()
+    ws.open(wide)
+    ws.open(MODELS / "shapes-vae-2d.pt")
+    assert ws.session.eps_vae() == 1 and ws.session.eps.eps.shape[1] == 2
+    ws.choose("eps", [0])  # the 5-D VAE: ε takes its size, the gradient follows
+    assert ws.session.eps_vae() == 0 and ws.session.eps.eps.shape[1] == 5
+    table = ws.result(ws.gradient_table())
+    assert table.dz_dsigma.shape == ws.session.eps.eps.shape
+    ws.remove_slot(0)  # the chosen VAE is gone: back to the last one
+    assert ws.session.eps_vae() == 0 and ws.session.eps.eps.shape[1] == 2

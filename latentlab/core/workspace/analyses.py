@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from latentlab.core.session import Side
 
 NEEDS = {"vae": "a VAE", "ae": "an autoencoder (AE)", "model": "a model"}
+EPS_VIEW = "eps"  # its VAE is the one ε is drawn for
 
 
 def fits(state: Side, need: str) -> bool:
@@ -38,12 +39,30 @@ class WorkspaceAnalyses:
         """Slots the user chose per view (key), one per need."""
 
     def choose(self, view: str, slots: Sequence[int] | None) -> None:
-        """Let ``view`` compare ``slots`` (one per need; None: the default)."""
+        """Let ``view`` compare ``slots`` (one per need; None: the default).
+
+        The ε view's VAE is the session's: ε is drawn for it, and the
+        Gradient path differentiates the same samples.
+        """
         if slots is None:
             self.chosen.pop(view, None)
         else:
             self.chosen[view] = tuple(int(s) for s in slots)
         self.session.touch(f"choice:{view}")
+        if view == EPS_VIEW:
+            self.session.set_eps_vae(None if slots is None else int(slots[0]))
+
+    def _forget_slot(self, slot: int) -> None:
+        """A slot was removed: the choices of the slots after it move up."""
+        for view, chosen in list(self.chosen.items()):
+            if slot in chosen:
+                del self.chosen[view]
+            else:
+                self.chosen[view] = tuple(s - (s > slot) for s in chosen)
+            self.session.touch(f"choice:{view}")
+        eps = self.session.eps_slot
+        if eps is not None:
+            self.session.eps_slot = None if eps == slot else eps - (eps > slot)
 
     def slots_for(
         self, view: str, needs: Sequence[str], prefers: Sequence[str] = ()
@@ -92,7 +111,7 @@ class WorkspaceAnalyses:
 
     def _vae(self, slot: int | None) -> int:
         if slot is None:
-            (slot,) = self.slots_for("gradient", ("vae",))
+            slot = self.session.eps_vae()
         if slot is None:
             raise self._missing("a VAE with its test set")
         return slot

@@ -65,6 +65,8 @@ class AnalysisView(QWidget):
     title: ClassVar[str] = ""
     tooltip: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ()
+    choice_key: ClassVar[str] = ""
+    """Another view whose choice of slots this one shares (its key)."""
     prefers: ClassVar[tuple[str, ...]] = ()
     """For a ``"model"`` need, the kind picked by default (``"ae"``, ``"vae"``)."""
     same_data: ClassVar[bool] = False
@@ -159,12 +161,14 @@ class AnalysisView(QWidget):
 
     def _on_chosen(self, need: int) -> None:
         slots = [box.currentData() for box in self.slot_boxes]
-        self.workspace.choose(self.key, slots)
+        self.workspace.choose(self.choice_key or self.key, slots)
         self.catch_up()
 
     def slots(self) -> list[int | None]:
         """The slot serving each need, in the order of :attr:`needs`."""
-        return self.workspace.slots_for(self.key, self.needs, self.prefers)
+        return self.workspace.slots_for(
+            self.choice_key or self.key, self.needs, self.prefers
+        )
 
     def _need_names(self) -> list[str]:
         """Each need's name in ``changed``: its kind, or the kind preferred."""
@@ -179,7 +183,7 @@ class AnalysisView(QWidget):
         names = self._need_names()
         if kind in names:
             return self.slots()[names.index(kind)]
-        return self.workspace.slots_for(self.key, (kind,))[0]
+        return self.workspace.slots_for(self.choice_key or self.key, (kind,))[0]
 
     def side_for(self, kind: str) -> Side | None:
         """The slot serving need ``kind``, if one is ready."""
@@ -223,7 +227,7 @@ class AnalysisView(QWidget):
         out: dict[str, Any] = {
             "selection": stamp("selection"),
             "eps": stamp("eps"),
-            "choice": stamp(f"choice:{self.key}"),
+            "choice": stamp(f"choice:{self.choice_key or self.key}"),
         }
         slots = dict(zip(self._need_names(), self.slots(), strict=True))
         for kind in ROLE_NEEDS:

@@ -87,6 +87,7 @@ class GradientView(GradientLayout, AnalysisView):
     """
 
     key: ClassVar[str] = "gradient"
+    choice_key: ClassVar[str] = "eps"  # it differentiates the ε tab's samples
     title: ClassVar[str] = "Gradient path"
     tooltip: ClassVar[str] = "Autograd through z = μ + σ ⊙ ε; estimator variances"
     needs: ClassVar[tuple[str, ...]] = ("vae",)

@@ -32,3 +32,34 @@ def test_two_vaes_the_user_chooses_which_one_a_tab_uses(qtbot, window):
     qtbot.waitUntil(lambda: len(interp.results) == 2, timeout=10000)
     assert [r.kind for r in interp.results] == ["VAE (left)", "VAE (right)"]
     np.testing.assert_allclose(interp.results[0].images, interp.results[1].images)
+
+
+def test_an_order_alone_is_no_choice_and_a_model_is_not_compared_with_itself(
+    qtbot, window
+):
+    interp = window.view("interpolation")
+    window.tabs.setCurrentWidget(interp)
+    qtbot.waitUntil(lambda: len(interp.results) == 2, timeout=10000)
+    assert not interp.choosers.isVisible()  # an AE and a VAE: only their order
+    first = interp.slot_boxes[0]
+    first.setCurrentIndex(first.findData(1))  # the VAE first, as the second is
+    first.activated.emit(first.currentIndex())
+    assert interp.slots() == [1, 0], "the two swapped places"
+    qtbot.waitUntil(
+        lambda: [r.kind for r in interp.results] == ["VAE", "AE"], timeout=10000
+    )
+
+
+def test_diagnostics_offers_the_model_it_shows_when_there_are_two(qtbot, window):
+    diag = window.view("diagnostics")
+    window.controller.load_file(0, SHAPES_PAIR[1])
+    qtbot.waitUntil(lambda: window.session.sides[0].is_vae, timeout=10000)
+    wait_loaded(qtbot, window)
+    window.tabs.setCurrentWidget(diag)
+    qtbot.waitUntil(diag.choosers.isVisible, timeout=5000)
+    ae_box, vae_box = diag.slot_boxes
+    assert not ae_box.isVisible() and vae_box.isVisible()
+    assert vae_box.currentData() == 1
+    vae_box.setCurrentIndex(vae_box.findData(0))
+    vae_box.activated.emit(vae_box.currentIndex())
+    assert diag.slot_for("vae") == 0

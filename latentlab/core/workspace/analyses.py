@@ -35,10 +35,10 @@ class WorkspaceAnalyses:
     :class:`~latentlab.core.workspace.Workspace`."""
 
     def _init_analyses(self) -> None:
-        self.chosen: dict[str, tuple[int, ...]] = {}
+        self.chosen: dict[str, tuple[int | None, ...]] = {}
         """Slots the user chose per view (key), one per need."""
 
-    def choose(self, view: str, slots: Sequence[int] | None) -> None:
+    def choose(self, view: str, slots: Sequence[int | None] | None) -> None:
         """Let ``view`` compare ``slots`` (one per need; None: the default).
 
         The ε view's VAE is the session's: ε is drawn for it, and the
@@ -46,11 +46,12 @@ class WorkspaceAnalyses:
         """
         if slots is None:
             self.chosen.pop(view, None)
-        else:
-            self.chosen[view] = tuple(int(s) for s in slots)
+        else:  # None in a place: that need takes its default
+            self.chosen[view] = tuple(None if s is None else int(s) for s in slots)
         self.session.touch(f"choice:{view}")
         if view == EPS_VIEW:
-            self.session.set_eps_vae(None if slots is None else int(slots[0]))
+            first = None if not slots else slots[0]
+            self.session.set_eps_vae(None if first is None else int(first))
 
     def _forget_slot(self, slot: int) -> None:
         """A slot was removed: the choices of the slots after it move up."""
@@ -58,7 +59,9 @@ class WorkspaceAnalyses:
             if slot in chosen:
                 del self.chosen[view]
             else:
-                self.chosen[view] = tuple(s - (s > slot) for s in chosen)
+                self.chosen[view] = tuple(
+                    None if s is None else s - (s > slot) for s in chosen
+                )
             self.session.touch(f"choice:{view}")
         eps = self.session.eps_slot
         if eps is not None:

@@ -43,6 +43,17 @@ if TYPE_CHECKING:
 
 MODEL_NAMES = NEEDS
 ROLE_NEEDS = ("ae", "vae")
+CHOOSER_LABELS = {"vae": "VAE", "ae": "AE", "model": "Model"}
+
+
+def model_names(session, slots: Sequence[int | None]) -> tuple[str, ...]:
+    """What the models a view compares are called: their kinds, and where
+    they sit when two are of the same kind (``VAE (left)``, ``VAE (right)``)."""
+    kinds = [session.sides[s].kind if s is not None else "" for s in slots]
+    return tuple(
+        f"{k} ({slot_name(s)})" if kinds.count(k) > 1 else k
+        for k, s in zip(kinds, slots, strict=True)
+    )
 
 
 class AnalysisView(QWidget):
@@ -65,6 +76,9 @@ class AnalysisView(QWidget):
     title: ClassVar[str] = ""
     tooltip: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
+    """Models the view shows when there are, without needing them (its
+    choosers offer them when it has no needs)."""
     choice_key: ClassVar[str] = ""
     """Another view whose choice of slots this one shares (its key)."""
     prefers: ClassVar[tuple[str, ...]] = ()
@@ -128,8 +142,12 @@ class AnalysisView(QWidget):
         row = QHBoxLayout(bar)
         row.setContentsMargins(6, 2, 6, 0)
         self.slot_boxes: list[QComboBox] = []
-        for i, need in enumerate(self.needs):
-            label = QLabel(f"{NEEDS[need].split(' (')[0].capitalize()}:", bar)
+        self._box_labels: list[QLabel] = []
+        wanted = self._choices()
+        several = wanted.count("model") > 1
+        for i, need in enumerate(wanted):
+            text = CHOOSER_LABELS[need] + (f" {i + 1}" if several else "")
+            label = QLabel(f"{text}:", bar)
             box = QComboBox(bar)
             box.setToolTip(f"Which model this tab uses as {NEEDS[need]}")
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -137,32 +155,57 @@ class AnalysisView(QWidget):
             row.addWidget(label)
             row.addWidget(box)
             self.slot_boxes.append(box)
+            self._box_labels.append(label)
         row.addStretch(1)
         bar.hide()
         return bar
 
-    def _show_choosers(self) -> None:
-        current = self.slots()
+    def _choices(self) -> tuple[str, ...]:
+        """What the choosers choose: the needs, else the optional models."""
+        return self.needs or self.optional
+
+    def _show_choosers(self, missing: bool) -> None:
+        """Fill the boxes; show the row when there is a choice to make beyond
+        the order of two models of any kind (a box with no model is hidden)."""
+        wanted = self._choices()
+        current = self._chosen_slots()
+        fitting: set[int] = set()
         choice = False
-        for need, box, slot in zip(self.needs, self.slot_boxes, current, strict=True):
+        for i, (need, slot) in enumerate(zip(wanted, current, strict=True)):
+            box = self.slot_boxes[i]
             options = [
                 s for s, state in enumerate(self.session.sides) if fits(state, need)
             ]
+            fitting.update(options)
             choice = choice or len(options) > 1
             box.blockSignals(True)  # filling the list is no choice of the user's
             box.clear()
             for s in options:
-                state = self.session.sides[s]
-                box.addItem(f"{slot_name(s)}: {state.kind} · {state.title}", s)
+                box.addItem(f"{slot_name(s)}: {self.session.sides[s].title}", s)
             if slot is not None:
                 box.setCurrentIndex(options.index(slot))
             box.blockSignals(False)
-        self.choosers.setVisible(choice)
+            box.setVisible(bool(options))
+            self._box_labels[i].setVisible(bool(options))
+        only_order = set(wanted) == {"model"} and len(fitting) == len(wanted)
+        self.choosers.setVisible(not missing and choice and not only_order)
 
     def _on_chosen(self, need: int) -> None:
-        slots = [box.currentData() for box in self.slot_boxes]
+        """A slot chosen for one need; a slot already serving another need
+        swaps with it, so no model is compared with itself."""
+        before = self._chosen_slots()
+        slots = list(before)
+        slots[need] = self.slot_boxes[need].currentData()
+        for other, slot in enumerate(before):
+            if other != need and slot == slots[need]:
+                slots[other] = before[need]
         self.workspace.choose(self.choice_key or self.key, slots)
         self.catch_up()
+
+    def _chosen_slots(self) -> list[int | None]:
+        return self.workspace.slots_for(
+            self.choice_key or self.key, self._choices(), self.prefers
+        )
 
     def slots(self) -> list[int | None]:
         """The slot serving each need, in the order of :attr:`needs`."""
@@ -171,10 +214,10 @@ class AnalysisView(QWidget):
         )
 
     def _need_names(self) -> list[str]:
-        """Each need's name in ``changed``: its kind, or the kind preferred."""
+        """Each choice's name in ``changed``: its kind, or the kind preferred."""
         return [
             self.prefers[i] if need == "model" and i < len(self.prefers) else need
-            for i, need in enumerate(self.needs)
+            for i, need in enumerate(self._choices())
         ]
 
     def slot_for(self, kind: str) -> int | None:
@@ -182,7 +225,7 @@ class AnalysisView(QWidget):
         the kind a ``"model"`` need prefers), if any."""
         names = self._need_names()
         if kind in names:
-            return self.slots()[names.index(kind)]
+            return self._chosen_slots()[names.index(kind)]
         return self.workspace.slots_for(self.choice_key or self.key, (kind,))[0]
 
     def side_for(self, kind: str) -> Side | None:
@@ -229,7 +272,7 @@ class AnalysisView(QWidget):
             "eps": stamp("eps"),
             "choice": stamp(f"choice:{self.choice_key or self.key}"),
         }
-        slots = dict(zip(self._need_names(), self.slots(), strict=True))
+        slots = dict(zip(self._need_names(), self._chosen_slots(), strict=True))
         for kind in ROLE_NEEDS:
             s = slots.get(kind, self.slot_for(kind))
             out[kind] = (s, None if s is None else stamp(side_scope(s)))
@@ -265,8 +308,8 @@ class AnalysisView(QWidget):
             changed |= {"sides", *ROLE_NEEDS, *(f"{r}.model" for r in ROLE_NEEDS)}
         if changed & set(ROLE_NEEDS):
             changed.add("sides")
-        self._show_choosers()
         message = self.missing()
+        self._show_choosers(message is not None)
         if message is not None:
             self.message.setText(message)
             self._pages.setCurrentIndex(1)

@@ -96,6 +96,7 @@ class DiagnosticsView(AnalysisView):
         "prior (holes), and log p(x) against the ELBO"
     )
     needs: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ("ae", "vae")
     figures: ClassVar[tuple[tuple[str, str], ...]] = (
         ("columns/AE/plane", "&Diagnostics, AE q(z) Plane…"),
         ("columns/VAE/plane", "Diagnostics, VAE q(z) Plane…"),

@@ -34,8 +34,8 @@ from latentlab.core.analysis.pair_statistics import (
     FIGURES,
 )
 from latentlab.core.analysis.planes import display_images
-from latentlab.core.session import describe, slot_name
-from latentlab.qt.analysis.base import AnalysisView
+from latentlab.core.session import describe
+from latentlab.qt.analysis.base import AnalysisView, model_names
 from latentlab.qt.analysis.interpolation_widgets import (
     A_COLOUR,
     B_COLOUR,
@@ -240,7 +240,7 @@ class InterpolationView(AnalysisView):
             self.pairs_spin.value(),
             self.steps_spin.value(),
             self._population_seed,
-            slots=self._slots(),
+            slots=self.slots(),
             names=self.names(),
             on_progress=lambda done: self.pairs_progress.setValue(int(100 * done)),
             on_result=self._on_population,
@@ -287,26 +287,16 @@ class InterpolationView(AnalysisView):
         """The strips shown, AE first."""
         return list(self.workspace.result("interpolation.strips") or ())
 
-    def _slots(self) -> list[int | None]:
-        return self.workspace.slots_for(self.key, self.needs, self.prefers)
-
     def _sides(self) -> dict[str, Side]:
         """The two models compared, by position."""
         return {
             pos: self.session.sides[s]
-            for pos, s in zip(POSITIONS, self._slots(), strict=True)
+            for pos, s in zip(POSITIONS, self.slots(), strict=True)
         }
 
     def names(self) -> tuple[str, str]:
-        """What the two models are called: their kinds, and where they sit
-        when the kinds are the same."""
-        slots = self._slots()
-        kinds = [self.session.sides[s].kind for s in slots]
-        if kinds[0] != kinds[1]:
-            return kinds[0], kinds[1]
-        return tuple(
-            f"{k} ({slot_name(s)})" for k, s in zip(kinds, slots, strict=True)
-        )
+        """The two models' names: their kinds, and where they sit when alike."""
+        return model_names(self.session, self.slots())
 
     # --- AnalysisView ------------------------------------------------------------
 
@@ -359,7 +349,7 @@ class InterpolationView(AnalysisView):
         self.run(
             self.workspace.interpolate,
             self.steps_spin.value(),
-            slots=self._slots(),
+            slots=self.slots(),
             names=self.names(),
             on_result=lambda res: self._on_strips(a, b, res),
             on_error=lambda exc: self._clear_strips(f"Could not interpolate: {exc}"),

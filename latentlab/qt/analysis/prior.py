@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from latentlab.core.analysis.planes import display_images
 from latentlab.core.analysis.prior import decode_prior, prior_draws
 from latentlab.core.session import side_scope
-from latentlab.qt.analysis.base import AnalysisView
+from latentlab.qt.analysis.base import AnalysisView, model_names
 from latentlab.qt.analysis.interpolation_widgets import plain_axes, show_codes
 from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from latentlab.core.session import Side
     from latentlab.core.workspace import Workspace
 
-KINDS = ("AE", "VAE")
+POSITIONS = ("0", "1")  # the two models compared, in the order chosen
 
 
 def prior_header(title: str, r: PriorResult, dataset: ImageDataset | None) -> str:
@@ -58,7 +58,8 @@ def prior_header(title: str, r: PriorResult, dataset: ImageDataset | None) -> st
 
 
 class PriorSamplesView(AnalysisView):
-    """Decode the same ``z ~ N(0, I)`` with the AE and the VAE, side by side.
+    """Decode the same ``z ~ N(0, I)`` with two models side by side: the AE and
+    the VAE by default, or any two the user chooses.
 
     Signals
     -------
@@ -68,11 +69,12 @@ class PriorSamplesView(AnalysisView):
 
     key = "prior"
     title = "Prior samples"
-    tooltip = "Decode z ~ N(0, I) with the AE and the VAE"
-    needs = ("ae", "vae")
+    tooltip = "Decode z ~ N(0, I) with two models (the AE and the VAE by default)"
+    needs = ("model", "model")
+    prefers = ("ae", "vae")
     figures = (
-        ("planes/AE", "Prior Samples, AE &Plane…"),
-        ("planes/VAE", "Prior Samples, VAE Plan&e…"),
+        ("planes/0", "Prior Samples, First &Plane…"),
+        ("planes/1", "Prior Samples, Second Plan&e…"),
     )
     COUNTS = (16, 36, 64, 100, 144)
 
@@ -81,7 +83,6 @@ class PriorSamplesView(AnalysisView):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
         self._seed = 0
-        self._batch: PriorBatch | None = None
         self._build()
 
     def _build(self) -> None:
@@ -111,7 +112,7 @@ class PriorSamplesView(AnalysisView):
         self.grids: dict[str, ImageTilesWidget] = {}
         self.markers: dict[str, PassiveScatterItem] = {}
         cols = QHBoxLayout()
-        for kind in KINDS:
+        for kind in POSITIONS:
             col = QVBoxLayout()
             header = rich_label(kind, body)
             plane = LatentPlaneWidget(body)
@@ -147,26 +148,34 @@ class PriorSamplesView(AnalysisView):
 
     @property
     def batch(self) -> PriorBatch | None:
-        """The decodes shown."""
-        return self._batch
+        """The decodes shown (kept by the workspace with the models they used)."""
+        return self.workspace.result("prior.decode")
 
     def coverage(self, kind: str) -> float | None:
         """Share of ``kind``'s test codes inside the prior's 95% region."""
-        for r in self._batch.results if self._batch else ():
+        for r in self.batch.results if self.batch else ():
             if r.kind == kind:
                 return r.coverage
         return None
 
     def draws(self, kind: str):
-        """The prior draws ``(n, d)`` decoded by ``kind`` ("AE" or "VAE"); models
-        of the same latent size share them."""
-        for r in self._batch.results if self._batch else ():
+        """The prior draws ``(n, d)`` decoded by the model called ``kind``
+        (:meth:`names`: "AE", "VAE"…); models of the same latent size share them."""
+        for r in self.batch.results if self.batch else ():
             if r.kind == kind:
                 return r.z.copy()
         return None
 
     def _sides(self) -> dict[str, Side]:
-        return {"AE": self.side_for("ae"), "VAE": self.side_for("vae")}
+        """The two models compared, by position."""
+        return {
+            pos: self.session.sides[s]
+            for pos, s in zip(POSITIONS, self.slots(), strict=True)
+        }
+
+    def names(self) -> tuple[str, str]:
+        """The two models' names: their kinds, and where they sit when alike."""
+        return model_names(self.session, self.slots())
 
     def resample(self) -> None:
         """Draw new ``z`` and decode them."""
@@ -184,8 +193,8 @@ class PriorSamplesView(AnalysisView):
         self._decode()
 
     def clear(self) -> None:
-        self._batch = None
-        for kind in KINDS:
+        self.workspace.forget("prior.decode")
+        for kind in POSITIONS:
             self.planes[kind].set_points(None)
             self.markers[kind].setData([], [])
             self.grids[kind].set_images(None)
@@ -199,10 +208,10 @@ class PriorSamplesView(AnalysisView):
         sides = self._sides()
         n = self.count_box.currentData()
         models = [
-            (kind, s.model, prior_draws(n, s.model.config.latent_dim, self._seed))
-            for kind, s in sides.items()
+            (name, s.model, prior_draws(n, s.model.config.latent_dim, self._seed))
+            for name, s in zip(self.names(), sides.values(), strict=True)
         ]
-        data = sides["VAE"].dataset
+        data = sides["1"].dataset
         train = data.train_images if data is not None else None
         reference = None
         if data is not None and len(data.test_images):
@@ -220,23 +229,19 @@ class PriorSamplesView(AnalysisView):
             [s.codes.mu for s in sides.values()],
             train,
             reference,
-            inputs=(
-                side_scope(self.slot_for("ae")),
-                side_scope(self.slot_for("vae")),
-            ),
+            inputs=tuple(side_scope(s) for s in self.slots()),
             on_result=self._on_batch,
             on_error=self._on_error,
         )
 
     def _on_batch(self, batch: PriorBatch) -> None:
-        self._batch = batch
         sides = self._sides()
-        for r in batch.results:
-            side = sides[r.kind]
+        for pos, r in zip(POSITIONS, batch.results, strict=True):
+            side = sides[pos]
             xy = side.latent_slice.project(r.z)
-            self.markers[r.kind].setData(x=xy[:, 0], y=xy[:, 1])
-            self.grids[r.kind].set_images(r.images)
-            self.headers[r.kind].setText(prior_header(side.title, r, side.dataset))
+            self.markers[pos].setData(x=xy[:, 0], y=xy[:, 1])
+            self.grids[pos].set_images(r.images)
+            self.headers[pos].setText(prior_header(side.title, r, side.dataset))
         if batch.reference is not None:
             d = batch.reference.distance
             self.reference.setText(

@@ -823,7 +823,7 @@ def cold_start_s(window: MainWindow, data_dir: Path) -> float:
     from latentlab.core.analysis.planes import DatasetCache
 
     ctrl = window.controller
-    kept, ctrl.datasets = ctrl.datasets, DatasetCache()
+    kept, ctrl.workspace.datasets = ctrl.workspace.datasets, DatasetCache()
     first: list[float] = []
     ctrl.trainingProgress.connect(lambda _ev: first.append(time.perf_counter()))
     t_start = time.perf_counter()
@@ -831,7 +831,7 @@ def cold_start_s(window: MainWindow, data_dir: Path) -> float:
     run_loop(10.0, until=lambda: bool(first))
     ctrl.stop_training()
     run_loop(10.0, until=lambda: not ctrl.training)
-    ctrl.datasets = kept
+    ctrl.workspace.datasets = kept
     settle()
     for side in (0, 1):  # the models of this run are thrown away unasked
         ctrl.session.update_side(side, unsaved=False)

@@ -161,6 +161,9 @@ class Session:
         if not 0 <= slot < len(self.sides):
             raise IndexError(f"no slot {slot}: there are {len(self.sides)}")
         del self.sides[slot]
+        if self.eps_slot is not None:
+            s = self.eps_slot
+            self.eps_slot = None if s == slot else s - (s > slot)
         self.epochs = {s - (s > slot): e for s, e in self.epochs.items() if s != slot}
         for moved in range(slot, len(self.sides) + 1):
             self._bump(
@@ -196,8 +199,8 @@ class Session:
             scopes.append(slice_scope(side))
         self._bump(*scopes)
         if new_model:
-            self.modelChanged.emit(side)
-        if new_slice:
+            self.modelChanged.emit(side)  # a full redraw, its slice included
+        elif new_slice:
             self.sliceChanged.emit(side)
         if not new_model and not new_slice:
             self.stateChanged.emit(side)
@@ -233,7 +236,9 @@ class Session:
     def set_eps_vae(self, slot: int | None) -> None:
         """Sample ε for the VAE in ``slot`` (None: the last VAE); ε takes its
         latent size."""
-        self.eps_slot = slot
+        if slot != self.eps_slot:
+            self.eps_slot = slot
+            self._set_eps(self._reset(self.eps))  # μ, σ edits were the other VAE's
         self._follow_sides()
 
     def reference_dataset(self) -> ImageDataset | None:

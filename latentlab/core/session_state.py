@@ -28,7 +28,7 @@ SCALE_MAX = 8.0
 
 
 def side_scope(side: int) -> str:
-    """The revision scope of one side: ``"side0"`` or ``"side1"``."""
+    """The revision scope of everything a slot holds: ``"side0"``, ``"side1"``…"""
     return f"side{side}"
 
 

@@ -3,8 +3,8 @@
 Everything the program does is arranged by the Qt-free
 :class:`~latentlab.core.workspace.Workspace` (loading, saving, decoding,
 manifolds, training, analyses); the controller gives it the Qt job runner, sizes
-the thread pool, and turns its psygnal events into queued-safe Qt signals for
-the widgets. It holds no state of its own.
+the thread pool, and relays its psygnal events (emitted on the GUI thread) as
+Qt signals for the widgets. It holds no state of its own.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 
 from latentlab.core.workspace import Workspace
 from latentlab.qt.workers import await_all, start_job
@@ -44,13 +44,10 @@ class _Job:
 class QtRunner(QObject):
     """Runs a workspace's jobs on the global thread pool.
 
-    Signals
-    -------
-    busyChanged(str, bool)
-        A kind of job started (True) or has nothing left to do (False).
+    ``on_busy`` is told when a kind of job starts (True) or has nothing left
+    to do (False).
     """
 
-    busyChanged = Signal(str, bool)
     background = True
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -84,18 +81,20 @@ class QtRunner(QObject):
         if delay_s > 0:
             self._delayed[kind] = job
             QTimer.singleShot(
-                int(delay_s * 1000), self, lambda: self._enqueue(kind, job)
+                int(delay_s * 1000), self, lambda: self._waited(kind, job)
             )
             return
         self._delayed.pop(kind, None)
         self._enqueue(kind, job)
 
+    def _waited(self, kind: str, job: _Job) -> None:
+        if self._delayed.get(kind) is job:  # not cancelled nor replaced meanwhile
+            del self._delayed[kind]
+            self._enqueue(kind, job)
+
     def _enqueue(self, kind: str, job: _Job) -> None:
         if self._closed:
             return
-        if self._delayed.get(kind, job) is not job:
-            return  # a newer request of this kind came meanwhile
-        self._delayed.pop(kind, None)
         if kind in self._running:
             self._pending[kind] = job
             if job.supersede:
@@ -154,13 +153,14 @@ class QtRunner(QObject):
         if job.on_finish is not None and not self._closed:
             job.on_finish()
         pending = self._pending.pop(kind, None)
-        if pending is not None and not self._closed:
+        if self._closed:
+            return  # nothing more is started or announced
+        if pending is not None:
             self._start(kind, pending)
         elif kind not in self._running:
             self._busy(kind, False)
 
     def _busy(self, kind: str, busy: bool) -> None:
-        self.busyChanged.emit(kind, busy)
         if self.on_busy is not None:
             self.on_busy(kind, busy)
 

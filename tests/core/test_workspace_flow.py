@@ -67,7 +67,7 @@ def test_open_decode_pick_analyse_train_save_reopen(tmp_path):
     assert [r.kind for r in strips] == ["AE", "VAE"]
     for got, want in zip(strips, direct, strict=True):
         np.testing.assert_allclose(got.images, want.images, atol=1e-6)
-    assert ws.results[key].inputs == ("side0", "side1", "selection")
+    assert ws.results[key].inputs[:3] == ("side0", "side1", "selection")
 
     # The gradient path: the table and both estimators' variances.
     table_key = ws.gradient_table()
@@ -181,7 +181,9 @@ def test_eps_is_drawn_for_the_chosen_vae_of_its_size(tmp_path):
     from latentlab.core.training import new_model
 
     wide = tmp_path / "wide.pt"
-    config = ModelConfig(kind="vae", latent_dim=5, hidden=(16,), image_shape=(1, 28, 28))
+    config = ModelConfig(
+        kind="vae", latent_dim=5, hidden=(16,), image_shape=(1, 28, 28)
+    )
     save_checkpoint(wide, new_model(config, seed=0), dataset={"name": "shapes"})
     ws = Workspace()
     ws.open(wide)
@@ -193,3 +195,45 @@ def test_eps_is_drawn_for_the_chosen_vae_of_its_size(tmp_path):
     assert table.dz_dsigma.shape == ws.session.eps.eps.shape
     ws.remove_slot(0)  # the chosen VAE is gone: back to the last one
     assert ws.session.eps_vae() == 0 and ws.session.eps.eps.shape[1] == 2
+
+
+def test_a_listeners_error_is_not_the_jobs():
+    from latentlab.core.workspace import SyncRunner
+
+    runner, errors = SyncRunner(), []
+
+    def steps():
+        yield 1
+        yield 2
+        return "done"
+
+    def listener(_step):
+        raise KeyError("the listener's own")
+
+    with pytest.raises(KeyError, match="listener"):
+        runner.submit("k", steps, on_progress=listener, on_error=errors.append)
+    assert errors == [] and not runner.busy("k")
+
+
+def test_another_vae_for_eps_starts_from_its_own_mu_and_sigma():
+    ws = Workspace()
+    ws.open(MODELS / "shapes-vae-2d.pt")
+    ws.open(MODELS / "shapes-vae-2d.pt")
+    ws.pick(4)
+    ws.session.move_mu(ws.session.posterior().mu0 + 1.0)
+    assert np.abs(ws.session.eps.offset).sum() > 0
+    ws.choose("eps", [0])
+    np.testing.assert_array_equal(ws.session.eps.offset, 0.0)
+
+
+def test_inputs_picked_from_other_data_are_refused():
+    ws = Workspace(slots=3)
+    ws.open(MODELS / "shapes-ae-2d.pt")
+    ws.open(MODELS / "shapes-vae-2d.pt")
+    ws.pick_pair(1, 2)
+    key = ws.interpolate(steps=4, slots=[0, 1])
+    assert len(ws.result(key)) == 2
+    other = ws.slots[0].dataset.test_subset(50)  # another split: index i differs
+    ws.session.update_side(0, dataset=other)
+    with pytest.raises(Exception, match="data the inputs were picked from"):
+        ws.interpolate(steps=4, slots=[0, 1])

@@ -86,7 +86,8 @@ def test_prior_samples_share_z_and_resample(qtbot, window):
         # An independent count of the codes inside the 95% region of N(0, I).
         inside = float(((mu**2).sum(1) <= 5.991464547107979).mean())
         assert r.coverage == pytest.approx(inside)
-        assert f"{100 * inside:.0f}%" in prior.headers["0" if r.kind == "AE" else "1"].text()
+        header = prior.headers["0" if r.kind == "AE" else "1"]
+        assert f"{100 * inside:.0f}%" in header.text()
     with qtbot.waitSignal(prior.samplesReady, timeout=10000):
         qtbot.mouseClick(prior.resample_button, Qt.MouseButton.LeftButton)
     assert not np.allclose(prior.draws("VAE"), z_vae)

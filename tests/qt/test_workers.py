@@ -174,3 +174,34 @@ def test_a_finished_job_lets_go_of_its_arguments(qtbot, no_threads_left):
         lambda: gc.collect() >= 0 and all(ref() is None for ref in handed),
         timeout=2000,
     )
+
+
+def test_cancel_drops_even_a_job_whose_older_results_are_kept(qtbot, no_threads_left):
+    import threading
+
+    gate = threading.Event()
+    results = []
+    ws = qt_workspace(Session())
+    ws.submit(
+        "grid",
+        lambda: gate.wait(5) and "tiles",
+        supersede=False,
+        on_result=results.append,
+    )
+    ws.cancel("grid")
+    gate.set()
+    qtbot.waitUntil(lambda: not ws.busy("grid"), timeout=5000)
+    assert results == [] and ws.dropped == 1
+    assert ws.close(5000)
+
+
+def test_a_cancelled_delayed_job_never_runs(qtbot, no_threads_left):
+    ran = []
+    ws = qt_workspace(Session())
+    ws.submit("refresh1", lambda: ran.append(1), delay_s=0.2)
+    assert ws.busy("refresh1")
+    ws.cancel("refresh1")
+    assert not ws.busy("refresh1")
+    qtbot.wait(400)
+    assert ran == []
+    assert ws.close(5000)

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from latentlab.core.session import checkpoint_scope, model_scope, side_scope
+from latentlab.core.session import (
+    checkpoint_scope,
+    model_scope,
+    same_data,
+    side_scope,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -63,9 +68,6 @@ class WorkspaceAnalyses:
                     None if s is None else s - (s > slot) for s in chosen
                 )
             self.session.touch(f"choice:{view}")
-        eps = self.session.eps_slot
-        if eps is not None:
-            self.session.eps_slot = None if eps == slot else eps - (eps > slot)
 
     def slots_for(
         self, view: str, needs: Sequence[str], prefers: Sequence[str] = ()
@@ -142,9 +144,11 @@ class WorkspaceAnalyses:
 
         a_slot, b_slot = self._pair(slots)
         sel = self.session.selection
-        data = self.slots[b_slot].dataset
+        data = sel.dataset
         if sel.previous is None or sel.current is None:
             raise self._missing("two picked inputs")
+        if not all(same_data(data, self.slots[s].dataset) for s in (a_slot, b_slot)):
+            raise self._missing("two models of the data the inputs were picked from")
         key = "interpolation.strips"
         self.compute(
             key,
@@ -157,7 +161,12 @@ class WorkspaceAnalyses:
             data.test_images[sel.current],
             steps,
             data.train_images,
-            inputs=(side_scope(a_slot), side_scope(b_slot), "selection"),
+            inputs=(
+                side_scope(a_slot),
+                side_scope(b_slot),
+                "selection",
+                "choice:interpolation",  # results are of the slots chosen then
+            ),
             **callbacks,
         )
         return key
@@ -190,7 +199,7 @@ class WorkspaceAnalyses:
             n_pairs=n_pairs,
             steps=steps,
             seed=seed,
-            inputs=(model_scope(a_slot), model_scope(b_slot)),
+            inputs=(model_scope(a_slot), model_scope(b_slot), "choice:interpolation"),
             **callbacks,
         )
         return key
@@ -217,7 +226,7 @@ class WorkspaceAnalyses:
             s.mu,
             s.sigma,
             s.eps,
-            inputs=(side_scope(slot), "selection", "eps"),
+            inputs=(side_scope(slot), "selection", "eps", f"choice:{EPS_VIEW}"),
             **callbacks,
         )
         return key
@@ -239,7 +248,7 @@ class WorkspaceAnalyses:
         slot = self._vae(slot)
         post = self._posterior(slot)
         state = self.slots[slot]
-        inputs = (checkpoint_scope(slot), "selection")
+        inputs = (checkpoint_scope(slot), "selection", f"choice:{EPS_VIEW}")
         key = "gradient.variance"
         self.compute(
             key,

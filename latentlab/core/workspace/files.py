@@ -123,7 +123,7 @@ class WorkspaceFiles:
 
     def _mark_saved(self, slot: int, ckpt: Checkpoint, written: Path) -> None:
         ckpt.path = written
-        if self.slots[slot].checkpoint is ckpt:
+        if slot < len(self.slots) and self.slots[slot].checkpoint is ckpt:
             self.session.update_side(slot, unsaved=False)
         message = f"Saved {written}"
         if ckpt.timeline is not None and written.suffix.lower() == ".safetensors":

@@ -137,6 +137,8 @@ class SyncRunner:
             value = job.fn(*job.args, **job.kwargs)
             if inspect.isgenerator(value):
                 value = self._iterate(value, job)
+        except _CallbackFailed as failed:
+            raise failed.__cause__ from None  # the listener's error, not the job's
         except Exception as exc:
             if call["error"] is None:
                 raise
@@ -158,7 +160,11 @@ class SyncRunner:
             while True:
                 item = next(gen)
                 if progress is not None:
-                    progress(item)
+                    try:
+                        progress(item)
+                    except Exception as exc:
+                        gen.close()
+                        raise _CallbackFailed from exc
                 if job.stop:
                     gen.close()
                     return None
@@ -182,3 +188,7 @@ class SyncRunner:
         for job in self._running.values():
             job.stop = True
         return True
+
+
+class _CallbackFailed(Exception):
+    """A progress callback raised: its error goes to the caller as it is."""

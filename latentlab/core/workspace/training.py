@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from psygnal import Signal
 
 from latentlab.core.analysis.planes import GridRequest, refresh_from_snapshot
+from latentlab.core.errors import LatentLabError
 from latentlab.core.latent import LatentSlice
 from latentlab.core.session import Side
 from latentlab.core.training_events import RunLog
@@ -59,6 +60,7 @@ class WorkspaceTraining:
         self._train_paused = False
         self._train_models: tuple[Autoencoder, ...] = ()
         self._train_slots: tuple[int, ...] = ()
+        self._show_trained = True
         self._train_identity: dict[str, Any] = {}
         self._train_spec: TrainSpec | None = None
         self._final_status = "stopped"
@@ -91,18 +93,28 @@ class WorkspaceTraining:
             "preload", self.datasets.get, name, data_dir, on_error=lambda _exc: None
         )
 
-    def train(self, spec: TrainSpec, slots: Sequence[int] | None = None) -> None:
+    def train(
+        self,
+        spec: TrainSpec,
+        slots: Sequence[int] | None = None,
+        *,
+        show: bool = True,
+    ) -> None:
         """Train one model per ``spec.kinds`` into ``slots`` (by default the
         first ones, added as needed): an AE and a VAE unless asked otherwise.
 
         A synchronous runner returns when the run ended (:attr:`last_run`);
-        the window's returns at once and reports through the signals.
+        the window's returns at once and reports through the signals. With
+        ``show=False`` the trained models go into their slots without their
+        test set encoded (the command line saves them at once).
         """
         from latentlab.core.threads import set_job_threads, training_threads
         from latentlab.core.training_thread import TrainingControl, TrainingThread
 
         if self.training or self.closed:
             return
+        if not spec.kinds:
+            raise LatentLabError("nothing to train: TrainSpec.kinds is empty")
         if slots is None:
             slots = range(len(spec.kinds))
         slots = tuple(slots)
@@ -114,6 +126,7 @@ class WorkspaceTraining:
             self.add_slot()
         self._train_spec = spec
         self._train_slots = slots
+        self._show_trained = show
         self.run_log = RunLog(len(slots))
         self.run_checkpoints = []
         self.last_run = None
@@ -149,6 +162,11 @@ class WorkspaceTraining:
         current step."""
         if self._control is None or self._control.stopping:
             return
+        if not self.runner.background:
+            # The run is on this very thread: a pause would wait for itself.
+            raise LatentLabError(
+                "a run on the caller's thread cannot pause; stop() ends it"
+            )
         self._train_paused = not self._train_paused if paused is None else paused
         self._control.pause(self._train_paused)
         self.trainingPaused.emit(self._train_paused)
@@ -274,8 +292,14 @@ class WorkspaceTraining:
             )
             ckpt.metrics = metrics_summary(ckpt.history)
             self.run_checkpoints.append(ckpt)
-            self.session.update_side(slot, training=False, unsaved=True)
-            self.show_checkpoint(slot, ckpt, unsaved=True)
+            self.cancel(f"refresh{slot}")  # a snapshot still on its way
+            if self._show_trained:
+                self.session.update_side(slot, training=False, unsaved=True)
+                self.show_checkpoint(slot, ckpt, unsaved=True)
+            else:
+                self.session.update_side(
+                    slot, checkpoint=ckpt, model=model, training=False, unsaved=True
+                )
 
     def _on_training_finished(self) -> None:
         from latentlab.core.threads import set_job_threads

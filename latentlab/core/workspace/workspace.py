@@ -22,7 +22,12 @@ from latentlab.core.analysis.planes import (
     decode_manifold,
 )
 from latentlab.core.errors import LatentLabError
-from latentlab.core.session import Session, Side, side_scope, slot_name
+from latentlab.core.session import (
+    Session,
+    Side,
+    model_scope,
+    slice_scope,
+)
 from latentlab.core.workspace.analyses import WorkspaceAnalyses
 from latentlab.core.workspace.files import WorkspaceFiles
 from latentlab.core.workspace.runner import SyncRunner
@@ -141,11 +146,10 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
         return self.session.add_slot()
 
     def remove_slot(self, slot: int) -> None:
-        """Remove an idle slot (not one being trained)."""
-        if self.session.sides[slot].training:
-            raise LatentLabError(
-                f"the {slot_name(slot)} model is training; stop it first"
-            )
+        """Remove a slot; the ones after it move up. Not while a run trains
+        (its slots would move), nor while a file loads into a slot."""
+        if self.training or any(self.busy(f"load{s}") for s in range(len(self.slots))):
+            raise LatentLabError("wait for the training run or the load to end first")
         self._grid_wanted = {
             s - (s > slot): g for s, g in self._grid_wanted.items() if s != slot
         }
@@ -195,7 +199,8 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
             return
         request = f"job:{kind}"
         self.session.touch(request)
-        scopes = (*inputs, request) if supersede else tuple(inputs)
+        cancelled = f"cancel:{kind}"  # Workspace.cancel drops every job of a kind
+        scopes = (*inputs, cancelled, request) if supersede else (*inputs, cancelled)
         stamp = self.session.stamp(*scopes)
         own = self.session.stamp(request)
 
@@ -233,7 +238,7 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
 
     def cancel(self, kind: str) -> None:
         """Stop the job of ``kind``; a result it still returns is stale."""
-        self.session.touch(f"job:{kind}")
+        self.session.touch(f"job:{kind}", f"cancel:{kind}")
         self.runner.cancel(kind)
 
     def busy(self, kind: str) -> bool:
@@ -320,16 +325,19 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
             decode_manifold,
             state.model,
             request,
-            inputs=(side_scope(slot),),
+            inputs=(model_scope(slot), slice_scope(slot)),
             supersede=False,  # the previous zoom's tiles are right, only older
             on_result=lambda manifold: self.manifoldReady.emit(slot, manifold),
             on_error=lambda exc: self._fail("Could not draw the manifold", exc),
         )
 
     def set_slice(self, slot: int, latent_slice: LatentSlice) -> None:
-        """Choose the two latent dims ``slot``'s plane shows and the held values."""
+        """Choose the two latent dims ``slot``'s plane shows and the held values
+        (the last decoded point is decoded again under them)."""
         if self.slots[slot].checkpoint is not None:
             self.session.update_side(slot, latent_slice=latent_slice)
+            if self.last_xy is not None:
+                self._decode_slot(slot, *self.last_xy)
 
     def show_epoch(self, slot: int, row: int | None) -> None:
         """Show timeline row ``row`` in ``slot``'s plane (None: the final

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from latentlab.core.session import Side
     from latentlab.core.workspace import Workspace
 
-MODEL_NAMES = NEEDS
 ROLE_NEEDS = ("ae", "vae")
 CHOOSER_LABELS = {"vae": "VAE", "ae": "AE", "model": "Model"}
 
@@ -256,6 +255,12 @@ class AnalysisView(QWidget):
                     f"{self.title} compares two models on the same test images, "
                     "but the two models shown were trained on different data."
                 )
+            picked = self.session.selection.dataset
+            if picked is not None and not same_data(a.dataset, picked):
+                return (
+                    f"{self.title} needs the models of the test images the inputs "
+                    f"are picked from ({picked.name}): choose two of them above."
+                )
         return None
 
     @property
@@ -343,10 +348,12 @@ class AnalysisView(QWidget):
         **kwargs: Any,
     ) -> None:
         """Run an analysis as job ``key.kind``; its result is stored in the
-        workspace with ``inputs`` (:meth:`Workspace.compute`)."""
+        workspace with ``inputs`` and the view's choice of slots
+        (:meth:`Workspace.compute`)."""
         if self._closed:
             return
         self.refresh_count += 1
+        inputs = (*inputs, f"choice:{self.choice_key or self.key}")
         self.workspace.compute(f"{self.key}.{kind}", fn, *args, inputs=inputs, **kwargs)
 
     def run(self, command: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from latentlab.core.analysis.group import summarize_group
 from latentlab.core.analysis.planes import display_images
-from latentlab.core.session import SIDES, same_data, slot_name
+from latentlab.core.session import SIDES, Side, same_data, slot_name
 from latentlab.qt.analysis.base import AnalysisView
 from latentlab.qt.widgets.group_panel import MAX_THUMBNAILS, GroupPanel
 from latentlab.qt.widgets.latent_plane import PICK_RADIUS_PX
@@ -94,6 +94,7 @@ class PlanesView(AnalysisView):
             )
         self.group_panel.clearRequested.connect(session.clear_group)
         for signal, slot in (
+            (session.slotsChanged, self._on_slots),
             (session.modelChanged, self._on_model),
             (session.sliceChanged, self._on_slice),
             (session.stateChanged, self._on_state),
@@ -109,6 +110,14 @@ class PlanesView(AnalysisView):
 
     def _panel(self, slot: int) -> ModelPanel | None:
         return self.panels[slot] if slot < len(self.panels) else None
+
+    def _on_slots(self) -> None:
+        """A slot was added or removed: each panel shows what its slot holds now."""
+        for slot, panel in enumerate(self.panels):
+            sides = self.session.sides
+            panel.show_side(sides[slot] if slot < len(sides) else Side())
+        self._show_picks()
+        self._show_group()
 
     def _on_model(self, slot: int) -> None:
         panel = self._panel(slot)
@@ -156,7 +165,7 @@ class PlanesView(AnalysisView):
     def _show_picks(self) -> None:
         """Ring the picked inputs' codes (A, B) in each plane of their data."""
         sel = self.session.selection
-        for slot, panel in enumerate(self.panels):
+        for slot, panel in enumerate(self.panels[: len(self.session.sides)]):
             state = self.session.sides[slot]
             if state.codes is None or not same_data(state.dataset, sel.dataset):
                 panel.plane.set_picks([])
@@ -202,7 +211,7 @@ class PlanesView(AnalysisView):
         """Highlight the group in each plane of its data; list it under them."""
         group, dataset = self.session.group, self.session.group_dataset
         models = []
-        for slot, panel in enumerate(self.panels):
+        for slot, panel in enumerate(self.panels[: len(self.session.sides)]):
             state = self.session.sides[slot]
             shows = group is not None and same_data(state.dataset, dataset)
             panel.set_group(group if shows else None)

@@ -285,11 +285,16 @@ class ModelPanel(TimelineControls, QWidget):
             self._request_grid()
 
     def show_slice(self, panel: Side) -> None:
-        """The shown latent dims (or held values) changed: replot, redecode."""
+        """The shown latent dims (or held values) changed: replot, refit when
+        the points left the view, ask for the manifold of the new plane."""
         self._panel = panel
         self._fill_slice_controls(panel)
         self._redraw_points()
-        if panel.model is not None and not panel.training:
+        if panel.model is None:
+            return
+        if not self._user_moved_view and self._view_lost_points():
+            self.fit_view(TRAINING_FIT_MARGIN if panel.training else FIT_MARGIN)
+        if not (panel.training and self.plane.has_manifold()):
             self._request_grid()
 
     def show_title(self, panel: Side) -> None:

@@ -94,7 +94,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
     ws.trainingEpoch.connect(_print_epoch)
     start = time.perf_counter()
     try:
-        ws.train(spec)
+        ws.train(spec, show=False)  # saved at once: no test set to encode
     except KeyboardInterrupt:
         _end_progress_line()
         print(f"latentlab: interrupted; nothing was saved to {shown}", file=sys.stderr)

@@ -258,9 +258,13 @@ def _prior_grid(rect: LatentRect, n: int) -> tuple[npt.NDArray, npt.NDArray]:
     return np.exp(-0.5 * r2) / (2 * math.pi), r2
 
 
-def _kl_on_grid(q: npt.NDArray, p: npt.NDArray, cell: float) -> float:
+def _kl_on_grid(q: npt.NDArray, r2: npt.NDArray, cell: float) -> float:
+    """``sum q (log q - log p) · cell`` with ``log p = -r²/2 - log 2π`` in closed
+    form: ``p`` itself underflows to 0 beyond r ≈ 38.6, where an AE's codes can
+    lie, and ``log 0`` would make the sum infinite."""
     pos = q > 0
-    return float((q[pos] * (np.log(q[pos]) - np.log(p[pos]))).sum() * cell)
+    log_p = -0.5 * r2[pos] - LOG_2PI
+    return float((q[pos] * (np.log(q[pos]) - log_p)).sum() * cell)
 
 
 def aggregate_rect(mu: npt.NDArray, sd: npt.NDArray, half: float = 4.0) -> LatentRect:
@@ -319,7 +323,7 @@ def aggregate_posterior(
     p, r2 = _prior_grid(rect, n)
     cell = rect.width * rect.height / n**2
     q2 = _grid_density(rect, 2 * n, mu, sd)
-    p2, _ = _prior_grid(rect, 2 * n)
+    _, r2_fine = _prior_grid(rect, 2 * n)
     disc = r2 <= HOLE_RADIUS**2
     holes = disc & (q < HOLE_RATIO * p)
     share = float(p[holes].sum() / p[disc].sum()) if disc.any() else 0.0
@@ -329,8 +333,8 @@ def aggregate_posterior(
         prior=p,
         holes=holes,
         hole_share=share,
-        kl=_kl_on_grid(q2, p2, cell / 4),
-        kl_coarse=_kl_on_grid(q, p, cell),
+        kl=_kl_on_grid(q2, r2_fine, cell / 4),
+        kl_coarse=_kl_on_grid(q, r2, cell),
         mass=float(q2.sum() * cell / 4),
         method=method,
         n_codes=len(mu),

@@ -284,7 +284,22 @@ def test_install_desktop_into_a_file_fails_in_one_line(tmp_path):
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("latentlab: error: cannot write ")
     assert str(blocker) in lines[0]
+    assert lines[0].count("write") == 1, "the reason is said once"
+    assert "is a file in the way?" in lines[0]
     assert blocker.read_text().startswith("a file")
+
+
+def test_install_desktop_over_a_folder_says_so_once(tmp_path):
+    home = tmp_path / "share"
+    entry = home / "applications" / "latentlab.desktop"
+    entry.mkdir(parents=True)  # a folder where the entry goes
+    proc = _install_cli(tmp_path, XDG_DATA_HOME=str(home))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].count("could not write") + lines[0].count("cannot write") == 1
+    assert "a folder of that name is in the way" in lines[0]
+    assert entry.is_dir()
 
 
 @pytest.mark.parametrize(

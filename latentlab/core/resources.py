@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from latentlab.core.errors import LatentLabError
 from latentlab.core.files import write_atomic
+from latentlab.core.text import printable_path
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -109,9 +110,23 @@ def _launcher() -> str:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """One file of the installation; any failure is one line that says what
+    to do (a folder in the way, a file where a folder should be)."""
+    shown = printable_path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LatentLabError(
+            f"cannot write {shown}: cannot create its folder "
+            f"({exc.strerror or exc}); is a file in the way?"
+        ) from exc
+    if target.is_dir():
+        raise LatentLabError(
+            f"cannot write {shown}: a folder of that name is in the way; "
+            "move or remove it"
+        )
     # Menus read the entry as the user; the temp file alone would be private.
-    write_atomic(target, data, error=OSError, mode=0o644)
+    write_atomic(target, data, error=LatentLabError, mode=0o644)
 
 
 def install_desktop(
@@ -151,12 +166,7 @@ def install_desktop(
         )
     written = []
     for target, data in plan:
-        try:
-            _write_atomically(target, data)
-        except OSError as exc:
-            raise LatentLabError(
-                f"cannot write {target}: {exc.strerror or exc}"
-            ) from exc
+        _write_atomically(target, data)
         written.append(target)
     # A newer theme folder tells icon caches to rescan (as xdg-icon-resource does).
     os.utime(icons)

@@ -231,7 +231,9 @@ def _download_with_torchvision(key: str, root: Path) -> None:
         for train in (True, False):
             cls(str(root), train=train, download=True)
     except Exception as exc:  # network errors come in many types
+        # torchvision's messages span lines and end in a newline: one line here.
+        reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
         raise DataError(
-            f"could not download {folder} into {root}: {exc}. Without internet, copy "
-            f"the four .gz files into {root / folder / 'raw'}."
+            f"could not download {folder} into {root}: {reason}. Without internet, "
+            f"copy the four .gz files into {root / folder / 'raw'}."
         ) from exc

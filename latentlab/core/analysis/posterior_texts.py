@@ -22,10 +22,19 @@ if TYPE_CHECKING:
 MU_HTML, SIGMA_HTML, EPS_HTML, Z_HTML = "#c81414", "#a05a00", "#1e64ff", "#000"
 
 
-def caption_text(count: int, fixed: bool) -> str:
-    """The sample grid's caption for ``count`` samples and the "Fixed ε" state."""
+def caption_text(count: int, fixed: bool, pixel_std=None) -> str:
+    """The sample grid's caption for ``count`` samples and the "Fixed ε" state;
+    with ``pixel_std`` (the decoded samples' per-pixel s.d., ``(h, w)``), how
+    much they differ, in pixel units."""
     state = "  (fixed ε)" if fixed else "  (ε redrawn at every change)"
-    return f"{count} decoded samples z = μ + σ ⊙ ε" + state
+    text = f"{count} decoded samples z = μ + σ ⊙ ε" + state
+    if pixel_std is not None and np.size(pixel_std):
+        sd = np.asarray(pixel_std, np.float64)
+        text += (
+            f". They differ by a per-pixel s.d. of {sd.mean():.3f} on average, "
+            f"{sd.max():.2f} at most (pixels in [0, 1])"
+        )
+    return text
 
 
 def equation_html(
@@ -75,6 +84,7 @@ def sigma_note(codes: Codes, beta: float) -> str:
         f"Mean σ(x) over the test set: {float(sigma.mean()):.3g}, against a spread "
         f"of the codes (s.d. of μ(x)) of {float(mu.std(0).mean()):.3g}. The decoder "
         "needs precise codes to reconstruct, so training shrinks σ; the KL term "
-        f"(weight β = {beta:g}) pulls it towards the prior's 1. A larger β keeps σ "
-        "larger (models/mnist-vae-2d-beta4.pt)."
+        f"(weight β = {beta:g}) pulls it towards the prior's 1; a larger β keeps σ "
+        "larger"
+        + (" (compare models/mnist-vae-2d-beta4.pt, β = 4)." if beta < 4 else ".")
     )

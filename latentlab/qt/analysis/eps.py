@@ -309,6 +309,8 @@ class EpsView(EpsLayout, AnalysisView):
         self.grid.set_highlight(self._hovered)
         self.mu_tile.set_images(images.mu[None])
         self.spread_tile.set_images(np.clip(images.pixel_std * 2.0, 0.0, 1.0)[None])
+        e = self.session.eps
+        self.grid_caption.setText(caption_text(e.count, e.fixed, images.pixel_std))
 
     def _on_decode_error(self, exc: Exception) -> None:
         self._show_decoded(None)

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 MU_HTML, SIGMA_HTML, EPS_HTML, Z_HTML = "#c81414", "#a05a00", "#1e64ff", "#000"
 
 
-def caption_text(count: int, fixed: bool, pixel_std=None) -> str:
+def caption_text(
+    count: int, fixed: bool, pixel_std: npt.ArrayLike | None = None
+) -> str:
     """The sample grid's caption for ``count`` samples and the "Fixed ε" state;
     with ``pixel_std`` (the decoded samples' per-pixel s.d., ``(h, w)``), how
     much they differ, in pixel units."""

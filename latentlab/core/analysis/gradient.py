@@ -49,8 +49,13 @@ def measure_variances(
     seed: int,
     repeats: int,
     counts: tuple[int, ...] = DEFAULT_COUNTS,
+    *,
+    mu: npt.ArrayLike | None = None,
+    sigma: npt.ArrayLike | None = None,
 ) -> Generator[None, None, EstimatorVariance]:
-    """Both estimators' variances for test image ``index`` (a cancellable job)."""
+    """Both estimators' variances for test image ``index`` at ``(mu, sigma)``
+    (default: the encoder's; the Gradient path tab passes the ε-resampling
+    tab's, the μ and σ its samples are drawn at). A cancellable job."""
     import torch
 
     return (
@@ -59,6 +64,8 @@ def measure_variances(
             dataset.test_images[index],
             counts,
             repeats=repeats,
+            mu=mu,
+            sigma=sigma,
             generator=torch.Generator().manual_seed(seed),
         )
     )
@@ -66,10 +73,13 @@ def measure_variances(
 
 @dataclass(frozen=True, slots=True)
 class IdentityResult:
-    """Both sides of the identity and, when asked, the same draw without the trick."""
+    """Both sides of the identity and, when asked, the same draw without the
+    trick, at the posterior ``mu``, ``sigma`` they were measured at."""
 
     check: IdentityCheck
     without: WithoutTrick | None
+    mu: npt.NDArray[np.float32]
+    sigma: npt.NDArray[np.float32]
 
 
 def identity_for_input(
@@ -87,7 +97,12 @@ def identity_for_input(
     f = log_likelihood_of(model, dataset.test_images[index])
     check = expectation_identity(f, mu, sigma, k, seed=seed)
     plain = without_the_trick(f, mu, sigma, k, seed=seed) if without else None
-    return IdentityResult(check, plain)
+    return IdentityResult(
+        check,
+        plain,
+        np.asarray(mu, np.float32).copy(),
+        np.asarray(sigma, np.float32).copy(),
+    )
 
 
 def _with_progress(
@@ -105,8 +120,10 @@ def _with_progress(
 @dataclass(frozen=True, slots=True)
 class RatioScan:
     """The variance ratio (score function / reparameterization, S samples per
-    estimate) for one input at several multiples of its encoder's sigma."""
+    estimate) for one input at several multiples (``scales``) of ``sigma``."""
 
+    sigma: npt.NDArray[np.float32]
+    """The sigma scaled (scale 1): the Gradient path tab's."""
     scales: npt.NDArray[np.float64]
     mean_sigma: npt.NDArray[np.float64]
     ratio: npt.NDArray[np.float64]
@@ -125,7 +142,8 @@ def scan_sigma(
     samples: int = 16,
     seed: int = 0,
 ) -> Generator[float, None, RatioScan]:
-    """Why the ratio differs between inputs: measure it as sigma is scaled."""
+    """Why the ratio differs between inputs: measure it at ``sigma`` times
+    each of ``scales`` (``mu`` fixed)."""
     import torch
 
     ratios, base, mean_sigma = [], [], []
@@ -145,6 +163,7 @@ def scan_sigma(
         mean_sigma.append(float(np.mean(res.sigma)))
         yield (i + 1) / len(scales)
     return RatioScan(
+        np.asarray(sigma, np.float32).copy(),
         np.asarray(scales, np.float64),
         np.asarray(mean_sigma),
         np.asarray(ratios),

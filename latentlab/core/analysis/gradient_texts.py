@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from latentlab.core.analysis.texts import pair
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -50,13 +52,52 @@ def variance_summary(res: EstimatorVariance) -> str:
     )
 
 
+def _times(scale: npt.NDArray[np.float32]) -> str:
+    """``× 8`` when every dim has the same factor, else ``⊙ (8, 1)``."""
+    if np.all(scale == scale[0]):
+        return f"× {scale[0]:.3g}"
+    return f"⊙ {pair(scale)}"
+
+
+def operating_point(
+    mu: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    mu0: npt.ArrayLike,
+    sigma0: npt.ArrayLike,
+    offset: npt.ArrayLike,
+    scale: npt.ArrayLike,
+) -> str:
+    """The one μ and σ every figure of the Gradient path tab is measured at
+    (the ε-resampling tab's), and how they were set from the encoder's
+    μ(x) = ``mu0``, σ(x) = ``sigma0`` (``mu = mu0 + offset``,
+    ``sigma = sigma0 * scale``)."""
+    off = np.asarray(offset, np.float32).reshape(-1)
+    sc = np.asarray(scale, np.float32).reshape(-1)
+    if np.any(off != 0):
+        how_mu = f"μ(x) + {pair(off)}, μ(x) = {pair(mu0)}"
+    else:
+        how_mu = "μ(x)"
+    if np.any(sc != 1):
+        how_sigma = f"σ(x) {_times(sc)}, σ(x) = {pair(sigma0)}"
+    else:
+        how_sigma = "σ(x)"
+    return (
+        f"This tab works at <b>μ = {pair(mu)}</b> ({how_mu}) and "
+        f"<b>σ = {pair(sigma)}</b> ({how_sigma}), as set on the ε-resampling tab: "
+        "the samples, the variances, the pooled means, the identity and the σ "
+        "scan are all measured at this μ and σ."
+    )
+
+
 def identity_html(res: IdentityResult, names: Sequence[str]) -> str:
-    """The identity written out with the measured numbers, per component."""
+    """The identity written out with the measured numbers, per component, and
+    the μ, σ it was measured at."""
     c = res.check
     rows = [
         "<b>∇<sub>μ,σ</sub> E<sub>q(z|x)</sub>[f(z)] = "
         "E<sub>ε~N(0,I)</sub>[∇<sub>μ,σ</sub> f(μ + σ ⊙ ε)]</b>, "
         "f = log p(x|z) (nats), "
+        f"at μ = {pair(res.mu)}, σ = {pair(res.sigma)}, "
         f"K = {c.k:,} draws of ε shared by both sides",
         "<table cellspacing=6><tr><th></th><th>left: ∂/∂θ of the K-sample mean "
         f"(central differences, h = {c.h:.1e})</th><th>right: mean of the K path "
@@ -103,6 +144,8 @@ def scan_summary(scan: RatioScan) -> str:
     """The ratio against sigma, in words from its numbers."""
     lo, hi = int(np.argmin(scan.mean_sigma)), int(np.argmax(scan.mean_sigma))
     return (
+        f"σ = {pair(scan.sigma)} (mean {float(np.mean(scan.sigma)):.3g}) scaled "
+        f"×{scan.scales.min():g} … ×{scan.scales.max():g}, "
         f"S = {scan.samples} samples per estimate: at mean σ {scan.mean_sigma[lo]:.3g} "
         f"the score function's variance is {scan.ratio[lo]:,.0f}× the "
         f"reparameterization's; at {scan.mean_sigma[hi]:.3g}, {scan.ratio[hi]:,.0f}×. "

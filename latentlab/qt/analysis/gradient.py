@@ -34,6 +34,7 @@ from latentlab.core.analysis.gradient import (
 )
 from latentlab.core.analysis.gradient_texts import (
     identity_html,
+    operating_point,
     ratio_text,
     scan_summary,
     variance_summary,
@@ -49,6 +50,7 @@ from latentlab.qt.analysis.gradient_layout import (
     SCORE_RGB,
     GradientLayout,
 )
+from latentlab.qt.widgets.plot_style import set_log_ticks
 from latentlab.qt.widgets.styles import NOTE_STYLE, dim_name, shown_dims
 
 if TYPE_CHECKING:
@@ -112,6 +114,8 @@ class GradientView(GradientLayout, AnalysisView):
         self._dims: list[int] = []
         self._identity: IdentityResult | None = None
         self._scan: RatioScan | None = None
+        self._setting: tuple[npt.NDArray[np.float32], ...] | None = None
+        """The ε tab's μ offset and σ scales the variances were requested at."""
         self._build()
 
     @property
@@ -157,7 +161,8 @@ class GradientView(GradientLayout, AnalysisView):
         self.without_label.setText(without_html(res, names))
 
     def scan(self) -> None:
-        """Scan the variance ratio over σ scales for the current input."""
+        """Scan the variance ratio over scales of the tab's σ for the current
+        input (at the tab's μ)."""
         side, post = self.side_for("vae"), self.session.posterior(self.slot_for("vae"))
         if side is None or post is None or self.showing_message:
             return
@@ -168,12 +173,12 @@ class GradientView(GradientLayout, AnalysisView):
             side.model,
             side.dataset,
             post.index,
-            post.mu0,
-            post.sigma0,
+            post.samples.mu,
+            post.samples.sigma,
             on_progress=lambda done: self.scan_label.setText(
                 f"scanning σ… {100 * done:.0f}%"
             ),
-            inputs=(model_scope(post.side), "selection"),
+            inputs=(model_scope(post.side), "selection", "eps"),
             on_result=self._show_scan,
             on_error=self._on_error,
         )
@@ -182,6 +187,14 @@ class GradientView(GradientLayout, AnalysisView):
         self._scan = scan
         self.scan_curves["score"].setData(scan.mean_sigma, scan.ratio)
         self.scan_curves["score_b"].setData(scan.mean_sigma, scan.ratio_baseline)
+        # A tick at each σ measured, labelled in σ's units (log axis: log10).
+        self.scan_plot.getAxis("bottom").setTicks(
+            [[(float(np.log10(v)), f"{v:.3g}") for v in scan.mean_sigma], []]
+        )
+        self._fit_ratio_axis(self.scan_plot, scan.ratio, scan.ratio_baseline)
+        here = float(np.mean(scan.sigma))
+        self.scan_here.setPos(float(np.log10(here)) if here > 0 else 0.0)
+        self.scan_here.setVisible(here > 0)
         self.scan_label.setText(scan_summary(scan))
 
     def _clear_identity(self) -> None:
@@ -194,6 +207,9 @@ class GradientView(GradientLayout, AnalysisView):
         self.scan_label.setText("")
         for curve in self.scan_curves.values():
             curve.setData([], [])
+        self.scan_plot.getAxis("bottom").setTicks(None)
+        self.scan_plot.getAxis("left").setTicks(None)
+        self.scan_here.setVisible(False)
 
     # --- refresh ------------------------------------------------------------------
 
@@ -215,12 +231,29 @@ class GradientView(GradientLayout, AnalysisView):
             )
             self.measure_button.setEnabled(False)
             return
+        e = self.session.eps
+        self.point_label.setText(
+            operating_point(
+                post.samples.mu,
+                post.samples.sigma,
+                post.mu0,
+                post.sigma0,
+                e.offset,
+                e.scale,
+            )
+        )
         self._request_table(side, post)
         if changed & {"selection", "eps", "vae.model"}:
             self._clear_identity()  # measured at another μ, σ or model
-        if new_input or (vae_changed and not side.training):
-            self._clear_variance()  # measured for another input or model
-        if not (new_input or vae_changed):
+        # The variances are measured at the tab's μ, σ: the ε tab's offset and
+        # σ scales (a new draw of ε alone changes neither).
+        moved = self._setting is None or not all(
+            np.array_equal(a, b)
+            for a, b in zip(self._setting, (e.offset, e.scale), strict=True)
+        )
+        if new_input or moved or (vae_changed and not side.training):
+            self._clear_variance()  # measured for another input, μ, σ or model
+        if not (new_input or vae_changed or moved):
             return
         if side.training:
             shown = (
@@ -254,7 +287,10 @@ class GradientView(GradientLayout, AnalysisView):
         self._measure(side, post)
 
     def _measure(self, side: Side, post: Posterior) -> None:
+        """Measure the variances at the tab's μ, σ (the ε tab's)."""
         label = describe(side.dataset, post.index)
+        e = self.session.eps
+        self._setting = (e.offset.copy(), e.scale.copy())
         pool = self.repeats * max(DEFAULT_COUNTS)
         self.status.setText(f"Measuring on {pool:,} samples of ε for input {label}…")
         self.status.setStyleSheet("")
@@ -267,6 +303,9 @@ class GradientView(GradientLayout, AnalysisView):
             self._seed,
             self.repeats,
             slot=post.side,
+            # passed on to measure_variances: the tab's μ, σ, not the encoder's
+            mu=post.samples.mu.copy(),
+            sigma=post.samples.sigma.copy(),
             on_result=lambda res, label=label, t=side.training: self._show_variance(
                 res, label, t
             ),
@@ -337,11 +376,7 @@ class GradientView(GradientLayout, AnalysisView):
         self.curves["score_b"].setData(c, res.var_score_baseline)
         self.ratio_curves["score"].setData(c, res.ratio)
         self.ratio_curves["score_b"].setData(c, res.ratio_baseline)
-        ratios = np.concatenate([res.ratio, res.ratio_baseline])
-        ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
-        if len(ratios):
-            lo, hi = np.log10(ratios.min()), np.log10(ratios.max())
-            self.ratio_plot.setYRange(float(lo) - 0.3, float(hi) + 0.3, padding=0)
+        self._fit_ratio_axis(self.ratio_plot, res.ratio, res.ratio_baseline)
         self.ratio_label.setText(
             "median variance ratio: "
             f"<span style='color:rgb{SCORE_RGB}'>■</span> no baseline "
@@ -376,6 +411,17 @@ class GradientView(GradientLayout, AnalysisView):
             + variance_summary(res)
         )
         self.varianceReady.emit(res)
+
+    @staticmethod
+    def _fit_ratio_axis(plot, *ratios: npt.NDArray[np.float64]) -> None:
+        """Show the ratios with a margin, the log axis labelled in ratios."""
+        values = np.concatenate(ratios)
+        values = values[np.isfinite(values) & (values > 0)]
+        if len(values):
+            lo = float(np.log10(values.min())) - 0.3
+            hi = float(np.log10(values.max())) + 0.3
+            plot.setYRange(lo, hi, padding=0)
+            set_log_ticks(plot, "left", lo, hi)
 
     def _show_means(
         self, res: EstimatorVariance, verdict: Agreement, names: Sequence[str]
@@ -413,6 +459,8 @@ class GradientView(GradientLayout, AnalysisView):
 
     def _clear_results(self) -> None:
         self._clear_identity()
+        self._setting = None
+        self.point_label.setText("")
         self.gradients = self.gradient_samples = None
         self.table.setRowCount(0)
         self.sample_line.setText("")

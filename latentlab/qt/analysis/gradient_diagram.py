@@ -6,12 +6,25 @@ gradient path drawn as a band under the forward arrows and ε off it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+@dataclass(frozen=True)
+class DiagramLayout:
+    """Where the diagram's parts go at one size: the nodes' boxes, the arrows
+    (``(from, to)`` → their two ends) and the texts beside them (name →
+    (rectangle, text, bold)). The painter draws exactly these; tests check that
+    no text overlaps another, a node or an arrow."""
+
+    boxes: dict[str, QRectF]
+    edges: dict[tuple[str, str], tuple[QPointF, QPointF]]
+    labels: dict[str, tuple[QRectF, str, bool]]
 
 
 class ComputationDiagram(QWidget):
@@ -19,14 +32,17 @@ class ComputationDiagram(QWidget):
 
     The gradient path (backpropagation from log p to the encoder) is drawn as a
     wide red band under the forward arrows; ε sits off it, dashed, as a constant.
+    The local derivatives sit on the outer side of the edges into z, away from
+    the dashed ε arrow; ε's note ("a constant: no gradient") sits beside ε, not
+    beside the arrow, so it cannot be read as σ's.
     """
 
     NODES: ClassVar[dict[str, tuple[float, float, str]]] = {
         "x": (0.05, 0.42, "x"),
-        "enc": (0.19, 0.42, "encoder"),
-        "mu": (0.38, 0.12, "μ"),
-        "sigma": (0.38, 0.72, "σ"),
-        "eps": (0.60, 0.90, "ε ~ N(0, I)"),
+        "enc": (0.18, 0.42, "encoder"),
+        "mu": (0.35, 0.12, "μ"),
+        "sigma": (0.35, 0.72, "σ"),
+        "eps": (0.62, 0.90, "ε ~ N(0, I)"),
         "z": (0.60, 0.42, "z = μ + σ ⊙ ε"),
         "dec": (0.79, 0.42, "decoder"),
         "f": (0.935, 0.42, "log p(x|z)"),
@@ -48,6 +64,9 @@ class ComputationDiagram(QWidget):
         ("mu", "enc"),
         ("sigma", "enc"),
     )
+    EPS_EDGE = ("eps", "z")
+    EPS_PAD = (8.0, 2.0)  # the ellipse around ε's text box
+    GAP = 8.0  # between a text and what it labels
     BAND = QColor(230, 60, 60, 70)
     STYLES: ClassVar[dict[str, tuple[str, str]]] = {
         "x": ("#eeeeee", "#777"),
@@ -64,6 +83,14 @@ class ComputationDiagram(QWidget):
         self.setMinimumSize(520, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
+    def fonts(self) -> tuple[QFont, QFont]:
+        """The nodes' font and the derivatives' (bold)."""
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9.5))
+        bold = QFont(font)
+        bold.setBold(True)
+        return font, bold
+
     def _box(self, key: str, text_width: float) -> QRectF:
         x, y, _ = self.NODES[key]
         w, h = self.width() - 8, self.height() - 16
@@ -72,36 +99,75 @@ class ComputationDiagram(QWidget):
         cx = min(max(4 + x * w, bw / 2 + 2), self.width() - bw / 2 - 2)
         return QRectF(cx - bw / 2, 8 + y * h - bh / 2, bw, bh)
 
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF(), 9.5))
-        p.setFont(font)
-        fm = p.fontMetrics()
+    def layout_at(self) -> DiagramLayout:
+        """The diagram's parts at the widget's current size."""
+        font, bold = self.fonts()
+        fm, fb = QFontMetricsF(font), QFontMetricsF(bold)
         boxes = {
             k: self._box(k, fm.horizontalAdvance(text))
             for k, (_, _, text) in self.NODES.items()
         }
+        boxes["eps"] = boxes["eps"].adjusted(
+            -self.EPS_PAD[0], -self.EPS_PAD[1], self.EPS_PAD[0], self.EPS_PAD[1]
+        )
 
         def edge(a: str, b: str) -> tuple[QPointF, QPointF]:
             ra, rb = boxes[a], boxes[b]
             return _border_point(ra, rb.center()), _border_point(rb, ra.center())
 
+        edges = {e: edge(*e) for e in (*self.FORWARD, self.EPS_EDGE)}
+
+        def text_rect(metrics: QFontMetricsF, text: str) -> QRectF:
+            lines = text.split("\n")
+            width = max(metrics.horizontalAdvance(t) for t in lines)
+            return QRectF(0, 0, width + 2, metrics.height() * len(lines))
+
+        gap = self.GAP
+        labels: dict[str, tuple[QRectF, str, bool]] = {}
+        # ∂z/∂μ: above the μ → z edge (it falls to the right), from its middle.
+        a, b = edges[("mu", "z")]
+        r = text_rect(fb, "∂z/∂μ = 1")
+        r.moveBottomLeft(QPointF((a.x() + b.x()) / 2 + gap, (a.y() + b.y()) / 2 - 2))
+        labels["dz_dmu"] = (r, "∂z/∂μ = 1", True)
+        # ∂z/∂σ: under the σ → z edge (it rises to the right), level with σ,
+        # ending left of the dashed ε arrow.
+        sigma = boxes["sigma"]
+        r = text_rect(fb, "∂z/∂σ = ε")
+        a, b = edges[self.EPS_EDGE]
+        right = min(a.x(), b.x()) - gap
+        r.moveTopLeft(QPointF(max(sigma.right() + gap, right - r.width()), 0))
+        r.moveTop(sigma.center().y() - r.height() / 4)
+        labels["dz_dsigma"] = (r, "∂z/∂σ = ε", True)
+        # ε's note: beside ε, to its right (away from σ's label).
+        eps = boxes["eps"]
+        note = "a constant:\nno gradient"
+        r = text_rect(fm, note)
+        r.moveTopLeft(QPointF(eps.right() + gap, eps.center().y() - r.height() / 2))
+        labels["eps_note"] = (r, note, False)
+        return DiagramLayout(boxes, edges, labels)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        font, bold = self.fonts()
+        p.setFont(font)
+        lay = self.layout_at()
+        boxes = lay.boxes
+
         band = QPen(self.BAND, 12)
         band.setCapStyle(Qt.PenCapStyle.RoundCap)
         p.setPen(band)
         for a, b in self.GRADIENT:
-            p.drawLine(*edge(a, b))
-        for a, b in self.FORWARD:
-            _arrow(p, *edge(a, b), QColor(40, 40, 40), 1.6)
-        _arrow(p, *edge("eps", "z"), QColor(30, 100, 255), 1.4, dashed=True)
+            p.drawLine(*lay.edges.get((a, b)) or lay.edges[(b, a)])
+        for e in self.FORWARD:
+            _arrow(p, *lay.edges[e], QColor(40, 40, 40), 1.6)
+        _arrow(p, *lay.edges[self.EPS_EDGE], QColor(30, 100, 255), 1.4, dashed=True)
         for key, (_, _, text) in self.NODES.items():
             r = boxes[key]
             if key == "eps":
                 p.setPen(QPen(QColor(30, 100, 255), 1.6, Qt.PenStyle.DashLine))
                 p.setBrush(QColor(232, 240, 255))
-                p.drawEllipse(r.adjusted(-8, -2, 8, 2))
+                p.drawEllipse(r)
             else:
                 fill, line = self.STYLES[key]
                 p.setPen(QPen(QColor(line), 1.6))
@@ -109,22 +175,14 @@ class ComputationDiagram(QWidget):
                 p.drawRoundedRect(r, 5, 5)
             p.setPen(QColor(20, 20, 20))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
-        # The two local derivatives, beside the edges into z.
-        p.setPen(QColor(190, 20, 20))
-        bold = QFont(font)
-        bold.setBold(True)
-        p.setFont(bold)
-        a, b = edge("mu", "z")
-        mid = (a + b) / 2
-        p.drawText(QPointF(mid.x() + 10, mid.y() - 6), "∂z/∂μ = 1")
-        a, b = edge("sigma", "z")
-        mid = (a + b) / 2
-        p.drawText(QPointF(mid.x() + 12, mid.y() + 16), "∂z/∂σ = ε")
-        p.setFont(font)
-        a, b = edge("eps", "z")
-        mid = (a + b) / 2
-        p.setPen(QColor(30, 100, 255))
-        p.drawText(QPointF(mid.x() + 10, mid.y() + 4), "a constant: no gradient")
+        # The two local derivatives beside the edges into z, and ε's note.
+        for name, (r, text, strong) in lay.labels.items():
+            p.setFont(bold if strong else font)
+            blue = name == "eps_note"
+            p.setPen(QColor(30, 100, 255) if blue else QColor(190, 20, 20))
+            p.drawText(
+                r, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
+            )
         p.end()
 
 

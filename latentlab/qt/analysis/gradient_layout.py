@@ -52,7 +52,9 @@ def _table(columns: Sequence[str], parent: QWidget) -> QTableWidget:
     return table
 
 
-def _log_plot(parent: QWidget) -> pg.PlotWidget:
+def _log_plot(parent: QWidget, *, counts: bool = True) -> pg.PlotWidget:
+    """A log-log plot; ``counts``: its x axis is the samples per estimate S,
+    ticked at each count measured."""
     plot = pg.PlotWidget(parent, background="w")
     plot.setLogMode(x=True, y=True)
     plot.showGrid(x=True, y=True, alpha=0.25)
@@ -62,9 +64,10 @@ def _log_plot(parent: QWidget) -> pg.PlotWidget:
         plot.getAxis(axis).setPen("#888")
     plot.setMouseEnabled(x=False, y=False)
     plot.setMenuEnabled(False)
-    plot.getAxis("bottom").setTicks(
-        [[(float(np.log10(c)), str(c)) for c in DEFAULT_COUNTS], []]
-    )
+    if counts:
+        plot.getAxis("bottom").setTicks(
+            [[(float(np.log10(c)), str(c)) for c in DEFAULT_COUNTS], []]
+        )
     return plot
 
 
@@ -88,6 +91,10 @@ class GradientLayout:
         self.heading = QLabel("Gradient path", body)
         self.heading.setStyleSheet(TITLE_STYLE)
         self.heading.setWordWrap(True)
+        self.point_label = rich_label("", body)
+        self.point_label.setToolTip(
+            "Change μ and σ on the ε-resampling tab; every figure here follows them"
+        )
         self.diagram = ComputationDiagram(body)
         self.diagram_legend = QLabel(
             "<span style='background:#f5c4c4'>&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;</span> "
@@ -216,7 +223,7 @@ class GradientLayout:
         grid = QGridLayout(body)
         grid.setContentsMargins(6, 6, 6, 6)
         grid.setHorizontalSpacing(10)
-        grid.addWidget(self.heading, 0, 0, 1, 2)
+        grid.addWidget(cell(self.heading, self.point_label), 0, 0, 1, 2)
         grid.addWidget(
             cell(self.diagram, self.diagram_legend, self.sample_line, self.caption),
             1,
@@ -263,7 +270,8 @@ class GradientLayout:
         self.identity_button = QPushButton("Check the identity", box)
         self.scan_button = QPushButton("Scan σ", box)
         self.scan_button.setToolTip(
-            "Measure the variance ratio with σ(x) scaled ×0.25 … ×8 for this input"
+            "Measure the variance ratio with this tab's σ scaled ×0.25 … ×8 "
+            "(μ fixed) for this input"
         )
         row = QHBoxLayout()
         row.addWidget(title)
@@ -283,9 +291,14 @@ class GradientLayout:
         self.identity_label = rich_label("", box)
         self.identity_label.setStyleSheet(MONO_STYLE)
         self.without_label = rich_label("", box)
-        self.scan_plot = _log_plot(box)
+        self.scan_plot = _log_plot(box, counts=False)
         self.scan_plot.setMinimumSize(300, 170)
-        self.scan_plot.setLabel("bottom", "mean σ of q(z|x)")
+        self.scan_plot.setLabel("bottom", "mean σ of q(z|x) (dashed: this tab's σ)")
+        self.scan_here = pg.InfiniteLine(
+            angle=90, pen=pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.scan_here.setVisible(False)
+        self.scan_plot.addItem(self.scan_here)
         self.scan_plot.setLabel("left", "variance ratio")
         self.scan_curves = {
             "score": _curve(self.scan_plot, SCORE_RGB, "s", width=2.5),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 MAX_THUMBNAILS = 48
 THUMB_ROWS = 2
 PANEL_HEIGHT = 150  # fixed: the planes above keep the rest of the tab
+# The class chart: one row a class, its full name beside its bar, on the panel's
+# whole height; past MAX_BARS classes the smallest share one "others" row.
+MAX_BARS = 10
+CHART_WIDTH = 240
+NAME_WIDTH = 96  # longer class names are elided ("…"), whole in the tooltip
+OTHERS_COLOUR = (170, 170, 170)
+INK = (50, 50, 50)  # the chart's names and counts
 
 
 class GroupPanel(QWidget):
@@ -62,11 +70,21 @@ class GroupPanel(QWidget):
         self.histogram.setMenuEnabled(False)
         self.histogram.setMouseEnabled(x=False, y=False)
         self.histogram.hideButtons()
-        self.histogram.setFixedWidth(230)
+        self.histogram.setFixedWidth(CHART_WIDTH)
         self.histogram.setToolTip("Labels of the selected images")
         cache_axes(self.histogram)
-        self.histogram.getAxis("left").setWidth(28)
+        self.histogram.hideAxis("bottom")
+        self.histogram.getViewBox().invertY(True)  # the first class on top
+        self.histogram.getPlotItem().setContentsMargins(0, 2, 4, 2)
+        self.chart_font = self.histogram.font()
+        self.chart_font.setPointSizeF(max(6.5, self.chart_font.pointSizeF() - 1))
+        names = self.histogram.getAxis("left")
+        names.setStyle(tickFont=self.chart_font, tickLength=0, tickTextOffset=4)
+        names.setTextPen(pg.mkPen(INK))
         self._bars: pg.BarGraphItem | None = None
+        self._count_texts: list[pg.TextItem] = []
+        self.histogram.getViewBox().sigResized.connect(lambda _: self._fit_counts())
+        self.bar_labels: list[str] = []  # the full name of each row, top first
         self.figures = QLabel("", self)
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(
@@ -92,13 +110,15 @@ class GroupPanel(QWidget):
         thumbs.addWidget(self.shown_note)
         body = QHBoxLayout()
         body.addLayout(thumbs, 3)
-        body.addWidget(self.histogram)
         body.addWidget(self.figures, 2)
-        layout = QVBoxLayout(self)
+        left = QVBoxLayout()
+        left.setSpacing(4)
+        left.addLayout(head)
+        left.addLayout(body, 1)
+        layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 4)
-        layout.setSpacing(4)
-        layout.addLayout(head)
-        layout.addLayout(body, 1)
+        layout.addLayout(left, 1)
+        layout.addWidget(self.histogram)  # the panel's whole height: a row a class
         self.setFixedHeight(PANEL_HEIGHT)
         self.clear_button.clicked.connect(self.clearRequested)
 
@@ -132,30 +152,85 @@ class GroupPanel(QWidget):
         self.show()
 
     def _set_bars(self, labels, counts) -> None:
+        """One horizontal bar a class, its full name on the axis beside it and
+        its count at its end; more than :data:`MAX_BARS` classes: the largest
+        ``MAX_BARS - 1`` in class order, then one row for the rest."""
         if self._bars is not None:
             self.histogram.removeItem(self._bars)
             self._bars = None
+        for text in self._count_texts:
+            self.histogram.removeItem(text)
+        self._count_texts = []
+        self.bar_labels = []
         if not counts:
             return
-        x = np.arange(len(counts))
-        brushes = [pg.mkBrush(*PALETTE[i % len(PALETTE)]) for i in range(len(counts))]
+        rows = _chart_rows([str(name) for name in labels], list(counts))
+        self.bar_labels = [name for name, _, _ in rows]
+        heights = np.asarray([count for _, count, _ in rows], float)
+        y = np.arange(len(rows))
+        brushes = [pg.mkBrush(*colour) for _, _, colour in rows]
         self._bars = pg.BarGraphItem(
-            x=x, height=np.asarray(counts, float), width=0.8, brushes=brushes, pen=None
+            x0=0, y=y, width=heights, height=0.8, brushes=brushes, pen=None
         )
         self.histogram.addItem(self._bars)
-        axis = self.histogram.getAxis("bottom")
-        step = max(1, int(np.ceil(len(labels) / 8)))  # at most ~8 tick labels
-        axis.setTicks([[(i, str(labels[i])[:6]) for i in range(0, len(labels), step)]])
-        self.histogram.setXRange(-0.6, len(counts) - 0.4, padding=0)
-        self.histogram.setYRange(0, max(max(counts), 1) * 1.1, padding=0)
+        metrics = QFontMetrics(self.chart_font)
+        shown = [
+            metrics.elidedText(name, Qt.TextElideMode.ElideRight, NAME_WIDTH)
+            for name in self.bar_labels
+        ]
+        axis = self.histogram.getAxis("left")
+        axis.setTicks([list(enumerate(shown))])
+        axis.setWidth(max(metrics.horizontalAdvance(t) for t in shown) + 10)
+        for row, count in enumerate(heights):
+            text = pg.TextItem(f" {int(count):,}", color=INK, anchor=(0, 0.5))
+            text.setFont(self.chart_font)
+            text.setPos(float(count), row)
+            self.histogram.addItem(text)
+            self._count_texts.append(text)
+        self._fit_counts()
+        self.histogram.setYRange(-0.5, len(rows) - 0.5, padding=0)
+        self.histogram.setToolTip(
+            "Images of each class in the selection:\n"
+            + "\n".join(f"{n}: {c:,}" for n, c in zip(labels, counts, strict=False))
+        )
+
+    def _fit_counts(self) -> None:
+        """The longest bar ends where its count still fits in the chart."""
+        if self._bars is None:
+            return
+        top = max(float(max(self.bar_heights)), 1.0)
+        width = self.histogram.getViewBox().width()
+        if width < 40:  # not laid out yet: the chart's width less the names
+            width = CHART_WIDTH - self.histogram.getAxis("left").width() - 20
+        # The count's text, the text item's margins and a gap.
+        room = QFontMetrics(self.chart_font).horizontalAdvance(f" {int(top):,}") + 12
+        self.histogram.setXRange(0, top * width / max(width - room, 20), padding=0)
 
     @property
     def bar_heights(self) -> list[int]:
-        """The histogram's counts per class (for tests)."""
+        """The chart's count of each row, top first (for tests): the counts per
+        class while there are at most :data:`MAX_BARS` classes."""
         if self._bars is None:
             return []
-        return [int(h) for h in self._bars.opts["height"]]
+        return [int(h) for h in self._bars.opts["width"]]
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _chart_rows(
+    labels: list[str], counts: list[int]
+) -> list[tuple[str, int, tuple[int, int, int]]]:
+    """``(name, count, colour)`` of each row of the class chart, in class order,
+    each class in its colour on the planes; more than :data:`MAX_BARS` classes
+    keep the ``MAX_BARS - 1`` largest and sum the rest into one row."""
+    keep = range(len(counts))
+    if len(counts) > MAX_BARS:
+        keep = sorted(sorted(keep, key=lambda i: -counts[i])[: MAX_BARS - 1])
+    rows = [(labels[i], counts[i], PALETTE[i % len(PALETTE)]) for i in keep]
+    if len(keep) < len(counts):
+        rest = len(counts) - len(keep)
+        total = sum(counts) - sum(counts[i] for i in keep)
+        rows.append((f"{rest} other classes", total, OTHERS_COLOUR))
+    return rows

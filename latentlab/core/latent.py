@@ -123,6 +123,44 @@ class LatentSlice:
         """True for a plane along ``axes`` rather than two latent dims."""
         return self.axes is not None
 
+    @property
+    def held_dims(self) -> tuple[int, ...]:
+        """The dims not shown, in order: held at their ``base`` values (the
+        dims plane's "others"; a 1-D or 2-D latent has none)."""
+        shown = set(self.dims)
+        return tuple(d for d in range(self.latent_dim) if d not in shown)
+
+    @property
+    def held_values(self) -> tuple[float, ...]:
+        """``base`` at :attr:`held_dims`: the values the other dims are held at."""
+        return tuple(self.base[d] for d in self.held_dims)
+
+    def with_held(self, dims: tuple[int, int], values: Sequence[float]) -> LatentSlice:
+        """A dims plane showing ``dims``, the others held at ``values``.
+
+        ``values`` are this slice's :attr:`held_values` edited (one per
+        :attr:`held_dims`, the ones shown beside the plane), or a full code of
+        ``latent_dim`` values whose shown dims are ignored. A dim that becomes
+        held keeps its ``base`` value.
+        """
+        vals = [float(v) for v in values]
+        held = self.held_dims
+        if len(vals) == self.latent_dim:
+            base = vals
+        elif len(vals) == len(held):
+            base = list(self.base)
+            for d, v in zip(held, vals, strict=True):
+                base[d] = v
+        else:
+            names = ", ".join(f"z{d + 1}" for d in held)
+            raise ConfigError(
+                f"give {len(held)} comma-separated values ({names}) or a full "
+                f"code of {self.latent_dim}"
+            )
+        if not all(math.isfinite(v) for v in base):
+            raise ConfigError("held values must be finite numbers")
+        return LatentSlice(self.latent_dim, (int(dims[0]), int(dims[1])), tuple(base))
+
     def dims_only(self) -> LatentSlice:
         """The same slice shown along its two dims (drops ``axes``)."""
         if self.axes is None:

@@ -85,6 +85,7 @@ class ModelPanel(TimelineControls, QWidget):
         self._shown_checkpoint: object = None
         self._user_moved_view = False
         self._points_note = ""
+        self._others_slice: LatentSlice | None = None  # what "others" holds
         self._epoch: int | None = None  # timeline row shown; None: the final model
         self._group: frozenset[int] | None = None  # highlighted test indices
         self.title = QLabel(f"{side_name}: no model", self)
@@ -158,7 +159,7 @@ class ModelPanel(TimelineControls, QWidget):
         self.dim_y = QComboBox(self.slice_row)
         self.others = QLineEdit(self.slice_row)
         self.others.setPlaceholderText("values of the other dims, e.g. 0, 0.5, …")
-        self.others.setToolTip("Values of the dims not shown, comma-separated")
+        self.others_label = QLabel("others", self.slice_row)
         self.others.setMinimumWidth(90)
         zero = QPushButton("Zero", self.slice_row)
         zero.setToolTip("Hold the other dims at 0 (the prior's mean)")
@@ -178,7 +179,7 @@ class ModelPanel(TimelineControls, QWidget):
             self.plane_mode,
             self.dim_x,
             self.dim_y,
-            QLabel("others"),
+            self.others_label,
             self.others,
             zero,
             mean,
@@ -340,8 +341,27 @@ class ModelPanel(TimelineControls, QWidget):
         self.plane_mode.setCurrentIndex(1 if pca else 0)
         for w in self._dims_widgets:
             w.setEnabled(not pca)
-        if not pca:
-            self.others.setText(", ".join(f"{v:g}" for v in panel.latent_slice.base))
+        # The field shows the held values of the last dims slice (a PCA plane
+        # keeps them for the way back): one value per dim not shown.
+        if not pca or self._held_slice(panel) is None:
+            self._others_slice = panel.latent_slice.dims_only()
+            self.others.setText(
+                ", ".join(f"{v:g}" for v in self._others_slice.held_values)
+            )
+        held = self._others_slice.held_dims
+        names = _dims_text(held)
+        self.others_label.setText(f"{names} at")
+        self.others.setToolTip(
+            f"The values {names} (the {len(held)} dims not shown) are held at, "
+            f"comma-separated (or a full code of {dim}: its shown dims are ignored)"
+        )
+
+    def _held_slice(self, panel: Side) -> LatentSlice | None:
+        """The dims slice whose held values the "others" field shows."""
+        sl = self._others_slice
+        if sl is None or sl.latent_dim != panel.latent_slice.latent_dim:
+            return None
+        return sl
 
     # --- points -------------------------------------------------------------------
 
@@ -512,10 +532,10 @@ class ModelPanel(TimelineControls, QWidget):
         panel = self._panel
         if panel is None:
             return
-        dim = panel.latent_slice.latent_dim
-        values = np.zeros(dim, np.float32)
+        held = list((self._held_slice(panel) or panel.latent_slice).held_dims)
+        values = np.zeros(len(held), np.float32)
         if preset == "mean" and panel.codes is not None and len(panel.codes.mu):
-            values = panel.codes.mu.mean(0)
+            values = panel.codes.mu.mean(0)[held]
         self.others.setText(", ".join(f"{v:.3g}" for v in values))
         self._emit_slice()
 
@@ -523,7 +543,6 @@ class ModelPanel(TimelineControls, QWidget):
         panel = self._panel
         if panel is None:
             return
-        dim = panel.latent_slice.latent_dim
         pca = self.plane_mode.currentData() == "pca"
         for w in self._dims_widgets:
             w.setEnabled(not pca)
@@ -540,10 +559,11 @@ class ModelPanel(TimelineControls, QWidget):
                 for v in self.others.text().replace(";", ",").split(",")
                 if v.strip()
             ]
-            if len(base) != dim:
-                raise ConfigError(f"give {dim} comma-separated values")
-            sl = LatentSlice(
-                dim, (self.dim_x.currentData(), self.dim_y.currentData()), tuple(base)
+            # The field holds the held values of the dims slice it was filled
+            # from (kept through a PCA plane), or a full code.
+            shown = self._held_slice(panel) or panel.latent_slice.dims_only()
+            sl = shown.with_held(
+                (self.dim_x.currentData(), self.dim_y.currentData()), base
             )
         except (ValueError, ConfigError) as exc:
             self.note.setText(f"Slice not changed: {exc}")
@@ -565,3 +585,18 @@ class ModelPanel(TimelineControls, QWidget):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.fileDropped.emit(str(Path(urls[0].toLocalFile())))
+
+
+def _dims_text(dims: tuple[int, ...]) -> str:
+    """``z3–z8`` or ``z1, z4–z8``: 0-based dims as the combos name them."""
+    runs: list[list[int]] = []  # [first, last] of each run of consecutive dims
+    for d in dims:
+        if runs and d == runs[-1][1] + 1:
+            runs[-1][1] = d
+        else:
+            runs.append([d, d])
+    names: list[str] = []
+    for a, b in runs:
+        span = range(a, b + 1)
+        names += [f"z{a + 1}–z{b + 1}"] if b - a >= 2 else [f"z{d + 1}" for d in span]
+    return ", ".join(names)

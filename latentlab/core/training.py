@@ -50,6 +50,7 @@ from latentlab.core.timeline import (
 from latentlab.core.training_events import (
     EpochEnd,
     EpochMetrics,
+    Eta,
     ModelSnapshot,
     RunLog,
     TrainEvent,
@@ -82,6 +83,7 @@ __all__ = [
     "USUAL_MAX_LR",
     "EpochEnd",
     "EpochMetrics",
+    "Eta",
     "FusedAdam",
     "ModelSnapshot",
     "TrainEvent",
@@ -331,6 +333,8 @@ def _train_loop(
     window = torch.zeros(n_models, 3, device=device)
     window_steps = window_samples = 0
     epoch_sums = torch.zeros(n_models, 3, device=device)
+    steps_done_s = 0.0  # the ended epochs' training seconds (the ETA's pace)
+    n_test = len(dataset.test_images)
     step = 0
     cancelled = False
     for epoch in range(1, config.epochs + 1):
@@ -379,6 +383,9 @@ def _train_loop(
                         samples_per_s=rate.add(window_samples, now - last_progress),
                         elapsed_s=now - start,
                         rate_seconds=rate.seconds,
+                        steps_s=steps_done_s + (now - epoch_start),
+                        images_per_epoch=n_train,
+                        test_images=n_test,
                     )
                 )
                 window.zero_()
@@ -398,6 +405,7 @@ def _train_loop(
         if cancelled:
             break
         train_seconds = clock.now() - epoch_start
+        steps_done_s += train_seconds
         sums = (epoch_sums / n_train).tolist()
         _check_finite(sums, model_list, good_states, step, good_step, config.lr)
         metrics = []

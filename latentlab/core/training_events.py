@@ -44,7 +44,10 @@ class TrainProgress:
     last ``rate_seconds`` of training steps (about
     :data:`~latentlab.core.training.RATE_SPAN_S`): test
     passes, snapshots and pauses are left out. ``elapsed_s`` is the run's time
-    without its pauses.
+    without its pauses; ``steps_s`` the part of it spent in the epochs' training
+    steps (the time between epochs, their test passes, left out: NaN when not
+    measured). ``images_per_epoch`` and ``test_images`` size an epoch's
+    training and its test pass.
     """
 
     step: int
@@ -57,6 +60,9 @@ class TrainProgress:
     samples_per_s: float
     elapsed_s: float
     rate_seconds: float
+    steps_s: float = math.nan
+    images_per_epoch: int = 0
+    test_images: int = 0
 
     @property
     def fraction(self) -> float:
@@ -65,9 +71,58 @@ class TrainProgress:
 
     @property
     def eta_s(self) -> float:
-        """Estimated seconds left at the current pace."""
-        done = self.fraction
-        return self.elapsed_s * (1.0 - done) / done if done > 0 else math.inf
+        """Estimated seconds left at the run's pace so far (see :meth:`eta`)."""
+        return self.eta().seconds
+
+    def eta(self) -> Eta:
+        """The run's time left, in its two parts: the training steps left at
+        the pace of those done, and the time after each epoch left (its test
+        pass, timeline frame, snapshot), as long as the ones so far took, or
+        estimated from the steps' pace before the first has ended.
+
+        Charging the time between epochs to the steps (the run's time so far
+        over its share of steps) left it out until the first test pass, then
+        counted it for every epoch left at once: the estimate rose.
+        """
+        if self.step <= 0:
+            return Eta(math.inf, math.inf, False, math.inf)
+        if not math.isfinite(self.steps_s):  # not measured: the run's own pace
+            done = self.fraction
+            return Eta(self.elapsed_s * (1.0 - done) / done, 0.0, True, math.nan)
+        step_s = self.steps_s / self.step
+        steps_left = step_s * max(self.total_steps - self.step, 0)
+        ended = self.epoch - 1  # epochs whose test pass has run
+        left = max(self.epochs - ended, 0)  # the current epoch's is to come
+        if ended > 0:
+            each = max(self.elapsed_s - self.steps_s, 0.0) / ended
+            return Eta(steps_left, each * left, True, each)
+        steps_per_epoch = self.total_steps / max(self.epochs, 1)
+        share = self.test_images / max(self.images_per_epoch, 1)
+        each = step_s * steps_per_epoch * share * TEST_IMAGE_COST
+        return Eta(steps_left, each * left, False, each)
+
+
+# A test image runs each model forward only; a training image forward, backward
+# (about two forwards) and the optimizer: about a third of the cost.
+TEST_IMAGE_COST = 1.0 / 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Eta:
+    """A run's estimated time left: ``steps_s`` for its training steps and
+    ``between_s`` for what follows each epoch left (``per_epoch_s`` each):
+    timed on the epochs so far when ``measured``, else estimated from the
+    steps' pace (a test image at :data:`TEST_IMAGE_COST` of a training one)."""
+
+    steps_s: float
+    between_s: float
+    measured: bool
+    per_epoch_s: float
+
+    @property
+    def seconds(self) -> float:
+        """The whole time left."""
+        return self.steps_s + self.between_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,13 +191,15 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
             self._follow_models()
 
     def _follow_models(self) -> None:
-        """The training form and curves describe the models shown."""
+        """The training form, curves, bar and figures describe the models shown
+        (a run's own curves stay while its models are shown)."""
         sides = self.session.sides
         ckpts = [s.checkpoint for s in sides]
         vae = next((c for c in ckpts[::-1] if c and c.config.kind == "vae"), None)
         ae = next((c for c in ckpts if c and c.config.kind == "ae"), None)
         shown = vae or ae
         if shown is None:
+            self.train_panel.show_history([None, None], "no model shown")
             return
         cfg = shown.config
         self.train_panel.follow(
@@ -207,7 +209,9 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
             cfg.beta if vae is not None else self.train_panel.beta.value(),
         )
         run = self.controller.run_checkpoints
-        if all(any(c is r for r in run) for c in (ae, vae) if c is not None):
+        if self.train_panel.shows_run and all(
+            any(c is r for r in run) for c in (ae, vae) if c is not None
+        ):
             return  # the run's own models: its curves, step by step, stay
         names = [
             c.path.name if c is not None and c.path else "unsaved"

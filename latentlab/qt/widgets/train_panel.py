@@ -1,4 +1,5 @@
-"""TrainPanel: settings, Train / Pause / Stop, progress with ETA, live loss curves."""
+"""TrainPanel: settings, Train / Pause / Stop, progress with ETA, live loss curves
+(:mod:`~latentlab.qt.widgets.loss_plots`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,8 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.core.training_run import TrainSpec
+from latentlab.qt.widgets.loss_plots import (
+    AE_COLOUR,
+    SMOOTH_EPOCHS,
+    VAE_COLOUR,
+    LossPlots,
+)
 from latentlab.qt.widgets.plane_items import LegendBar
-from latentlab.qt.widgets.plot_style import cache_axes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,10 +48,20 @@ DATASETS = (
     ("KMNIST", "kmnist"),
     ("Image folder…", "folder"),
 )
-AXIS_WIDTH = 44  # px: room for tick labels up to 5 characters
 REDRAW_INTERVAL_S = 0.2
-AE_COLOUR, VAE_COLOUR = (31, 119, 180), (214, 39, 40)
-TEST_STYLE = {"width": 2.5, "style": Qt.PenStyle.DashLine}  # per-epoch test lines
+READY = "Ready to train"
+BAR_HEIGHT = 8  # px: a thin bar under its text, which no fill edge crosses
+KEY_TIP = (
+    "Nats per image. Reconstruction: the Bernoulli negative log-likelihood "
+    "−log p(x|z) with the grey pixels in [0, 1] as targets (not binarized), the "
+    "AE's whole loss; the VAE's −ELBO is its reconstruction plus its KL, the two "
+    "plots.\nFilled points, solid: the train mean of each epoch, at the middle "
+    "of the epoch it averages. Open points, dashed: the test set after each "
+    "epoch. Thin: the train loss while a run goes, smoothed over about "
+    f"{SMOOTH_EPOCHS:g} of an epoch.\nThe y range follows the run: every test "
+    "figure and the latest train figures; the first epoch's train figures, "
+    "which include the untrained first steps, may run off the top."
+)
 
 
 def format_seconds(seconds: float) -> str:
@@ -57,34 +72,17 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class _Curve:
-    """A growing line, redrawn from Python lists."""
+def figures_text(what: str, ae_recon: float, vae_recon: float, vae_kl: float) -> str:
+    """The readout: the AE's loss and the VAE's −ELBO split into its parts."""
 
-    def __init__(self, plot: pg.PlotItem, name: str, colour, **style) -> None:
-        self.x: list[float] = []
-        self.y: list[float] = []
-        self._y_min = math.inf
-        self._y_max = -math.inf
-        self.item = plot.plot(name=name, pen=pg.mkPen(colour, **style))
+    def num(v: float, width: int) -> str:
+        return f"{v:{width}.2f}" if math.isfinite(v) else " " * (width - 1) + "–"
 
-    def append(self, x: float, y: float) -> None:
-        if math.isfinite(y):
-            self.x.append(x)
-            self.y.append(y)
-            self._y_min = min(self._y_min, y)
-            self._y_max = max(self._y_max, y)
-
-    def redraw(self) -> None:
-        self.item.setData(self.x, self.y)
-
-    def y_bounds(self) -> tuple[float, float] | None:
-        return (self._y_min, self._y_max) if self.y else None
-
-    def clear(self) -> None:
-        self.x.clear()
-        self.y.clear()
-        self._y_min, self._y_max = math.inf, -math.inf
-        self.item.setData([], [])
+    elbo = vae_recon + vae_kl
+    return (
+        f"AE  recon {num(ae_recon, 7)}   ({what})\n"
+        f"VAE recon {num(vae_recon, 7)} + KL {num(vae_kl, 5)} = −ELBO {num(elbo, 7)}"
+    )
 
 
 class TrainPanel(QWidget):
@@ -137,18 +135,25 @@ class TrainPanel(QWidget):
         self.train_button.setToolTip("Train both models side by side in the background")
         self.pause_button = QPushButton("Pause", self)
         self.stop_button = QPushButton("Stop", self)
+        # The bar's text sits above it, not on it: drawn on the bar, the fill's
+        # edge ran through the words (white on the fill, black past it).
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
-        self.progress.setValue(0)  # a reset bar (-1) draws no text
-        self.progress.setFormat("Ready to train")
-        self.progress.setTextVisible(True)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(BAR_HEIGHT)
+        self.status_label = QLabel(self)
+        self.status_label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed
+        )
+        self._set_status(READY, "")
         self.readout = QLabel("", self)
         self.readout.setStyleSheet("font-family: monospace;")
         metrics = self.readout.fontMetrics()
         self.readout.setFixedHeight(2 * metrics.lineSpacing() + 6)  # never cut
         # Wide enough for the longest line, and no wider as figures change: a
         # new width re-lays the dock and redraws the curves' axes (~5 ms each).
-        widest = "VAE recon (1 z ~ q) 9999.99  KL 9999.99"
+        widest = figures_text("", 9999.99, 9999.99, 999.99).splitlines()[1]
         self.readout.setMinimumWidth(metrics.horizontalAdvance(widest) + 8)
         self.readout.setSizePolicy(
             QSizePolicy.Policy.Ignored, self.readout.sizePolicy().verticalPolicy()
@@ -185,8 +190,10 @@ class TrainPanel(QWidget):
         buttons.addWidget(self.train_button, 2)
         buttons.addWidget(self.pause_button, 1)
         buttons.addWidget(self.stop_button, 1)
-        status = QHBoxLayout()
-        status.addWidget(self.progress, 1)
+        status = QVBoxLayout()
+        status.setSpacing(2)
+        status.addWidget(self.status_label)
+        status.addWidget(self.progress)
         left = QVBoxLayout()
         left.addLayout(form)
         left.addLayout(buttons)
@@ -194,54 +201,21 @@ class TrainPanel(QWidget):
         left.addWidget(self.readout)
         left.addStretch(1)
 
-        self.plots = pg.GraphicsLayoutWidget(self)
-        self.plots.setBackground("w")
-        self.recon_plot = self.plots.addPlot(title="−log p(x|z), nats / image")
-        self.kl_plot = self.plots.addPlot(title="VAE KL (nats / image)")
-        for plot in (self.recon_plot, self.kl_plot):
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            cache_axes(plot)
-            # A fixed width: tick labels of a new y range ("1000" after "250")
-            # would otherwise re-lay the plot and redraw both axes.
-            plot.getAxis("left").setWidth(AXIS_WIDTH)
-            plot.setLabel("bottom", "epoch")
-        self.curves = {
-            "ae_recon": _Curve(self.recon_plot, "AE train", AE_COLOUR),
-            "vae_recon": _Curve(self.recon_plot, "VAE train", VAE_COLOUR),
-            "ae_test": _Curve(
-                self.recon_plot,
-                "AE test",
-                AE_COLOUR,
-                **TEST_STYLE,
-            ),
-            "vae_test": _Curve(
-                self.recon_plot,
-                "VAE test",
-                VAE_COLOUR,
-                **TEST_STYLE,
-            ),
-            "vae_kl": _Curve(self.kl_plot, "VAE train", VAE_COLOUR),
-            "vae_test_kl": _Curve(
-                self.kl_plot,
-                "VAE test",
-                VAE_COLOUR,
-                **TEST_STYLE,
-            ),
-        }
-        self._plot_curves = (
-            (self.recon_plot, ("ae_recon", "vae_recon", "ae_test", "vae_test")),
-            (self.kl_plot, ("vae_kl", "vae_test_kl")),
-        )
+        self.plots = LossPlots(self)
+        self.recon_plot = self.plots.recon_plot
+        self.kl_plot = self.plots.kl_plot
+        self.curves = self.plots.curves
         # The key sits above the plots, where it hides no curve.
         self.key = LegendBar(self)
         self.key.set_entries([("AE", AE_COLOUR), ("VAE", VAE_COLOUR)])
-        self.key.setText(self.key.text() + " &nbsp; solid: train &nbsp; dashed: test")
+        self.key.setText(
+            self.key.text() + " &nbsp; ● solid: train (epoch mean) &nbsp; "
+            "○ dashed: test &nbsp; thin: train, smoothed &nbsp;·&nbsp; "
+            "VAE −ELBO = reconstruction + KL"
+        )
         self.source = QLabel("", self)
         self.source.setStyleSheet("color: #666;")
-        self.key.setToolTip(
-            "Nats per image: Bernoulli negative log-likelihood with the grey pixels "
-            "in [0, 1] as targets (not binarized), and the VAE's KL"
-        )
+        self.key.setToolTip(KEY_TIP)
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         key_row = QHBoxLayout()
@@ -254,9 +228,10 @@ class TrainPanel(QWidget):
         layout.addLayout(right, 1)
         self._following = True  # the form follows the models shown until edited
         self._last_redraw = 0.0
-        self._epochs = 0
-        self._x_epochs = 0  # the epochs the x axes show
         self._paused = False
+        self._run_started = False  # a run was started: its figures replace the curves
+        self._shows_run = False  # the curves are a run's (not a history)
+        self._last_progress: TrainProgress | None = None
 
         self.train_button.clicked.connect(lambda: self.trainRequested.emit(self.spec()))
         self.pause_button.clicked.connect(self.pauseRequested)
@@ -289,30 +264,39 @@ class TrainPanel(QWidget):
         self.backbone.setCurrentIndex(max(self.backbone.findData(backbone), 0))
         self.beta.setValue(float(beta))
 
+    @property
+    def shows_run(self) -> bool:
+        """True while the curves are a run's, from its first figures on."""
+        return self._shows_run
+
     def show_history(
         self,
         histories: Sequence[Sequence[EpochMetrics] | None],
         source: str,
     ) -> None:
         """Plot the per-epoch figures of the models shown (AE, VAE; None for a
-        missing one), when no run is on screen."""
-        for curve in self.curves.values():
-            curve.clear()
-        ae, vae = histories
-        for key, history, field in (
-            ("ae_recon", ae, "train_recon"),
-            ("ae_test", ae, "test_recon"),
-            ("vae_recon", vae, "train_recon"),
-            ("vae_test", vae, "test_recon"),
-            ("vae_kl", vae, "train_kl"),
-            ("vae_test_kl", vae, "test_kl"),
-        ):
-            for m in history or ():
-                self.curves[key].append(m.epoch, getattr(m, field))
-            self.curves[key].redraw()
-        self._epochs = max((len(h) for h in histories if h), default=0)
-        self._fit_ranges()
+        missing one), when no run is on screen: the bar and the readout leave
+        the last run too."""
+        self.plots.show_history(histories)
+        self._shows_run = False
         self.source.setText(source)
+        self.progress.setValue(0)
+        self._set_status(READY, "")
+        ae, vae = histories
+
+        def last(history, field: str) -> float:
+            return getattr(history[-1], field) if history else math.nan
+
+        self.readout.setText(
+            figures_text(
+                "test, last epoch" if ae or vae else "no history",
+                last(ae, "test_recon"),
+                last(vae, "test_recon"),
+                last(vae, "test_kl"),
+            )
+            if ae or vae
+            else ""
+        )
 
     def spec(self) -> TrainSpec:
         """The settings as a :class:`TrainSpec`."""
@@ -381,102 +365,126 @@ class TrainPanel(QWidget):
             self.pause_button.setText("Pause")
             self._update_dir_hint()
 
+    def _set_status(self, text: str, tip: str | None = None) -> None:
+        """The bar's text (also its ``format()``) and, unless None, tooltip."""
+        self.progress.setFormat(text)
+        if text != self.status_label.text():
+            self.status_label.setText(text)
+        # A new tooltip costs the window ~1 ms.
+        if tip is not None and tip != self.progress.toolTip():
+            self.progress.setToolTip(tip)
+            self.status_label.setToolTip(tip)
+
     def on_started(self) -> None:
-        """Training began: clear the curves."""
-        self.source.setText("this run")
-        for curve in self.curves.values():
-            curve.clear()
-        self._epochs = 0
+        """Training began: the curves shown stay until its first figures (a
+        run that fails to start, a download say, leaves them)."""
+        self._run_started = True
         self._paused = False
+        self._last_progress = None
         self.progress.setValue(0)
-        self.progress.setFormat("Starting: loading the data…")
-        self.progress.setToolTip("")  # no figures on the bar yet
-        self.readout.setText("")
+        self._set_status("Starting: loading the data…", "")  # no figures yet
         self.set_running(True)
 
     def on_progress(self, p: TrainProgress) -> None:
-        """Append to the curves; redraw at most 10 times a second."""
-        x = (p.step / max(p.total_steps, 1)) * p.epochs
-        self.curves["ae_recon"].append(x, p.recon[0])
-        self.curves["vae_recon"].append(x, p.recon[1])
-        self.curves["vae_kl"].append(x, p.kl[1])
+        """Fold into the smoothed curves; redraw at most 5 times a second."""
+        if self._run_started:
+            self._run_started = False
+            self._shows_run = True
+            self.plots.start_run(p)
+            self.source.setText("this run")
+            self._last_redraw = 0.0
+        self.plots.add_progress(p)
+        self._last_progress = p
         now = time.perf_counter()
         if now - self._last_redraw < REDRAW_INTERVAL_S and p.step < p.total_steps:
             return
         self._last_redraw = now
-        for key in ("ae_recon", "vae_recon", "vae_kl"):
-            self.curves[key].redraw()
-        self._epochs = p.epochs
-        self._fit_ranges()
+        self.plots.redraw_live()
         self.progress.setValue(int(1000 * p.fraction))
-        # Steps sent just before a pause still arrive after it.
-        self.progress.setFormat(
-            ("Paused — " if self._paused else "")
-            + f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}% · "
-            f"ETA {format_seconds(p.eta_s)} · {p.samples_per_s:,.0f} images/s"
+        self._show_progress(p)
+        self.readout.setText(
+            figures_text(
+                "train, smoothed",
+                self.plots.smoothed("ae_recon"),
+                self.plots.smoothed("vae_recon"),
+                self.plots.smoothed("vae_kl"),
+            )
         )
+
+    def _show_progress(self, p: TrainProgress) -> None:
+        """The bar's text and tooltip for ``p``: while paused the ETA says so
+        rather than stand still (steps sent just before a pause still arrive
+        after it)."""
+        eta = p.eta()
+        head = f"epoch {p.epoch}/{p.epochs} · {100 * p.fraction:.0f}%"
+        if self._paused:
+            text = f"Paused — {head} · ETA paused ({format_seconds(eta.seconds)} left)"
+        else:
+            text = (
+                f"{head} · ETA {format_seconds(eta.seconds)} · "
+                f"{p.samples_per_s:,.0f} images/s"
+            )
+        if eta.measured and math.isfinite(eta.per_epoch_s):
+            after = f"as long as the ones so far ({eta.per_epoch_s:.1f} s each)"
+        elif math.isfinite(eta.per_epoch_s):
+            after = (
+                f"estimated at {eta.per_epoch_s:.1f} s each until the first is "
+                "timed (a test image at a third of a training image's step)"
+            )
+        else:
+            after = "counted in the run's pace"
         tip = (
-            "ETA: at this run's pace so far (its test passes so far included, "
-            "pauses left out).\n"
+            f"ETA: the training steps left at this run's pace so far "
+            f"({format_seconds(eta.steps_s)}), plus the test pass after each "
+            f"epoch left ({format_seconds(eta.between_s)}), {after}; pauses "
+            "left out.\n"
             f"images/s: training images over the last {p.rate_seconds:.1f} s of "
             "steps (each image trains both models; test passes and pauses left out)"
         )
-        if tip != self.progress.toolTip():  # a new tooltip costs the window ~1 ms
-            self.progress.setToolTip(tip)
-        self.readout.setText(
-            f"AE recon (at its code) {p.recon[0]:7.2f}\n"
-            f"VAE recon (1 z ~ q) {p.recon[1]:6.2f}  KL {p.kl[1]:5.2f}"
-        )
-
-    def _fit_ranges(self) -> None:
-        """Frame the whole run in x and the curves in y, moving the axes rarely.
-
-        Autorange would re-lay both axes at every redraw as the curves grow; a
-        fixed x range shows how far the run is, and y changes only when a curve
-        leaves its range or shrinks to under half of it.
-        """
-        # Any range call, even an unchanged one, makes the axes redraw their
-        # ticks (~7 ms a plot): set x only when the run's length changes.
-        new_x = self._epochs and self._epochs != self._x_epochs
-        self._x_epochs = self._epochs
-        for plot, keys in self._plot_curves:
-            if new_x:
-                plot.setXRange(0, self._epochs, padding=0.02)
-            bounds = [b for b in (self.curves[k].y_bounds() for k in keys) if b]
-            if not bounds:
-                continue
-            lo = min(b[0] for b in bounds)
-            hi = max(b[1] for b in bounds)
-            (y0, y1), span = plot.viewRange()[1], max(hi - lo, 1e-6)
-            if lo < y0 or hi > y1 or span < 0.4 * (y1 - y0):
-                # Room below: losses fall, and each new range redraws the axes.
-                plot.setYRange(lo - 0.3 * span, hi + 0.1 * span, padding=0)
+        self._set_status(text, tip)
 
     def on_epoch(self, event: EpochEnd) -> None:
-        """Add the test figures of a finished epoch."""
-        ae, vae = event.metrics
-        self.curves["ae_test"].append(event.epoch, ae.test_recon)
-        self.curves["vae_test"].append(event.epoch, vae.test_recon)
-        self.curves["vae_test_kl"].append(event.epoch, vae.test_kl)
-        for key in ("ae_test", "vae_test", "vae_test_kl"):
-            self.curves[key].redraw()
-        self._fit_ranges()
+        """Add the train means and test figures of a finished epoch."""
+        if self._run_started:  # no progress came first (not from the loop)
+            return
+        self.plots.add_epoch(event)
 
     def on_paused(self, paused: bool) -> None:
-        """Reflect pause state on the button and bar."""
+        """Reflect pause state on the button and the bar's text."""
         self._paused = paused
         self.pause_button.setText("Resume" if paused else "Pause")
-        text = self.progress.format().removeprefix("Paused — ")
-        self.progress.setFormat(("Paused — " if paused else "") + text)
+        if self._last_progress is not None and not self._run_started:
+            self._show_progress(self._last_progress)
+        elif paused:
+            self._set_status("Paused — " + self.progress.format())
+        else:
+            self._set_status(self.progress.format().removeprefix("Paused — "))
 
     def on_finished(self, status: str) -> None:
         """Training ended: ``done``, ``stopped`` or ``failed``."""
         self.set_running(False)
-        for curve in self.curves.values():
-            curve.redraw()
-        self._fit_ranges()
+        self._paused = False
         label = {"done": "Done", "stopped": "Stopped", "failed": "Failed"}[status]
+        if self._run_started:  # no figure came: the curves shown stay
+            self._run_started = False
+            self.progress.setValue(0)
+            self._set_status(f"{label} before its first step", "")
+            return
+        self.plots.redraw_all()
         if status == "done":
             self.progress.setValue(1000)
-        self.progress.setFormat(label)
-        self.progress.setToolTip("")  # the bar no longer shows an ETA or a rate
+        self._set_status(label, "")  # the bar no longer shows an ETA or a rate
+        epochs = self.curves["vae_test"].y or self.curves["ae_test"].y
+        if epochs:
+            self.readout.setText(
+                figures_text(
+                    f"test, epoch {len(epochs)}",
+                    self._last(self.curves["ae_test"].y),
+                    self._last(self.curves["vae_test"].y),
+                    self._last(self.curves["vae_test_kl"].y),
+                )
+            )
+
+    @staticmethod
+    def _last(values: Sequence[float]) -> float:
+        return values[-1] if values else math.nan

@@ -17,7 +17,7 @@ from latentlab.core.analysis.pair_statistics import (
 )
 
 if TYPE_CHECKING:
-    from latentlab.core.analysis.pair_statistics import ManyPairs
+    from latentlab.core.analysis.pair_statistics import ManyPairs, PairsProgress
     from latentlab.core.smoothness import StripSmoothness
 
 
@@ -66,3 +66,46 @@ def population_summary(stats: ManyPairs) -> str:
         f"density: mean distance to the {stats.k} nearest training codes over the "
         "typical such distance between training codes (≫ 1: a hole)</span>"
     )
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` as m:ss (h:mm:ss from an hour)."""
+    total = max(round(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def progress_text(p: PairsProgress) -> str:
+    """What a many-pairs measurement is doing, its share done and the time
+    left at its rate so far (plain text, for a progress bar)."""
+    if p.stage == "encoding":
+        what = f"{p.model}: encoding the training and test images"
+    elif p.stage == "yardstick":
+        what = f"{p.model}: typical distance between training codes"
+    elif p.stage == "pairs":
+        what = f"{p.model}: pair {p.done:,} of {p.total:,} interpolated and measured"
+    elif p.stage == "classifier":
+        what = (
+            f"training the realism classifier, once per data set: step {p.done:,} "
+            f"of {p.total:,}"
+        )
+    elif p.stage == "confidence":
+        what = f"{p.model}: classifier scoring the decodes of pair {p.done:,}"
+    else:
+        what = p.stage
+    if p.stage in ("encoding", "yardstick"):
+        what += f" ({p.done:,} of {p.total:,})"
+    left = p.remaining_s
+    eta = "estimating the time left" if left is None else f"about {duration(left)} left"
+    return f"{what} · {100 * p.fraction:.0f}% · {eta}"
+
+
+def measured_text(stats: ManyPairs, elapsed_s: float | None) -> str:
+    """The many-pairs bar once done: how many pairs, and how long it took."""
+    text = f"{stats.n:,} pairs measured"
+    if elapsed_s is not None:
+        text += f" in {duration(elapsed_s)}"
+    return text

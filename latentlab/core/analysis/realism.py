@@ -19,12 +19,15 @@ from latentlab.core.data import to_float
 from latentlab.core.lazy import no_grad
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     import numpy.typing as npt
     from torch import nn
 
     from latentlab.core.data import ImageDataset
 
 EPOCHS = 8
+BATCH = 128
 _CACHE: dict[tuple[str, int, int], Classifier] = {}
 _LOCK = threading.Lock()
 
@@ -38,12 +41,34 @@ class Classifier:
     n_test: int
 
 
-def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
-    """Train (once per dataset and seed; cached) an MLP on the training split."""
+def cached_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier | None:
+    """The classifier already trained for ``dataset`` and ``seed``, if any."""
+    with _LOCK:
+        return _CACHE.get(_key(dataset, seed))
+
+
+def _key(dataset: ImageDataset, seed: int) -> tuple[str, int, int]:
+    return (dataset.identity()["digest"], len(dataset.train_images), seed)
+
+
+def classifier_steps(dataset: ImageDataset) -> int:
+    """The optimiser steps :func:`train_classifier` takes on ``dataset``."""
+    return EPOCHS * -(-len(dataset.train_images) // BATCH)
+
+
+def training_classifier(
+    dataset: ImageDataset, *, seed: int = 0, every: int = 20
+) -> Generator[int, None, Classifier]:
+    """Train (once per dataset and seed; cached) an MLP on the training split.
+
+    A generator: yields the optimiser steps done every ``every`` steps (out of
+    :func:`classifier_steps`; a point where a job can be cancelled) and
+    returns the :class:`Classifier`.
+    """
     import torch
     from torch import nn
 
-    key = (dataset.identity()["digest"], len(dataset.train_images), seed)
+    key = _key(dataset, seed)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -59,15 +84,19 @@ def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
     x = to_float(dataset.train_images)
     y = dataset.train_labels
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    with torch.enable_grad():
-        for _ in range(EPOCHS):
-            order = torch.randperm(len(x), generator=gen)
-            for lo in range(0, len(x), 128):
-                idx = order[lo : lo + 128]
+    done = 0
+    for _ in range(EPOCHS):
+        order = torch.randperm(len(x), generator=gen)
+        for lo in range(0, len(x), BATCH):
+            idx = order[lo : lo + BATCH]
+            with torch.enable_grad():
                 loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+            done += 1
+            if done % every == 0:
+                yield done
     model.eval()
     with torch.no_grad():
         pred = model(to_float(dataset.test_images)).argmax(1)
@@ -76,6 +105,16 @@ def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
     with _LOCK:
         _CACHE[key] = result
     return result
+
+
+def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
+    """Train (once per dataset and seed; cached) an MLP on the training split."""
+    steps = training_classifier(dataset, seed=seed)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 @no_grad

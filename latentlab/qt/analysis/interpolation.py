@@ -14,19 +14,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from latentlab.core.analysis.interpolation_texts import (
+    measured_text,
     population_summary,
+    progress_text,
     strip_summary,
 )
 from latentlab.core.analysis.pair_statistics import (
@@ -51,7 +54,7 @@ from latentlab.qt.widgets.tiles import GalleryWidget
 
 if TYPE_CHECKING:
     from latentlab.core.analysis.interpolation import StripResult
-    from latentlab.core.analysis.pair_statistics import ManyPairs
+    from latentlab.core.analysis.pair_statistics import ManyPairs, PairsProgress
     from latentlab.core.session import Side
     from latentlab.core.workspace import Workspace
 
@@ -59,6 +62,7 @@ POSITIONS = ("0", "1")  # the two models compared, in the order chosen
 STEPS_DEFAULT = 12
 PAIRS_DEFAULT = 200
 HIST_COLOURS = ((31, 119, 180), (214, 39, 40))  # first, second model
+NOT_MEASURED = "not measured yet"
 
 
 class InterpolationView(AnalysisView):
@@ -88,6 +92,8 @@ class InterpolationView(AnalysisView):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
         self._population_seed = 0
+        self._pairs_took: float | None = None  # the running measurement's time
+        self._took: tuple[ManyPairs, float | None] | None = None  # the last's
         self._build()
 
     def _build(self) -> None:
@@ -123,11 +129,13 @@ class InterpolationView(AnalysisView):
             title = QLabel(kind, body)
             title.setStyleSheet("font-weight: 600;")
             title.setWordWrap(True)
+            # The plane sets the column's width (about square), not its title.
+            title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
             plane = _PathPlane(body)
-            plane.setMinimumSize(240, 180)
+            plane.setMinimumSize(180, 180)  # about square: see _PathPlane
             col.addWidget(title)
             col.addWidget(plane, 1)
-            planes_row.addLayout(col, 1)
+            planes_row.addLayout(col)
             self.planes[kind] = plane
             self.plane_titles[kind] = title
             plane.latentClicked.connect(
@@ -148,6 +156,10 @@ class InterpolationView(AnalysisView):
         self.legend = QLabel("", body)
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet(HINT_STYLE)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.legend.setMinimumWidth(160)
+        # Beside the planes: the width their square plots leave.
+        planes_row.addWidget(self.legend, 1)
 
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -157,7 +169,6 @@ class InterpolationView(AnalysisView):
         layout.addLayout(row)
         layout.addLayout(planes_row, 1)
         layout.addLayout(strips)
-        layout.addWidget(self.legend)
         layout.addWidget(self._build_population(body))
 
         self.gallery.picked.connect(self.session.pick)
@@ -179,7 +190,7 @@ class InterpolationView(AnalysisView):
         self.pairs_progress = QProgressBar(box)
         self.pairs_progress.setRange(0, 100)
         self.pairs_progress.setValue(0)
-        self.pairs_progress.setFormat("not measured yet")
+        self.pairs_progress.setFormat(NOT_MEASURED)
         self.pairs_progress.setTextVisible(True)
         row = QHBoxLayout()
         heading = QLabel("Over many pairs", box)
@@ -192,6 +203,7 @@ class InterpolationView(AnalysisView):
         plots = QHBoxLayout()
         self.hist_plots: dict[str, pg.PlotWidget] = {}
         self.hist_curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.hist_placeholders: dict[str, pg.TextItem] = {}
         for figure in FIGURES:
             plot = pg.PlotWidget(box, background="w")
             plot.setMinimumSize(200, 170)
@@ -206,6 +218,9 @@ class InterpolationView(AnalysisView):
                     pen=pg.mkPen(colour, width=2),
                     brush=pg.mkBrush(*colour, 60),
                 )
+            placeholder = pg.TextItem(NOT_MEASURED, color="#888", anchor=(0.5, 0.5))
+            plot.addItem(placeholder, ignoreBounds=True)
+            self.hist_placeholders[figure] = placeholder
             self.hist_plots[figure] = plot
             plots.addWidget(plot, 1)
         self.hist_key = LegendBar(box)
@@ -219,6 +234,7 @@ class InterpolationView(AnalysisView):
         col.addWidget(self.population_label)
         self.run_button.clicked.connect(self.measure_population)
         self.cancel_button.clicked.connect(self.cancel_population)
+        self._empty_histograms()
         return box
 
     @property
@@ -234,7 +250,8 @@ class InterpolationView(AnalysisView):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.pairs_progress.setValue(0)
-        self.pairs_progress.setFormat("measuring… %p%")
+        self.pairs_progress.setFormat("starting…")
+        self._pairs_took = None
         self.run(
             self.workspace.measure_pairs,
             self.pairs_spin.value(),
@@ -242,7 +259,7 @@ class InterpolationView(AnalysisView):
             self._population_seed,
             slots=self.slots(),
             names=self.names(),
-            on_progress=lambda done: self.pairs_progress.setValue(int(100 * done)),
+            on_progress=self._on_pairs_progress,
             on_result=self._on_population,
             on_error=lambda exc: self.pairs_progress.setFormat(f"failed: {exc}"),
             on_finish=self._population_ended,
@@ -257,11 +274,50 @@ class InterpolationView(AnalysisView):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
+    def _on_pairs_progress(self, p: PairsProgress) -> None:
+        """What the measurement does now, its share done and the time left."""
+        self._pairs_took = p.elapsed_s
+        self.pairs_progress.setValue(int(100 * p.fraction))
+        # QProgressBar's format reads %p, %v, %m: a literal % is %%.
+        self.pairs_progress.setFormat(progress_text(p).replace("%", "%%"))
+
     def _on_population(self, stats: ManyPairs) -> None:
         self._population_seed += 1  # the next run draws new pairs
-        self.pairs_progress.setValue(100)
-        self.pairs_progress.setFormat(f"{stats.n} pairs measured")
-        for figure in stats.figures:
+        self._took = (stats, self._pairs_took)
+        self._show_population(stats, running=False)  # it ends with this result
+        for pos, r in zip(POSITIONS, self.results, strict=False):
+            self.summaries[pos].setText(strip_summary(r.kind, r.smoothness, stats))
+
+    def _show_population(
+        self, stats: ManyPairs | None, running: bool | None = None
+    ) -> None:
+        """Draw the histograms of ``stats``, or empty axes saying that these
+        models are not measured (None). The bar is left to a measurement
+        ``running`` (default: one is)."""
+        if running is None:
+            running = self.busy("pairs")
+        if stats is None:
+            self._empty_histograms()
+            self.population_label.setText("")
+            if not running:
+                self.pairs_progress.setValue(0)
+                self.pairs_progress.setFormat(NOT_MEASURED)
+            return
+        if not running:
+            took = self._took[1] if self._took and self._took[0] is stats else None
+            self.pairs_progress.setValue(100)
+            self.pairs_progress.setFormat(measured_text(stats, took))
+        for figure in FIGURES:
+            plot = self.hist_plots[figure]
+            measured = figure in stats.figures
+            self.hist_placeholders[figure].setVisible(not measured)
+            for axis in ("bottom", "left"):
+                plot.getAxis(axis).setStyle(showValues=measured)
+            if not measured:  # no classifier for this data
+                self.hist_placeholders[figure].setText("not measured for this data")
+                for kind in POSITIONS:
+                    self.hist_curves[(figure, kind)].setData([], [])
+                continue
             values = [stats.populations[k].figure(figure) for k in stats.populations]
             finite = np.concatenate([v[np.isfinite(v)] for v in values])
             hi = float(np.quantile(finite, 0.99)) if len(finite) else 1.0
@@ -270,17 +326,27 @@ class InterpolationView(AnalysisView):
             for kind, v in zip(POSITIONS, values, strict=True):
                 counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), edges)
                 self.hist_curves[(figure, kind)].setData(edges, counts)
+            plot.enableAutoRange()
         self.population_label.setText(population_summary(stats))
-        for pos, r in zip(POSITIONS, self.results, strict=False):
-            self.summaries[pos].setText(strip_summary(r.kind, r.smoothness, stats))
+
+    def _empty_histograms(self) -> None:
+        """Axes with no numbers on them and "not measured yet" in the middle:
+        nothing of an earlier measurement stays on them."""
+        for figure, plot in self.hist_plots.items():
+            for kind in POSITIONS:
+                self.hist_curves[(figure, kind)].setData([], [])
+            for axis in ("bottom", "left"):
+                plot.getAxis(axis).setStyle(showValues=False)
+            plot.disableAutoRange()
+            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            placeholder = self.hist_placeholders[figure]
+            placeholder.setText(NOT_MEASURED)
+            placeholder.setPos(0.5, 0.5)
+            placeholder.setVisible(True)
 
     def _clear_population(self) -> None:
         self.workspace.forget("interpolation.pairs")
-        for curve in self.hist_curves.values():
-            curve.setData([], [])
-        self.population_label.setText("")
-        self.pairs_progress.setValue(0)
-        self.pairs_progress.setFormat("not measured yet")
+        self._show_population(None)
 
     @property
     def results(self) -> list[StripResult]:
@@ -302,9 +368,12 @@ class InterpolationView(AnalysisView):
 
     def refresh(self, changed: frozenset[str]) -> None:
         sides = self._sides()
-        if changed & {"ae.model", "vae.model"}:
-            self._clear_population()  # measured on other models
+        if changed & {"ae.model", "vae.model"} and self.busy("pairs"):
+            self.cancel_population()  # it measures models no longer shown
+            self.pairs_progress.setFormat("cancelled: the models changed")
         if "sides" in changed:
+            # The workspace keeps a measurement while its models are shown.
+            self._show_population(self.population)
             names = self.names()
             self.heading.setText(f"Interpolation: {names[0]} vs {names[1]}")
             self.hist_key.set_entries(list(zip(names, HIST_COLOURS, strict=True)))

@@ -20,6 +20,7 @@ from latentlab.core.analysis.planes import labelled_points
 from latentlab.qt.widgets.decode_panel import to_qimage
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget, fit_rect
 from latentlab.qt.widgets.plane_items import PassiveScatterItem
+from latentlab.qt.widgets.styles import PICK_COLOURS
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -28,17 +29,17 @@ if TYPE_CHECKING:
     from latentlab.core.smoothness import StripSmoothness
 
 PATH_COLOUR = (20, 20, 20)
-A_COLOUR = (0, 150, 70)
-B_COLOUR = (150, 0, 170)
+A_COLOUR, B_COLOUR = PICK_COLOURS  # the picks' colours on every tab
 JUMP_COLOUR = QColor(214, 39, 40)
 BAR_COLOUR = QColor(110, 140, 180)
 
 
 def show_codes(plane: LatentPlaneWidget, side: Side) -> None:
-    """Scatter a side's test codes (no key: the views' planes are small)."""
+    """Scatter a side's test codes (no key: the views' planes are small) and
+    show their bulk, the view the plane's "Fit" button returns to."""
     xy, groups = labelled_points(side.codes, side.latent_slice, side.dataset)
     plane.set_points(xy, groups, size=3.5)
-    plane.fit(fit_rect(xy, prior=side.is_vae))
+    plane.set_home(fit_rect(xy, prior=side.is_vae))
 
 
 class StripWidget(QWidget):
@@ -159,10 +160,19 @@ class StripWidget(QWidget):
 
 
 class _PathPlane(LatentPlaneWidget):
-    """A latent plane with an interpolation path and its A/B end markers."""
+    """A latent plane with an interpolation path and its A/B end markers.
+
+    Its plot area stays about square: a plane with a locked aspect ratio in a
+    wide, short cell would spread the codes' square view over the width (a
+    ±15 bulk shown over ±60). It asks for no more width than its height
+    gives a square plot (:meth:`square_width`); the row gives the rest to
+    its other items.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        self._square_width = 0
         super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.path = pg.PlotCurveItem(pen=pg.mkPen(PATH_COLOUR, width=2.5))
         self.steps = PassiveScatterItem(
             size=7, pen=pg.mkPen(PATH_COLOUR, width=1.2), brush=pg.mkBrush("w")
@@ -181,6 +191,28 @@ class _PathPlane(LatentPlaneWidget):
             item.setZValue(z)
             self.addItem(item, ignoreBounds=True)
         plain_axes(self)
+
+    def square_width(self) -> int:
+        """The widget width at which its plot area is square, at its height."""
+        plot = self.mapFromScene(self.view_box.sceneBoundingRect()).boundingRect()
+        if plot.width() <= 0 or plot.height() <= 0:
+            return 0
+        frame_w = self.width() - plot.width()  # the left axis, the margins
+        return int(np.ceil(plot.height() + frame_w)) + 1
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self._square_width:
+            hint.setWidth(self._square_width)
+        return hint
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        width = self.square_width()
+        if width and width != self._square_width:
+            self._square_width = width
+            self.setMaximumWidth(width)
+            self.updateGeometry()
 
     def show_path(self, xy: npt.NDArray[np.float32] | None) -> None:
         """Draw the projected path ``(steps, 2)`` (None hides it)."""

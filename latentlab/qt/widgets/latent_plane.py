@@ -27,13 +27,14 @@ import numpy.ma  # np.percentile imports it lazily: ~10 ms in the middle of a re
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainterPath
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QLabel
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QLabel, QToolButton
 
 from latentlab.core.latent import LatentRect, nearest_point  # noqa: F401  (re-exported)
 from latentlab.qt.widgets.latent_view_box import _LatentViewBox
 from latentlab.qt.widgets.plane_items import Crosshair, PassiveScatterItem
 from latentlab.qt.widgets.plot_style import cache_axes
 from latentlab.qt.widgets.points import PointsItem
+from latentlab.qt.widgets.styles import PICK_COLOURS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,7 +55,6 @@ PALETTE = (
     (23, 190, 207),
 )
 GRID_DEBOUNCE_MS = 120
-PICK_COLOURS = ((0, 150, 70), (255, 140, 0))  # A (previous), B (current)
 PICK_RADIUS_PX = 8.0  # the default radius of core.latent.nearest_point
 SELECTION_TOOLS = ("", "rect", "lasso")
 DIMMED_OPACITY = 0.3  # the other points while a group is highlighted
@@ -94,6 +94,17 @@ class LatentPlaneWidget(pg.PlotWidget):
         """Emit ``latentClicked`` on a plain left press rather than the click
         (planes with no draggable items of their own: the window's planes)."""
         super().__init__(parent=parent, viewBox=self._vb, background="w")
+        # pyqtgraph's auto-range button is a letter "A" in the corner, read as
+        # the A pick's label; a plane with a home view gets a "Fit" button
+        # instead (set_home), the window's planes have their panel's Fit.
+        self.hideButtons()
+        self.home: LatentRect | None = None
+        self.fit_button = QToolButton(self)
+        self.fit_button.setText("Fit")
+        self.fit_button.setToolTip("Show all the test codes again")
+        self.fit_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.fit_button.hide()
+        self.fit_button.clicked.connect(lambda: self.fit(self.home))
         self.setAspectLocked(True)
         # An empty plane (loading, no model) shows the prior's bulk, not
         # pyqtgraph's default of +-0.5 labelled in thousandths.
@@ -289,6 +300,8 @@ class LatentPlaneWidget(pg.PlotWidget):
         badge = self.__dict__.get("epoch_badge")  # resized during construction too
         if badge is not None and badge.isVisible():
             self._place_badge()
+        if self.__dict__.get("home") is not None:
+            self._show_fit_button()
 
     def mousePressEvent(self, ev) -> None:
         self.press_modifiers = ev.modifiers()
@@ -350,7 +363,46 @@ class LatentPlaneWidget(pg.PlotWidget):
             xRange=(rect.x0, rect.x1), yRange=(rect.y0, rect.y1), padding=0
         )
 
+    def set_home(self, rect: LatentRect | None) -> None:
+        """Show ``rect`` and make it the view the "Fit" button, shown in the
+        plot's corner while the view is another (zoomed or panned), returns
+        to. None: no home, no button."""
+        self.home = rect
+        if rect is not None:
+            self.fit(rect)
+        self._show_fit_button()
+
+    def shows_home(self) -> bool:
+        """True while the view shows the home rectangle whole and no more
+        than its aspect-locked frame adds (or there is no home)."""
+        home = self.home
+        if home is None:
+            return True
+        view = self.view_rect()
+        tol_x, tol_y = 0.02 * home.width, 0.02 * home.height
+        inside = (
+            view.x0 <= home.x0 + tol_x
+            and view.x1 >= home.x1 - tol_x
+            and view.y0 <= home.y0 + tol_y
+            and view.y1 >= home.y1 - tol_y
+        )
+        tight = view.width <= home.width + 2 * tol_x
+        tight = tight or view.height <= home.height + 2 * tol_y
+        return inside and tight
+
+    def _show_fit_button(self) -> None:
+        button = self.fit_button
+        if self.shows_home():
+            button.hide()
+            return
+        rect = self.mapFromScene(self._vb.sceneBoundingRect()).boundingRect()
+        button.adjustSize()
+        button.move(int(rect.right() - button.width() - 4), int(rect.top() + 4))
+        button.show()
+        button.raise_()
+
     def _emit_view_rect(self) -> None:
+        self._show_fit_button()
         self.viewRectChanged.emit(self.view_rect())
 
     def scene_pos_of(self, x: float, y: float):

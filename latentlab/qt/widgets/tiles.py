@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 from latentlab.core.analysis.planes import display_images
 from latentlab.qt.widgets.decode_panel import to_qimage
+from latentlab.qt.widgets.styles import PICK_A, PICK_B
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from latentlab.core.data import ImageDataset
 
-HIGHLIGHT = QColor(255, 140, 0)
+HIGHLIGHT = QColor(*PICK_B)  # a single framed tile: the current pick's colour
 
 
 def demo_indices(dataset: ImageDataset, n: int = 10) -> list[int]:
@@ -44,7 +45,8 @@ class ImageTilesWidget(QWidget):
     """Images ``(n, h, w)`` in [0, 1] as a grid of crisp, square tiles.
 
     One assembled QImage is drawn scaled with nearest-neighbour pixels. Tiles can
-    be highlighted (an orange frame) and clicked (``tileClicked``).
+    be highlighted (a frame, by default in the current pick's orange) and
+    clicked (``tileClicked``).
     """
 
     tileClicked = Signal(int)
@@ -66,7 +68,7 @@ class ImageTilesWidget(QWidget):
         self._gap = gap
         self._images: npt.NDArray[np.float32] | None = None
         self._qimages: list = []
-        self._highlight: set[int] = set()
+        self._highlight: dict[int, QColor] = {}
         self._hover = -1
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -88,7 +90,7 @@ class ImageTilesWidget(QWidget):
         else:
             self._images = np.asarray(images, np.float32)
             self._qimages = [to_qimage(img) for img in self._images]
-        self._highlight = {i for i in self._highlight if i < self.count}
+        self._highlight = {i: c for i, c in self._highlight.items() if i < self.count}
         self.update()
 
     def set_placeholder(self, text: str) -> None:
@@ -101,14 +103,27 @@ class ImageTilesWidget(QWidget):
         """Number of tiles."""
         return 0 if self._images is None else len(self._images)
 
-    def set_highlight(self, indices: int | Sequence[int] | None) -> None:
-        """Frame these tiles (None or -1 clears)."""
+    def set_highlight(
+        self,
+        indices: int | Sequence[int] | None,
+        colours: Sequence[tuple[int, int, int]] | None = None,
+    ) -> None:
+        """Frame these tiles (None or -1 clears), in ``colours`` (one per
+        index; default :data:`HIGHLIGHT`)."""
         if indices is None:
             indices = []
         elif isinstance(indices, int | np.integer):
             indices = [int(indices)] if indices >= 0 else []
-        self._highlight = {int(i) for i in indices}
+        if colours is None:
+            frames = [HIGHLIGHT] * len(indices)
+        else:
+            frames = [QColor(*c) for c in colours]
+        self._highlight = {int(i): c for i, c in zip(indices, frames, strict=True)}
         self.update()
+
+    def highlight_colours(self) -> dict[int, tuple[int, int, int]]:
+        """The framed tiles and each frame's colour (RGB)."""
+        return {i: c.getRgb()[:3] for i, c in self._highlight.items()}
 
     def grid_shape(self) -> tuple[int, int]:
         """``(rows, columns)`` of the layout."""
@@ -175,10 +190,10 @@ class ImageTilesWidget(QWidget):
             for i, img in enumerate(self._qimages):
                 p.drawImage(self.tile_rect(i), img)
         hover = {self._hover} if self._hover >= 0 else set()
-        for i in sorted(self._highlight | hover):
+        for i in sorted(set(self._highlight) | hover):
             if i >= self.count:
                 continue
-            colour = HIGHLIGHT if i in self._highlight else QColor(80, 160, 255)
+            colour = self._highlight.get(i, QColor(80, 160, 255))
             p.setPen(QPen(colour, 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(self.tile_rect(i).adjusted(1, 1, -1, -1))
@@ -268,10 +283,16 @@ class GalleryWidget(QWidget):
         self.random_button.setEnabled(dataset is not None)
 
     def mark(self, indices: Sequence[int | None]) -> None:
-        """Frame the thumbnails showing these test indices."""
-        self.tiles.set_highlight(
-            [self._indices.index(i) for i in indices if i in self._indices]
-        )
+        """Frame the thumbnails showing these picked test indices, given in
+        pick order: the last in the current pick's colour (B), the one before
+        it in the earlier pick's (A), as the planes ring them."""
+        colours = [PICK_A, PICK_B][-len(indices) :] if indices else []
+        shown = [
+            (self._indices.index(i), c)
+            for i, c in zip(indices[-2:], colours, strict=True)
+            if i in self._indices
+        ]
+        self.tiles.set_highlight([t for t, _ in shown], [c for _, c in shown])
 
     def _on_tile_clicked(self, tile: int) -> None:
         if 0 <= tile < len(self._indices):

@@ -199,8 +199,12 @@ def test_the_curves_show_epoch_points_and_a_smoothed_train_loss(panel):
     assert panel.curves["ae_train"].x == [0.5, 1.5]
     assert panel.curves["ae_test"].x == [1.0, 2.0]
     assert panel.curves["vae_test_kl"].y == [6.0, 6.0]
-    for key in ("ae_train", "vae_test", "vae_train_kl"):
-        assert panel.curves[key].item.opts["symbol"] == "o"
+    markers = panel.plots.markers
+    recon = {tuple(p) for p in zip(*markers["recon"].getData(), strict=True)}
+    for key in ("ae_train", "vae_train", "ae_test", "vae_test"):
+        curve = panel.curves[key]
+        assert set(zip(curve.x, curve.y, strict=True)) <= recon
+    assert len(markers["kl"].getData()[0]) == 4  # the VAE's train and test KL
     # The live curve is smoothed: its steps are a fraction of the raw noise.
     smooth = np.array(panel.curves["vae_recon"].y)
     assert len(smooth) == len(raw)
@@ -244,3 +248,16 @@ def test_the_bars_text_is_not_drawn_across_its_fill(panel):
     assert panel.status_label.text().startswith("epoch 1/2 · 50% · ETA ")
     label, bar = panel.status_label.geometry(), panel.progress.geometry()
     assert not label.intersects(bar)
+
+
+def test_a_history_is_framed_afresh_on_its_later_epochs(panel):
+    _run(panel)
+    panel.on_finished("done")
+    ae, vae = _history(30, 90), _history(30, 100, kl=14.0)
+    vae[0] = _metrics(1, 290.0, vae[0].test_recon, 14.0)  # the untrained start
+    panel.show_history([ae, vae], "history of c.pt and d.pt")
+    (x0, x1), (y0, y1) = panel.recon_plot.viewRange()
+    assert x0 <= 0 and 30 <= x1 < 31
+    shown = [m.test_recon for m in ae + vae] + [m.train_recon for m in ae + vae[1:]]
+    assert y0 <= min(shown) and max(shown) <= y1 < 290
+    assert (max(shown) - min(shown)) / (y1 - y0) > 0.6

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from latentlab.qt.widgets.plane_items import PassiveScatterItem
 from latentlab.qt.widgets.plot_style import cache_axes
 
 if TYPE_CHECKING:
@@ -32,15 +33,18 @@ SMOOTH_EPOCHS = 0.1  # the smoothed curve's time constant, in epochs
 # The train means of epoch e are drawn at e - TRAIN_X_OFFSET: the middle of the
 # steps they average. The test figures are taken after the epoch, at e.
 TRAIN_X_OFFSET = 0.5
-SMOOTH_STYLE = {"width": 1.2}
+SMOOTH_STYLE = {"width": 1.0}
+SMOOTH_SHARE = 0.45  # the smoothed curve's colour: this share of the model's, on white
 TRAIN_STYLE = {"width": 2.0}
 TEST_STYLE = {"width": 2.0, "style": Qt.PenStyle.DashLine}
 RECON_TITLE = "Reconstruction −log p(x|z), nats / image"
 KL_TITLE = "VAE KL(q(z|x) ‖ p(z)), nats / image"
 
 
-def _faint(colour: tuple[int, int, int]) -> tuple[int, int, int, int]:
-    return (*colour, 140)
+def _faint(colour: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A lighter, opaque version of ``colour`` (a translucent pen costs a blend
+    per pixel at every repaint)."""
+    return tuple(round(255 - SMOOTH_SHARE * (255 - c)) for c in colour)
 
 
 class Smoother:
@@ -69,20 +73,11 @@ class Smoother:
 class _Curve:
     """A growing line (x increasing), redrawn from Python lists."""
 
-    def __init__(
-        self,
-        plot: pg.PlotItem,
-        name: str,
-        pen: dict,
-        colour,
-        symbol: dict | None = None,
-    ) -> None:
+    def __init__(self, plot: pg.PlotItem, name: str, pen: dict, colour) -> None:
         self.x: list[float] = []
         self.y: list[float] = []
-        style = dict(pen)
-        self.item = plot.plot(
-            name=name, pen=pg.mkPen(colour, **style), **(symbol or {})
-        )
+        self.colour = colour
+        self.item = plot.plot(name=name, pen=pg.mkPen(colour, **pen))
 
     def append(self, x: float, y: float) -> None:
         if math.isfinite(y):
@@ -102,14 +97,15 @@ class _Curve:
         self.item.setData([], [])
 
 
-def _points(colour, filled: bool) -> dict:
-    brush = pg.mkBrush(colour) if filled else pg.mkBrush("w")
-    return {
-        "symbol": "o",
-        "symbolSize": 6 if filled else 7,
-        "symbolPen": pg.mkPen(colour, width=1.5),
-        "symbolBrush": brush,
-    }
+def _spots(curve: _Curve, filled: bool) -> list[dict]:
+    """The markers of a per-epoch curve: filled (train) or open (test) dots."""
+    pen = pg.mkPen(curve.colour, width=1.5)
+    brush = pg.mkBrush(curve.colour if filled else "w")
+    size = 6 if filled else 7
+    return [
+        {"pos": (x, y), "pen": pen, "brush": brush, "size": size}
+        for x, y in zip(curve.x, curve.y, strict=True)
+    ]
 
 
 # (key, plot, colour, kind): kind "smooth", "train" or "test"
@@ -161,35 +157,25 @@ class LossPlots(pg.GraphicsLayoutWidget):
         self.kinds: dict[str, str] = {}
         for key, where, colour, kind in CURVES:
             model = "AE" if key.startswith("ae") else "VAE"
-            if kind == "smooth":
-                curve = _Curve(
-                    plots[where],
-                    f"{model} train, smoothed",
-                    SMOOTH_STYLE,
-                    _faint(colour),
-                )
-            elif kind == "train":
-                curve = _Curve(
-                    plots[where],
-                    f"{model} train, epoch mean",
-                    TRAIN_STYLE,
-                    colour,
-                    _points(colour, True),
-                )
-            else:
-                curve = _Curve(
-                    plots[where],
-                    f"{model} test",
-                    TEST_STYLE,
-                    colour,
-                    _points(colour, False),
-                )
-            self.curves[key] = curve
+            name, pen = {
+                "smooth": (f"{model} train, smoothed", SMOOTH_STYLE),
+                "train": (f"{model} train, epoch mean", TRAIN_STYLE),
+                "test": (f"{model} test", TEST_STYLE),
+            }[kind]
+            shade = _faint(colour) if kind == "smooth" else colour
+            self.curves[key] = _Curve(plots[where], name, pen, shade)
             self.kinds[key] = kind
+        # The per-epoch points of a plot, one item (each scatter item costs its
+        # paint at every repaint, points or none).
+        self.markers: dict[str, PassiveScatterItem] = {}
+        for where, plot in plots.items():
+            self.markers[where] = PassiveScatterItem(symbol="o", pxMode=True)
+            plot.addItem(self.markers[where])
         self._plot_curves = (
             (self.recon_plot, tuple(k for k, w, _, _ in CURVES if w == "recon")),
             (self.kl_plot, tuple(k for k, w, _, _ in CURVES if w == "kl")),
         )
+        self._where = {key: where for key, where, _, _ in CURVES}
         self._smoothers = {key: Smoother() for key in SMOOTH_KEYS}
         self._last_step = 0
         self._epochs = 0
@@ -200,6 +186,16 @@ class LossPlots(pg.GraphicsLayoutWidget):
     def clear_curves(self) -> None:
         for curve in self.curves.values():
             curve.clear()
+        for markers in self.markers.values():
+            markers.clear()
+
+    def _redraw_markers(self) -> None:
+        for where, markers in self.markers.items():
+            spots = []
+            for key, kind in self.kinds.items():
+                if self._where[key] == where and kind != "smooth":
+                    spots += _spots(self.curves[key], filled=kind == "train")
+            markers.setData(spots)
 
     def show_history(self, histories: Sequence[Sequence[EpochMetrics] | None]) -> None:
         """The per-epoch figures of the models shown (AE, VAE; None for a
@@ -210,8 +206,9 @@ class LossPlots(pg.GraphicsLayoutWidget):
             for m in histories[index] or ():
                 curve.append(self._epoch_x(key, m.epoch), getattr(m, field))
             curve.redraw()
+        self._redraw_markers()
         self._epochs = max((len(h) for h in histories if h), default=0)
-        self.fit_ranges()
+        self.fit_ranges(refit=True)
 
     def start_run(self, p: TrainProgress) -> None:
         """A run's first figures: clear the curves; the smoothing spans about
@@ -252,11 +249,13 @@ class LossPlots(pg.GraphicsLayoutWidget):
                 m = event.metrics[index]
                 self.curves[key].append(self._epoch_x(key, m.epoch), getattr(m, field))
                 self.curves[key].redraw()
+        self._redraw_markers()
         self.fit_ranges()
 
     def redraw_all(self) -> None:
         for curve in self.curves.values():
             curve.redraw()
+        self._redraw_markers()
         self.fit_ranges()
 
     def _epoch_x(self, key: str, epoch: int) -> float:
@@ -296,17 +295,19 @@ class LossPlots(pg.GraphicsLayoutWidget):
                 )
         return values
 
-    def fit_ranges(self) -> None:
+    def fit_ranges(self, *, refit: bool = False) -> None:
         """Frame the whole run in x and :meth:`framed_values` in y, moving the
-        axes rarely.
+        axes rarely (``refit``: frame them now, as for a history).
 
         Autorange would re-lay both axes at every redraw as the curves grow; a
         fixed x range shows how far the run is, and y changes only when a figure
-        leaves its range or the figures shrink to under 40 % of it.
+        leaves its range or the figures shrink to under 40 % of it. The range
+        spans at least a tenth of the figures' size: a KL that wavers by 0.05
+        nats around 6 should not fill the plot as a trend would.
         """
         # Any range call, even an unchanged one, makes the axes redraw their
         # ticks (~7 ms a plot): set x only when the run's length changes.
-        new_x = self._epochs and self._epochs != self._x_epochs
+        new_x = self._epochs and (refit or self._epochs != self._x_epochs)
         self._x_epochs = self._epochs
         for plot, keys in self._plot_curves:
             if new_x:
@@ -315,9 +316,8 @@ class LossPlots(pg.GraphicsLayoutWidget):
             if not values:
                 continue
             lo, hi = min(values), max(values)
-            # A single figure (one epoch) still gets a readable range.
-            span = max(hi - lo, 0.02 * max(abs(hi), 1.0))
+            span = max(hi - lo, 0.1 * max(abs(hi), abs(lo), 1.0))
             y0, y1 = plot.viewRange()[1]
-            if lo < y0 or hi > y1 or span < 0.4 * (y1 - y0):
+            if refit or lo < y0 or hi > y1 or span < 0.4 * (y1 - y0):
                 # Room below: losses fall, and each new range redraws the axes.
                 plot.setYRange(lo - 0.3 * span, hi + 0.15 * span, padding=0)

@@ -16,6 +16,7 @@ from latentlab.core.analysis.pair_statistics import (
     CLASSIFIER_SEED,
     PAIRS_PER_CHUNK,
     PairsProgress,
+    WorkClock,
     density_ratio,
     jump_ratios,
     many_pairs,
@@ -115,17 +116,32 @@ def test_the_classifier_is_trained_once_per_data_set(models, shapes):
     assert items[-1].fraction == pytest.approx(1.0)
 
 
-def test_the_time_left_is_the_rate_so_far():
-    p = PairsProgress("pairs", "AE", 40, 200, fraction=0.25, elapsed_s=30.0)
-    assert p.remaining_s == pytest.approx(90.0)
-    assert PairsProgress("pairs", "AE", 0, 200, 0.0, 0.0).remaining_s is None
+def test_the_time_left_is_each_stages_measured_rate():
+    clock = WorkClock({"pairs": 100.0, "classifier": 300.0}, start=0.0)
+    assert clock.remaining(0.2) is None  # no rate yet
+    clock.advance("pairs", 100.0, now=10.0)  # 0.1 s a unit
+    # The classifier has not begun: at the job's rate so far.
+    assert clock.remaining(10.0) == pytest.approx(30.0)
+    clock.advance("classifier", 30.0, now=13.0)  # its own rate: 0.1 s a unit
+    assert clock.remaining(13.0) == pytest.approx(27.0)
+    clock.advance("classifier", 30.0, now=14.5)  # faster: 0.075 s a unit
+    assert clock.remaining(14.5) == pytest.approx(240 * 4.5 / 60)
+    assert clock.fraction == pytest.approx(160 / 400)
+
+    p = PairsProgress("pairs", "AE", 40, 200, 0.25, 30.0, remaining_s=90.0)
     text = progress_text(p)
-    assert "AE: pair 40 of 200" in text
-    assert "25%" in text
-    assert "about 1:30 left" in text
+    assert text == "AE: pair 40 of 200 measured · 25% · about 1:30 left"
     early = progress_text(PairsProgress("classifier", "", 20, 3752, 0.001, 0.2))
-    assert "step 20 of 3,752" in early and "estimating the time left" in early
+    assert "step 20 of 3,752" in early and "estimating time left" in early
     assert duration(3725) == "1:02:05"
+
+
+def test_the_time_left_is_given_from_the_first_pair(models, shapes):
+    items, _ = collect(many_pairs(models, shapes, n_pairs=40, steps=6, seed=3))
+    for p in items:
+        if p.elapsed_s >= 0.5 and p.fraction >= 0.01:
+            assert p.remaining_s is not None and p.remaining_s >= 0
+    assert items[-1].remaining_s == pytest.approx(0.0, abs=0.5)
 
 
 def test_the_measured_bar_says_how_long_it_took(models, shapes):

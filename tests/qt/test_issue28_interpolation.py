@@ -44,7 +44,7 @@ def test_histograms_keep_nothing_of_other_models(qtbot, window):
     view = show_strips(qtbot, window)
     formats = measure(qtbot, view)
     # Progress from the first pair, with the time left, then the time taken.
-    assert any("pair 10 of 30 interpolated" in f for f in formats), formats
+    assert any("pair 10 of 30 measured" in f for f in formats), formats
     assert any(" left" in f for f in formats), formats
     assert view.pairs_progress.format().startswith("30 pairs measured in ")
     for figure, plot in view.hist_plots.items():

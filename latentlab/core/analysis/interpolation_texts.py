@@ -82,24 +82,19 @@ def progress_text(p: PairsProgress) -> str:
     """What a many-pairs measurement is doing, its share done and the time
     left at its rate so far (plain text, for a progress bar)."""
     if p.stage == "encoding":
-        what = f"{p.model}: encoding the training and test images"
+        what = f"{p.model}: encoding images ({p.done:,} of {p.total:,})"
     elif p.stage == "yardstick":
-        what = f"{p.model}: typical distance between training codes"
+        what = f"{p.model}: typical code spacing ({p.done:,} of {p.total:,})"
     elif p.stage == "pairs":
-        what = f"{p.model}: pair {p.done:,} of {p.total:,} interpolated and measured"
+        what = f"{p.model}: pair {p.done:,} of {p.total:,} measured"
     elif p.stage == "classifier":
-        what = (
-            f"training the realism classifier, once per data set: step {p.done:,} "
-            f"of {p.total:,}"
-        )
+        what = f"training the realism classifier: step {p.done:,} of {p.total:,}"
     elif p.stage == "confidence":
-        what = f"{p.model}: classifier scoring the decodes of pair {p.done:,}"
+        what = f"{p.model}: classifier confidence, pair {p.done:,} of {p.total:,}"
     else:
         what = p.stage
-    if p.stage in ("encoding", "yardstick"):
-        what += f" ({p.done:,} of {p.total:,})"
     left = p.remaining_s
-    eta = "estimating the time left" if left is None else f"about {duration(left)} left"
+    eta = "estimating time left" if left is None else f"about {duration(left)} left"
     return f"{what} · {100 * p.fraction:.0f}% · {eta}"
 
 

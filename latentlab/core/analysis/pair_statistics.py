@@ -198,12 +198,12 @@ def percentile_rank(value: float, population: npt.ArrayLike) -> float:
 
 
 # Estimated cost of each piece of work, in milliseconds on the 2-core machine
-# it was timed on (Fashion-MNIST, 60,000 training images, the shipped 2-D MLP
-# models): one classifier step (128 images) ~30 ms, encoding an image ~0.032 ms,
+# it was timed on (Fashion-MNIST, 60,000 training images, the 2-D MLP models):
+# one classifier step (128 images) ~30 ms, encoding an image ~0.032 ms,
 # decoding one ~0.036, one code's distance to one training code ~1.4e-5 (the
-# density) to 2.5e-5 (the yardstick), the classifier on one decode ~0.02. Only
-# their ratios matter: the time left is the time taken so far, scaled by the
-# work left over the work done (:attr:`PairsProgress.remaining_s`).
+# density) to 2.5e-5 (the yardstick), the classifier on one decode ~0.02. They
+# weigh the stages for the bar's share done; the time left is measured
+# (:class:`WorkClock`): each stage at its own rate once it has begun.
 COST_CLASSIFIER_STEP = 30.0
 COST_ENCODE = 0.032
 COST_DECODE = 0.036
@@ -214,6 +214,55 @@ PAIRS_PER_CHUNK = 10
 # (trained once, cached), whatever seed draws the pairs.
 CLASSIFIER_SEED = 0
 ENCODE_CHUNK = 5000
+
+
+class WorkClock:
+    """The time left of a job made of stages of estimated work (``totals``:
+    units per stage): a stage that has begun runs at the rate measured in it
+    (seconds per unit), one that has not at the job's rate so far.
+
+    ``now`` is a clock reading in seconds (``time.monotonic`` by default).
+    """
+
+    def __init__(self, totals: dict[str, float], start: float | None = None) -> None:
+        self.totals = dict(totals)
+        self.done = dict.fromkeys(totals, 0.0)
+        self.spent = dict.fromkeys(totals, 0.0)
+        self.start = time.monotonic() if start is None else start
+        self._last = self.start
+
+    def advance(self, stage: str, units: float, now: float | None = None) -> None:
+        """``units`` of ``stage`` done since the last call, in the time since."""
+        now = time.monotonic() if now is None else now
+        self.done[stage] += units
+        self.spent[stage] += now - self._last
+        self._last = now
+
+    @property
+    def fraction(self) -> float:
+        """The share of the estimated work done, 0..1."""
+        total = sum(self.totals.values())
+        return min(sum(self.done.values()) / total, 1.0) if total > 0 else 1.0
+
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds since the start."""
+        return (time.monotonic() if now is None else now) - self.start
+
+    def remaining(self, now: float | None = None) -> float | None:
+        """Seconds left (None until the job has a rate: half a second and 1%
+        of its work)."""
+        elapsed = self.elapsed(now)
+        work = sum(self.done.values())
+        if elapsed < 0.5 or self.fraction < 0.01 or work <= 0:
+            return None
+        overall = elapsed / work
+        left = 0.0
+        for stage, total in self.totals.items():
+            rest = max(total - self.done[stage], 0.0)
+            measured = self.done[stage] > 0 and self.spent[stage] > 0
+            rate = self.spent[stage] / self.done[stage] if measured else overall
+            left += rest * rate
+        return left
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,15 +285,8 @@ class PairsProgress:
     total: int
     fraction: float
     elapsed_s: float
-
-    @property
-    def remaining_s(self) -> float | None:
-        """Seconds left at the rate so far (None until there is a rate)."""
-        if self.fraction < 0.01 or self.elapsed_s < 0.5:
-            return None
-        if self.fraction >= 1.0:
-            return 0.0
-        return self.elapsed_s * (1.0 - self.fraction) / self.fraction
+    remaining_s: float | None = None
+    """Seconds left at the rates measured so far (None: not known yet)."""
 
     def __float__(self) -> float:
         return self.fraction
@@ -272,7 +314,6 @@ def many_pairs(
     """
     if steps < 3:
         raise ConfigError("an interpolation needs at least 3 steps to have a jump")
-    start = time.monotonic()
     pairs = random_pairs(len(dataset.test_images), n_pairs, seed)
     train_images, test_images = dataset.train_images, dataset.test_images
     n_train, n_test = len(train_images), len(test_images)
@@ -287,23 +328,32 @@ def many_pairs(
     cost_typical = COST_DISTANCE * n_train
     cost_pair = steps * (COST_DECODE + COST_DISTANCE * n_train)
     cost_score = steps * (COST_DECODE + COST_CONFIDENCE) if with_realism else 0.0
-    per_model = (
-        (n_train + n_test) * cost_encode
-        + n_typical * cost_typical
-        + n_pairs * (cost_pair + cost_score)
+    n_models = len(models)
+    clock = WorkClock(
+        {
+            "encoding": n_models * (n_train + n_test) * cost_encode,
+            "yardstick": n_models * n_typical * cost_typical,
+            "pairs": n_models * n_pairs * cost_pair,
+            "classifier": n_steps * COST_CLASSIFIER_STEP,
+            "confidence": n_models * n_pairs * cost_score,
+        }
     )
-    total = len(models) * per_model + n_steps * COST_CLASSIFIER_STEP
-    work = 0.0
 
     def progress(
         stage: str, model: str, done: int, of: int, units: float = 0.0
     ) -> PairsProgress:
         """Count ``units`` of work as done and say where the job is."""
-        nonlocal work
-        work += units
-        fraction = min(work / total, 1.0) if total > 0 else 1.0
-        elapsed = time.monotonic() - start
-        return PairsProgress(stage, model, done, of, fraction, elapsed)
+        now = time.monotonic()
+        clock.advance(stage, units, now)
+        return PairsProgress(
+            stage,
+            model,
+            done,
+            of,
+            clock.fraction,
+            clock.elapsed(now),
+            clock.remaining(now),
+        )
 
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     measured = {}

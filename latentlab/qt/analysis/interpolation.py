@@ -192,6 +192,12 @@ class InterpolationView(AnalysisView):
         self.pairs_progress.setValue(0)
         self.pairs_progress.setFormat(NOT_MEASURED)
         self.pairs_progress.setTextVisible(True)
+        self.pairs_progress.setToolTip(
+            "The pairs are measured in each model first; then the realism "
+            "classifier is trained, once per data set (the longest part on a "
+            "large one), and scores the decodes. The time left is at the rates "
+            "measured so far."
+        )
         row = QHBoxLayout()
         heading = QLabel("Over many pairs", box)
         heading.setStyleSheet(TITLE_STYLE)
@@ -278,8 +284,8 @@ class InterpolationView(AnalysisView):
         """What the measurement does now, its share done and the time left."""
         self._pairs_took = p.elapsed_s
         self.pairs_progress.setValue(int(100 * p.fraction))
-        # QProgressBar's format reads %p, %v, %m: a literal % is %%.
-        self.pairs_progress.setFormat(progress_text(p).replace("%", "%%"))
+        # Its "%" is followed by a space: none of the bar's %p, %v, %m.
+        self.pairs_progress.setFormat(progress_text(p))
 
     def _on_population(self, stats: ManyPairs) -> None:
         self._population_seed += 1  # the next run draws new pairs

@@ -37,8 +37,10 @@ SMOOTH_STYLE = {"width": 1.0}
 SMOOTH_SHARE = 0.45  # the smoothed curve's colour: this share of the model's, on white
 TRAIN_STYLE = {"width": 2.0}
 TEST_STYLE = {"width": 2.0, "style": Qt.PenStyle.DashLine}
-RECON_TITLE = "Reconstruction −log p(x|z), nats / image"
-KL_TITLE = "VAE KL(q(z|x) ‖ p(z)), nats / image"
+# Short enough for two plots beside the form in a 1024 px window (a title's
+# width is its plot's minimum).
+RECON_TITLE = "Recon −log p(x|z), nats / image"
+KL_TITLE = "VAE KL(q ‖ p), nats / image"
 
 
 def _faint(colour: tuple[int, int, int]) -> tuple[int, int, int]:

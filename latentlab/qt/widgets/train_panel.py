@@ -52,11 +52,12 @@ REDRAW_INTERVAL_S = 0.2
 READY = "Ready to train"
 BAR_HEIGHT = 8  # px: a thin bar under its text, which no fill edge crosses
 KEY_TIP = (
-    "Nats per image. Reconstruction: the Bernoulli negative log-likelihood "
-    "−log p(x|z) with the grey pixels in [0, 1] as targets (not binarized), the "
-    "AE's whole loss; the VAE's −ELBO is its reconstruction plus its KL, the two "
-    "plots.\nFilled points, solid: the train mean of each epoch, at the middle "
-    "of the epoch it averages. Open points, dashed: the test set after each "
+    "Nats per image. Recon: the Bernoulli negative log-likelihood −log p(x|z) "
+    "with the grey pixels in [0, 1] as targets (not binarized), the AE's whole "
+    "loss. KL(q ‖ p): the VAE's KL(q(z|x) ‖ p(z)) to its N(0, I) prior. The "
+    "VAE's −ELBO is its recon plus its KL, the two plots.\nFilled points, "
+    "solid: the train mean of each epoch, at the middle of the epoch it "
+    "averages. Open points, dashed: the test set after each "
     "epoch. Thin: the train loss while a run goes, smoothed over about "
     f"{SMOOTH_EPOCHS:g} of an epoch.\nThe y range follows the run: every test "
     "figure and the latest train figures; the first epoch's train figures, "
@@ -209,9 +210,8 @@ class TrainPanel(QWidget):
         self.key = LegendBar(self)
         self.key.set_entries([("AE", AE_COLOUR), ("VAE", VAE_COLOUR)])
         self.key.setText(
-            self.key.text() + " &nbsp; ● solid: train (epoch mean) &nbsp; "
-            "○ dashed: test &nbsp; thin: train, smoothed &nbsp;·&nbsp; "
-            "VAE −ELBO = reconstruction + KL"
+            self.key.text() + " &nbsp; ● solid: train, epoch mean &nbsp; "
+            "○ dashed: test &nbsp; thin: train, smoothed"
         )
         self.source = QLabel("", self)
         self.source.setStyleSheet("color: #666;")
@@ -289,7 +289,7 @@ class TrainPanel(QWidget):
 
         self.readout.setText(
             figures_text(
-                "test, last epoch" if ae or vae else "no history",
+                "test, last epoch",
                 last(ae, "test_recon"),
                 last(vae, "test_recon"),
                 last(vae, "test_kl"),

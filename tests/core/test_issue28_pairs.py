@@ -63,10 +63,15 @@ def test_progress_starts_with_the_pairs_and_runs_to_the_end(
     assert all(isinstance(p, PairsProgress) for p in items)
     stages = [p.stage for p in items]
     # The pairs are measured (and counted) before the classifier is trained,
-    # so the bar moves from the first pair on, not after the classifier.
+    # so the bar moves from the first pair on, not after the classifier: of
+    # the classifier, only one report of its first steps (to time it) comes
+    # first.
     first_pair = stages.index("pairs")
-    assert "classifier" in stages
-    assert first_pair < stages.index("classifier")
+    last_pair = len(stages) - 1 - stages[::-1].index("pairs")
+    assert stages[:first_pair].count("classifier") == 1
+    assert items[stages.index("classifier")].done == 20
+    assert stages[last_pair + 1] == "classifier"
+    assert stages[first_pair:last_pair].count("classifier") == 0
     assert items[first_pair].done == PAIRS_PER_CHUNK
     assert items[first_pair].fraction > 0
     pairs = [(p.model, p.done) for p in items if p.stage == "pairs"]

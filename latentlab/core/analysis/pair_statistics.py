@@ -307,8 +307,8 @@ def many_pairs(
     A generator yielding :class:`PairsProgress` (each yield is a point where
     the job can be cancelled) from the first pair on: the pairs are measured
     first, ``PAIRS_PER_CHUNK`` at a time, then the realism classifier is
-    trained (seed :data:`CLASSIFIER_SEED`, once per data set: it is cached)
-    and scores the decodes.
+    trained (seed :data:`CLASSIFIER_SEED`, once per data set: it is cached;
+    its first few steps before the pairs, to time it) and scores the decodes.
     Returns :class:`ManyPairs`. The pairs depend on ``seed`` only, so two runs
     with the same seed give the same figures.
     """
@@ -355,6 +355,19 @@ def many_pairs(
             clock.remaining(now),
         )
 
+    trainer, trained = None, 0
+    if with_realism and classifier is None:
+        # Its first steps now, then the pairs, then the rest: the time left is
+        # at the classifier's own rate from the start (it varies with the
+        # machine far more than the other stages do).
+        trainer = training_classifier(dataset, seed=CLASSIFIER_SEED)
+        try:
+            trained = next(trainer)
+        except StopIteration as end:  # fewer steps than one report
+            classifier, trainer = end.value, None
+        else:
+            units = trained * COST_CLASSIFIER_STEP
+            yield progress("classifier", "", trained, n_steps, units)
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     measured = {}
     for kind, model in models:
@@ -387,12 +400,13 @@ def many_pairs(
             units = len(chunk) * cost_pair
             yield progress("pairs", kind, lo + len(chunk), n_pairs, units)
         measured[kind] = (test, np.concatenate(jumps), np.concatenate(ratios))
-    if with_realism and classifier is None:
+    if trainer is not None:
         classifier = yield from _relay(
-            training_classifier(dataset, seed=CLASSIFIER_SEED),
+            trainer,
             lambda new, done: progress(
                 "classifier", "", done, n_steps, new * COST_CLASSIFIER_STEP
             ),
+            done=trained,
         )
     populations = {}
     for kind, model in models:
@@ -415,12 +429,13 @@ def many_pairs(
 
 
 def _relay(
-    steps: Generator[int, None, T], report: Callable[[int, int], PairsProgress]
+    steps: Generator[int, None, T],
+    report: Callable[[int, int], PairsProgress],
+    done: int = 0,
 ) -> Generator[PairsProgress, None, T]:
-    """Run ``steps`` (a generator yielding how many of its items are done)
-    to its end, yielding ``report(new, done)`` at each of its yields; return
-    its value."""
-    done = 0
+    """Run ``steps`` (a generator yielding how many of its items are done,
+    ``done`` of them already) to its end, yielding ``report(new, done)`` at
+    each of its yields; return its value."""
     while True:
         try:
             now = next(steps)

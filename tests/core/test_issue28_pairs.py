@@ -64,12 +64,12 @@ def test_progress_starts_with_the_pairs_and_runs_to_the_end(
     stages = [p.stage for p in items]
     # The pairs are measured (and counted) before the classifier is trained,
     # so the bar moves from the first pair on, not after the classifier: of
-    # the classifier, only one report of its first steps (to time it) comes
+    # the classifier, only its set-up and its first steps (to time it) come
     # first.
     first_pair = stages.index("pairs")
     last_pair = len(stages) - 1 - stages[::-1].index("pairs")
-    assert stages[:first_pair].count("classifier") == 1
-    assert items[stages.index("classifier")].done == 20
+    assert stages[:first_pair].count("classifier") == 2
+    assert [p.done for p in items[:first_pair] if p.stage == "classifier"] == [0, 20]
     assert stages[last_pair + 1] == "classifier"
     assert stages[first_pair:last_pair].count("classifier") == 0
     assert items[first_pair].done == PAIRS_PER_CHUNK
@@ -131,6 +131,8 @@ def test_the_time_left_is_each_stages_measured_rate():
     assert clock.remaining(13.0) == pytest.approx(27.0)
     clock.advance("classifier", 30.0, now=14.5)  # faster: 0.075 s a unit
     assert clock.remaining(14.5) == pytest.approx(240 * 4.5 / 60)
+    clock.advance("classifier", 0.0, now=20.0)  # set-up time: not its rate
+    assert clock.remaining(20.0) == pytest.approx(240 * 4.5 / 60)
     assert clock.fraction == pytest.approx(160 / 400)
 
     p = PairsProgress("pairs", "AE", 40, 200, 0.25, 30.0, remaining_s=90.0)

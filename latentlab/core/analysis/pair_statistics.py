@@ -232,10 +232,12 @@ class WorkClock:
         self._last = self.start
 
     def advance(self, stage: str, units: float, now: float | None = None) -> None:
-        """``units`` of ``stage`` done since the last call, in the time since."""
+        """``units`` of ``stage`` done since the last call, in the time since;
+        no units: the time was set-up, not counted to the stage's rate."""
         now = time.monotonic() if now is None else now
-        self.done[stage] += units
-        self.spent[stage] += now - self._last
+        if units > 0:
+            self.done[stage] += units
+            self.spent[stage] += now - self._last
         self._last = now
 
     @property
@@ -362,12 +364,12 @@ def many_pairs(
         # machine far more than the other stages do).
         trainer = training_classifier(dataset, seed=CLASSIFIER_SEED)
         try:
-            trained = next(trainer)
+            for _ in range(2):  # set up (not timed), then its first steps
+                trained = next(trainer)
+                units = trained * COST_CLASSIFIER_STEP
+                yield progress("classifier", "", trained, n_steps, units)
         except StopIteration as end:  # fewer steps than one report
             classifier, trainer = end.value, None
-        else:
-            units = trained * COST_CLASSIFIER_STEP
-            yield progress("classifier", "", trained, n_steps, units)
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     measured = {}
     for kind, model in models:

@@ -158,7 +158,12 @@ class InterpolationView(AnalysisView):
         self.legend.setStyleSheet(HINT_STYLE)
         self.legend.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.legend.setMinimumWidth(160)
-        # Beside the planes: the width their square plots leave.
+        # Beside the planes: the width their square plots leave. Its height
+        # is the planes' (it must not grow the row: the row would widen the
+        # planes, leaving it narrower and taller still).
+        self.legend.setSizePolicy(
+            QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored
+        )
         planes_row.addWidget(self.legend, 1)
 
         layout = QVBoxLayout(body)

@@ -191,23 +191,32 @@ class _PathPlane(LatentPlaneWidget):
             item.setZValue(z)
             self.addItem(item, ignoreBounds=True)
         plain_axes(self)
+        # The plot item lays its axes out after the widget's resize event.
+        self.view_box.sigResized.connect(lambda *_: self._keep_square())
 
     def square_width(self) -> int:
         """The widget width at which its plot area is square, at its height."""
-        plot = self.mapFromScene(self.view_box.sceneBoundingRect()).boundingRect()
-        if plot.width() <= 0 or plot.height() <= 0:
+        item, box = self.getPlotItem(), self.view_box
+        if box.width() <= 0 or box.height() <= 0:
             return 0
-        frame_w = self.width() - plot.width()  # the left axis, the margins
-        return int(np.ceil(plot.height() + frame_w)) + 1
+        # The axes and margins around the plot, from one layout pass of the
+        # plot item (the widget's size may be newer than that pass).
+        frame_w = item.width() - box.width()
+        frame_h = item.height() - box.height()
+        return int(np.ceil(self.height() - frame_h + frame_w)) + 1
 
     def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        if self._square_width:
-            hint.setWidth(self._square_width)
-        return hint
+        # pyqtgraph's hint is the widget's current size: a plane that was
+        # given room once would keep it. Its minimum height, and the width
+        # that keeps it square at the height it has.
+        height = max(self.minimumHeight(), 180)
+        return QSize(self._square_width or height, height)
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
+        self._keep_square()
+
+    def _keep_square(self) -> None:
         width = self.square_width()
         if width and width != self._square_width:
             self._square_width = width

@@ -276,7 +276,8 @@ def test_resample_changes_eps_and_keeps_mu_and_sigma(qtbot, view, session):
 
 
 def test_the_caption_follows_the_fixed_eps_toggle(qtbot, view, session):
-    assert view.grid_caption.text() == caption_text(K_DEFAULT, True)
+    # Decoded: the caption also says how much the samples differ (issue 28, #6).
+    assert view.grid_caption.text().startswith(caption_text(K_DEFAULT, True) + ".")
     view.fixed_box.click()
     assert not session.eps.fixed
     assert view.grid_caption.text() == caption_text(K_DEFAULT, False)

@@ -419,8 +419,13 @@ class Session:
         return self._rng.standard_normal((k, d), dtype=np.float32)
 
     def _set_eps(self, state: EpsState) -> None:
+        moved = not (
+            np.array_equal(state.offset, self.eps.offset)
+            and np.array_equal(state.scale, self.eps.scale)
+        )
         self.eps = state
-        self._bump("eps")
+        # "eps.point": where μ and σ are, without the draw of ε itself.
+        self._bump("eps", "eps.point") if moved else self._bump("eps")
         self.epsChanged.emit()
 
     def _noise_for_change(self) -> npt.NDArray[np.float32]:

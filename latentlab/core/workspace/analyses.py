@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from latentlab.core.session import (
     checkpoint_scope,
     model_scope,
@@ -21,6 +23,8 @@ from latentlab.core.session import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    import numpy.typing as npt
 
     from latentlab.core.session import Side
 
@@ -237,18 +241,27 @@ class WorkspaceAnalyses:
         repeats: int = 20,
         *,
         slot: int | None = None,
+        mu: npt.ArrayLike | None = None,
+        sigma: npt.ArrayLike | None = None,
         **callbacks: Callable[..., Any],
     ) -> str:
         """Both estimators' variances for the picked input in a VAE, over
-        ``repeats`` fresh noise draws (``"gradient.variance"``). The result
-        stays current through the snapshots of a training run (it says it is
-        of a snapshot), not through another model or input."""
+        ``repeats`` fresh noise draws (``"gradient.variance"``), at ``mu``,
+        ``sigma`` (by default where the ε tab put them). The result stays
+        current through the snapshots of a training run (it says it is of a
+        snapshot) and a new draw of ε, not through another model, input, μ or
+        σ."""
         from latentlab.core.analysis.gradient import measure_variances
 
         slot = self._vae(slot)
         post = self._posterior(slot)
         state = self.slots[slot]
-        inputs = (checkpoint_scope(slot), "selection", f"choice:{EPS_VIEW}")
+        inputs = (
+            checkpoint_scope(slot),
+            "selection",
+            "eps.point",
+            f"choice:{EPS_VIEW}",
+        )
         key = "gradient.variance"
         self.compute(
             key,
@@ -258,6 +271,10 @@ class WorkspaceAnalyses:
             post.index,
             seed,
             repeats,
+            mu=np.asarray(post.samples.mu if mu is None else mu, np.float32).copy(),
+            sigma=np.asarray(
+                post.samples.sigma if sigma is None else sigma, np.float32
+            ).copy(),
             inputs=inputs,
             **callbacks,
         )

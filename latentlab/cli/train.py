@@ -17,11 +17,12 @@ if TYPE_CHECKING:
 
 def cmd_train(opts: argparse.Namespace) -> int:
     """``latentlab train``: every check runs before the first training step."""
-    from latentlab.core.config import ModelConfig, TrainConfig
+    from latentlab.core.config import ModelConfig
     from latentlab.core.data import dataset_files
     from latentlab.core.errors import CheckpointError, ConfigError
     from latentlab.core.files import check_not_an_input, check_output_file
     from latentlab.core.text import printable, printable_path
+    from latentlab.core.training_run import TrainSpec
 
     # Torch-free checks first: a bad option costs no torch import.
     shown = printable_path(opts.out)
@@ -33,22 +34,26 @@ def cmd_train(opts: argparse.Namespace) -> int:
         raise ConfigError(
             f"--hidden must be integers like 512,256, not {printable(opts.hidden, 40)}"
         ) from exc
-    train_cfg = TrainConfig(
+    # The run as the window and scripts describe it; its configs validate now,
+    # all but the image shape, which the data decides.
+    spec = TrainSpec(
+        dataset=opts.dataset,
+        data_dir=opts.data_dir,
+        latent_dim=opts.latent_dim,
+        beta=opts.beta,
+        backbone=opts.backbone,
+        hidden=hidden,
+        kinds=(opts.model,),
         epochs=opts.epochs,
         batch_size=opts.batch_size,
         lr=opts.lr,
         seed=opts.seed,
         device=opts.device,
         threads=opts.threads,
+        download=opts.download,
     )
-    settings = {
-        "kind": opts.model,
-        "backbone": opts.backbone,
-        "latent_dim": opts.latent_dim,
-        "hidden": hidden,
-        "beta": opts.beta,
-    }
-    ModelConfig(**settings)  # all but the image shape, which the data decides
+    train_cfg = spec.train_config()
+    spec.model_configs(ModelConfig().image_shape)
     # An input is refused as such, before "exists; pass --force" could advise.
     check_not_an_input(opts.out, dataset_files(opts.dataset, opts.data_dir))
     if os.path.isfile(opts.out) and not opts.force:
@@ -57,11 +62,11 @@ def cmd_train(opts: argparse.Namespace) -> int:
 
     from latentlab.core.data import load_dataset
     from latentlab.core.training import check_training_memory, pick_device
-    from latentlab.core.workspace import TrainSpec, Workspace
+    from latentlab.core.workspace import Workspace
 
     pick_device(train_cfg.device)
     dataset = load_dataset(opts.dataset, opts.data_dir, download=opts.download)
-    model_cfg = ModelConfig(**settings, image_shape=dataset.image_shape)
+    (model_cfg,) = spec.model_configs(dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
     if dataset.skipped:
         print(dataset.skipped_note())
@@ -75,21 +80,6 @@ def cmd_train(opts: argparse.Namespace) -> int:
     # runs its jobs here, on this thread.
     ws = Workspace(slots=1, data_dir=opts.data_dir)
     ws.datasets.put(dataset, opts.data_dir, name=opts.dataset)
-    spec = TrainSpec(
-        dataset=opts.dataset,
-        data_dir=opts.data_dir,
-        latent_dim=model_cfg.latent_dim,
-        beta=model_cfg.beta,
-        backbone=model_cfg.backbone,
-        hidden=model_cfg.hidden,
-        kinds=(model_cfg.kind,),
-        epochs=train_cfg.epochs,
-        batch_size=train_cfg.batch_size,
-        lr=train_cfg.lr,
-        seed=train_cfg.seed,
-        device=train_cfg.device,
-        threads=train_cfg.threads,
-    )
     ws.trainingProgress.connect(_print_progress)
     ws.trainingEpoch.connect(_print_epoch)
     start = time.perf_counter()

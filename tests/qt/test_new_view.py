@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout
 from latentlab.core.session import model_scope
 from latentlab.qt.analysis import registry
 from latentlab.qt.analysis.base import AnalysisView
-from tests.qt.conftest import SHAPES_PAIR, wait_loaded
 
 
 def spread(mu: np.ndarray) -> np.ndarray:
@@ -62,22 +61,13 @@ class SpreadView(AnalysisView):
 
 
 @pytest.fixture
-def window(qtbot, no_threads_left, monkeypatch):
+def registered(monkeypatch):
+    """The registry with one more line: the only edit a new view takes."""
     monkeypatch.setattr(registry, "VIEWS", (*registry.VIEWS, SpreadView))
-    from latentlab.qt.app import create_window
-
-    win = create_window(SHAPES_PAIR, None)
-    qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())
-    win.resize(1280, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    wait_loaded(qtbot, win)
-    yield win
-    win.close_discarding()
 
 
 def test_a_registered_view_is_a_tab_with_its_figure_and_its_result(
-    qtbot, window, tmp_path
+    qtbot, registered, window, tmp_path
 ):
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert titles[-1] == "Code spread"

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
+    from latentlab.core.session_state import Side
     from latentlab.qt.analysis.base import AnalysisView
 
 GIF_FILTER = "GIF animation (*.gif)"
@@ -41,6 +42,15 @@ def figure_entries(views: Sequence[type[AnalysisView]]) -> tuple[tuple[str, str]
 FIGURES = figure_entries(VIEWS)
 
 
+def model_stem(state: Side) -> str:
+    """What a file of this side's model holds, for its default name:
+    ``fashion-mnist-vae-2d`` (its dataset, kind and latent size)."""
+    cfg = state.checkpoint.config
+    data = state.dataset.name if state.dataset is not None else "model"
+    stem = f"{data}-{cfg.kind}-{cfg.latent_dim}d"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
+
+
 class WindowExports:
     """What :class:`~latentlab.qt.main_window.MainWindow` writes besides
     checkpoints (a mixin): the window provides ``session``, ``controller``,
@@ -64,7 +74,7 @@ class WindowExports:
             path = ask_save_path(
                 self,
                 "Export timeline as GIF",
-                start / f"timeline-{SIDE_NAMES[side]}.gif",
+                start / f"timeline-{model_stem(self.session.sides[side])}.gif",
                 GIF_FILTER,
             )
             if path is None:
@@ -93,9 +103,7 @@ class WindowExports:
                 f"The {SIDE_NAMES[side]} panel shows no encoded test set.",
             )
             return
-        cfg = state.checkpoint.config
-        name = f"codes-{state.dataset.name}-{cfg.kind}-{cfg.latent_dim}d.csv"
-        start = self._last_dir() / name
+        start = self._last_dir() / f"codes-{model_stem(state)}.csv"
         path = ask_save_path(
             self, f"Export the {SIDE_NAMES[side]} codes", start, CSV_FILTER
         )

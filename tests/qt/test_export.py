@@ -6,12 +6,20 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from latentlab.core.codes_csv import read_codes_csv
 from latentlab.core.latent import LatentRect
-from latentlab.qt.export import SVG_NS, export_figure
+from latentlab.qt.export import (
+    SVG_NS,
+    KeyEntry,
+    _legend_layout,
+    export_figure,
+    figure_legend,
+)
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
+from latentlab.qt.widgets.plane_items import Crosshair
 
 from .conftest import wait_loaded
 
@@ -87,65 +95,104 @@ def _pt(x, y):
     return pg.Point(float(x), float(y))
 
 
-def test_plane_png_is_twice_the_shown_size(tmp_path, plane):
+def test_plane_png_is_twice_the_shown_size_with_its_key_under_it(tmp_path, plane):
     w, _ = plane
     path = export_figure(w, tmp_path / "plane.png")
     image = QImage(str(path))
     rect = w.getPlotItem().sceneBoundingRect()
     assert image.width() == round(2 * rect.width())
-    assert abs(image.height() - 2 * rect.height()) <= 1
+    _, key_height = _legend_layout(figure_legend(w), rect.width())
+    assert key_height > 0
+    assert abs(image.height() - 2 * (rect.height() + key_height)) <= 1
+    # The key's swatches are drawn in the groups' colours, under the plot.
+    below = image.copy(
+        0, round(2 * rect.height()), image.width(), round(2 * key_height)
+    )
+    for _, rgb in w.legend_entries:
+        assert _has_colour(below, rgb), f"no swatch of {rgb} under the plot"
 
 
-def test_the_crosshair_exports_within_its_view_at_its_point(tmp_path, plane):
+def _has_colour(image: QImage, rgb, tol=12) -> bool:
+    arr = np.frombuffer(
+        image.convertToFormat(QImage.Format.Format_RGB888).constBits(), np.uint8
+    ).reshape(image.height(), -1)[:, : 3 * image.width()]
+    pixels = arr.reshape(image.height(), image.width(), 3).astype(int)
+    return bool((np.abs(pixels - np.array(rgb)).max(-1) <= tol).any())
+
+
+def test_a_figure_carries_its_key_and_leaves_out_the_crosshair(tmp_path, plane):
     w, _ = plane
     w.set_crosshair(1.0, -0.5)
-    origin = w.getPlotItem().sceneBoundingRect().topLeft()
-    at = w.view_box.mapViewToScene(_pt(1.0, -0.5)) - origin
-    view = w.view_box.sceneBoundingRect().translated(-origin)
-    root = ET.parse(export_figure(w, tmp_path / "plane.svg")).getroot()
-    (group,) = [g for g in root.iter(f"{TAG}g") if g.get("id") == "crosshair"]
-    lines = group.findall(f"{TAG}line")
-    (dot,) = group.findall(f"{TAG}circle")
-    assert len(lines) == 2
-    assert float(dot.get("cx")) == pytest.approx(at.x(), abs=0.02)
-    assert float(dot.get("cy")) == pytest.approx(at.y(), abs=0.02)
-    # Through the point, across the view and not over the axes.
-    ends = sorted(
-        (
-            sorted(float(line.get(k)) for k in ("x1", "x2")),
-            sorted(float(line.get(k)) for k in ("y1", "y2")),
-        )
-        for line in lines
-    )
-    horizontal, vertical = ends
-    np.testing.assert_allclose(horizontal[0], [view.left(), view.right()], atol=0.02)
-    np.testing.assert_allclose(horizontal[1], [at.y(), at.y()], atol=0.02)
-    np.testing.assert_allclose(vertical[0], [at.x(), at.x()], atol=0.02)
-    np.testing.assert_allclose(vertical[1], [view.top(), view.bottom()], atol=0.02)
-    # At 2x the dot is twice its on-screen width, as scatter symbols are.
-    image = QImage(str(export_figure(w, tmp_path / "plane.png")))
-    cx, cy = round(2 * at.x()), round(2 * at.y())
-    red = [
-        dx
-        for dx in range(-20, 21)
-        if (c := image.pixelColor(cx + dx, cy - 3)).red() > 180
-        and c.green() < 80
-        and c.blue() < 80
+    w.set_picks([(0.0, 0.0), None])
+    key = figure_legend(w)
+    assert [(k.name, k.mark) for k in key] == [
+        ("0", "point"),
+        ("1", "point"),
+        ("2", "point"),
+        ("pick A", "ring"),
     ]
-    # 3 px above the line, the red disc (7 px across on screen) is ~12 px wide
-    # at 2x; unscaled, ~4.
-    assert 9 <= max(red) - min(red) + 1 <= 16, red
+    root = ET.parse(export_figure(w, tmp_path / "plane.svg")).getroot()
+    assert not [g for g in root.iter(f"{TAG}g") if g.get("id") == "crosshair"]
+    (legend,) = [g for g in root.iter(f"{TAG}g") if g.get("id") == "legend"]
+    assert [t.text for t in legend.iter(f"{TAG}text")] == ["0", "1", "2", "pick A"]
+    fills = [c.get("fill") for c in legend.iter(f"{TAG}circle")]
+    assert fills[:3] == [
+        "#{:02x}{:02x}{:02x}".format(*rgb) for _, rgb in w.legend_entries
+    ]
+    # The key lies under the plot: the canvas grew by its height.
+    height = float(root.get("viewBox").split()[3])
+    plot_h = w.getPlotItem().sceneBoundingRect().height()
+    ys = [float(t.get("y")) for t in legend.iter(f"{TAG}text")]
+    assert min(ys) > round(plot_h) and max(ys) < height
+    # The PNG: no red crosshair pixels anywhere (the groups are blue, orange,
+    # green), while the crosshair is still on screen afterwards.
+    image = QImage(str(export_figure(w, tmp_path / "plane.png")))
+    assert not _has_colour(image, Crosshair.COLOUR, tol=6)
+    assert w.crosshair.position() == (1.0, -0.5) and w.crosshair.dot.isVisible()
+
+
+def test_named_curves_and_an_owners_entries_join_the_key(qtbot):
+    import pyqtgraph as pg
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.plot(
+        [0, 1],
+        [1, 2],
+        pen=pg.mkPen((10, 20, 30), style=Qt.PenStyle.DashLine),
+        name="test",
+    )
+    w.plot([0, 1], [2, 3], pen=(40, 50, 60), name="train")
+    w.plot([], [], pen=(1, 2, 3), name="empty, so not in the key")
+    w.plot([0, 1], [0, 0], pen=(9, 9, 9))  # unnamed: not in the key
+    w.figure_key = [KeyEntry("holes", (220, 30, 30), "patch")]
+    assert figure_legend(w) == [
+        KeyEntry("test", (10, 20, 30), "dash"),
+        KeyEntry("train", (40, 50, 60), "line"),
+        KeyEntry("holes", (220, 30, 30), "patch"),
+    ]
 
 
 def test_window_exports_each_figure_and_the_codes(tmp_path, window, qtbot):
     from latentlab.qt.main_window import FIGURES
 
+    keys = {}
     for key, _ in FIGURES:
         window._show_figure(key)
         path = window.export_figure(key, str(tmp_path / f"{key.replace('/', '-')}.svg"))
         assert path is not None, f"{key} was not exported: {window.last_error}"
-        ET.parse(path)  # every figure parses as XML
+        root = ET.parse(path).getroot()  # every figure parses as XML
+        written = [g for g in root.iter(f"{TAG}g") if g.get("id") == "legend"]
+        names = [t.text for g in written for t in g.iter(f"{TAG}text")]
+        assert names == [e.name for e in figure_legend(window.figure_plot(key))]
+        keys[key] = names
     assert len(_marks(tmp_path / "planes.plane-1.svg")) > 100
+    plane = window.panels[1].plane
+    assert keys["planes.plane/1"][: len(plane.legend_entries)] == [
+        name for name, _ in plane.legend_entries
+    ]
+    assert "VAE test" in keys["losses"] and "AE test" in keys["losses"]
+    assert "holes" in keys["diagnostics.columns/VAE/plane"]
     png = window.export_figure("losses", str(tmp_path / "losses.png"))
     assert QImage(str(png)).width() > 0
 

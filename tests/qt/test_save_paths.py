@@ -275,6 +275,11 @@ def test_a_gif_typed_without_extension_asks_before_replacing(
     dialog.update(path=tmp_path / "timeline", chosen=GIF_FILTER)
 
     win.export_timeline_gif(0)
+    # The name offered says which model the timeline is of.
+    state = win.session.sides[0]
+    cfg = state.checkpoint.config
+    offered = Path(dialog["starts"][0]).name
+    assert offered == f"timeline-{state.dataset.name}-{cfg.kind}-{cfg.latent_dim}d.gif"
     assert prompts["seen"] == ["timeline.gif already exists.\nReplace it?"]
     qtbot.wait(200)
     assert not win.controller.jobs.busy("gif0")

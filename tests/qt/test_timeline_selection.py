@@ -159,14 +159,29 @@ def test_gif_has_one_frame_per_epoch(qtbot, win, tmp_path: Path) -> None:
 
     left = win.panels[0]
     left.epoch_slider.setValue(0)
+    win.controller.workspace.decode(0.2, 0.1)  # a crosshair on screen
     path = tmp_path / "timeline.gif"
     win.export_timeline_gif(0, str(path))
     qtbot.waitUntil(path.exists, timeout=10000)
+    frames = []
     with Image.open(path) as im:
         assert im.n_frames == EPOCHS
-        w, h = im.size
-    assert (w, h) == (left.plane.width(), left.plane.height())
+        for i in range(im.n_frames):
+            im.seek(i)
+            frames.append(np.asarray(im.convert("RGB")).astype(int))
+    h, w, _ = frames[0].shape
+    # The plot at its on-screen width, then the epoch and the colour key under it.
+    plot = left.plane.getPlotItem().sceneBoundingRect()
+    assert w == round(plot.width()) and h > plot.height() + 30
+    below = frames[0][round(plot.height()) :]
+    for _, rgb in left.plane.legend_entries:
+        assert (np.abs(below - rgb).max(-1) <= 12).any(), f"no {rgb} key swatch"
+    # No red crosshair in any frame; the frames differ (the epoch changes).
+    red = np.array([220, 30, 30])
+    assert not any((np.abs(f - red).max(-1) <= 6).any() for f in frames)
+    assert not np.array_equal(frames[0], frames[-1])
     assert left.epoch_position == 0, "the panel shows what it showed before"
+    assert left.plane.crosshair.dot.isVisible()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from latentlab.qt.export import KeyEntry
 from latentlab.qt.widgets.decode_panel import DecodePanel
 from latentlab.qt.widgets.latent_plane import LatentPlaneWidget
 from latentlab.qt.widgets.styles import HINT_STYLE, TITLE_STYLE
@@ -78,6 +79,15 @@ class _Column(QWidget):
         self.holes.setZValue(-7)
         for item in (self.density, self.holes):
             self.plane.addItem(item)
+        # The key an exported figure carries (the key label is outside the plot).
+        self.plane.figure_key = [
+            KeyEntry(
+                f"log₁₀ q(z), top {DENSITY_DECADES:g} decades (yellow high)",
+                (253, 231, 37),
+                "patch",
+            ),
+            KeyEntry("holes", HOLE_RGBA[:3], "patch"),
+        ]
         self.circles = []
         for r, style in (
             (1, Qt.PenStyle.SolidLine),
@@ -86,7 +96,10 @@ class _Column(QWidget):
         ):
             t = np.linspace(0, 2 * np.pi, 181)
             curve = pg.PlotCurveItem(
-                r * np.cos(t), r * np.sin(t), pen=pg.mkPen("w", width=1.5, style=style)
+                r * np.cos(t),
+                r * np.sin(t),
+                pen=pg.mkPen("w", width=1.5, style=style),
+                name=f"prior {r}σ",
             )
             curve.setZValue(5)
             self.plane.addItem(curve, ignoreBounds=True)

@@ -71,9 +71,20 @@ def _log_plot(parent: QWidget, *, counts: bool = True) -> pg.PlotWidget:
     return plot
 
 
-def _curve(plot: pg.PlotWidget, rgb: tuple[int, int, int], symbol: str, **pen):
+REPARAM_NAME = "reparameterization"
+SCORE_NAME = "score function (no baseline)"
+SCORE_BASE_NAME = "score function, baseline f(μ)"
+
+
+def _curve(
+    plot: pg.PlotWidget, rgb: tuple[int, int, int], symbol: str, name: str, **pen
+):
     return plot.plot(
-        pen=pg.mkPen(rgb, **pen), symbol=symbol, symbolBrush=rgb, symbolPen=None
+        pen=pg.mkPen(rgb, **pen),
+        symbol=symbol,
+        symbolBrush=rgb,
+        symbolPen=None,
+        name=name,
     )
 
 
@@ -155,13 +166,21 @@ class GradientLayout:
         )
         self.var_plot.setLabel("left", "variance (trace)")
         self.var_plot.setLabel("bottom", "samples per estimate S")
+        names = {
+            "reparam": REPARAM_NAME,
+            "score": SCORE_NAME,
+            "score_b": SCORE_BASE_NAME,
+        }
         self.curves = {
-            "reparam": _curve(self.var_plot, REPARAM_RGB, "o", width=2.5),
-            "score": _curve(self.var_plot, SCORE_RGB, "s", width=2.5),
+            "reparam": _curve(
+                self.var_plot, REPARAM_RGB, "o", names["reparam"], width=2.5
+            ),
+            "score": _curve(self.var_plot, SCORE_RGB, "s", names["score"], width=2.5),
             "score_b": _curve(
                 self.var_plot,
                 SCORE_BASE_RGB,
                 "t",
+                names["score_b"],
                 width=2,
                 style=Qt.PenStyle.DashLine,
             ),
@@ -170,9 +189,9 @@ class GradientLayout:
         self.var_legend = LegendBar(body)
         self.var_legend.set_entries(
             [
-                ("reparameterization", REPARAM_RGB),
-                ("score function (no baseline)", SCORE_RGB),
-                ("score function, baseline f(μ)", SCORE_BASE_RGB),
+                (names["reparam"], REPARAM_RGB),
+                (names["score"], SCORE_RGB),
+                (names["score_b"], SCORE_BASE_RGB),
             ]
         )
         self.ratio_plot = _log_plot(body)
@@ -183,11 +202,12 @@ class GradientLayout:
         self.ratio_plot.setLabel("left", "variance ratio")
         self.ratio_plot.setLabel("bottom", "samples per estimate S")
         self.ratio_curves = {
-            "score": _curve(self.ratio_plot, SCORE_RGB, "s", width=2.5),
+            "score": _curve(self.ratio_plot, SCORE_RGB, "s", names["score"], width=2.5),
             "score_b": _curve(
                 self.ratio_plot,
                 SCORE_BASE_RGB,
                 "t",
+                names["score_b"],
                 width=2,
                 style=Qt.PenStyle.DashLine,
             ),
@@ -301,9 +321,14 @@ class GradientLayout:
         self.scan_plot.addItem(self.scan_here)
         self.scan_plot.setLabel("left", "variance ratio")
         self.scan_curves = {
-            "score": _curve(self.scan_plot, SCORE_RGB, "s", width=2.5),
+            "score": _curve(self.scan_plot, SCORE_RGB, "s", SCORE_NAME, width=2.5),
             "score_b": _curve(
-                self.scan_plot, SCORE_BASE_RGB, "t", width=2, style=Qt.PenStyle.DashLine
+                self.scan_plot,
+                SCORE_BASE_RGB,
+                "t",
+                SCORE_BASE_NAME,
+                width=2,
+                style=Qt.PenStyle.DashLine,
             ),
         }
         self.scan_label = QLabel("", box)

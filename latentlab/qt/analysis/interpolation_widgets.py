@@ -173,7 +173,9 @@ class _PathPlane(LatentPlaneWidget):
         self._square_width = 0
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.path = pg.PlotCurveItem(pen=pg.mkPen(PATH_COLOUR, width=2.5))
+        self.path = pg.PlotCurveItem(
+            pen=pg.mkPen(PATH_COLOUR, width=2.5), name="path A → B"
+        )
         self.steps = PassiveScatterItem(
             size=7, pen=pg.mkPen(PATH_COLOUR, width=1.2), brush=pg.mkBrush("w")
         )

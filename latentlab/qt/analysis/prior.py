@@ -119,7 +119,11 @@ class PriorSamplesView(AnalysisView):
             plane.setMinimumSize(220, 170)
             plain_axes(plane)
             marker = PassiveScatterItem(
-                size=9, symbol="+", pen=pg.mkPen("k", width=1.5), brush=None
+                size=9,
+                symbol="+",
+                pen=pg.mkPen("k", width=1.5),
+                brush=None,
+                name="prior samples z ~ N(0, I)",
             )
             marker.setZValue(8)
             plane.addItem(marker, ignoreBounds=True)

@@ -163,6 +163,14 @@ class LatentPlaneWidget(pg.PlotWidget):
         )
         self.epoch_badge.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.epoch_badge.hide()
+        # The decoded point when it lies outside the view (a click in another
+        # model's plane decodes the same z here): where it is, and a way there.
+        self.off_view = QToolButton(self)
+        self.off_view.setCursor(Qt.CursorShape.ArrowCursor)
+        self.off_view.setToolTip("Widen the view to show the decoded point")
+        self.off_view.hide()
+        self.off_view.clicked.connect(self.show_crosshair_point)
+        self._vb.sigRangeChanged.connect(lambda *_: self._show_off_view())
         self._debounce = QTimer(self, singleShot=True, interval=GRID_DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit_view_rect)
         self._vb.sigRangeChanged.connect(lambda *_: self._debounce.start())
@@ -302,6 +310,8 @@ class LatentPlaneWidget(pg.PlotWidget):
             self._place_badge()
         if self.__dict__.get("home") is not None:
             self._show_fit_button()
+        if self.__dict__.get("off_view") is not None:
+            self._show_off_view()
 
     def mousePressEvent(self, ev) -> None:
         self.press_modifiers = ev.modifiers()
@@ -336,12 +346,68 @@ class LatentPlaneWidget(pg.PlotWidget):
         )
 
     def set_crosshair(self, x: float, y: float) -> None:
-        """Mark the decoded point."""
+        """Mark the decoded point (outside the view: a note says where it is)."""
         self.crosshair.move_to(x, y)
+        self._show_off_view()
 
     def hide_crosshair(self) -> None:
         """Mark no point."""
         self.crosshair.dot.setVisible(False)
+        self.off_view.hide()
+
+    def crosshair_off_view(self) -> tuple[float, float] | None:
+        """The decoded point when it lies outside the visible range, else None."""
+        at = self.crosshair.position()
+        if at is None:
+            return None
+        view = self.view_rect()
+        x, y = at
+        if view.x0 <= x <= view.x1 and view.y0 <= y <= view.y1:
+            return None
+        return at
+
+    def show_crosshair_point(self) -> None:
+        """Widen the view just enough to show the decoded point, with a margin."""
+        at = self.crosshair.position()
+        if at is None:
+            return
+        view = self.view_rect()
+        pad = 0.08 * max(view.width, view.height)
+        x, y = at
+        self.fit(
+            LatentRect(
+                min(view.x0, x - pad),
+                min(view.y0, y - pad),
+                max(view.x1, x + pad),
+                max(view.y1, y + pad),
+            )
+        )
+
+    def _show_off_view(self) -> None:
+        note = self.off_view
+        at = self.crosshair_off_view()
+        if at is None:
+            if note.isVisible():
+                note.hide()
+            return
+        view = self.view_rect()
+        x, y = at
+        col = 0 if x < view.x0 else 2 if x > view.x1 else 1
+        row = 0 if y > view.y1 else 2 if y < view.y0 else 1
+        arrow = ("↖↑↗", "← →", "↙↓↘")[row][col]
+        rect = self.mapFromScene(self._vb.sceneBoundingRect()).boundingRect()
+        point = f"({x:.3g}, {y:.3g})"
+        for text in (
+            f"{arrow} decoded z = {point} is off this view: show it",
+            f"{arrow} z = {point}: show",
+        ):
+            note.setText(text)
+            note.adjustSize()
+            if note.width() <= rect.width() - 12:
+                break
+        note.move(int(rect.left() + 6), int(rect.bottom() - note.height() - 6))
+        note.show()
+        note.raise_()
 
     def set_axis_labels(self, x: str, y: str) -> None:
         """Name the axes; a no-op when unchanged (a new label re-lays the axis)."""

@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from latentlab.qt.export import figure_image, figure_legend, figure_root
+
 if TYPE_CHECKING:
     import numpy.typing as npt
 
@@ -171,12 +173,15 @@ class TimelineControls:
             self.play_button.setChecked(False)  # at the final model: done
 
     def render_timeline_frames(self) -> list[npt.NDArray[np.uint8]]:
-        """The plane at every recorded epoch, RGB ``(h, w, 3)``, the epoch drawn on.
+        """The plane at every recorded epoch, RGB ``(h, w, 3)``, as an exported
+        figure: the epoch written under it, then the colour key, without the
+        crosshair.
 
         Every frame shows the recorded test images (the last one too, so that
         all frames show the same points) without the manifold. The panel shows
         what it showed before when this returns.
         """
+
         tl = self.timeline
         if tl is None:
             return []
@@ -188,8 +193,13 @@ class TimelineControls:
             for i in range(tl.count):
                 self._epoch = i
                 self._redraw_points()
-                self.plane.set_epoch_badge(self.epoch_caption(i))
-                frames.append(_to_rgb(self.plane.grab().toImage()))
+                image = figure_image(
+                    figure_root(self.plane),
+                    figure_legend(self.plane),
+                    scale=1,
+                    caption=self.epoch_caption(i),
+                )
+                frames.append(_to_rgb(image))
         finally:
             self._epoch = -1  # differs from every position: the next one redraws
             self.show_epoch(None if before >= tl.count - 1 else before)

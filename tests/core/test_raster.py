@@ -134,9 +134,7 @@ def test_other_pillow_formats_are_named_not_decoded(
     """Formats outside the allow-list are refused even where Pillow could read
     them: the allow-list, not a block-list, decides."""
     path = tmp_path / "x.png"
-    Image.fromarray(np.zeros((16, 16), np.uint8)).convert("RGB").save(
-        path, format=fmt
-    )
+    Image.fromarray(np.zeros((16, 16), np.uint8)).convert("RGB").save(path, format=fmt)
     with pytest.raises(DataError, match=rf"x\.png is a {named} file, not an image"):
         read_grey_image(path)
 

@@ -252,8 +252,7 @@ def test_a_damaged_settings_file_gives_defaults_not_tracebacks(
     path = Path(settings.fileName())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "[General]\nlastDir=a, b\ngeometry=abc\nwindowState=7\n"
-        "dataDir=a, b\n"
+        "[General]\nlastDir=a, b\ngeometry=abc\nwindowState=7\ndataDir=a, b\n"
     )
     win = create_window(SHAPES_PAIR, None)
     qtbot.addWidget(win, before_close_func=lambda w: w.close_discarding())

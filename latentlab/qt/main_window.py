@@ -53,6 +53,8 @@ __all__ = ["CSV_FILTER", "FIGURES", "SAVE_FILTER", "MainWindow", "QFileDialog"]
 DEFAULT_SIZE = (1280, 860)
 MIN_SIZE = (1000, 700)  # fits a 1024x768 screen with its window frame
 DOCK_HEIGHT = 250
+FOLDED_DOCK_HEIGHT = 205  # the least the dock shows: its curves readable
+FOLD_BELOW = 900  # a window shorter than this folds the training settings
 HOW_TO_PICK = (
     "Click or drag in a plane to decode that point in both models · Ctrl+click a "
     "point to pick that test image as the input of the analysis tabs · Alt+drag "
@@ -155,6 +157,7 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         c.trainingFinished.connect(self.train_panel.on_finished)
         c.trainingFinished.connect(lambda _: self._update_training_actions(False))
         self.train_panel.trainRequested.connect(self.start_training)
+        self.train_panel.settings_button.toggled.connect(self._on_settings_shown)
         self.train_panel.dataChosen.connect(c.preload_dataset)
         self.train_panel.pauseRequested.connect(c.toggle_pause)
         self.train_panel.stopRequested.connect(c.stop_training)
@@ -176,8 +179,36 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
 
     def show_training_dock(self) -> None:
         """Bring the training dock up (it stays out of the way otherwise)."""
+        hidden = not self.train_dock.isVisible()
         self.train_dock.show()
         self.train_dock.raise_()
+        self._fit_training_dock()
+        if hidden:
+            self._on_settings_shown(self.train_panel.settings_button.isChecked())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_training_dock()
+
+    def _fit_training_dock(self) -> None:
+        """On a short window the training settings fold into one line and the
+        dock gives its height to the tabs (until the user unfolds them)."""
+        if self.__dict__.get("train_panel") is not None:
+            self.train_panel.fold_settings(self.height() < FOLD_BELOW)
+
+    def _on_settings_shown(self, _shown: bool) -> None:
+        if self.train_dock.isVisible():
+            # Its content whole (the form, when shown), the curves at least
+            # FOLDED_DOCK_HEIGHT: no scrolling inside the dock.
+            self.train_panel.layout().activate()
+            title = self.train_dock.height() - self.train_dock.widget().height()
+            content = self.train_panel.minimumSizeHint().height()
+            height = max(content + max(title, 0), FOLDED_DOCK_HEIGHT)
+            self.resizeDocks([self.train_dock], [height], Qt.Orientation.Vertical)
+            # Resized while its layout still held the form, the panel would
+            # keep the old layout's geometry (the curves cut off at the bottom).
+            self.train_panel.layout().activate()
+            self.train_panel.layout().setGeometry(self.train_panel.rect())
 
     # --- session -> widgets ------------------------------------------------------
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -53,6 +55,33 @@ def model_names(session, slots: Sequence[int | None]) -> tuple[str, ...]:
         f"{k} ({slot_name(s)})" if kinds.count(k) > 1 else k
         for k, s in zip(kinds, slots, strict=True)
     )
+
+
+class PageWheel(QObject):
+    """Sends the wheel over a table inside a scrolled page to the page, unless
+    the table has the focus (clicked into) and can still scroll that way: a
+    wheel over a table no longer gets stuck scrolling a few rows."""
+
+    def __init__(self, page: QScrollArea) -> None:
+        super().__init__(page)
+        self.page = page
+
+    def watch(self, table: QAbstractItemView) -> None:
+        table.viewport().installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        table = obj.parent()
+        bar = table.verticalScrollBar()
+        up = event.angleDelta().y() > 0
+        can_scroll = bar.maximum() > 0 and (
+            bar.value() > bar.minimum() if up else bar.value() < bar.maximum()
+        )
+        if table.hasFocus() and can_scroll:
+            return False
+        QApplication.sendEvent(self.page.verticalScrollBar(), event)
+        return True
 
 
 class AnalysisView(QWidget):
@@ -102,6 +131,8 @@ class AnalysisView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.body)
+        self.page_wheel = PageWheel(scroll)
+        self._wheel_watched = False
         self.message = QLabel("", self)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
@@ -327,6 +358,11 @@ class AnalysisView(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if not self._wheel_watched:  # built by now: the subclass made its tables
+            self._wheel_watched = True
+            for table in self.body.findChildren(QAbstractItemView):
+                if table.window() is self.window():  # not a combo box's popup
+                    self.page_wheel.watch(table)
         self.catch_up()
 
     # --- for subclasses ----------------------------------------------------------

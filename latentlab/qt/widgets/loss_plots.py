@@ -145,8 +145,11 @@ class LossPlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.recon_plot = self.addPlot(title=RECON_TITLE)
-        self.kl_plot = self.addPlot(title=KL_TITLE)
+        self.recon_plot = self.addPlot()
+        self.kl_plot = self.addPlot()
+        # Small titles: the dock is short on a small screen.
+        self.recon_plot.setTitle(RECON_TITLE, size="9pt")
+        self.kl_plot.setTitle(KL_TITLE, size="9pt")
         for plot in (self.recon_plot, self.kl_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
             cache_axes(plot)

@@ -189,7 +189,9 @@ class ModelPanel(TimelineControls, QWidget):
 
         self.plane = LatentPlaneWidget(self)
         self.plane.decode_on_press = True  # no draggable items of its own
-        self.plane.setMinimumSize(260, 220)
+        # Short enough that the selection panel fits under the planes at
+        # 1024x768 with the training dock open, rather than scrolling the tab.
+        self.plane.setMinimumSize(260, 170)
         self.legend = LegendBar(self)
         self.plane.legendChanged.connect(self._show_legend)
         self.legend.hide()

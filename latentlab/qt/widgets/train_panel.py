@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -187,7 +187,28 @@ class TrainPanel(QWidget):
         form.addLayout(dir_row, 3, 1, 1, 3)
         form.addWidget(QLabel("Autosave"), 4, 0)
         form.addLayout(autosave_row, 4, 1, 1, 3)
+        # The form folds away on a short window (the planes need the height),
+        # a line saying what it holds in its place.
+        self.settings = QWidget(self)
+        self.settings.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.settings_button = QToolButton(self)
+        self.settings_button.setCheckable(True)
+        self.settings_button.setChecked(True)
+        self.settings_button.setToolButtonStyle(
+            Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
+        self.settings_button.setToolTip("Show or hide the run's settings")
+        self.settings_summary = QLabel("", self)
+        self.settings_summary.setStyleSheet("color: #444;")
+        self.settings_summary.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
+        self._settings_chosen = False  # the user folded or unfolded them
+        self.settings_button.clicked.connect(self._on_settings_clicked)
+        self.settings_button.toggled.connect(self._show_settings)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.settings_button, 0)
         buttons.addWidget(self.train_button, 2)
         buttons.addWidget(self.pause_button, 1)
         buttons.addWidget(self.stop_button, 1)
@@ -196,10 +217,20 @@ class TrainPanel(QWidget):
         status.addWidget(self.status_label)
         status.addWidget(self.progress)
         left = QVBoxLayout()
-        left.addLayout(form)
+        left.addWidget(self.settings)
+        left.addWidget(self.settings_summary)
         left.addLayout(buttons)
         left.addLayout(status)
+        # Where the curves come from, under the figures: one line (a wrapped
+        # label's height-for-width left the dock's layout stale), whole in its
+        # tooltip.
+        self.source = QLabel("", self)
+        self.source.setStyleSheet("color: #666;")
+        self.source.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum
+        )
         left.addWidget(self.readout)
+        left.addWidget(self.source)
         left.addStretch(1)
 
         self.plots = LossPlots(self)
@@ -210,18 +241,13 @@ class TrainPanel(QWidget):
         self.key = LegendBar(self)
         self.key.set_entries([("AE", AE_COLOUR), ("VAE", VAE_COLOUR)])
         self.key.setText(
-            self.key.text() + " &nbsp; ● solid: train, epoch mean &nbsp; "
-            "○ dashed: test &nbsp; thin: train, smoothed"
+            self.key.text() + " &nbsp;● train, epoch mean &nbsp;○ test, dashed"
+            " &nbsp;thin: train, smoothed"
         )
-        self.source = QLabel("", self)
-        self.source.setStyleSheet("color: #666;")
         self.key.setToolTip(KEY_TIP)
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
-        key_row = QHBoxLayout()
-        key_row.addWidget(self.key, 1)
-        key_row.addWidget(self.source)
-        right.addLayout(key_row)
+        right.addWidget(self.key)
         right.addWidget(self.plots, 1)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 0)
@@ -246,7 +272,41 @@ class TrainPanel(QWidget):
         for spin in (self.latent_dim, self.beta, self.epochs):
             spin.editingFinished.connect(self._user_edited)
             spin.lineEdit().textEdited.connect(self._user_edited)
+        for combo in (self.dataset, self.backbone):
+            combo.currentIndexChanged.connect(lambda _: self._summarise())
+        for spin in (self.latent_dim, self.beta, self.epochs):
+            spin.valueChanged.connect(lambda _: self._summarise())
+        self._show_settings(True)
         self.set_running(False)
+
+    # --- the settings, folded or not ------------------------------------------------
+
+    def fold_settings(self, folded: bool) -> None:
+        """Fold the settings form into one line (a short window), unless the
+        user has folded or unfolded it themselves."""
+        if not self._settings_chosen:
+            self.settings_button.setChecked(not folded)
+
+    def _on_settings_clicked(self, _checked: bool) -> None:
+        self._settings_chosen = True
+
+    def _show_settings(self, shown: bool) -> None:
+        self.settings.setVisible(shown)
+        self.settings_summary.setVisible(not shown)
+        self.settings_button.setText("Settings")
+        self.settings_button.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        self._summarise()
+
+    def _summarise(self) -> None:
+        if self.settings_summary.isHidden():
+            return
+        self.settings_summary.setText(
+            f"{self.dataset.currentText()} · {self.latent_dim.value()}-D · "
+            f"{self.backbone.currentText()} · {self.epochs.value()} epochs · "
+            f"β = {self.beta.value():g}"
+        )
 
     def _user_edited(self, *_: object) -> None:
         self._following = False
@@ -280,6 +340,7 @@ class TrainPanel(QWidget):
         self.plots.show_history(histories)
         self._shows_run = False
         self.source.setText(source)
+        self.source.setToolTip(source)
         self.progress.setValue(0)
         self._set_status(READY, "")
         ae, vae = histories
@@ -392,6 +453,7 @@ class TrainPanel(QWidget):
             self._shows_run = True
             self.plots.start_run(p)
             self.source.setText("this run")
+            self.source.setToolTip("")
             self._last_redraw = 0.0
         self.plots.add_progress(p)
         self._last_progress = p

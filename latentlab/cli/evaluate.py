@@ -73,6 +73,7 @@ def _duration(seconds: float) -> str:
 def cmd_evaluate(opts: argparse.Namespace) -> int:
     """``latentlab evaluate FILE``: the diagnostics and log p(x) on the test split."""
     from latentlab.core.analysis.diagnostics import aggregate_posterior, unit_stats
+    from latentlab.core.analysis.diagnostics_texts import WEAK_KL
     from latentlab.core.analysis.likelihood import LIKELIHOOD_NOTE, likelihood_report
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.errors import ConfigError
@@ -155,6 +156,18 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
         f"of {units.latent_dim}",
         f"{what} > {units.threshold:g}, Burda et al. 2016",
     )
+    if vae:
+        weak = [
+            float(units.kl_per_dim[d])
+            for d in range(units.latent_dim)
+            if units.active[d] and units.kl_per_dim[d] < WEAK_KL
+        ]
+        _line(
+            "active_units_weak",
+            len(weak),
+            f"of {units.active_count}",
+            f"active dims with KL under {WEAK_KL:g} nats each (kl_dim* lines)",
+        )
     if cfg.latent_dim == 2:
         agg = aggregate_posterior(codes)
         _line(
@@ -174,7 +187,18 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
         _line("log_px", report.log_px, "nats", report.method)
         if report.median_ess is not None:
             _line("median_ess", report.median_ess, "samples", f"of K = {report.k}")
-        _line("gap", report.gap, "nats", "log p(x) - ELBO = mean KL(q(z|x) || p(z|x))")
+        how = (
+            f"IS, median ESS {report.median_ess:.1f} of K = {report.k}: biased low "
+            "when small"
+            if report.median_ess is not None
+            else "quadrature log p(x)"
+        )
+        _line(
+            "gap",
+            report.gap,
+            "nats",
+            f"log p(x) - ELBO, an estimate of the mean KL(q(z|x) || p(z|x)); {how}",
+        )
         if report.warning:
             print(f"latentlab: warning: {report.warning}", file=sys.stderr)
     _line("seconds", time.perf_counter() - start, "s")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from latentlab.core.analysis.identity import (
+    IDENTITY_K,
     agreement,
     component_names,
     expectation_identity,
@@ -29,17 +30,77 @@ def exact_gradient(mu, sigma):
     return np.concatenate([-2 * a * (mu - c), -2 * a * sigma])
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_both_sides_agree_with_the_exact_gradient(seed):
+def test_over_the_plane_the_left_side_is_the_exact_gradient():
     mu, sigma = np.array([0.5, -1.0]), np.array([0.4, 1.3])
-    check = expectation_identity(quadratic, mu, sigma, 4000, seed=seed)
+    check = expectation_identity(quadratic, mu, sigma, 4000, seed=0)
     exact = exact_gradient(mu, sigma)
-    # 4 components x 2 sides x 3 seeds: a 3-SE bound would fail by chance about
-    # once in 20 runs of the file (seed 0's mu_2 sits at 3.1 SE); 4 SE, 1 in 700.
-    assert np.all(np.abs(check.lhs - exact) < 4 * check.lhs_se)
+    # Gauss-Hermite is exact for a quadratic times the score's polynomial.
+    np.testing.assert_allclose(check.lhs, exact, atol=1e-9)
+    assert np.all(check.lhs_se < 1e-9)
+    assert np.all(np.abs(check.rhs - exact) < 4 * check.rhs_se)
+    assert "quadrature" in check.left_method
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_in_more_dims_the_left_side_draws_its_own_samples(seed):
+    a = torch.tensor([1.5, -0.5, 0.8], dtype=torch.float64)
+    c = torch.tensor([0.3, 2.0, -1.0], dtype=torch.float64)
+
+    def f(z):
+        return -(a * (z - c).square()).sum(1) + z.prod(1)
+
+    mu, sigma = np.array([0.5, -1.0, 0.2]), np.array([0.4, 1.3, 0.7])
+    # E[z1 z2 z3] = mu1 mu2 mu3 (independent dims): no sigma in it.
+    products = np.array([mu[1] * mu[2], mu[0] * mu[2], mu[0] * mu[1]])
+    exact = np.concatenate(
+        [-2 * a.numpy() * (mu - c.numpy()) + products, -2 * a.numpy() * sigma]
+    )
+    check = expectation_identity(f, mu, sigma, 4000, seed=seed)
+    assert "independent draws" in check.left_method
+    assert np.all(check.lhs_se > 0)  # the other dims' draws vary the product
+    assert np.all(np.abs(check.lhs - exact) < 4 * check.lhs_se + 1e-9)
     assert np.all(np.abs(check.rhs - exact) < 4 * check.rhs_se)
     assert check.verdict.agree
-    assert "agree" in check.verdict.text(component_names(2))
+
+
+class _TenPercentOff(torch.autograd.Function):
+    """The identity's value, with a gradient 10 % too large."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return 1.1 * grad
+
+
+def _shipped(name: str, index: int):
+    from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.data import make_shapes
+    from latentlab.core.latent import encode_images
+    from latentlab.qt.app import MODELS_DIR
+
+    model = load_checkpoint(MODELS_DIR / name).model
+    image = make_shapes().test_images[index]
+    codes = encode_images(model, image[None])
+    return log_likelihood_of(model, image), codes.mu[0], codes.sigma[0]
+
+
+def test_the_check_fails_on_a_gradient_ten_percent_off():
+    """The left side is not a rearrangement of the right: with the path
+    gradient made 10 % too large (f's values unchanged), the check says so at
+    the tab's default K; with the true gradient, it agrees."""
+    f, mu, sigma = _shipped("shapes-vae-2d.pt", 3)
+    right = expectation_identity(f, mu, sigma, IDENTITY_K, seed=0)
+    assert right.verdict.agree, right.verdict.text(component_names(2))
+    wrong = expectation_identity(
+        lambda z: _TenPercentOff.apply(f(z)), mu, sigma, IDENTITY_K, seed=0
+    )
+    np.testing.assert_allclose(wrong.lhs, right.lhs)  # no derivative of f used
+    np.testing.assert_allclose(wrong.rhs, 1.1 * right.rhs)
+    assert not wrong.verdict.agree
+    assert "do NOT agree" in wrong.verdict.text(component_names(2))
 
 
 def test_the_statement_follows_the_numbers():
@@ -60,17 +121,7 @@ def test_without_the_trick_autograd_gives_no_gradient():
 
 
 def test_the_identity_holds_for_a_shipped_vae():
-    from latentlab.core.checkpoints import load_checkpoint
-    from latentlab.core.data import make_shapes
-    from latentlab.core.latent import encode_images
-    from latentlab.qt.app import MODELS_DIR
-
-    model = load_checkpoint(MODELS_DIR / "shapes-vae-2d.pt").model
-    image = make_shapes().test_images[3]
-    codes = encode_images(model, image[None])
-    f = log_likelihood_of(model, image)
-    check = expectation_identity(f, codes.mu[0], codes.sigma[0], 512, seed=0)
+    f, mu, sigma = _shipped("shapes-vae-2d.pt", 5)
+    check = expectation_identity(f, mu, sigma, 512, seed=0)
     assert check.verdict.comparable
     assert check.verdict.agree, check.verdict.text(component_names(2))
-    # With common random numbers each quotient is nearly the path gradient.
-    np.testing.assert_allclose(check.lhs, check.rhs, rtol=1e-3, atol=1e-3)

@@ -97,10 +97,11 @@ def identity_html(res: IdentityResult, names: Sequence[str]) -> str:
         "<b>∇<sub>μ,σ</sub> E<sub>q(z|x)</sub>[f(z)] = "
         "E<sub>ε~N(0,I)</sub>[∇<sub>μ,σ</sub> f(μ + σ ⊙ ε)]</b>, "
         "f = log p(x|z) (nats), "
-        f"at μ = {pair(res.mu)}, σ = {pair(res.sigma)}, "
-        f"K = {c.k:,} draws of ε shared by both sides",
-        "<table cellspacing=6><tr><th></th><th>left: ∂/∂θ of the K-sample mean "
-        f"(central differences, h = {c.h:.1e})</th><th>right: mean of the K path "
+        f"at μ = {pair(res.mu)}, σ = {pair(res.sigma)}. The left side is "
+        "computed without the right side's draws of ε and without f's "
+        "derivative (it differentiates q instead), so the two can disagree",
+        "<table cellspacing=6><tr><th></th><th>left: ∇ of E<sub>q</sub>[f] by "
+        f"{c.left_method}</th><th>right: mean of K = {c.k:,} path "
         "gradients (autograd)</th><th>gap</th></tr>",
     ]
     gaps = c.verdict.gaps
@@ -149,6 +150,27 @@ def scan_summary(scan: RatioScan) -> str:
         f"S = {scan.samples} samples per estimate: at mean σ {scan.mean_sigma[lo]:.3g} "
         f"the score function's variance is {scan.ratio[lo]:,.0f}× the "
         f"reparameterization's; at {scan.mean_sigma[hi]:.3g}, {scan.ratio[hi]:,.0f}×. "
-        "The score term f(z)·ε/σ grows as σ shrinks, while the path gradient "
-        "f′(z) does not."
+        + trend_text(scan.mean_sigma, scan.ratio, "Without a baseline")
+        + " "
+        + trend_text(scan.mean_sigma, scan.ratio_baseline, "With the baseline f(μ)")
+    )
+
+
+def trend_text(sigma: npt.ArrayLike, ratio: npt.ArrayLike, what: str) -> str:
+    """How ``ratio`` moves as ``sigma`` grows, step by step, in words."""
+    order = np.argsort(np.asarray(sigma, float))
+    r = np.asarray(ratio, float)[order]
+    r = r[np.isfinite(r)]
+    if len(r) < 2:
+        return f"{what}, too few finite ratios to say how they move with σ."
+    steps = np.diff(r)
+    falls, rises = int((steps < 0).sum()), int((steps > 0).sum())
+    if falls == len(steps):
+        return f"{what}, the ratio falls at every step as σ grows."
+    if rises == len(steps):
+        return f"{what}, the ratio rises at every step as σ grows."
+    return (
+        f"{what}, the ratio is not monotone in σ: it falls in {falls} and rises "
+        f"in {rises} of the {len(steps)} steps as σ grows "
+        f"(×{r[0]:,.1f} at the smallest σ, ×{r[-1]:,.1f} at the largest)."
     )

@@ -77,16 +77,37 @@ def equation_html(
 
 
 def sigma_note(codes: Codes, beta: float) -> str:
-    """Why σ(x) is as small as it is, with this model's numbers."""
+    """σ(x) against the spread of the codes, with this model's numbers; what
+    the comparison says follows them (no claim that holds whatever they are)."""
     sigma = codes.sigma[np.isfinite(codes.sigma).all(1)]
     mu = codes.mu[np.isfinite(codes.mu).all(1)]
     if len(sigma) == 0 or len(mu) < 2:
         return ""
+    mean_sigma = float(sigma.mean())
+    spread = float(mu.std(0).mean())
+    share = mean_sigma / spread if spread > 0 else float("inf")
+    if share < 0.25:
+        reading = (
+            "narrow next to the codes' spread: one input's samples stay close "
+            "to its own code"
+        )
+    elif share < 0.75:
+        reading = (
+            "a sizeable part of the codes' spread: one input's samples reach "
+            "its neighbours' codes"
+        )
+    else:
+        reading = (
+            "as wide as the codes' spread or wider: one input's samples cover "
+            "much of where other inputs are coded"
+        )
     return (
-        f"Mean σ(x) over the test set: {float(sigma.mean()):.3g}, against a spread "
-        f"of the codes (s.d. of μ(x)) of {float(mu.std(0).mean()):.3g}. The decoder "
-        "needs precise codes to reconstruct, so training shrinks σ; the KL term "
-        f"(weight β = {beta:g}) pulls it towards the prior's 1; a larger β keeps σ "
-        "larger"
-        + (" (compare models/mnist-vae-2d-beta4.pt, β = 4)." if beta < 4 else ".")
+        f"Mean σ(x) over the test set: {mean_sigma:.3g} (the prior's σ is 1; this "
+        f"model's β = {beta:g}), against a spread of the codes (s.d. of μ(x)) of "
+        f"{spread:.3g}: σ is {share:.0%} of the spread, {reading}."
+        + (
+            " To compare another β: models/mnist-vae-2d-beta4.pt (β = 4)."
+            if beta < 4
+            else ""
+        )
     )

@@ -50,6 +50,7 @@ from latentlab.core.analysis.diagnostics_texts import (
     bound_text,
     report_text,
     units_detail,
+    units_summary,
 )
 from latentlab.core.analysis.likelihood import IS_K_DEFAULT, likelihood_report
 from latentlab.core.analysis.planes import decode_at
@@ -271,12 +272,7 @@ class DiagnosticsView(AnalysisView):
         ticks = [(d + 1, dim_name(d)) for d in range(0, u.latent_dim, step)]
         col.units_plot.getAxis("bottom").setTicks([ticks])
         col.units_plot.setYRange(0, max(float(np.max(heights)), 1e-3) * 1.1, padding=0)
-        what = "Var_x(E_q[z_d])" if vae else "Var_x(z_d)"
-        col.units_label.setText(
-            f"<b>{u.active_count} of {u.latent_dim} active</b><br>{what} > "
-            f"{u.threshold:g} (Burda et al. 2016) on {u.n:,} test images"
-            + ("<br>grey bars: inactive dims" if u.active_count < u.latent_dim else "")
-        )
+        col.units_label.setText(units_summary(live, vae))
         col.detail_label.setText(units_detail(live, vae))
         sl = side.latent_slice
         col.plane.set_axis_labels(dim_name(sl.dims[0]), dim_name(sl.dims[1]))

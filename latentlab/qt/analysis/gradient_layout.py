@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.core.analysis.identity import IDENTITY_K
 from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.qt.analysis.gradient_diagram import ComputationDiagram
 from latentlab.qt.widgets.labels import rich_label
@@ -279,7 +280,7 @@ class GradientLayout:
         title.setStyleSheet(TITLE_STYLE)
         self.identity_k = QSpinBox(box)
         self.identity_k.setRange(16, 16384)
-        self.identity_k.setValue(1024)
+        self.identity_k.setValue(IDENTITY_K)
         self.identity_k.setPrefix("K = ")
         self.identity_k.setToolTip("Draws of ε for both sides of the identity")
         self.without_box = QCheckBox("Without the trick", box)

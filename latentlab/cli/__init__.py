@@ -1,5 +1,5 @@
 """Command line: ``latentlab [FILE ...]`` opens the app; ``train``, ``info``,
-``encode`` and ``evaluate`` run headless. Errors print one line and exit with
+``encode``, ``evaluate`` and ``seeds`` run headless. Errors print one line and exit with
 status 2.
 
 One module a command: :mod:`.train`, :mod:`.info`, :mod:`.encode`,
@@ -28,8 +28,10 @@ from latentlab.cli.parsers import (
     _encode_parser,
     _evaluate_parser,
     _info_parser,
+    _seeds_parser,
     _train_parser,
 )
+from latentlab.cli.seeds import cmd_seeds
 from latentlab.cli.train import cmd_train
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ __all__ = [
     "cmd_evaluate",
     "cmd_info",
     "cmd_install_desktop",
+    "cmd_seeds",
     "cmd_train",
     "main",
     "run_gui",
@@ -65,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_encode(_encode_parser().parse_args(args[1:]))
         if args[:1] == ["evaluate"]:
             return cmd_evaluate(_evaluate_parser().parse_args(args[1:]))
+        if args[:1] == ["seeds"]:
+            return cmd_seeds(_seeds_parser().parse_args(args[1:]))
         opts = _app_parser().parse_args(args)
         if opts.install_desktop:
             return cmd_install_desktop()

@@ -72,6 +72,7 @@ def _duration(seconds: float) -> str:
 
 def cmd_evaluate(opts: argparse.Namespace) -> int:
     """``latentlab evaluate FILE``: the diagnostics and log p(x) on the test split."""
+    from latentlab.core.analysis.continuity import HOLE_RATIO, path_holes
     from latentlab.core.analysis.diagnostics import aggregate_posterior, unit_stats
     from latentlab.core.analysis.diagnostics_texts import WEAK_KL
     from latentlab.core.analysis.likelihood import LIKELIHOOD_NOTE, likelihood_report
@@ -168,13 +169,23 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
             f"of {units.active_count}",
             f"active dims with KL under {WEAK_KL:g} nats each (kl_dim* lines)",
         )
+    holes = path_holes(codes.mu)
+    _line(
+        "path_hole_share",
+        100 * holes.share,
+        "%",
+        f"of {holes.points} points on the paths between {holes.pairs} random pairs "
+        f"of test codes where the codes' density < {HOLE_RATIO:g} x their own "
+        "Gaussian's (whitened; the same for any invertible linear map of z)",
+    )
     if cfg.latent_dim == 2:
         agg = aggregate_posterior(codes)
         _line(
             "hole_share",
             100 * agg.hole_share,
             "%",
-            "of the prior's 3-sigma-disc mass where q(z) < 0.1 p(z)",
+            "of the N(0, I) prior's 3-sigma-disc mass where q(z) < 0.1 p(z) "
+            "(against the VAE's prior)",
         )
         _line(
             "kl_aggregate",

@@ -164,12 +164,45 @@ def _evaluate_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _seeds_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
+    p = _Parser(
+        prog="latentlab seeds",
+        description="Claim (1) over several trained pairs: train an AE and a VAE "
+        "from each seed (or reuse them from the cache), measure each pair the same "
+        "way (holes on paths against each model's own codes; the share of random "
+        "test pairs on which the AE's path is worse), and print each figure per "
+        "seed and as mean ± sd, then what they say together.",
+    )
+    p.add_argument(
+        "--dataset", default="mnist", help=f"one of {', '.join(DATASET_NAMES)}"
+    )
+    p.add_argument("--data-dir", help="dataset root (<dir>/MNIST/raw/*.gz)")
+    p.add_argument(
+        "--seeds", type=_positive, default=5, help="pairs to train (default 5)"
+    )
+    p.add_argument("--epochs", type=_positive, default=10)
+    p.add_argument("--latent-dim", type=_positive, default=2)
+    p.add_argument(
+        "--pairs", type=_positive, default=200, help="random test pairs per seed"
+    )
+    p.add_argument(
+        "--cache",
+        help="folder for the trained pairs (default $XDG_CACHE_HOME/latentlab/"
+        "seed-pairs, else ~/.cache/latentlab/seed-pairs)",
+    )
+    p.add_argument("--threads", type=_positive, help="torch threads (default: all)")
+    return p
+
+
 def _app_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="latentlab",
         description="Explore autoencoder and VAE latent spaces side by side. "
         "Subcommands: 'latentlab train --help', 'latentlab info FILE', "
-        "'latentlab encode --help', 'latentlab evaluate FILE'.",
+        "'latentlab encode --help', 'latentlab evaluate FILE', "
+        "'latentlab seeds --help'.",
     )
     p.add_argument(
         "files",

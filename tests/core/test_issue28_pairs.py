@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from latentlab.core.analysis import realism
+from latentlab.core.analysis.continuity import whitening
 from latentlab.core.analysis.interpolation_texts import (
     duration,
     measured_text,
@@ -99,8 +100,10 @@ def test_the_figures_are_those_of_the_whole_computation(models, shapes):
         a, b = test[stats.pairs[:, 0]], test[stats.pairs[:, 1]]
         flat = ((1 - t) * a[:, None] + t * b[:, None]).reshape(-1, 2)
         images = decode_codes(model, flat).reshape(25, 7, -1)
-        typical = typical_knn_distance(train, 10, seed=4)
-        ratio = density_ratio(flat, train, 10, typical).reshape(25, 7)
+        # The density ratio is measured in the whitened latent (issue 29).
+        white = whitening(train)
+        typical = typical_knn_distance(white(train), 10, seed=4)
+        ratio = density_ratio(white(flat), white(train), 10, typical).reshape(25, 7)
         sure = realism.confidence(clf, images.reshape(-1, 28, 28))
         pop = stats.populations[kind]
         np.testing.assert_allclose(pop.jump_ratio, jump_ratios(images), rtol=1e-6)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from latentlab.core.analysis.continuity import PathHoles, path_holes
 from latentlab.core.analysis.likelihood import bound_terms
 from latentlab.core.errors import ConfigError
 from latentlab.core.latent import LatentRect, decode_codes
@@ -191,7 +192,9 @@ class AggregatePosterior:
         return (
             f"prior mass in holes: {100 * self.hole_share:.1f}% (holes: q(z) < "
             f"{HOLE_RATIO:g}·p(z) inside the prior's {HOLE_RADIUS:g}σ disc; share of "
-            f"the disc's N(0, I) mass, {self.n}×{self.n} grid)"
+            f"the disc's N(0, I) mass, {self.n}×{self.n} grid). Judged against "
+            "N(0, I), the VAE's prior: where prior samples land; an AE never "
+            "had that prior (see holes on paths for each model on its own terms)"
         )
 
     @property
@@ -351,6 +354,7 @@ class LiveDiagnostics:
     aggregate: AggregatePosterior | None
     traversals: Traversals | None
     bound: BoundTerms | None
+    path_holes: PathHoles | None = None
 
 
 def live_diagnostics(
@@ -373,4 +377,5 @@ def live_diagnostics(
     bound = None
     if images is not None and codes.sigma is not None and len(images):
         bound = bound_terms(model, images[:bound_images], samples=4)
-    return LiveDiagnostics(units, agg, trav, bound)
+    holes = path_holes(codes.mu) if len(codes.mu) >= 2 else None
+    return LiveDiagnostics(units, agg, trav, bound, holes)

@@ -15,7 +15,12 @@ figures that measure *leaving the data*:
   where the path runs through the codes; much more than 1 where it crosses a
   hole. A path's figure is its largest value over the interior points.
 
-Codes are the encoders' means; distances are Euclidean in the full latent.
+Codes are the encoders' means. The latent-density ratio's distances are
+Euclidean in the *whitened* latent (:func:`~latentlab.core.analysis.continuity.
+whitening` of the training codes: their own mean and covariance to 0 and I), so
+an invertible linear reparameterization of the latent (the decoder's first
+layer undoing it: the same model) leaves every figure here unchanged (tested);
+the other two are measured on decoded images, which it does not change.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from latentlab.core.analysis.continuity import whitening
 from latentlab.core.analysis.realism import (
     cached_classifier,
     classifier_steps,
@@ -383,10 +389,12 @@ def many_pairs(
             yield progress("encoding", kind, done, n_train + n_test, units)
         train = np.concatenate(parts)
         test = encode_images(model, test_images).mu
+        white = whitening(train)
+        train_u = white(train)
         units = n_test * cost_encode
         yield progress("encoding", kind, n_train + n_test, n_train + n_test, units)
         typical = yield from _relay(
-            _typical_steps(train, k, sample=n_typical, seed=seed),
+            _typical_steps(train_u, k, sample=n_typical, seed=seed),
             lambda new, done, kind=kind: progress(
                 "yardstick", kind, done, n_typical, new * cost_typical
             ),
@@ -397,7 +405,8 @@ def many_pairs(
             flat = _paths(test, chunk, t)
             images = decode_codes(model, flat).reshape(len(chunk), steps, -1)
             jumps.append(jump_ratios(images))
-            ratio = density_ratio(flat, train, k, typical).reshape(len(chunk), steps)
+            ratio = density_ratio(white(flat), train_u, k, typical)
+            ratio = ratio.reshape(len(chunk), steps)
             ratios.append(ratio[:, 1:-1].max(1))
             units = len(chunk) * cost_pair
             yield progress("pairs", kind, lo + len(chunk), n_pairs, units)

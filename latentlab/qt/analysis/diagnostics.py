@@ -304,6 +304,8 @@ class DiagnosticsView(AnalysisView):
                 f"<b>{escape(agg.kl_text)}</b>",
                 f"q(z): {escape(agg.method + others)}",
             ]
+        if live.path_holes is not None:
+            lines.insert(0, f"<b>{escape(live.path_holes.text)}</b>")
         if live.bound is not None:
             lines.append(bound_text(live))
         col.figures.setText("<br>".join(lines))

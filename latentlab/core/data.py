@@ -27,6 +27,7 @@ from latentlab.core.catalog import (
 )
 from latentlab.core.datasets.idx import (
     default_data_dir,
+    find_dataset_files,
     find_idx_files,
     load_idx_dataset,
     read_idx,
@@ -62,6 +63,7 @@ __all__ = [
     "dataset_files",
     "dataset_key",
     "default_data_dir",
+    "find_dataset_files",
     "find_idx_files",
     "load_dataset",
     "load_idx_dataset",
@@ -114,8 +116,8 @@ def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Pa
     key = dataset_key(name)
     if key in IDX_SETS:
         root = Path(data_dir) if data_dir is not None else default_data_dir()
-        found = find_idx_files(key, root) if root.is_dir() else None
-        return list(found.values()) if found else []
+        found = find_dataset_files(key, root) if root.is_dir() else None
+        return list(found[0].values()) if found else []
     if key == "folder" and data_dir is not None and Path(data_dir).is_dir():
         return _image_files(Path(data_dir), printable_path(data_dir))
     return []

@@ -16,7 +16,8 @@ from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from latentlab.core import perf
-from latentlab.core.data import default_data_dir, find_idx_files
+from latentlab.core.data import default_data_dir, find_dataset_files
+from latentlab.core.datasets.idx import shipped_data_dir
 from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
 from latentlab.core.session import SIDE_NAMES
 from latentlab.qt.controller import Controller
@@ -31,12 +32,14 @@ MODELS_DIR = models_dir()
 
 
 def shipped_pair(data_dir: str | None) -> list[Path]:
-    """The models to open on first launch: MNIST's pair when its files are found,
+    """The models to open on first launch: MNIST's pair (the article's setting)
+    when its files are found, in the data folder or shipped with the package,
     else the embedded-shapes pair (always available)."""
     root = Path(data_dir) if data_dir else default_data_dir()
     models = models_dir()
     mnist = [models / "mnist-ae-2d.pt", models / "mnist-vae-2d.pt"]
-    if find_idx_files("mnist", root) is not None and all(p.is_file() for p in mnist):
+    found = find_dataset_files("mnist", root)
+    if found is not None and all(p.is_file() for p in mnist):
         return mnist
     shapes = [models / "shapes-ae-2d.pt", models / "shapes-vae-2d.pt"]
     return [p for p in shapes if p.is_file()]
@@ -109,6 +112,9 @@ def show_loading(
         text = pending.pop(side)
         if not pending:
             controller.loadingChanged.disconnect(ended)
+            note = shipped_data_note(window)
+            if note:
+                window.statusBar().showMessage(note, 30000)
             if loaded is not None:
                 loaded()
         panel = window.panels[side]
@@ -118,6 +124,23 @@ def show_loading(
             panel.show_side(window.session.sides[side])
 
     controller.loadingChanged.connect(ended)
+
+
+def shipped_data_note(window: MainWindow) -> str:
+    """What the status bar says when a model shown reads the data shipped with
+    the package (the MNIST subset), or ``""``."""
+    shipped = str(shipped_data_dir())
+    for state in window.session.sides:
+        data = state.dataset
+        if data is not None and data.source.startswith(shipped):
+            return (
+                f"{data.name.upper()}: the {len(data.train_images):,} training / "
+                f"{len(data.test_images):,} test images shipped with LatentLab (a "
+                "subset; CC BY-SA 3.0, LeCun & Cortes). The full set is used when "
+                "found in the data folder; Train's 'Download if missing' fetches it "
+                "when online."
+            )
+    return ""
 
 
 def load_files(window: MainWindow, files: Sequence[str], data_dir: str | None) -> None:
@@ -313,9 +336,15 @@ def _quit_when_ready(window: MainWindow, expected: int) -> None:
     controller = window.controller
 
     def check(_side: int = 0) -> None:
-        loaded = sum(p.model is not None for p in controller.workspace.slots)
+        slots = controller.workspace.slots
+        loaded = sum(p.model is not None for p in slots)
         if loaded >= expected:
-            print(f"latentlab: ready, {loaded} model(s) loaded", flush=True)
+            names = ", ".join(
+                Path(str(s.checkpoint.path)).name
+                for s in slots
+                if s.model is not None and s.checkpoint is not None
+            )
+            print(f"latentlab: ready, {loaded} model(s) loaded ({names})", flush=True)
             controller.session.sideChanged.disconnect(check)
             QTimer.singleShot(0, window.close)
 

@@ -23,10 +23,13 @@ def _run(args, env_extra=None, timeout=120):
 
 
 def test_latentlab_opens_with_the_shipped_models_and_quits_cleanly(tmp_path):
-    # An empty data dir: no MNIST, so the embedded-shapes pair opens.
+    # An empty data dir: the MNIST pair opens on the subset shipped with it.
     proc = _run(["--data-dir", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr
-    assert "latentlab: ready, 2 model(s) loaded" in proc.stdout
+    assert (
+        "latentlab: ready, 2 model(s) loaded (mnist-ae-2d.pt, mnist-vae-2d.pt)"
+        in proc.stdout
+    )
     assert "Traceback" not in proc.stderr and "Error" not in proc.stderr
 
 

@@ -137,7 +137,11 @@ def test_the_identity_is_shown_from_both_measured_sides(qtbot, window):
     qtbot.waitUntil(lambda: view.identity is not None, timeout=30000)
     res = view.identity
     post = window.session.posterior()
-    np.testing.assert_allclose(res.check.rhs, res.check.lhs, rtol=1e-2, atol=1e-2)
+    # The sides are measured independently (issue 29): they agree within the
+    # check's threshold, not to a rounding error.
+    assert "quadrature" in res.check.left_method
+    assert res.check.verdict.agree, res.check.verdict.text(["a", "b", "c", "d"])
+    assert not np.allclose(res.check.rhs, res.check.lhs, rtol=1e-6)
     text = view.identity_label.text()
     assert f"{res.check.lhs[0]:+.4f} ± {res.check.lhs_se[0]:.4f}" in text
     assert ("agree" in text) and (res.check.verdict.agree == ("NOT" not in text))

@@ -36,6 +36,32 @@ _IDX_FILES = {
 }
 
 
+SHIPPED_SETS = ("mnist",)  # with the package: the subset the shipped models need
+
+
+def shipped_data_dir() -> Path:
+    """The data shipped with LatentLab (``resources/data``: the MNIST subset
+    the shipped MNIST models were trained on; see its README for the licence)."""
+    from latentlab.core.resources import resources_dir
+
+    return resources_dir() / "data"
+
+
+def find_dataset_files(
+    key: str, data_dir: str | os.PathLike[str]
+) -> tuple[dict[str, Path], bool] | None:
+    """The four IDX files of ``key``: in ``data_dir`` when there, else the
+    shipped copy (``True`` second); None when neither has them."""
+    files = find_idx_files(key, data_dir)
+    if files is not None:
+        return files, False
+    if key in SHIPPED_SETS:
+        files = find_idx_files(key, shipped_data_dir())
+        if files is not None:
+            return files, True
+    return None
+
+
 def default_data_dir() -> Path:
     """``$LATENTLAB_DATA`` or ``~/.cache/latentlab/data``."""
     env = os.environ.get("LATENTLAB_DATA")
@@ -81,6 +107,11 @@ def load_idx_dataset(
     if files is None and download:
         _download_with_torchvision(key, root)
         files = find_idx_files(key, root)
+    if files is None:
+        # The subset shipped with the package (the shipped models' data), when
+        # the folder has no copy of its own and no download was asked for.
+        found = find_dataset_files(key, root)
+        files = found[0] if found is not None else None
     if files is None:
         raise DataError(
             f"{folder} not found in {root}. Put {names} into "

@@ -109,9 +109,11 @@ class WorkspaceAnalyses:
                 out.append(None)
         return out
 
-    def _pair(self, slots: Sequence[int] | None) -> tuple[int, int]:
+    def _pair(
+        self, slots: Sequence[int] | None, view: str = "interpolation"
+    ) -> tuple[int, int]:
         if slots is None:
-            a, b = self.slots_for("interpolation", ("model", "model"), ("ae", "vae"))
+            a, b = self.slots_for(view, ("model", "model"), ("ae", "vae"))
         else:
             a, b = slots
         if a is None or b is None:
@@ -170,6 +172,55 @@ class WorkspaceAnalyses:
                 side_scope(b_slot),
                 "selection",
                 "choice:interpolation",  # results are of the slots chosen then
+            ),
+            **callbacks,
+        )
+        return key
+
+    def rectangle(
+        self,
+        n: int = 8,
+        *,
+        slots: Sequence[int] | None = None,
+        names: Sequence[str] = ("AE", "VAE"),
+        **callbacks: Callable[..., Any],
+    ) -> str:
+        """The article's figure: decode the ``n × n`` grid over the rectangle
+        the picked inputs' codes (A, B) span in each model's two shown dims,
+        each cell tested for looking like data; the grids and the test's
+        yardstick (:func:`~latentlab.core.analysis.rectangle.rectangle_grids`)
+        go under ``"rectangle.grids"``, which is returned.
+
+        >>> ws.pick_pair(0, 100)                     # doctest: +SKIP
+        >>> grids, yardstick = ws.result(ws.rectangle()).value  # doctest: +SKIP
+        """
+        from latentlab.core.analysis.rectangle import rectangle_grids
+
+        a_slot, b_slot = self._pair(slots, "rectangle")
+        sel = self.session.selection
+        data = sel.dataset
+        if sel.previous is None or sel.current is None:
+            raise self._missing("two picked inputs")
+        if not all(same_data(data, self.slots[s].dataset) for s in (a_slot, b_slot)):
+            raise self._missing("two models of the data the inputs were picked from")
+        entries = []
+        for name, s in zip(names, (a_slot, b_slot), strict=True):
+            state = self.slots[s]
+            mu = state.codes.mu
+            dims = tuple(int(d) for d in state.latent_slice.dims)
+            entries.append((name, state.model, mu[sel.previous], mu[sel.current], dims))
+        key = "rectangle.grids"
+        self.compute(
+            key,
+            rectangle_grids,
+            entries,
+            data,
+            n,
+            inputs=(
+                side_scope(a_slot),
+                side_scope(b_slot),
+                "selection",
+                "choice:rectangle",
             ),
             **callbacks,
         )

@@ -11,6 +11,7 @@ from latentlab.qt.analysis.gradient import GradientView
 from latentlab.qt.analysis.interpolation import InterpolationView
 from latentlab.qt.analysis.planes import PlanesView
 from latentlab.qt.analysis.prior import PriorSamplesView
+from latentlab.qt.analysis.rectangle import RectangleView
 
 if TYPE_CHECKING:
     from latentlab.qt.analysis.base import AnalysisView
@@ -20,6 +21,7 @@ VIEWS: tuple[type[AnalysisView], ...] = (
     EpsView,
     GradientView,
     InterpolationView,
+    RectangleView,
     PriorSamplesView,
     DiagnosticsView,
 )

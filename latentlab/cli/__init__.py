@@ -1,6 +1,6 @@
 """Command line: ``latentlab [FILE ...]`` opens the app; ``train``, ``info``,
-``encode``, ``evaluate`` and ``seeds`` run headless. Errors print one line and exit with
-status 2.
+``encode``, ``evaluate``, ``seeds`` and ``trick`` run headless. Errors print one
+line and exit with status 2.
 
 One module a command: :mod:`.train`, :mod:`.info`, :mod:`.encode`,
 :mod:`.evaluate`, and :mod:`.desktop` (the app and its menu entry); the argument
@@ -30,9 +30,11 @@ from latentlab.cli.parsers import (
     _info_parser,
     _seeds_parser,
     _train_parser,
+    _trick_parser,
 )
 from latentlab.cli.seeds import cmd_seeds
 from latentlab.cli.train import cmd_train
+from latentlab.cli.trick import cmd_trick
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,6 +50,7 @@ __all__ = [
     "cmd_install_desktop",
     "cmd_seeds",
     "cmd_train",
+    "cmd_trick",
     "main",
     "run_gui",
 ]
@@ -70,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_evaluate(_evaluate_parser().parse_args(args[1:]))
         if args[:1] == ["seeds"]:
             return cmd_seeds(_seeds_parser().parse_args(args[1:]))
+        if args[:1] == ["trick"]:
+            return cmd_trick(_trick_parser().parse_args(args[1:]))
         opts = _app_parser().parse_args(args)
         if opts.install_desktop:
             return cmd_install_desktop()

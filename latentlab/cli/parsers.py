@@ -196,13 +196,33 @@ def _seeds_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _trick_parser() -> argparse.ArgumentParser:
+    from latentlab.core.catalog import DATASET_NAMES  # torch-free: --help is instant
+
+    p = _Parser(
+        prog="latentlab trick",
+        description="Claim (2) in training: train the same VAE from the same start "
+        "on the same batches twice, with the reparameterization trick and with the "
+        "score-function estimator (baseline log p(x|mu)) for the encoder, the KL "
+        "term in closed form in both, and print each run's test -ELBO per epoch.",
+    )
+    p.add_argument(
+        "--dataset", default="mnist", help=f"one of {', '.join(DATASET_NAMES)}"
+    )
+    p.add_argument("--data-dir", help="dataset root (<dir>/MNIST/raw/*.gz)")
+    p.add_argument("--epochs", type=_positive, default=3)
+    p.add_argument("--latent-dim", type=_positive, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
 def _app_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="latentlab",
         description="Explore autoencoder and VAE latent spaces side by side. "
         "Subcommands: 'latentlab train --help', 'latentlab info FILE', "
         "'latentlab encode --help', 'latentlab evaluate FILE', "
-        "'latentlab seeds --help'.",
+        "'latentlab seeds --help', 'latentlab trick --help'.",
     )
     p.add_argument(
         "files",

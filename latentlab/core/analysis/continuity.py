@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 HOLE_RATIO = 0.1  # density below this share of the codes' own Gaussian: a hole
 PATH_TS = (0.25, 0.5, 0.75)
 PATH_PAIRS = 500
-KDE_CHUNK = 2048
+KDE_CELLS = 1 << 18  # point-code distances per chunk: ~2 MB a temporary array
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +83,15 @@ def kde_ratio(
     h = scott_factor(n, d) if bandwidth is None else float(bandwidth)
     u2 = (u**2).sum(1)
     out = np.empty(len(x))
-    for lo in range(0, len(x), KDE_CHUNK):
-        xb = x[lo : lo + KDE_CHUNK]
+    chunk = max(1, KDE_CELLS // max(n, 1))
+    for lo in range(0, len(x), chunk):
+        xb = x[lo : lo + chunk]
         d2 = np.maximum((xb**2).sum(1)[:, None] + u2[None, :] - 2.0 * xb @ u.T, 0.0)
         # log of mean_i N(x; u_i, h² I) - log N(x; 0, I), computed stably
         log_k = -0.5 * d2 / h**2 - d * np.log(h)
         top = log_k.max(1)
         log_q = top + np.log(np.exp(log_k - top[:, None]).mean(1))
-        out[lo : lo + KDE_CHUNK] = np.exp(log_q + 0.5 * (xb**2).sum(1))
+        out[lo : lo + chunk] = np.exp(log_q + 0.5 * (xb**2).sum(1))
     return out
 
 

@@ -226,6 +226,37 @@ class WorkspaceAnalyses:
         )
         return key
 
+    def train_without_trick(
+        self,
+        epochs: int = 3,
+        *,
+        slot: int | None = None,
+        **callbacks: Callable[..., Any],
+    ) -> str:
+        """Claim (2) in training: a VAE like ``slot``'s (the ε tab's VAE by
+        default), trained from one start on its data with and without the
+        trick (:func:`~latentlab.core.analysis.without_trick.train_without_trick`);
+        its progress goes to ``on_progress``, the curves under
+        ``"gradient.trick"``, which is returned."""
+        from latentlab.core.analysis.without_trick import train_without_trick
+
+        slot = self._vae(slot)
+        state = self.slots[slot]
+        cfg = state.model.config
+        hidden = cfg.hidden if cfg.backbone == "mlp" else (512, 256)
+        key = "gradient.trick"
+        self.compute(
+            key,
+            train_without_trick,
+            state.dataset,
+            epochs=epochs,
+            latent_dim=cfg.latent_dim,
+            hidden=hidden,
+            inputs=(side_scope(slot),),
+            **callbacks,
+        )
+        return key
+
     def measure_pairs(
         self,
         n_pairs: int = 200,

@@ -154,6 +154,21 @@ class GradientView(GradientLayout, AnalysisView):
             on_error=self._on_error,
         )
 
+    def train_without_trick(self) -> None:
+        """Train a VAE like this tab's with and without the trick, live."""
+        slot = self.slot_for("vae")
+        if slot is None or self.showing_message:
+            return
+        self.trick.started(self.session.sides[slot].dataset)
+        self.run(
+            self.workspace.train_without_trick,
+            self.trick.epochs.value(),
+            slot=slot,
+            on_progress=self.trick.on_progress,
+            on_result=self.trick.on_result,
+            on_error=self.trick.on_error,
+        )
+
     def _show_identity(self, res: IdentityResult) -> None:
         self._identity = res
         names = component_names(len(res.check.lhs) // 2)

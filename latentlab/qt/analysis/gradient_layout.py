@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from latentlab.core.analysis.identity import IDENTITY_K
 from latentlab.core.reparam import DEFAULT_COUNTS
 from latentlab.qt.analysis.gradient_diagram import ComputationDiagram
+from latentlab.qt.analysis.trick_panel import TrickPanel
 from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.plane_items import LegendBar
 from latentlab.qt.widgets.plot_style import cache_axes
@@ -263,6 +264,9 @@ class GradientLayout:
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
         )
         grid.addWidget(self._build_identity(body), 5, 0, 1, 2)
+        self.trick = TrickPanel(body)
+        self.trick.train_button.clicked.connect(self.train_without_trick)
+        grid.addWidget(self.trick, 6, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setColumnMinimumWidth(0, 540)
@@ -279,10 +283,12 @@ class GradientLayout:
         title = QLabel("The expectation moves outside the derivative", box)
         title.setStyleSheet(TITLE_STYLE)
         self.identity_k = QSpinBox(box)
-        self.identity_k.setRange(16, 16384)
+        self.identity_k.setRange(16, 65536)
         self.identity_k.setValue(IDENTITY_K)
         self.identity_k.setPrefix("K = ")
-        self.identity_k.setToolTip("Draws of ε for both sides of the identity")
+        self.identity_k.setToolTip(
+            "Draws of ε for the right side (the left side uses none of them)"
+        )
         self.without_box = QCheckBox("Without the trick", box)
         self.without_box.setToolTip(
             "Also draw z ~ N(μ, σ²) directly (not as μ + σ ⊙ ε) and show what "

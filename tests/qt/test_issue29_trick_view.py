@@ -33,5 +33,7 @@ def test_training_without_the_trick_draws_both_curves_live(qtbot, window):
         assert len(xs) == len(ys) > 2
         _, test = panel.test_points[k].getData()
         assert list(test) == curves.test[k]
-    assert panel.status.text() == curves.summary().capitalize() + "."
+    summary = curves.summary()
+    assert panel.status.text() == summary[:1].upper() + summary[1:] + "."
+    assert "−ELBO" in panel.status.text()
     assert window.controller.workspace.result("gradient.trick") is curves

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from latentlab.core.data import ImageDataset
 
 COLOURS = ((31, 119, 180), (214, 39, 40))  # reparameterized, score function
-SMOOTHING = 0.9  # exponential smoothing of the per-batch train −ELBO
+# Exponential smoothing of the reported batches' train −ELBO (one report every
+# 10 steps): little, so the line does not lag a falling curve by epochs.
+SMOOTHING = 0.5
 REDRAW_S = 0.2
 
 
@@ -158,7 +160,8 @@ class TrickPanel(QWidget):
         self._show_test(curves)
         for line, ys in zip(self.train_lines, self._ys, strict=True):
             line.setData(self._xs, ys)
-        self.status.setText(curves.summary().capitalize() + ".")
+        text = curves.summary()
+        self.status.setText(text[:1].upper() + text[1:] + ".")
         self.train_button.setEnabled(True)
 
     def on_error(self, exc: Exception) -> None:

@@ -116,8 +116,8 @@ def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Pa
     key = dataset_key(name)
     if key in IDX_SETS:
         root = Path(data_dir) if data_dir is not None else default_data_dir()
-        found = find_dataset_files(key, root) if root.is_dir() else None
-        return list(found[0].values()) if found else []
+        found = find_idx_files(key, root) if root.is_dir() else None
+        return list(found.values()) if found else []
     if key == "folder" and data_dir is not None and Path(data_dir).is_dir():
         return _image_files(Path(data_dir), printable_path(data_dir))
     return []

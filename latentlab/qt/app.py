@@ -21,6 +21,7 @@ from latentlab.core.datasets.idx import shipped_data_dir
 from latentlab.core.resources import APP_ID, icon_pngs, icon_svg, models_dir
 from latentlab.core.session import SIDE_NAMES
 from latentlab.qt.controller import Controller
+from latentlab.qt.lesson_dock import offer_lesson
 from latentlab.qt.main_window import MainWindow
 from latentlab.qt.workers import await_all
 
@@ -268,6 +269,10 @@ def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     if os.environ.get("LATENTLAB_QUIT_WHEN_READY"):
         # Smoke tests and the start-up benchmark: report, then close like a user.
         _quit_when_ready(window, len(startup_files(files, data_dir)))
+    else:
+        # A person started the app (scripts build their windows with
+        # create_window): a first launch offers the lesson, without a dialog.
+        offer_lesson(window)
     with _SigintCloses(window) as sigint:
         code = app.exec()
     # superqt defers a worker's start by a timer tick, so a job requested while

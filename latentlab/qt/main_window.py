@@ -28,6 +28,7 @@ from latentlab import __version__
 from latentlab.core.session import SIDES, describe
 from latentlab.qt.analysis import registry
 from latentlab.qt.controller import Controller
+from latentlab.qt.lesson_dock import LessonDock
 from latentlab.qt.widgets.train_panel import TrainPanel
 from latentlab.qt.window_exports import (
     CSV_FILTER,
@@ -120,6 +121,10 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         )
         self.train_dock.setWidget(_scrolling(self.train_panel))
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.train_dock)
+
+        self.lesson_dock = LessonDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lesson_dock)
+        self.lesson_dock.hide()
 
         self._create_actions()
         self._create_menus()
@@ -367,8 +372,10 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         state = self.settings.value("windowState")
         if not isinstance(state, QByteArray | bytes) or not self.restoreState(state):
             self.resizeDocks([self.train_dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
-        # The planes get the window; the dock comes up with Train or a run.
+        # The planes get the window; the dock comes up with Train or a run, the
+        # lesson with Help ▸ Guided Lesson (at the step reached last time).
         self.train_dock.hide()
+        self.lesson_dock.hide()
         self.train_panel.set_data_dir(
             self.controller.data_dir or self._setting_text("dataDir")
         )

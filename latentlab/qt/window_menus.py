@@ -148,6 +148,11 @@ class WindowMenus:
         ):
             train_menu.addAction(act)
         help_menu = self.menuBar().addMenu("&Help")
+        self.lesson_action = help_menu.addAction("Guided &Lesson")
+        self.lesson_action.setToolTip(
+            "Walk through the article's sections, step by step"
+        )
+        self.lesson_action.triggered.connect(self.lesson_dock.start)
         help_menu.addAction(self.about_action)
         self._update_training_actions(False)
 

@@ -90,13 +90,33 @@ def find_dataset(
         )
         dataset = cache.get(name, root)
     except DataError as exc:
-        return None, f"no test set to plot: {exc}"
+        dataset = _shipped_copy(checkpoint, cache)
+        if dataset is None:
+            return None, f"no test set to plot: {exc}"
     if dataset.image_shape != tuple(checkpoint.config.image_shape):
         return None, (
             f"{dataset.name} images are {dataset.image_shape}, the model expects "
             f"{tuple(checkpoint.config.image_shape)}"
         )
     return dataset, ""
+
+
+def _shipped_copy(checkpoint: Checkpoint, cache: DatasetCache) -> ImageDataset | None:
+    """The data shipped with the package, when it is the very data the
+    checkpoint names (same name and content digest: the shipped MNIST models'
+    subset), else None. Only for showing a model: training reads the folder."""
+    from latentlab.core.datasets.idx import SHIPPED_SETS, shipped_data_dir
+
+    name = checkpoint.dataset.get("name")
+    if name not in SHIPPED_SETS:
+        return None
+    try:
+        dataset = cache.get(name, str(shipped_data_dir()))
+    except DataError:
+        return None
+    if dataset.identity()["digest"] != checkpoint.dataset.get("digest"):
+        return None
+    return dataset
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,11 +108,6 @@ def load_idx_dataset(
         _download_with_torchvision(key, root)
         files = find_idx_files(key, root)
     if files is None:
-        # The subset shipped with the package (the shipped models' data), when
-        # the folder has no copy of its own and no download was asked for.
-        found = find_dataset_files(key, root)
-        files = found[0] if found is not None else None
-    if files is None:
         raise DataError(
             f"{folder} not found in {root}. Put {names} into "
             f"{root / folder / 'raw'} (or allow a download when online)."

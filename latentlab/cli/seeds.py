@@ -3,7 +3,6 @@ seed), each figure per seed and as mean ± sd, and what they say together."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,15 +14,14 @@ if TYPE_CHECKING:
     import argparse
 
 
-def default_cache() -> Path:
-    """Where trained pairs are kept: ``$XDG_CACHE_HOME/latentlab/seed-pairs``."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "latentlab" / "seed-pairs"
-
-
 def cmd_seeds(opts: argparse.Namespace) -> int:
     """Train (or reuse) a pair per seed, measure each, print the figures."""
-    from latentlab.core.analysis.seed_study import FIGURE_NOTES, FIGURES, seed_study
+    from latentlab.core.analysis.seed_study import (
+        FIGURE_NOTES,
+        FIGURES,
+        default_cache,
+        seed_study,
+    )
     from latentlab.core.data import load_dataset
     from latentlab.core.errors import ConfigError
 

@@ -132,6 +132,15 @@ class SeedStudy:
         return lines
 
 
+def default_cache() -> Path:
+    """Where trained pairs are kept: ``$XDG_CACHE_HOME/latentlab/seed-pairs``,
+    else ``~/.cache/latentlab/seed-pairs``."""
+    import os
+
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "latentlab" / "seed-pairs"
+
+
 def _cache_path(
     cache_dir: Path, dataset: ImageDataset, kind: str, d: int, epochs: int, seed: int
 ) -> Path:

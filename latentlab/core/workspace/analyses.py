@@ -257,6 +257,39 @@ class WorkspaceAnalyses:
         )
         return key
 
+    def seed_study(
+        self,
+        seeds: int = 5,
+        epochs: int = 10,
+        n_pairs: int = 200,
+        *,
+        slots: Sequence[int] | None = None,
+        cache_dir: str | None = None,
+        **callbacks: Callable[..., Any],
+    ) -> str:
+        """Claim (1) over AE/VAE pairs trained from ``seeds`` seeds on the data
+        of the interpolation's models (2-D MLPs, cached: ``cache_dir``, else
+        ``$XDG_CACHE_HOME/latentlab/seed-pairs``); progress ``(seed index,
+        fraction)`` goes to ``on_progress``, the
+        :class:`~latentlab.core.analysis.seed_study.SeedStudy` under
+        ``"interpolation.seeds"``, which is returned."""
+        from latentlab.core.analysis.seed_study import default_cache, seed_study
+
+        _, b_slot = self._pair(slots)
+        key = "interpolation.seeds"
+        self.compute(
+            key,
+            seed_study,
+            self.slots[b_slot].dataset,
+            seeds=tuple(range(int(seeds))),
+            epochs=epochs,
+            n_pairs=n_pairs,
+            cache_dir=cache_dir or default_cache(),
+            inputs=(side_scope(b_slot),),
+            **callbacks,
+        )
+        return key
+
     def measure_pairs(
         self,
         n_pairs: int = 200,

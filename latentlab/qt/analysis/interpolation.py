@@ -46,6 +46,7 @@ from latentlab.qt.analysis.interpolation_widgets import (
     _PathPlane,
     show_codes,
 )
+from latentlab.qt.analysis.seeds_panel import SeedsPanel
 from latentlab.qt.widgets.labels import rich_label
 from latentlab.qt.widgets.latent_plane import nearest_point
 from latentlab.qt.widgets.plane_items import LegendBar
@@ -175,11 +176,31 @@ class InterpolationView(AnalysisView):
         layout.addLayout(planes_row, 1)
         layout.addLayout(strips)
         layout.addWidget(self._build_population(body))
+        self.seeds_panel = SeedsPanel(body)
+        self.seeds_panel.run_button.clicked.connect(self.measure_seeds)
+        layout.addWidget(self.seeds_panel)
 
         self.gallery.picked.connect(self.session.pick)
         self.gallery.randomRequested.connect(lambda: self.session.pick_random(2))
         self.swap_button.clicked.connect(self.session.swap)
         self.steps_spin.valueChanged.connect(lambda _: self._compute())
+
+    def measure_seeds(self) -> None:
+        """Train (or reuse) a pair per seed on this data and measure each."""
+        if self.showing_message:
+            return
+        panel = self.seeds_panel
+        panel.started()
+        self.run(
+            self.workspace.seed_study,
+            panel.seeds.value(),
+            panel.epochs.value(),
+            panel.pairs,
+            slots=self.slots(),
+            on_progress=panel.on_progress,
+            on_result=panel.on_result,
+            on_error=panel.on_error,
+        )
 
     def _build_population(self, body: QWidget) -> QWidget:
         """The "over many pairs" section: N, Run / Cancel, progress, histograms."""

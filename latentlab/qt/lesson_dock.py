@@ -52,16 +52,23 @@ class LessonDock(QDockWidget):
         self.next_button = QPushButton("Next", body)
         self.refresh_button = QPushButton("Update", body)
         self.refresh_button.setToolTip("Compute this step's text again from the tab")
-        buttons = QHBoxLayout()
+        # A strip under the tabs: they keep the window's width (a dock beside
+        # them made the wider tabs scroll sideways at 1024 px).
+        self.title.setFixedWidth(190)
+        heading = QVBoxLayout()
+        heading.addWidget(self.title)
+        heading.addWidget(self.position)
+        heading.addStretch(1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.next_button)
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.refresh_button)
-        buttons.addWidget(self.next_button)
-        layout = QVBoxLayout(body)
-        layout.addWidget(self.title)
-        layout.addWidget(self.position)
+        buttons.addStretch(1)
+        layout = QHBoxLayout(body)
+        layout.addLayout(heading)
         layout.addWidget(self.text, 1)
         layout.addLayout(buttons)
-        body.setMinimumWidth(260)
+        self.text.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 4)
         self.setWidget(body)
         self.back_button.clicked.connect(lambda: self.go(self.lesson.step - 1))
         self.next_button.clicked.connect(lambda: self.go(self.lesson.step + 1))
@@ -84,6 +91,9 @@ class LessonDock(QDockWidget):
         self.show()
         self.raise_()
         self.go(self.lesson.step)
+        # As tall as its text needs: the tabs keep the rest of the height.
+        height = self.widget().minimumSizeHint().height() + 28
+        self.window_.resizeDocks([self], [height], Qt.Orientation.Vertical)
 
     def go(self, step: int) -> None:
         """Show ``step``: set the workspace up, switch tabs, say what to see."""

@@ -123,7 +123,7 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.train_dock)
 
         self.lesson_dock = LessonDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lesson_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.lesson_dock)
         self.lesson_dock.hide()
 
         self._create_actions()

@@ -120,6 +120,17 @@ class WorkspaceAnalyses:
             raise self._missing("two models with their test sets")
         return a, b
 
+    def _picks(self, a_slot: int, b_slot: int):
+        """The selection and its data, when two inputs are picked from the data
+        of both slots' models."""
+        sel = self.session.selection
+        data = sel.dataset
+        if sel.previous is None or sel.current is None:
+            raise self._missing("two picked inputs")
+        if not all(same_data(data, self.slots[s].dataset) for s in (a_slot, b_slot)):
+            raise self._missing("two models of the data the inputs were picked from")
+        return sel, data
+
     def _vae(self, slot: int | None) -> int:
         if slot is None:
             slot = self.session.eps_vae()
@@ -149,12 +160,7 @@ class WorkspaceAnalyses:
         from latentlab.core.analysis.interpolation import interpolation_strips
 
         a_slot, b_slot = self._pair(slots)
-        sel = self.session.selection
-        data = sel.dataset
-        if sel.previous is None or sel.current is None:
-            raise self._missing("two picked inputs")
-        if not all(same_data(data, self.slots[s].dataset) for s in (a_slot, b_slot)):
-            raise self._missing("two models of the data the inputs were picked from")
+        sel, data = self._picks(a_slot, b_slot)
         key = "interpolation.strips"
         self.compute(
             key,
@@ -197,12 +203,7 @@ class WorkspaceAnalyses:
         from latentlab.core.analysis.rectangle import rectangle_grids
 
         a_slot, b_slot = self._pair(slots, "rectangle")
-        sel = self.session.selection
-        data = sel.dataset
-        if sel.previous is None or sel.current is None:
-            raise self._missing("two picked inputs")
-        if not all(same_data(data, self.slots[s].dataset) for s in (a_slot, b_slot)):
-            raise self._missing("two models of the data the inputs were picked from")
+        sel, data = self._picks(a_slot, b_slot)
         entries = []
         for name, s in zip(names, (a_slot, b_slot), strict=True):
             state = self.slots[s]

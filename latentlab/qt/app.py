@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QSize, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
 from latentlab.core import perf
 from latentlab.core.data import default_data_dir, find_dataset_files
@@ -116,6 +116,7 @@ def show_loading(
             note = shipped_data_note(window)
             if note:
                 window.statusBar().showMessage(note, 30000)
+                offer_full_data(window)
             if loaded is not None:
                 loaded()
         panel = window.panels[side]
@@ -142,6 +143,41 @@ def shipped_data_note(window: MainWindow) -> str:
                 "when online."
             )
     return ""
+
+
+def offer_full_data(window: MainWindow) -> QPushButton:
+    """While a model shows the data shipped with the package, a status-bar
+    button offers the full set: downloaded (it needs internet) into the data
+    folder, then the models shown are opened again on it."""
+    ws = window.controller.workspace
+    root = ws.data_dir or str(default_data_dir())
+    button = QPushButton("Download the full MNIST…", window)
+    button.setToolTip(
+        f"Download the 70,000-image MNIST through torchvision into {root} (needs "
+        "internet; about 11 MB), then show these models on it"
+    )
+
+    def done(_dataset: object) -> None:
+        window.statusBar().removeWidget(button)
+        button.deleteLater()
+        window.statusBar().showMessage(f"The full MNIST is in {root}", 15000)
+        for slot, state in enumerate(ws.slots):
+            if state.checkpoint is not None and state.checkpoint.path is not None:
+                ws.open(state.checkpoint.path, slot)
+
+    def failed(exc: Exception) -> None:
+        button.setEnabled(True)
+        button.setText("Download the full MNIST…")
+        window.show_error("Could not download MNIST", str(exc))
+
+    def start() -> None:
+        button.setEnabled(False)
+        button.setText("Downloading MNIST…")
+        ws.download_dataset("mnist", root, on_result=done, on_error=failed)
+
+    button.clicked.connect(start)
+    window.statusBar().addPermanentWidget(button)
+    return button
 
 
 def load_files(window: MainWindow, files: Sequence[str], data_dir: str | None) -> None:

@@ -93,6 +93,22 @@ class WorkspaceTraining:
             "preload", self.datasets.get, name, data_dir, on_error=lambda _exc: None
         )
 
+    def download_dataset(
+        self, name: str, data_dir: str | None = None, **callbacks: Any
+    ) -> None:
+        """Download the dataset ``name`` (MNIST, Fashion-MNIST, KMNIST) through
+        torchvision into ``data_dir`` (default: the workspace's, else
+        ``$LATENTLAB_DATA`` or ``~/.cache/latentlab/data``) as a job; it needs
+        internet, and a failure says what to copy where instead."""
+        self.submit(
+            "download",
+            self.datasets.get,
+            name,
+            data_dir if data_dir is not None else self.data_dir,
+            download=True,
+            **callbacks,
+        )
+
     def train(
         self,
         spec: TrainSpec,

@@ -64,7 +64,8 @@ def population_summary(stats: ManyPairs) -> str:
         + f"<br><span style='color:#666'>{stats.n} random test pairs (seed "
         f"{stats.seed}), {stats.steps} steps each, codes = the encoders' means; "
         f"density: mean distance to the {stats.k} nearest training codes over the "
-        "typical such distance between training codes (≫ 1: a hole)</span>"
+        "typical such distance between training codes, in the latent whitened by "
+        "the codes' own mean and covariance (≫ 1: a hole)</span>"
     )
 
 

@@ -122,13 +122,18 @@ def _problem(ws: Workspace) -> str:
     return text
 
 
+def _eps_vae(ws: Workspace) -> Side | None:
+    """The VAE the ε and Gradient path tabs show (the session's choice)."""
+    slot = ws.session.eps_vae()
+    return None if slot is None else ws.slots[slot]
+
+
 def _vae_learns(ws: Workspace) -> str:
     from latentlab.core.analysis.posterior_texts import sigma_note
 
-    found = _model(ws, "VAE")
-    if found is None:
+    vae = _eps_vae(ws)
+    if vae is None:
         return _needs("VAE")
-    _, vae = found
     beta = float(vae.checkpoint.config.beta)
     return (
         "A VAE's encoder gives each input a distribution q(z|x) = N(μ(x), σ(x)²), "
@@ -140,11 +145,10 @@ def _vae_learns(ws: Workspace) -> str:
 def _blocks(ws: Workspace) -> str:
     from latentlab.core.analysis.identity import log_likelihood_of, without_the_trick
 
-    found = _model(ws, "VAE")
+    vae = _eps_vae(ws)
     post = ws.session.posterior()
-    if found is None or post is None:
+    if vae is None or post is None:
         return _needs("VAE")
-    _, vae = found
     f = log_likelihood_of(vae.model, vae.dataset.test_images[post.index])
     res = without_the_trick(f, post.samples.mu, post.samples.sigma, 64, seed=0)
     said = (
@@ -197,6 +201,7 @@ def _implementing(ws: Workspace) -> str:
 
 
 def _why(ws: Workspace) -> str:
+
     res = ws.result("gradient.identity")
     text = (
         "It works because the expectation moves outside the derivative: "

@@ -135,12 +135,11 @@ def shipped_data_note(window: MainWindow) -> str:
     for state in window.session.sides:
         data = state.dataset
         if data is not None and data.source.startswith(shipped):
+            # Short: it shares the status bar with the lesson and download offers.
             return (
-                f"{data.name.upper()}: the {len(data.train_images):,} training / "
-                f"{len(data.test_images):,} test images shipped with LatentLab (a "
-                "subset; CC BY-SA 3.0, LeCun & Cortes). The full set is used when "
-                "found in the data folder; Train's 'Download if missing' fetches it "
-                "when online."
+                f"{data.name.upper()}: the {len(data.train_images):,} / "
+                f"{len(data.test_images):,}-image subset shipped with LatentLab "
+                "(CC BY-SA 3.0, LeCun & Cortes)"
             )
     return ""
 
@@ -161,8 +160,12 @@ def offer_full_data(window: MainWindow) -> QPushButton:
         window.statusBar().removeWidget(button)
         button.deleteLater()
         window.statusBar().showMessage(f"The full MNIST is in {root}", 15000)
+        shipped = str(shipped_data_dir())
         for slot, state in enumerate(ws.slots):
-            if state.checkpoint is not None and state.checkpoint.path is not None:
+            on_shipped = state.dataset is not None and state.dataset.source.startswith(
+                shipped
+            )
+            if on_shipped and state.checkpoint and state.checkpoint.path is not None:
                 ws.open(state.checkpoint.path, slot)
 
     def failed(exc: Exception) -> None:

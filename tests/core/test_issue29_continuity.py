@@ -30,12 +30,13 @@ from .test_pair_statistics import run, two_clusters
 A = np.array([[3.0, 1.0], [0.5, -2.0]])
 
 
-@pytest.mark.parametrize("d", [2, 8])
+@pytest.mark.parametrize("d", [2, 8, 16, 32])
 def test_a_gaussian_cloud_has_no_holes(d):
     rng = np.random.default_rng(1)
     cov = np.diag(np.linspace(0.2, 5.0, d))
-    cloud = rng.multivariate_normal(np.full(d, 3.0), cov, size=1000)
-    assert path_holes(cloud).share == 0.0
+    cloud = rng.multivariate_normal(np.full(d, 3.0), cov, size=2000)
+    # (Against N(0, I) itself, not smoothed, 16-D clouds read 9.5 % holes.)
+    assert path_holes(cloud).share <= 0.005
 
 
 def test_a_planted_hole_is_found():

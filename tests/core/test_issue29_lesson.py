@@ -99,3 +99,17 @@ def test_a_step_says_which_model_it_needs():
     assert "needs a trained VAE" in lesson.text()
     lesson.go(0)
     assert "needs" not in lesson.text()
+
+
+def test_the_vae_steps_use_the_vae_the_tabs_show():
+    """Two VAEs of different sizes: steps 3 and 4 read the ε tab's VAE (the
+    session's choice), not the first one open."""
+    ws = Workspace()
+    ws.open(MODELS / "mnist-vae-2d.pt")
+    ws.open(MODELS / "mnist-vae-8d.pt")
+    lesson = Lesson(ws)
+    shown = ws.slots[ws.session.eps_vae()]
+    lesson.go(2)
+    assert sigma_note(shown.codes, float(shown.checkpoint.config.beta)) in lesson.text()
+    lesson.go(3)
+    assert "z.requires_grad = False" in lesson.text()

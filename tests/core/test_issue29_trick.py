@@ -105,3 +105,10 @@ def test_the_command_prints_both_curves(capsys):
     assert code == 0, out
     assert "epoch1_test_neg_elbo_reparam" in out and "epoch1_test_neg_elbo_score" in out
     assert "# after 1 epoch, test −ELBO" in out
+
+
+def test_the_summary_says_level_or_diverged_rather_than_a_winner():
+    curves = TrickCurves([1], ([200.04], [200.01]), ([210.0], [210.0]))
+    assert curves.summary().endswith("the two runs are level")
+    curves = TrickCurves([1], ([200.0], [float("nan")]), ([210.0], [210.0]))
+    assert "cannot be compared" in curves.summary()

@@ -29,6 +29,12 @@ def test_the_full_set_is_offered_and_taken(
     wait_loaded(qtbot, win)
     shipped = str(idx.shipped_data_dir())
     assert all(s.dataset.source.startswith(shipped) for s in win.session.sides)
+    from latentlab.qt.app import shipped_data_note
+
+    assert shipped_data_note(win) == (
+        "MNIST: the 4,000 / 1,000-image subset shipped with LatentLab "
+        "(CC BY-SA 3.0, LeCun & Cortes)"
+    )
     qtbot.waitUntil(
         lambda: any(
             b.text() == "Download the full MNIST…"

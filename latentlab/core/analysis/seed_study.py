@@ -142,11 +142,18 @@ def default_cache() -> Path:
 
 
 def _cache_path(
-    cache_dir: Path, dataset: ImageDataset, kind: str, d: int, epochs: int, seed: int
+    cache_dir: Path,
+    dataset: ImageDataset,
+    kind: str,
+    d: int,
+    epochs: int,
+    seed: int,
+    hidden: Sequence[int] = (512, 256),
 ) -> Path:
     digest = dataset.identity()["digest"][:10]
     name = f"{dataset.name}-{len(dataset.train_images)}-{digest}"
-    return cache_dir / f"{name}-{kind}-{d}d-{epochs}e-seed{seed}.pt"
+    widths = "" if tuple(hidden) == (512, 256) else "-h" + "x".join(map(str, hidden))
+    return cache_dir / f"{name}-{kind}-{d}d{widths}-{epochs}e-seed{seed}.pt"
 
 
 def trained_pair(
@@ -170,7 +177,7 @@ def trained_pair(
     cache = Path(cache_dir) if cache_dir is not None else None
     paths = (
         {
-            kind: _cache_path(cache, dataset, kind, latent_dim, epochs, seed)
+            kind: _cache_path(cache, dataset, kind, latent_dim, epochs, seed, hidden)
             for kind in ("ae", "vae")
         }
         if cache is not None

@@ -61,12 +61,16 @@ class TrickCurves:
         if not self.epochs:
             return "not trained yet"
         rep, score = self.test[0][-1], self.test[1][-1]
-        better = "reparameterized" if rep < score else "score-function"
-        return (
+        head = (
             f"after {self.epochs[-1]} epoch{'s' * (self.epochs[-1] != 1)}, test −ELBO: "
             f"reparameterized {rep:.1f}, score function {score:.1f} nats per image; "
-            f"the {better} run is lower by {abs(score - rep):.1f} nats"
         )
+        if not (np.isfinite(rep) and np.isfinite(score)):
+            return head + "a run diverged (not finite), so they cannot be compared"
+        if round(rep, 1) == round(score, 1):
+            return head + "the two runs are level"
+        better = "reparameterized" if rep < score else "score-function"
+        return head + f"the {better} run is lower by {abs(score - rep):.1f} nats"
 
 
 def _batches(n: int, batch: int, rng: np.random.Generator):

@@ -253,7 +253,8 @@ class WorkspaceAnalyses:
             epochs=epochs,
             latent_dim=cfg.latent_dim,
             hidden=hidden,
-            inputs=(side_scope(slot),),
+            # The model, not the slot's view: a new plane or a save keeps it.
+            inputs=(model_scope(slot),),
             **callbacks,
         )
         return key
@@ -286,7 +287,7 @@ class WorkspaceAnalyses:
             epochs=epochs,
             n_pairs=n_pairs,
             cache_dir=cache_dir or default_cache(),
-            inputs=(side_scope(b_slot),),
+            inputs=(model_scope(b_slot),),
             **callbacks,
         )
         return key

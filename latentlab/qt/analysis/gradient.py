@@ -167,6 +167,7 @@ class GradientView(GradientLayout, AnalysisView):
             on_progress=self.trick.on_progress,
             on_result=self.trick.on_result,
             on_error=self.trick.on_error,
+            on_finish=self.trick.on_finish,
         )
 
     def _show_identity(self, res: IdentityResult) -> None:

@@ -200,6 +200,7 @@ class InterpolationView(AnalysisView):
             on_progress=panel.on_progress,
             on_result=panel.on_result,
             on_error=panel.on_error,
+            on_finish=panel.on_finish,
         )
 
     def _build_population(self, body: QWidget) -> QWidget:

@@ -57,9 +57,10 @@ class RectangleView(AnalysisView):
             "The article's figure. For inputs A and B, cell (row i, column j) "
             "decodes z with its first shown dim moved from A's value to B's across "
             "the columns and its second from A's to B's down the rows (other dims "
-            "at A's and B's mean): top left is A's code, bottom right B's, the "
-            "other two corners mix them. Where a model's codes leave holes, "
-            "those decodes lose their form. Pick two inputs below or in any plane.",
+            "at A's and B's mean): top left is A's code, bottom right B's (in the "
+            "shown dims, for wider latents), the other two corners mix them. "
+            "Where a model's codes leave holes, those decodes lose their form. "
+            "Pick two inputs below or in any plane.",
             body,
         )
         self.hint.setWordWrap(True)

@@ -81,19 +81,21 @@ class SeedsPanel(QWidget):
         layout.addWidget(self.report)
         self.study: SeedStudy | None = None
         self.pairs = 200  # random test pairs measured per seed
+        self._run_seeds = 5  # the run's, not the spin box's (it may change)
 
     def started(self) -> None:
         """A study begins."""
         self.study = None
         self.report.setText("")
         self.progress.setValue(0)
-        self.status.setText(f"0 of {self.seeds.value()} pairs ready…")
+        self._run_seeds = self.seeds.value()
+        self.status.setText(f"0 of {self._run_seeds} pairs ready…")
         self.run_button.setEnabled(False)
 
     def on_progress(self, event: tuple[int, float]) -> None:
         """``(seed index, fraction of it done)``: "k of n pairs"."""
         i, fraction = event
-        n = self.seeds.value()
+        n = self._run_seeds
         self.progress.setValue(round(1000 * (i + fraction) / n))
         done = i + (1 if fraction >= 1.0 else 0)
         what = "training" if fraction < 0.8 else "measuring"
@@ -124,3 +126,10 @@ class SeedsPanel(QWidget):
         """The study failed: say why."""
         self.status.setText(f"Could not train the pairs: {exc}")
         self.run_button.setEnabled(True)
+
+    def on_finish(self) -> None:
+        """The job ended, delivered or dropped (its models were replaced)."""
+        if not self.run_button.isEnabled():
+            self.run_button.setEnabled(True)
+            if self.study is None:
+                self.status.setText("Stopped: the models changed before the end.")

@@ -111,6 +111,7 @@ class TrickPanel(QWidget):
         self._ys: tuple[list[float], list[float]] = ([], [])
         self._smooth: list[float | None] = [None, None]
         self._drawn_at = 0.0
+        self._run_epochs = 1  # the run's, not the spin box's (it may change)
         self.curves: TrickCurves | None = None
 
     def started(self, dataset: ImageDataset | None) -> None:
@@ -119,6 +120,7 @@ class TrickPanel(QWidget):
         for ys in self._ys:
             ys.clear()
         self._smooth = [None, None]
+        self._run_epochs = self.epochs.value()
         self.curves = None
         for item in (*self.train_lines, *self.test_points):
             item.setData([], [])
@@ -131,7 +133,7 @@ class TrickPanel(QWidget):
         if isinstance(event, TrickCurves):
             self._show_test(event)
             return
-        x = event.step / max(event.total, 1) * max(self.epochs.value(), 1)
+        x = event.step / max(event.total, 1) * self._run_epochs
         self._xs.append(x)
         for k, value in enumerate(event.train):
             prev = self._smooth[k]
@@ -168,3 +170,10 @@ class TrickPanel(QWidget):
         """The run failed: say why."""
         self.status.setText(f"Could not train: {exc}")
         self.train_button.setEnabled(True)
+
+    def on_finish(self) -> None:
+        """The job ended, delivered or dropped (its model was replaced)."""
+        if not self.train_button.isEnabled():
+            self.train_button.setEnabled(True)
+            if self.curves is None:
+                self.status.setText("Stopped: the model changed before the end.")

@@ -35,6 +35,7 @@ from latentlab.core.datasets.idx import (
 from latentlab.core.datasets.image_dataset import (
     ImageDataset,
     check_data_dir,
+    image_shape_of,
     to_float,
 )
 from latentlab.core.datasets.image_folder import (
@@ -65,6 +66,7 @@ __all__ = [
     "default_data_dir",
     "find_dataset_files",
     "find_idx_files",
+    "image_shape_of",
     "load_dataset",
     "load_idx_dataset",
     "load_image_folder",

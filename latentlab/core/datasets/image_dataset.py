@@ -1,5 +1,5 @@
 """The in-memory dataset every source produces (:class:`ImageDataset`, a fixed
-train/test split of uint8 grey images), its conversion to the models' floats, and
+train/test split of uint8 grey or colour images), its conversion to the models' floats, and
 the check, run before any source reads, that a data folder is a folder."""
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, eq=False)
 class ImageDataset:
-    """A fixed train/test split of grey images in [0, 255].
+    """A fixed train/test split of grey or colour images in [0, 255].
 
     Attributes
     ----------
     train_images, test_images : torch.Tensor
-        uint8, ``(n, height, width)``.
+        uint8: grey ``(n, height, width)`` or colour ``(n, 3, height, width)``
+        (RGB). Grey sets keep the 3-D layout so their figures stay those of
+        before colour existed.
     train_labels, test_labels : torch.Tensor
         int64, ``(n,)``, indexing ``class_names``.
     test_factors : dict of str to ndarray
@@ -69,8 +71,8 @@ class ImageDataset:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        """``(1, height, width)``."""
-        return (1, *self.train_images.shape[1:])
+        """``(channels, height, width)``: ``(1, 28, 28)`` for MNIST."""
+        return image_shape_of(self.train_images)
 
     def identity(self) -> dict[str, Any]:
         """Name, sizes and a content digest, stored in checkpoints."""
@@ -112,11 +114,21 @@ class ImageDataset:
         return out
 
 
+def image_shape_of(images: torch.Tensor) -> tuple[int, int, int]:
+    """``(C, H, W)`` of a stack stored as :class:`ImageDataset` holds it."""
+    if images.ndim == 4:
+        return tuple(int(n) for n in images.shape[1:])  # type: ignore[return-value]
+    return (1, int(images.shape[1]), int(images.shape[2]))
+
+
 def to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(n, h, w)`` -> float32 ``(n, 1, h, w)`` in [0, 1]."""
+    """uint8 ``(n, h, w)`` or ``(n, c, h, w)`` -> float32 ``(n, c, h, w)`` in
+    [0, 1] (grey gets its channel axis)."""
     import torch
 
-    return images.unsqueeze(1).to(torch.float32).div_(255.0)
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    return images.to(torch.float32).div_(255.0)
 
 
 def check_data_dir(

@@ -53,9 +53,31 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--latent-dim", type=int, default=2)
     p.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE)")
-    p.add_argument("--backbone", choices=("mlp", "conv"), default="mlp")
     p.add_argument(
-        "--hidden", default="512,256", help="MLP hidden widths, comma-separated"
+        "--backbone",
+        choices=("mlp", "conv", "conv4"),
+        default="mlp",
+        help="mlp; conv: two 4x4 stride-2 convolutions (28 px); conv4: the "
+        "beta-VAE paper's four (32-32-64-64), for 32-128 px colour",
+    )
+    p.add_argument(
+        "--hidden",
+        default="512,256",
+        help="MLP hidden widths, comma-separated (conv, conv4: the last is the "
+        "dense width)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=_image_size,
+        help="N or H,W (16-128) for an image folder, CelebA or the colour shapes "
+        "(default: 28 for a folder, 64 for the others); a folder's images are "
+        "centre-cropped to that aspect ratio, then area-resized",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        help="1 (grey) or 3 (RGB); default: the set's own (a folder: its files')",
     )
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
@@ -122,6 +144,22 @@ def _positive(text: str) -> int:
             f"must be from 1 to {MAX_COUNT:,}, not {format_int(value)}"
         )
     return value
+
+
+def _image_size(text: str) -> int | tuple[int, int]:
+    """``"64"`` -> 64, ``"48,64"`` -> (48, 64); range checked by the loader."""
+    parts = [t.strip() for t in text.replace("x", ",").split(",")]
+    try:
+        sides = [int(t) for t in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected N or H,W (e.g. 64 or 48,64), not {text!r}"
+        ) from None
+    if len(sides) == 1:
+        return sides[0]
+    if len(sides) == 2:
+        return (sides[0], sides[1])
+    raise argparse.ArgumentTypeError(f"expected N or H,W, not {text!r}")
 
 
 def _evaluate_parser() -> argparse.ArgumentParser:

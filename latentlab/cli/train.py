@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
 def cmd_train(opts: argparse.Namespace) -> int:
     """``latentlab train``: every check runs before the first training step."""
-    from latentlab.core.config import ModelConfig
-    from latentlab.core.data import dataset_files
+    from latentlab.core.data import dataset_files, expected_shape
     from latentlab.core.errors import CheckpointError, ConfigError
     from latentlab.core.files import check_not_an_input, check_output_file
     from latentlab.core.text import printable, printable_path
@@ -51,9 +50,11 @@ def cmd_train(opts: argparse.Namespace) -> int:
         device=opts.device,
         threads=opts.threads,
         download=opts.download,
+        image_size=opts.image_size,
+        channels=opts.channels,
     )
     train_cfg = spec.train_config()
-    spec.model_configs(ModelConfig().image_shape)
+    spec.model_configs(expected_shape(opts.dataset, opts.image_size, opts.channels))
     # An input is refused as such, before "exists; pass --force" could advise.
     check_not_an_input(opts.out, dataset_files(opts.dataset, opts.data_dir))
     if os.path.isfile(opts.out) and not opts.force:
@@ -65,7 +66,13 @@ def cmd_train(opts: argparse.Namespace) -> int:
     from latentlab.core.workspace import Workspace
 
     pick_device(train_cfg.device)
-    dataset = load_dataset(opts.dataset, opts.data_dir, download=opts.download)
+    dataset = load_dataset(
+        opts.dataset,
+        opts.data_dir,
+        download=opts.download,
+        image_size=opts.image_size,
+        channels=opts.channels,
+    )
     (model_cfg,) = spec.model_configs(dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
     if dataset.skipped:
@@ -74,12 +81,19 @@ def cmd_train(opts: argparse.Namespace) -> int:
         f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
         f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on "
         f"{printable(dataset.name, 80)}: {len(dataset.train_images)} train / "
-        f"{len(dataset.test_images)} test images"
+        f"{len(dataset.test_images)} test images of "
+        f"{'x'.join(map(str, dataset.image_shape))}"
     )
     # The one training path (the window's and scripts' too): a workspace that
     # runs its jobs here, on this thread.
     ws = Workspace(slots=1, data_dir=opts.data_dir)
-    ws.datasets.put(dataset, opts.data_dir, name=opts.dataset)
+    ws.datasets.put(
+        dataset,
+        opts.data_dir,
+        name=opts.dataset,
+        image_size=opts.image_size,
+        channels=opts.channels,
+    )
     ws.trainingProgress.connect(_print_progress)
     ws.trainingEpoch.connect(_print_epoch)
     start = time.perf_counter()

@@ -21,7 +21,18 @@ IDX_SETS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "kmnist": ("KMNIST", ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
 }
-DATASET_NAMES = ("shapes", *IDX_SETS, "folder")
+# Sets of colour images, read from local files (CIFAR-10, CelebA) or generated.
+COLOUR_SETS = ("colour-shapes", "cifar10", "celeba")
+DATASET_NAMES = ("shapes", *IDX_SETS, *COLOUR_SETS, "folder")
+# Sets whose images LatentLab resizes to the size asked (--image-size); the
+# others have the one size their files hold.
+RESIZABLE_SETS = ("colour-shapes", "celeba", "folder")
+_ALIASES = {
+    "fashionmnist": "fashion-mnist",
+    "fmnist": "fashion-mnist",
+    "color-shapes": "colour-shapes",
+    "cifar-10": "cifar10",
+}
 SHAPE_NAMES = ("square", "ellipse", "triangle")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -30,4 +41,4 @@ def dataset_key(name: str) -> str:
     """A dataset name as the loaders spell it (``"Fashion_MNIST"`` ->
     ``"fashion-mnist"``); not checked against :data:`DATASET_NAMES`."""
     key = name.lower().replace("_", "-")
-    return "fashion-mnist" if key in ("fashionmnist", "fmnist") else key
+    return _ALIASES.get(key, key)

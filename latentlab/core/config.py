@@ -11,7 +11,8 @@ from latentlab.core.errors import ConfigError
 from latentlab.core.text import describe, format_int
 
 ModelKind = Literal["ae", "vae"]
-Backbone = Literal["mlp", "conv"]
+Backbone = Literal["mlp", "conv", "conv4"]
+BACKBONES = ("mlp", "conv", "conv4")
 
 MAX_LATENT_DIM = 512
 MAX_PIXELS = 256 * 256
@@ -49,12 +50,15 @@ class ModelConfig:
     ----------
     kind : "ae" or "vae"
         Plain autoencoder or variational autoencoder.
-    backbone : "mlp" or "conv"
-        Encoder/decoder body, shared by both kinds.
+    backbone : "mlp", "conv" or "conv4"
+        Encoder/decoder body, shared by both kinds: an MLP; two 4x4 stride-2
+        convolutions (32, 64) for 28 px; or the beta-VAE paper's four (32, 32,
+        64, 64; Higgins et al. 2017, Burgess et al. 2018) for 32-128 px colour.
     latent_dim : int
         Size of z.
     image_shape : tuple of int
-        ``(channels, height, width)`` of the images the model reads and writes.
+        ``(channels, height, width)`` of the images the model reads and writes:
+        1 (grey) or 3 (RGB) channels.
     hidden : tuple of int
         MLP hidden widths (encoder order; the decoder mirrors them). The conv
         backbone uses the last entry as its dense width.
@@ -74,9 +78,10 @@ class ModelConfig:
             raise ConfigError(
                 f"model kind must be 'ae' or 'vae', not {describe(self.kind)}"
             )
-        if not isinstance(self.backbone, str) or self.backbone not in ("mlp", "conv"):
+        if not isinstance(self.backbone, str) or self.backbone not in BACKBONES:
             raise ConfigError(
-                f"backbone must be 'mlp' or 'conv', not {describe(self.backbone)}"
+                f"backbone must be one of {', '.join(BACKBONES)}, not "
+                f"{describe(self.backbone)}"
             )
         if not _int(self.latent_dim) or not (1 <= self.latent_dim <= MAX_LATENT_DIM):
             raise ConfigError(
@@ -93,8 +98,10 @@ class ModelConfig:
             raise ConfigError(
                 f"image shape must be (channels, height, width), not {describe(shape)}"
             )
-        if shape[0] != 1:
-            raise ConfigError("only grey images (1 channel) are supported")
+        if shape[0] not in (1, 3):
+            raise ConfigError(
+                f"images must have 1 (grey) or 3 (RGB) channels, not {shape[0]}"
+            )
         if shape[1] * shape[2] > MAX_PIXELS:
             raise ConfigError(
                 f"images of {format_int(shape[1], grouped=False)}x"
@@ -104,6 +111,11 @@ class ModelConfig:
             raise ConfigError(
                 "the conv backbone needs height and width divisible by 4, "
                 f"not {shape[1]}x{shape[2]}"
+            )
+        if self.backbone == "conv4" and (shape[1] % 16 or shape[2] % 16):
+            raise ConfigError(
+                "the conv4 backbone (four stride-2 layers) needs height and width "
+                f"divisible by 16 (32, 48, 64, ...), not {shape[1]}x{shape[2]}"
             )
         if (
             not isinstance(self.hidden, tuple | list)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latentlab.core.catalog import (
     DATASET_NAMES,
     IDX_SETS,
     IMAGE_SUFFIXES,
+    RESIZABLE_SETS,
     SHAPE_NAMES,
     dataset_key,
 )
@@ -35,6 +36,7 @@ from latentlab.core.datasets.idx import (
 from latentlab.core.datasets.image_dataset import (
     ImageDataset,
     check_data_dir,
+    display_floats,
     image_shape_of,
     to_float,
 )
@@ -50,6 +52,9 @@ from latentlab.core.datasets.shapes import make_shapes
 from latentlab.core.errors import DataError
 from latentlab.core.text import printable, printable_path
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "DATASET_NAMES",
     "IDX_SETS",
@@ -64,6 +69,8 @@ __all__ = [
     "dataset_files",
     "dataset_key",
     "default_data_dir",
+    "display_floats",
+    "expected_shape",
     "find_dataset_files",
     "find_idx_files",
     "image_shape_of",
@@ -75,7 +82,12 @@ __all__ = [
     "read_idx",
     "same_folder",
     "to_float",
+    "with_channels",
 ]
+
+
+# The size each resizable set has when none is asked for.
+DEFAULT_SIZES = {"colour-shapes": 64, "celeba": 64, "folder": 28}
 
 
 def load_dataset(
@@ -83,7 +95,8 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     *,
     download: bool = False,
-    image_size: tuple[int, int] = (28, 28),
+    image_size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
 ) -> ImageDataset:
     """Load a dataset by name.
 
@@ -92,24 +105,141 @@ def load_dataset(
     name : str
         One of ``DATASET_NAMES``. ``"folder"`` reads images under ``data_dir``.
     data_dir : path, optional
-        Root in torchvision's layout (``<dir>/MNIST/raw/*.gz``), or the image folder.
+        Root in torchvision's layout (``<dir>/MNIST/raw/*.gz``,
+        ``<dir>/cifar-10-batches-py``, ``<dir>/celeba``), or the image folder.
     download : bool
         Let torchvision download an IDX set that is not found locally.
-    image_size : (height, width)
-        Size images from a folder are resized to.
+    image_size : int or (height, width), optional
+        Size of the images of a set LatentLab resizes (``RESIZABLE_SETS``: an
+        image folder, CelebA, the shapes); None: the set's own default
+        (``DEFAULT_SIZES``). Other sets have one size and refuse another.
+    channels : 1 or 3, optional
+        Grey or RGB. None: the set's own (an image folder: its files' mode).
+        A colour set asked for 1 channel is turned grey (ITU-R 601 luma, as
+        Pillow's ``"L"``); a grey set asked for 3 repeats its channel.
+
+    Example
+    -------
+    >>> load_dataset("colour-shapes", image_size=32).image_shape
+    (3, 32, 32)
     """
     key = dataset_key(name)
+    size = _image_size(key, image_size)
+    if channels not in (None, 1, 3):
+        raise DataError(f"channels must be 1 (grey) or 3 (RGB), not {channels!r}")
     if key == "shapes":
-        return make_shapes()
-    if key in IDX_SETS:
-        return load_idx_dataset(key, data_dir, download=download)
-    if key == "folder":
+        dataset = make_shapes()
+    elif key == "colour-shapes":
+        from latentlab.core.datasets.colour_shapes import make_colour_shapes
+
+        if size[0] != size[1]:
+            raise DataError("the colour shapes are square: give one --image-size")
+        dataset = make_colour_shapes(size=size[0])
+    elif key in IDX_SETS:
+        dataset = load_idx_dataset(key, data_dir, download=download)
+    elif key == "cifar10":
+        from latentlab.core.datasets.cifar import load_cifar10
+
+        dataset = load_cifar10(data_dir if data_dir is not None else default_data_dir())
+    elif key == "celeba":
+        from latentlab.core.datasets.celeba import load_celeba
+
+        root = data_dir if data_dir is not None else default_data_dir()
+        dataset = load_celeba(root, size)
+    elif key == "folder":
         if data_dir is None:
             raise DataError("an image-folder dataset needs a folder (--data-dir)")
-        return load_image_folder(data_dir, image_size)
-    raise DataError(
-        f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}"
+        return load_image_folder(data_dir, size, channels=channels)
+    else:
+        raise DataError(
+            f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}"
+        )
+    if image_size is not None and dataset.image_shape[1:] != size:
+        raise DataError(
+            f"{dataset.name} images are {dataset.image_shape[1]}x"
+            f"{dataset.image_shape[2]}; an image size applies only to "
+            f"{', '.join(RESIZABLE_SETS)}"
+        )
+    return with_channels(dataset, channels)
+
+
+def _image_size(key: str, image_size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """``image_size`` as ``(height, width)``, each from 16 to 128."""
+    if image_size is None:
+        side = DEFAULT_SIZES.get(key, 28)
+        return (side, side)
+    size = (image_size, image_size) if isinstance(image_size, int) else image_size
+    size = tuple(size)
+    if (
+        len(size) != 2
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in size)
+        or not all(MIN_SIDE <= s <= MAX_SIDE for s in size)
+    ):
+        raise DataError(
+            f"image size must be one or two integers from {MIN_SIDE} to {MAX_SIDE} "
+            f"(e.g. 64 or 48,64), not {printable(str(image_size), 40)}"
+        )
+    return size  # type: ignore[return-value]
+
+
+MIN_SIDE, MAX_SIDE = 16, 128
+# (channels, side) of the sets with one size (a folder's channels are its own).
+_NATIVE = {"shapes": (1, 28), "cifar10": (3, 32), "colour-shapes": (3, 64)}
+_NATIVE.update(dict.fromkeys(IDX_SETS, (1, 28)))
+_NATIVE["celeba"] = (3, 64)
+
+
+def expected_shape(
+    name: str,
+    image_size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> tuple[int, int, int]:
+    """The ``(C, H, W)`` :func:`load_dataset` will give, known before any file
+    is read (an image folder's channels, when not asked, are guessed grey), so
+    a model's config can be checked first.
+
+    Example
+    -------
+    >>> expected_shape("cifar10")
+    (3, 32, 32)
+    """
+    key = dataset_key(name)
+    native_c, side = _NATIVE.get(key, (1, 28))
+    h, w = _image_size(key, image_size) if key in RESIZABLE_SETS else (side, side)
+    return (channels or native_c, h, w)
+
+
+def with_channels(dataset: ImageDataset, channels: int | None) -> ImageDataset:
+    """``dataset`` with ``channels`` channels (None: as it is); see
+    :func:`load_dataset`."""
+    import dataclasses
+
+    have = dataset.image_shape[0]
+    if channels is None or channels == have:
+        return dataset
+    # The name stays: a checkpoint finds its set again by name, and its
+    # identity's image shape records the channels.
+    return dataclasses.replace(
+        dataset,
+        train_images=_convert(dataset.train_images, channels),
+        test_images=_convert(dataset.test_images, channels),
     )
+
+
+def _convert(images: torch.Tensor, channels: int) -> torch.Tensor:
+    import torch
+
+    if channels == 3:
+        return images.unsqueeze(1).expand(-1, 3, -1, -1).contiguous()
+    # Pillow's "L": L = R * 299/1000 + G * 587/1000 + B * 114/1000, rounded.
+    weights = torch.tensor([299, 587, 114], dtype=torch.int32).view(1, 3, 1, 1)
+    luma = (
+        (images.to(torch.int32) * weights)
+        .sum(1)
+        .add_(500)
+        .div_(1000, rounding_mode="floor")
+    )
+    return luma.to(torch.uint8)
 
 
 def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Path]:

@@ -279,7 +279,8 @@ def decode_codes(
     batch_size: int = DECODE_BATCH,
     for_display: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Decode codes ``(n, latent_dim)`` to images ``(n, h, w)`` in [0, 1].
+    """Decode codes ``(n, latent_dim)`` to images in [0, 1]: ``(n, h, w)`` grey
+    or ``(n, h, w, 3)`` colour (:func:`display_shape`).
 
     ``for_display`` runs a CPU decoder in bfloat16 where the CPU has it in
     hardware: ~2x faster for conv decoders, ~3x for MLPs (1,024 codes of the
@@ -315,13 +316,29 @@ def _decoded(
             model.decode(zt[lo : lo + batch_size].to(device)).float().cpu()
             for lo in range(0, len(zt), batch_size)
         ]
-    _, h, w = model.config.image_shape
+    c, h, w = model.config.image_shape
     if not out:
-        return torch.zeros((0, h, w))
+        return torch.zeros(display_shape(0, (c, h, w)))
     # One batch is the usual case: no copy of it (3.4 ms for 1,024 MNIST images
     # in a fresh process, where the copy's pages are new; ~0 in a warm one).
     images = out[0] if len(out) == 1 else torch.cat(out)
-    return images.reshape(-1, h, w)
+    if c == 1:
+        return images.reshape(-1, h, w)
+    return images.reshape(-1, c, h, w).permute(0, 2, 3, 1).contiguous()
+
+
+def display_shape(n: int, image_shape: Sequence[int]) -> tuple[int, ...]:
+    """The shape of ``n`` images as views hold them: ``(n, h, w)`` grey or
+    ``(n, h, w, 3)`` RGB (channels last, as image libraries and Qt take them)."""
+    c, h, w = image_shape
+    return (n, h, w) if c == 1 else (n, h, w, c)
+
+
+def to_display(images: torch.Tensor) -> torch.Tensor:
+    """Model images ``(n, c, h, w)`` -> the layout of :func:`display_shape`."""
+    if images.shape[1] == 1:
+        return images[:, 0]
+    return images.permute(0, 2, 3, 1)
 
 
 def grey_levels(images: torch.Tensor) -> torch.Tensor:
@@ -336,7 +353,7 @@ def grey_levels(images: torch.Tensor) -> torch.Tensor:
 def decode_point(
     model: Autoencoder, xy: Sequence[float], latent_slice: LatentSlice | None = None
 ) -> npt.NDArray[np.float32]:
-    """Decode one plane point to an image ``(h, w)``."""
+    """Decode one plane point to an image ``(h, w)`` (or ``(h, w, 3)``)."""
     sl = latent_slice or LatentSlice(model.config.latent_dim)
     return decode_codes(model, sl.embed([xy]))[0]
 
@@ -344,15 +361,15 @@ def decode_point(
 def assemble_tiles(
     tiles: npt.NDArray[DT], n: int, rows: int | None = None
 ) -> npt.NDArray[DT]:
-    """``(rows * n, h, w)`` row-major tiles -> one ``(rows * h, n * w)`` image of
-    the tiles' dtype.
+    """``(rows * n, h, w[, 3])`` row-major tiles -> one ``(rows * h, n * w[, 3])``
+    image of the tiles' dtype.
 
     One reshape and transpose, no Python loop; the result is C-contiguous.
     """
     rows = n if rows is None else rows
-    _, h, w = tiles.shape
-    img = tiles.reshape(rows, n, h, w).transpose(0, 2, 1, 3).reshape(rows * h, n * w)
-    return np.ascontiguousarray(img)
+    h, w, *channels = tiles.shape[1:]
+    img = tiles.reshape(rows, n, h, w, *channels).swapaxes(1, 2)
+    return np.ascontiguousarray(img.reshape(rows * h, n * w, *channels))
 
 
 def decode_grid(
@@ -430,7 +447,7 @@ def interpolate(
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Decode the straight path between two images' codes (means).
 
-    Returns ``(codes (steps, latent_dim), images (steps, h, w))``.
+    Returns ``(codes (steps, latent_dim), images (steps, h, w[, 3]))``.
     """
     import torch
 

@@ -99,6 +99,8 @@ def build_backbone(config: ModelConfig) -> tuple[nn.Module, nn.Module, int]:
             nn.Unflatten(1, (c, h, w)),
         )
         return body, decoder, config.hidden[-1]
+    if config.backbone == "conv4":
+        return _conv4_backbone(config)
     dense = config.hidden[-1]
     h4, w4 = h // 4, w // 4
     body = nn.Sequential(
@@ -123,12 +125,47 @@ def build_backbone(config: ModelConfig) -> tuple[nn.Module, nn.Module, int]:
     return body, decoder, dense
 
 
+# The beta-VAE paper's encoder widths (Higgins et al. 2017; Burgess et al. 2018).
+CONV4_WIDTHS = (32, 32, 64, 64)
+
+
+def _conv4_backbone(config: ModelConfig) -> tuple[nn.Module, nn.Module, int]:
+    """Four 4x4 stride-2 convolutions (32, 32, 64, 64), a dense layer, and the
+    mirror image for the decoder; 64 px in, 4x4 x 64 features at the bottom."""
+    c, h, w = config.image_shape
+    dense = config.hidden[-1]
+    h16, w16 = h // 16, w // 16
+    widths = (c, *CONV4_WIDTHS)
+    body: list[nn.Module] = []
+    for n_in, n_out in pairwise(widths):
+        body += [nn.Conv2d(n_in, n_out, 4, stride=2, padding=1), nn.ReLU()]
+    body += [nn.Flatten(), nn.Linear(widths[-1] * h16 * w16, dense), nn.ReLU()]
+    decoder: list[nn.Module] = [
+        nn.Linear(config.latent_dim, dense),
+        nn.ReLU(),
+        nn.Linear(dense, widths[-1] * h16 * w16),
+        nn.ReLU(),
+        _UnflattenChannelsLast(1, (widths[-1], h16, w16)),
+    ]
+    up = tuple(reversed(widths))
+    for i, (n_in, n_out) in enumerate(pairwise(up)):
+        decoder.append(_SubpixelConvTranspose2d(n_in, n_out, 4, stride=2, padding=1))
+        if i < len(up) - 2:
+            decoder.append(nn.ReLU())
+    return nn.Sequential(*body), nn.Sequential(*decoder), dense
+
+
 def decoder_activations(config: ModelConfig) -> int:
     """Values one decoded point holds across the decoder's layers (the output
     included): what a batch of decodes costs in memory, per point."""
     c, h, w = config.image_shape
     if config.backbone == "mlp":
         return sum(config.hidden) + config.pixels
+    if config.backbone == "conv4":
+        widths = (c, *CONV4_WIDTHS)
+        return config.hidden[-1] + sum(
+            width * (h >> level) * (w >> level) for level, width in enumerate(widths)
+        )
     # dense -> 64 x h/4 x w/4 -> 32 x h/2 x w/2 -> c x h x w
     return (
         config.hidden[-1]

@@ -46,6 +46,10 @@ class TrainSpec:
     device: str = "auto"
     threads: int | None = None  # torch threads; None: the runner decides
     snapshot_interval_s: float = 0.5
+    # The images' size and channels where the set can change them (image
+    # folders, CelebA, the colour shapes); None: the set's own.
+    image_size: int | tuple[int, int] | None = None
+    channels: int | None = None
 
     def model_configs(self, image_shape: tuple[int, int, int]) -> list[ModelConfig]:
         """One validated :class:`ModelConfig` per kind, for ``image_shape`` images."""
@@ -98,7 +102,13 @@ def training_job(
     """
     from latentlab.core.training import check_training_memory, new_model
 
-    dataset = cache.get(spec.dataset, spec.data_dir, download=spec.download)
+    dataset = cache.get(
+        spec.dataset,
+        spec.data_dir,
+        download=spec.download,
+        image_size=spec.image_size,
+        channels=spec.channels,
+    )
     configs = spec.model_configs(dataset.image_shape)
     config = spec.train_config(threads)
     check_training_memory(configs, config.batch_size)

@@ -10,7 +10,7 @@ import torch
 
 from latentlab.core.errors import ConfigError
 from latentlab.core.limits import format_bytes, training_budget
-from latentlab.core.models import build_model
+from latentlab.core.models import build_model, decoder_activations
 from latentlab.core.text import describe
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ def training_memory_bytes(config: ModelConfig, batch_size: int) -> int:
     per_image = 4 * sum(config.hidden) + 8 * config.pixels + 4 * config.latent_dim
     if config.backbone == "conv":
         per_image += 50 * config.pixels  # two conv layers' feature maps, each way
+    elif config.backbone == "conv4":
+        per_image += 4 * decoder_activations(config)  # feature maps, each way
     return 4 * (4 * params + 2 * batch_size * per_image)
 
 

@@ -174,7 +174,7 @@ PAYLOAD_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "hidden huge pair": (_config("hidden", [60_000, 60_000]), "weights do not fit"),
     "image 2-D": (_config("image_shape", [1, 28]), "image shape"),
     "image float": (_config("image_shape", [1, 28, 28.0]), "malformed model config"),
-    "image colour": (_config("image_shape", [3, 28, 28]), "grey images"),
+    "image 2 channels": (_config("image_shape", [2, 28, 28]), "1 (grey) or 3 (RGB)"),
     "image huge": (_config("image_shape", [1, 10**6, 10**6]), "too large"),
     "image negative": (_config("image_shape", [1, -28, 28]), "image shape"),
     "image str": (_config("image_shape", "1x28x28"), "malformed model config"),

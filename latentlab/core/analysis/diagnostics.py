@@ -141,8 +141,7 @@ def traversals(
     for j in range(d):
         z[j, :, j] = values
     images = decode_codes(model, z.reshape(-1, d))
-    _, h, w = images.shape
-    return Traversals(mu_a, values, images.reshape(d, steps, h, w))
+    return Traversals(mu_a, values, images.reshape(d, steps, *images.shape[1:]))
 
 
 # --- the aggregated posterior -----------------------------------------------------

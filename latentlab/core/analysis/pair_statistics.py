@@ -39,7 +39,7 @@ from latentlab.core.analysis.realism import (
     training_classifier,
 )
 from latentlab.core.errors import ConfigError
-from latentlab.core.latent import decode_codes, encode_images
+from latentlab.core.latent import decode_codes, display_shape, encode_images
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
@@ -424,7 +424,7 @@ def many_pairs(
         test, jumps, ratios = measured[kind]
         sure = None
         if classifier is not None:
-            shape = dataset.image_shape[1:]
+            shape = display_shape(1, dataset.image_shape)[1:]
             least = []
             for lo in range(0, n_pairs, PAIRS_PER_CHUNK):
                 chunk = pairs[lo : lo + PAIRS_PER_CHUNK]

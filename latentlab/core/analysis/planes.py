@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latentlab.core.data import checkpoint_dataset_source, load_dataset, same_folder
+from latentlab.core.data import (
+    checkpoint_dataset_source,
+    display_floats,
+    load_dataset,
+    same_folder,
+)
 from latentlab.core.errors import DataError
 from latentlab.core.latent import (
     Codes,
@@ -33,18 +38,26 @@ if TYPE_CHECKING:
 
 
 class DatasetCache:
-    """Datasets by (name, data dir), shared by jobs on several threads."""
+    """Datasets by (name, data dir, image size, channels), shared by jobs on
+    several threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[tuple[str, str], ImageDataset] = {}
-        self._loading: dict[tuple[str, str], threading.Lock] = {}
+        self._items: dict[tuple, ImageDataset] = {}
+        self._loading: dict[tuple, threading.Lock] = {}
 
     def get(
-        self, name: str, data_dir: str | None, *, download: bool = False
+        self,
+        name: str,
+        data_dir: str | None,
+        *,
+        download: bool = False,
+        image_size: int | tuple[int, int] | None = None,
+        channels: int | None = None,
     ) -> ImageDataset:
-        """Load once, then hand out the same (read-only) dataset."""
-        key = (name, str(data_dir or ""))
+        """Load once, then hand out the same (read-only) dataset; the
+        arguments are :func:`~latentlab.core.data.load_dataset`'s."""
+        key = _cache_key(name, data_dir, image_size, channels)
         with self._lock:
             if key in self._items:
                 return self._items[key]
@@ -54,19 +67,41 @@ class DatasetCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            dataset = load_dataset(name, data_dir, download=download)
+            dataset = load_dataset(
+                name,
+                data_dir,
+                download=download,
+                image_size=image_size,
+                channels=channels,
+            )
             with self._lock:
                 self._items[key] = dataset
             return dataset
 
     def put(
-        self, dataset: ImageDataset, data_dir: str | None, name: str | None = None
+        self,
+        dataset: ImageDataset,
+        data_dir: str | None,
+        name: str | None = None,
+        *,
+        image_size: int | tuple[int, int] | None = None,
+        channels: int | None = None,
     ) -> None:
         """Remember a dataset loaded elsewhere (by a training job, or the
-        command line under the ``name`` it was asked for)."""
-        key = (name or dataset.name, str(data_dir or ""))
+        command line under the ``name`` and shape it was asked for)."""
+        key = _cache_key(name or dataset.name, data_dir, image_size, channels)
         with self._lock:
             self._items.setdefault(key, dataset)
+
+
+def _cache_key(
+    name: str,
+    data_dir: str | None,
+    image_size: int | tuple[int, int] | None,
+    channels: int | None,
+) -> tuple:
+    size = (image_size, image_size) if isinstance(image_size, int) else image_size
+    return (name, str(data_dir or ""), tuple(size) if size else None, channels)
 
 
 def find_dataset(
@@ -88,7 +123,7 @@ def find_dataset(
         name, root = checkpoint_dataset_source(
             checkpoint.dataset, data_dir, allow_folder_scan=allow_folder_scan
         )
-        dataset = cache.get(name, root)
+        dataset = cache.get(name, root, **_shape_request(name, checkpoint))
     except DataError as exc:
         dataset = _shipped_copy(checkpoint, cache)
         if dataset is None:
@@ -99,6 +134,17 @@ def find_dataset(
             f"{tuple(checkpoint.config.image_shape)}"
         )
     return dataset, ""
+
+
+def _shape_request(name: str, checkpoint: Checkpoint) -> dict[str, Any]:
+    """The image size and channels to load a checkpoint's set at: its model's,
+    where the set can be resized (a fixed-size set is compared afterwards)."""
+    from latentlab.core.catalog import RESIZABLE_SETS
+
+    c, h, w = checkpoint.config.image_shape
+    if name not in RESIZABLE_SETS:
+        return {}
+    return {"image_size": (h, w), "channels": c}
 
 
 def _shipped_copy(checkpoint: Checkpoint, cache: DatasetCache) -> ImageDataset | None:
@@ -233,8 +279,9 @@ def refresh_from_snapshot(
 
 
 def display_images(dataset: ImageDataset, indices) -> npt.NDArray[np.float32]:
-    """Test images ``(n, h, w)`` as floats in [0, 1], for display."""
-    return dataset.test_images[np.asarray(indices, np.int64)].numpy() / np.float32(255)
+    """Test images as floats in [0, 1], for display: ``(n, h, w)`` grey or
+    ``(n, h, w, 3)`` colour (:func:`~latentlab.core.latent.display_shape`)."""
+    return display_floats(dataset.test_images[np.asarray(indices, np.int64)])
 
 
 def labelled_points(

@@ -17,14 +17,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class SampleImages:
-    """Decodes of the samples ``(k, h, w)`` and of ``mu`` ``(h, w)``."""
+    """Decodes of the samples ``(k, h, w[, 3])`` and of ``mu`` ``(h, w[, 3])``."""
 
     samples: npt.NDArray[np.float32]
     mu: npt.NDArray[np.float32]
 
     @property
     def pixel_std(self) -> npt.NDArray[np.float32]:
-        """Per-pixel standard deviation over the decoded samples ``(h, w)``."""
+        """Per-pixel standard deviation over the decoded samples ``(h, w)``;
+        colour: per pixel and channel, ``(h, w, 3)`` (shown as an RGB image)."""
         return self.samples.std(0)
 
 

@@ -27,13 +27,15 @@ def caption_text(
 ) -> str:
     """The sample grid's caption for ``count`` samples and the "Fixed ε" state;
     with ``pixel_std`` (the decoded samples' per-pixel s.d., ``(h, w)``), how
-    much they differ, in pixel units."""
+    much they differ, in pixel units (colour: each channel's s.d., ``(h, w, 3)``,
+    said so)."""
     state = "  (fixed ε)" if fixed else "  (ε redrawn at every change)"
     text = f"{count} decoded samples z = μ + σ ⊙ ε" + state
     if pixel_std is not None and np.size(pixel_std):
         sd = np.asarray(pixel_std, np.float64)
+        per = "per-pixel, per-channel (R, G, B)" if sd.ndim == 3 else "per-pixel"
         text += (
-            f". They differ by a per-pixel s.d. of {sd.mean():.3f} on average, "
+            f". They differ by a {per} s.d. of {sd.mean():.3f} on average, "
             f"{sd.max():.2f} at most (pixels in [0, 1])"
         )
     return text

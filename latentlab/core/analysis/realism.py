@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from latentlab.core.data import to_float
+from latentlab.core.data import display_floats
 from latentlab.core.lazy import no_grad
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ def training_classifier(
     n_classes = len(dataset.class_names)
     if n_classes != 10:
         model[-1] = nn.Linear(256, n_classes)
-    x = to_float(dataset.train_images)
+    # The layout decodes come in (channels last), so decoded and real images
+    # meet the same weights; for grey it is the (n, 1, h, w) flattening.
+    x = torch.from_numpy(display_floats(dataset.train_images))
     y = dataset.train_labels
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     done = 0
@@ -100,7 +102,7 @@ def training_classifier(
                 yield done
     model.eval()
     with torch.no_grad():
-        pred = model(to_float(dataset.test_images)).argmax(1)
+        pred = model(torch.from_numpy(display_floats(dataset.test_images))).argmax(1)
     acc = float((pred == dataset.test_labels).float().mean())
     result = Classifier(model, acc, len(dataset.test_images))
     with _LOCK:
@@ -122,7 +124,7 @@ def train_classifier(dataset: ImageDataset, *, seed: int = 0) -> Classifier:
 def confidence(
     classifier: Classifier, images: npt.ArrayLike
 ) -> npt.NDArray[np.float64]:
-    """The top-class probability of each image ``(n, h, w)`` in [0, 1]."""
+    """The top-class probability of each image ``(n, h, w[, 3])`` in [0, 1]."""
     import torch
 
     x = torch.as_tensor(np.asarray(images, np.float32))

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from latentlab.core.data import display_floats
 from latentlab.core.errors import ConfigError
+from latentlab.core.latent import display_shape
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Sequence
@@ -107,12 +109,12 @@ class DataLikeness:
         from latentlab.core.analysis.pair_statistics import knn_mean_distance
 
         self.classifier = classifier
-        self.shape = dataset.image_shape[1:]
+        self.shape = display_shape(1, dataset.image_shape)[1:]
         rng = np.random.default_rng(0)
         n_train = len(dataset.train_images)
         pick = np.sort(rng.choice(n_train, size=min(sample, n_train), replace=False))
-        self._train = self._features(dataset.train_images[pick].numpy() / 255.0)
-        real = dataset.test_images[:1000].numpy() / 255.0
+        self._train = self._features(display_floats(dataset.train_images[pick]))
+        real = display_floats(dataset.test_images[:1000])
         near = knn_mean_distance(self._features(real), self._train, 1)
         self.median = max(float(np.median(near)), 1e-12)
         self.cutoff = float(np.percentile(near / self.median, 95))
@@ -189,7 +191,7 @@ def rectangle_grids(
     )
     from latentlab.core.latent import decode_codes
 
-    shape = dataset.image_shape[1:]
+    shape = display_shape(1, dataset.image_shape)[1:]
     classifier = None
     if len(dataset.class_names) > 1:
         classifier = cached_classifier(dataset, seed=classifier_seed)

@@ -1,6 +1,7 @@
 """The in-memory dataset every source produces (:class:`ImageDataset`, a fixed
-train/test split of uint8 grey or colour images), its conversion to the models' floats, and
-the check, run before any source reads, that a data folder is a folder."""
+train/test split of uint8 grey or colour images), its conversion to the models'
+floats, and the check, run before any source reads, that a data folder is a
+folder."""
 
 from __future__ import annotations
 
@@ -119,6 +120,15 @@ def image_shape_of(images: torch.Tensor) -> tuple[int, int, int]:
     if images.ndim == 4:
         return tuple(int(n) for n in images.shape[1:])  # type: ignore[return-value]
     return (1, int(images.shape[1]), int(images.shape[2]))
+
+
+def display_floats(images: torch.Tensor) -> npt.NDArray[np.float32]:
+    """A uint8 stack -> floats in [0, 1] as views and decodes hold images:
+    ``(n, h, w)`` grey or ``(n, h, w, 3)`` RGB (channels last)."""
+    array = images.numpy()
+    if array.ndim == 4:
+        array = array.transpose(0, 2, 3, 1)
+    return array / np.float32(255)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

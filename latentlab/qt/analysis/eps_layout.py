@@ -138,7 +138,8 @@ class EpsLayout:
         self.mu_tile = ImageTilesWidget(body, columns=1, placeholder="decoded μ")
         self.spread_tile = ImageTilesWidget(body, columns=1, placeholder="spread")
         self.spread_tile.setToolTip(
-            "Per-pixel standard deviation of the decoded samples: black 0, white 0.5"
+            "Per-pixel standard deviation of the decoded samples: black 0, white "
+            "0.5 (colour: each channel's own, shown in that channel)"
         )
         for tile in (self.input_tile, self.mu_tile, self.spread_tile):
             tile.setFixedSize(96, 96)

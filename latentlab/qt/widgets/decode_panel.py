@@ -16,11 +16,17 @@ if TYPE_CHECKING:
 
 
 def to_qimage(image: npt.NDArray[np.floating]) -> QImage:
-    """A [0, 1] grey image ``(h, w)`` -> an owned 8-bit QImage."""
-    grey = np.ascontiguousarray(np.clip(image, 0.0, 1.0) * 255.0 + 0.5, dtype=np.uint8)
-    h, w = grey.shape
+    """A [0, 1] image, grey ``(h, w)`` or RGB ``(h, w, 3)``, -> an owned 8-bit
+    QImage."""
+    levels = np.ascontiguousarray(
+        np.clip(image, 0.0, 1.0) * 255.0 + 0.5, dtype=np.uint8
+    )
+    h, w = levels.shape[:2]
     # .copy() detaches the QImage from the numpy buffer it was built on.
-    return QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    if levels.ndim == 3:
+        fmt = QImage.Format.Format_RGB888
+        return QImage(levels.data, w, h, 3 * w, fmt).copy()
+    return QImage(levels.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
 
 
 def format_z(z: npt.NDArray[np.floating], limit: int = 6) -> str:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 from latentlab.core.analysis.planes import display_images
+from latentlab.core.latent import assemble_tiles
 from latentlab.qt.widgets.decode_panel import to_qimage
 from latentlab.qt.widgets.styles import PICK_A, PICK_B
 
@@ -227,12 +228,11 @@ class ImageTilesWidget(QWidget):
 def _assemble(
     images: npt.NDArray[np.float32], rows: int, cols: int
 ) -> npt.NDArray[np.float32]:
-    """``(n, h, w)`` -> one ``(rows * h, cols * w)`` image, padded with black."""
-    n, h, w = images.shape
-    padded = np.zeros((rows * cols, h, w), np.float32)
-    padded[:n] = images
-    img = padded.reshape(rows, cols, h, w).transpose(0, 2, 1, 3)
-    return np.ascontiguousarray(img.reshape(rows * h, cols * w))
+    """``(n, h, w[, 3])`` -> one ``(rows * h, cols * w[, 3])`` image, padded
+    with black."""
+    padded = np.zeros((rows * cols, *images.shape[1:]), np.float32)
+    padded[: len(images)] = images
+    return assemble_tiles(padded, cols, rows)
 
 
 class GalleryWidget(QWidget):

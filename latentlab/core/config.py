@@ -13,6 +13,11 @@ from latentlab.core.text import describe, format_int
 ModelKind = Literal["ae", "vae"]
 Backbone = Literal["mlp", "conv", "conv4"]
 BACKBONES = ("mlp", "conv", "conv4")
+# How the decoder's output is read (core/model_interface.py): Bernoulli on
+# pixels in [0, 1]; a Gaussian with one learned sigma or one per pixel; a
+# Gaussian discretized over 8-bit levels (one sigma), whose bits/dim compare
+# with the colour-image papers'.
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-per-pixel", "discretized-gaussian")
 
 MAX_LATENT_DIM = 512
 MAX_PIXELS = 256 * 256
@@ -64,6 +69,8 @@ class ModelConfig:
         backbone uses the last entry as its dense width.
     beta : float
         Weight of the KL term (VAE only; 1 gives the ELBO).
+    likelihood : str
+        One of ``LIKELIHOODS``: how the decoder's output is read as p(x | z).
     """
 
     kind: ModelKind = "vae"
@@ -72,6 +79,7 @@ class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)
     hidden: tuple[int, ...] = (512, 256)
     beta: float = 1.0
+    likelihood: str = "bernoulli"
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or self.kind not in ("ae", "vae"):
@@ -137,6 +145,11 @@ class ModelConfig:
             )
         if self.beta < 0:
             raise ConfigError(f"beta must be >= 0, not {self.beta}")
+        if not isinstance(self.likelihood, str) or self.likelihood not in LIKELIHOODS:
+            raise ConfigError(
+                f"likelihood must be one of {', '.join(LIKELIHOODS)}, not "
+                f"{describe(self.likelihood)}"
+            )
         object.__setattr__(self, "image_shape", shape)
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "beta", float(self.beta))
@@ -152,6 +165,9 @@ class ModelConfig:
         d = asdict(self)
         d["image_shape"] = list(self.image_shape)
         d["hidden"] = list(self.hidden)
+        if self.likelihood == "bernoulli":
+            # Files as before colour: a reader from then opens them unchanged.
+            del d["likelihood"]
         return d
 
     @classmethod

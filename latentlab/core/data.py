@@ -45,6 +45,7 @@ from latentlab.core.datasets.image_folder import (
     MAX_FOLDER_PIXELS,
     MAX_SOURCE_PIXELS,
     _image_files,
+    check_image_size,
     load_image_folder,
     read_grey_image,
 )
@@ -168,21 +169,11 @@ def _image_size(key: str, image_size: int | tuple[int, int] | None) -> tuple[int
     if image_size is None:
         side = DEFAULT_SIZES.get(key, 28)
         return (side, side)
-    size = (image_size, image_size) if isinstance(image_size, int) else image_size
-    size = tuple(size)
-    if (
-        len(size) != 2
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in size)
-        or not all(MIN_SIDE <= s <= MAX_SIDE for s in size)
-    ):
-        raise DataError(
-            f"image size must be one or two integers from {MIN_SIDE} to {MAX_SIDE} "
-            f"(e.g. 64 or 48,64), not {printable(str(image_size), 40)}"
-        )
-    return size  # type: ignore[return-value]
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    return check_image_size(image_size)
 
 
-MIN_SIDE, MAX_SIDE = 16, 128
 # (channels, side) of the sets with one size (a folder's channels are its own).
 _NATIVE = {"shapes": (1, 28), "cifar10": (3, 32), "colour-shapes": (3, 64)}
 _NATIVE.update(dict.fromkeys(IDX_SETS, (1, 28)))

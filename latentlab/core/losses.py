@@ -1,4 +1,5 @@
-"""Loss terms in nats per image: Bernoulli reconstruction and Gaussian KL."""
+"""Loss terms in nats per image: the reconstruction under the model's
+likelihood (Bernoulli unless it says otherwise) and the Gaussian KL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+
+    from latentlab.core.model_interface import Likelihood
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +54,29 @@ def gaussian_kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
+def recon_nats(
+    params: torch.Tensor, x: torch.Tensor, likelihood: Likelihood | None = None
+) -> torch.Tensor:
+    """``-log p(x | params)`` per image ``(batch,)`` under ``likelihood``
+    (None or Bernoulli: :func:`reconstruction_nats`, the fused form)."""
+    if likelihood is None or likelihood.name == "bernoulli":
+        return reconstruction_nats(params, x)
+    return -likelihood.log_prob(params, x)
+
+
 def loss_terms(
     logits: torch.Tensor,
     x: torch.Tensor,
     mu: torch.Tensor,
     logvar: torch.Tensor | None,
     beta: float = 1.0,
+    likelihood: Likelihood | None = None,
 ) -> LossTerms:
-    """Batch-mean loss terms; ``logvar`` None (an AE) gives a zero KL."""
+    """Batch-mean loss terms; ``logvar`` None (an AE) gives a zero KL.
+    ``likelihood`` reads ``logits`` (None: Bernoulli)."""
     import torch
 
-    recon = reconstruction_nats(logits, x).mean()
+    recon = recon_nats(logits, x, likelihood).mean()
     if logvar is None:
         kl = torch.zeros((), device=recon.device)
         return LossTerms(recon, kl, recon)

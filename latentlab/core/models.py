@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentlab.core import perf
-from latentlab.core.model_interface import BERNOULLI
+from latentlab.core.model_interface import BERNOULLI, Gaussian
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -266,6 +266,14 @@ class Autoencoder(nn.Module):
         self.config = config
         self.encoder, self.decoder, width = build_backbone(config)
         self.head = nn.Linear(width, self.code_width(config.latent_dim))
+        self._likelihood: Likelihood = BERNOULLI
+        if config.likelihood != "bernoulli":
+            shape = config.image_shape if config.likelihood.endswith("pixel") else (1,)
+            # sigma starts at ~0.14 of the pixel range, learned from there.
+            self.log_scale = nn.Parameter(torch.full(shape, -2.0))
+            self._likelihood = Gaussian(
+                self.log_scale, discrete=config.likelihood.startswith("discretized")
+            )
 
     @staticmethod
     def code_width(latent_dim: int) -> int:
@@ -299,8 +307,9 @@ class Autoencoder(nn.Module):
 
     @property
     def likelihood(self) -> Likelihood:
-        """The decoder's logits are independent Bernoulli pixels."""
-        return BERNOULLI
+        """How the decoder's output reads as p(x | z): independent Bernoulli
+        pixels (the default) or a Gaussian (``config.likelihood``)."""
+        return self._likelihood
 
     def encode(self, x: torch.Tensor) -> Encoding:
         """``x`` ``(batch, c, h, w)`` in [0, 1] -> :class:`Encoding`."""
@@ -324,6 +333,7 @@ class Autoencoder(nn.Module):
 
         Kept beside :meth:`mean_image` (the same values) for existing callers.
         """
+        # Every likelihood of ours has the sigmoid of the output as its mean.
         return torch.sigmoid(self.decoder(z))
 
     def sample_z(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from latentlab.core.errors import ConfigError
-from latentlab.core.losses import reconstruction_nats
+from latentlab.core.losses import recon_nats
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Sequence
@@ -134,11 +134,11 @@ def log_likelihood(
 ) -> torch.Tensor:
     """``log p(x|z)`` ``(k,)`` in nats for codes ``z`` ``(k, d)`` and one ``x``.
 
-    ``x`` is ``(1, c, h, w)`` in [0, 1]; the Bernoulli likelihood the model is
-    trained with (:func:`latentlab.core.losses.reconstruction_nats`).
+    ``x`` is ``(1, c, h, w)`` in [0, 1]; the likelihood the model is trained
+    with (``model.likelihood``: Bernoulli unless its config says otherwise).
     """
     logits = model.decode_logits(z)
-    return -reconstruction_nats(logits, x.expand_as(logits))
+    return -recon_nats(logits, x.expand_as(logits), model.likelihood)
 
 
 def path_gradients(

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
 
     from latentlab.core.config import ModelConfig, TrainConfig
     from latentlab.core.data import ImageDataset
+    from latentlab.core.model_interface import Likelihood
 
 __all__ = [
     "PROGRESS_INTERVAL_S",
@@ -134,7 +135,13 @@ def evaluate(
             z = enc.mu
             if enc.logvar is not None:
                 z = reparameterize(enc.mu, enc.logvar, generator=gen)
-            terms = loss_terms(model.decode_logits(z), x, enc.mu, enc.logvar)
+            terms = loss_terms(
+                model.decode_logits(z),
+                x,
+                enc.mu,
+                enc.logvar,
+                likelihood=model.likelihood,
+            )
             recon_sum += terms.recon.item() * len(x)
             kl_sum += terms.kl.item() * len(x)
     finally:
@@ -149,10 +156,14 @@ def _train_terms(
     mu: torch.Tensor,
     logvar: torch.Tensor | None,
     beta: float,
+    likelihood: Likelihood | None = None,
 ) -> LossTerms:
     """:func:`~latentlab.core.losses.loss_terms` for a training step (the
-    ``bernoulli_nll`` device, :mod:`latentlab.core.perf`, or torch's BCE)."""
-    if perf.enabled("bernoulli_nll"):
+    ``bernoulli_nll`` device, :mod:`latentlab.core.perf`, or torch's BCE; a
+    Gaussian likelihood's own ``log_prob``)."""
+    if likelihood is not None and likelihood.name != "bernoulli":
+        recon = -likelihood.log_prob(logits, x).mean()
+    elif perf.enabled("bernoulli_nll"):
         recon = _BernoulliNLL.apply(logits, x).mean()
     else:
         recon = reconstruction_nats(logits, x).mean()
@@ -351,7 +362,12 @@ def _train_loop(
                     eps = torch.randn(enc.mu.shape, generator=eps_gen, device=device)
                 z = model.sample_z(enc, eps)
                 terms = _train_terms(
-                    model.decode_logits(z), x, enc.mu, enc.logvar, model.config.beta
+                    model.decode_logits(z),
+                    x,
+                    enc.mu,
+                    enc.logvar,
+                    model.config.beta,
+                    model.likelihood,
                 )
                 opt.zero_grad()
                 terms.loss.backward()

@@ -343,9 +343,9 @@ def test_image_folder_classes_come_from_subfolders(tmp_path: Path) -> None:
 def test_loose_images_get_the_images_class(tmp_path: Path) -> None:
     for i in range(3):
         _png(tmp_path / f"{i}.png", Image.new("L", (28, 28), 9))
-    ds = load_image_folder(tmp_path, image_size=(16, 12))
+    ds = load_image_folder(tmp_path, image_size=(16, 20))
     assert ds.class_names == ("images",)
-    assert ds.train_images.shape[1:] == (16, 12)
+    assert ds.train_images.shape[1:] == (16, 20)
     assert len(ds.test_images) == 1  # at least one test image even below 5 files
 
 
@@ -538,11 +538,17 @@ def test_images_past_the_folders_pixel_budget_are_skipped(tmp_path, monkeypatch)
     assert len(ds.skipped) == 2 and "add up to" in ds.skipped[0]
 
 
-def test_a_folder_too_big_for_memory_is_refused_before_decoding(tmp_path: Path):
+def test_a_folder_too_big_for_memory_is_refused_before_decoding(
+    tmp_path: Path, monkeypatch
+):
+    from latentlab.core.datasets import image_folder
+
+    # Sizes are capped at 128 px, so a small budget stands in for a huge folder.
+    monkeypatch.setattr(image_folder, "memory_budget", lambda: 3 * 2 * 28 * 28 - 1)
     for i in range(2):
         _png(tmp_path / f"{i}.png", Image.new("L", (28, 28), 50))
     with pytest.raises(DataError, match="more than LatentLab uses"):
-        load_image_folder(tmp_path, image_size=(200_000, 200_000))
+        load_image_folder(tmp_path)
 
 
 def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_postscript_under_an_image_name_is_refused_by_name(
 def test_an_image_folder_skips_postscript_and_runs_nothing(
     tmp_path: Path, fake_ghostscript: Path
 ) -> None:
-    dataset = load_image_folder(_folder(tmp_path), (8, 8))
+    dataset = load_image_folder(_folder(tmp_path), (16, 16))
     assert len(dataset.train_images) + len(dataset.test_images) == 3
     assert len(dataset.skipped) == len(HOSTILE)
     for name in HOSTILE:
@@ -163,7 +163,7 @@ def test_each_raster_format_opens_whatever_its_name(tmp_path: Path, fmt: str) ->
     )
     with open_raster(path) as img:
         assert img.format in (fmt, "MPO")
-    grey = read_grey_image(path, (8, 8))
+    grey = read_grey_image(path, (16, 16))
     assert abs(int(grey.mean()) - 200) <= 3
 
 

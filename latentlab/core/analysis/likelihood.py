@@ -31,7 +31,8 @@ from latentlab.core.errors import ConfigError
 from latentlab.core.latent import encode_images
 from latentlab.core.lazy import no_grad
 from latentlab.core.limits import memory_budget
-from latentlab.core.losses import gaussian_kl, reconstruction_nats
+from latentlab.core.losses import gaussian_kl, recon_nats
+from latentlab.core.model_interface import BERNOULLI
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     import torch
 
     from latentlab.core.config import ModelConfig
+    from latentlab.core.model_interface import Likelihood
     from latentlab.core.models import Autoencoder
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -76,9 +78,20 @@ def log_likelihood_matrix(
     import torch.nn.functional as F
 
     logits = model.decode_logits(torch.as_tensor(z, dtype=torch.float32))
+    lik = _likelihood_of(model)
+    if lik.name != "bernoulli":
+        # No matrix form: one image against every point at a time.
+        images = x.reshape(len(x), *logits.shape[1:])
+        rows = [lik.log_prob(logits, xi.expand_as(logits)) for xi in images]
+        return torch.stack(rows).numpy() if rows else np.zeros((0, len(z)), np.float32)
     logits = logits.reshape(len(z), -1)
     out = x @ logits.T - F.softplus(logits).sum(1)
     return out.numpy()
+
+
+def _likelihood_of(model: Autoencoder) -> Likelihood:
+    """The model's likelihood; Bernoulli for a module that names none."""
+    return getattr(model, "likelihood", BERNOULLI)
 
 
 def _logsumexp(a: npt.NDArray, axis: int = 1) -> npt.NDArray[np.float64]:
@@ -326,8 +339,13 @@ def _importance_log_weights(
     eps = torch.randn((len(xb), k, mu.shape[1]), generator=gen, dtype=torch.float64)
     z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps  # (b, k, d)
     logits = model.decode_logits(z.reshape(-1, mu.shape[1]).float())
-    logits = logits.reshape(len(xb), k, -1)
-    ll = (xb[:, None] * logits - F.softplus(logits)).sum(-1).double()
+    lik = _likelihood_of(model)
+    if lik.name != "bernoulli":
+        targets = xb[:, None].expand(len(xb), k, -1).reshape(logits.shape)
+        ll = lik.log_prob(logits, targets).reshape(len(xb), k).double()
+    else:
+        logits = logits.reshape(len(xb), k, -1)
+        ll = (xb[:, None] * logits - F.softplus(logits)).sum(-1).double()
     log_q = (-0.5 * eps**2 - 0.5 * logvar[:, None] - 0.5 * LOG_2PI).sum(-1)
     log_p = (-0.5 * z**2 - 0.5 * LOG_2PI).sum(-1)
     return ll + log_p - log_q
@@ -411,7 +429,8 @@ def bound_terms(
     for lo in range(0, n, batch_size):
         xb = to_float(images[lo : lo + batch_size])
         enc = model.encode(xb)
-        r_mu += reconstruction_nats(model.decode_logits(enc.mu), xb).sum().item()
+        lik = _likelihood_of(model)
+        r_mu += recon_nats(model.decode_logits(enc.mu), xb, lik).sum().item()
         if enc.logvar is None:
             continue
         kl += gaussian_kl(enc.mu, enc.logvar).sum().item()
@@ -419,7 +438,7 @@ def bound_terms(
         for _ in range(samples):
             eps = torch.randn(enc.mu.shape, generator=gen)
             logits = model.decode_logits(enc.mu + sd * eps)
-            r_s += reconstruction_nats(logits, xb).sum().item() / samples
+            r_s += recon_nats(logits, xb, lik).sum().item() / samples
     if not model.is_variational:
         r_s = r_mu
     return BoundTerms(r_mu / n, r_s / n, kl / n, samples, n)

@@ -75,10 +75,15 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     from latentlab.core.analysis.continuity import HOLE_RATIO, path_holes
     from latentlab.core.analysis.diagnostics import aggregate_posterior, unit_stats
     from latentlab.core.analysis.diagnostics_texts import WEAK_KL
-    from latentlab.core.analysis.likelihood import LIKELIHOOD_NOTE, likelihood_report
+    from latentlab.core.analysis.likelihood import (
+        bits_comparable,
+        likelihood_note,
+        likelihood_report,
+    )
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.errors import ConfigError
     from latentlab.core.latent import encode_images
+    from latentlab.core.model_interface import bits_per_dim
     from latentlab.core.text import printable, printable_path
 
     start = time.perf_counter()
@@ -103,7 +108,14 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
         _check_importance_cost(model, images, opts.k)
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
     print(f"# {printable_path(ckpt.path)}: {ckpt.title()}; {data}")
-    print(f"# likelihood: {LIKELIHOOD_NOTE}")
+    print(f"# likelihood: {likelihood_note(model)}")
+    dims = cfg.pixels
+    bits_how = (
+        "discretized over 8-bit levels: comparable with published bits/dim"
+        if bits_comparable(model)
+        else "from a continuous density or non-binary Bernoulli targets: not "
+        "comparable with published (discrete 8-bit) bits/dim"
+    )
     _line("test_images", n, "images")
     codes = encode_images(model, images)
     units = unit_stats(codes)
@@ -136,6 +148,12 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
             f"-log p(x|z) averaged over {b.samples} z ~ q(z|x) per image",
         )
         _line("kl", b.kl, "nats", "KL(q(z|x) || N(0, I)), closed form")
+        _line(
+            "neg_elbo_bits_per_dim",
+            bits_per_dim(b.neg_elbo, dims),
+            "bits/dim",
+            f"neg_elbo / ({dims} dims x ln 2); {bits_how}",
+        )
         for d, v in enumerate(units.kl_per_dim):
             _line(f"kl_dim{d + 1}", float(v), "nats", "mean over the test images")
     else:
@@ -196,6 +214,12 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
         )
     if report is not None:
         _line("log_px", report.log_px, "nats", report.method)
+        _line(
+            "neg_log_px_bits_per_dim",
+            bits_per_dim(-report.log_px, dims),
+            "bits/dim",
+            f"-log_px / ({dims} dims x ln 2); {bits_how}",
+        )
         if report.median_ess is not None:
             _line("median_ess", report.median_ess, "samples", f"of K = {report.k}")
         how = (

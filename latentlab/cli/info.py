@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 def cmd_info(opts: argparse.Namespace) -> int:
     """``latentlab info FILE``. Every string from the file is printed escaped."""
+    from latentlab.core.analysis.likelihood import likelihood_note
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.text import printable, printable_path
 
@@ -21,8 +22,10 @@ def cmd_info(opts: argparse.Namespace) -> int:
     print(
         f"  model     {cfg.kind} · backbone {cfg.backbone} · latent {cfg.latent_dim} · "
         f"hidden {','.join(map(str, cfg.hidden))} · β {cfg.beta:g} · "
-        f"image {'x'.join(map(str, cfg.image_shape))} · {n_params:,} parameters"
+        f"image {'×'.join(map(str, cfg.image_shape))} (C×H×W) · "
+        f"{n_params:,} parameters"
     )
+    print(f"  p(x|z)    {likelihood_note(ckpt.model)}")
     ds = ckpt.dataset
     if ds:
         print(f"  dataset   {_dataset_line(ds)}")

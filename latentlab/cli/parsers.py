@@ -74,6 +74,14 @@ def _train_parser() -> argparse.ArgumentParser:
         "centre-cropped to that aspect ratio, then area-resized",
     )
     p.add_argument(
+        "--likelihood",
+        choices=("bernoulli", "gaussian", "gaussian-per-pixel", "discretized-gaussian"),
+        default="bernoulli",
+        help="p(x|z): bernoulli (pixels in [0,1] as targets); gaussian (one learned "
+        "sigma) or gaussian-per-pixel; discretized-gaussian (8-bit levels: its "
+        "bits/dim compare with the papers')",
+    )
+    p.add_argument(
         "--channels",
         type=int,
         choices=(1, 3),

@@ -52,6 +52,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
         download=opts.download,
         image_size=opts.image_size,
         channels=opts.channels,
+        likelihood=opts.likelihood,
     )
     train_cfg = spec.train_config()
     spec.model_configs(expected_shape(opts.dataset, opts.image_size, opts.channels))

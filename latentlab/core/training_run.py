@@ -50,6 +50,7 @@ class TrainSpec:
     # folders, CelebA, the colour shapes); None: the set's own.
     image_size: int | tuple[int, int] | None = None
     channels: int | None = None
+    likelihood: str = "bernoulli"  # one of config.LIKELIHOODS
 
     def model_configs(self, image_shape: tuple[int, int, int]) -> list[ModelConfig]:
         """One validated :class:`ModelConfig` per kind, for ``image_shape`` images."""
@@ -59,6 +60,7 @@ class TrainSpec:
             backbone=self.backbone,  # type: ignore[arg-type]
             image_shape=image_shape,
             beta=self.beta,
+            likelihood=self.likelihood,
             **extra,
         )
         return [replace(common, kind=kind) for kind in self.kinds]  # type: ignore[arg-type]

@@ -121,7 +121,8 @@ def test_info_prints_config_and_history(trained, runs) -> None:
     lines = stdout.splitlines()
     assert lines[0] == f"{out}: VAE · mnist · 2-D · β=1 · 1 epoch"
     assert "model     vae · backbone mlp · latent 2 · hidden 512,256 · β 1" in stdout
-    assert "image 1x28x28" in stdout
+    assert "image 1×28×28 (C×H×W)" in stdout
+    assert "p(x|z)    pixels in [0,1] as Bernoulli targets" in stdout
     assert "dataset   mnist (4000 train / 1000 test" in stdout
     header = next(i for i, line in enumerate(lines) if "test -ELBO" in line)
     row = lines[header + 1].split()

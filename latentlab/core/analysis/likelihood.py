@@ -51,6 +51,33 @@ LOW_ESS = 10.0  # an image whose IS estimate rests on fewer effective samples
 LIKELIHOOD_NOTE = "pixels in [0,1] as Bernoulli targets, not binarized"
 
 
+def likelihood_note(model: Autoencoder) -> str:
+    """What p(x | z) a model's figures use, with its fitted σ where it has one:
+    ``"pixels in [0,1]; Gaussian, one learned σ (σ = 0.081)"``."""
+    lik = _likelihood_of(model)
+    if lik.name == "bernoulli":
+        return LIKELIHOOD_NOTE
+    scale = getattr(lik, "log_scale", None)
+    fitted = ""
+    if scale is not None:
+        import torch
+
+        sigma = torch.exp(scale.detach().double())
+        fitted = (
+            f" (σ = {float(sigma.mean()):.3g})"
+            if sigma.numel() == 1
+            else f" (σ from {float(sigma.min()):.3g} to {float(sigma.max()):.3g})"
+        )
+    describe = getattr(lik, "describe", lambda: lik.name)
+    return f"pixels in [0,1]; {describe()}{fitted}"
+
+
+def bits_comparable(model: Autoencoder) -> bool:
+    """True when the model's ``-log p(x)`` is a probability of 8-bit pixels,
+    so its bits per dimension compare with the colour-image papers'."""
+    return bool(getattr(_likelihood_of(model), "bits_comparable", False))
+
+
 def _log_prior(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """log N(z; 0, I) for ``z`` ``(m, d)``."""
     return -0.5 * (z**2).sum(1) - 0.5 * z.shape[1] * LOG_2PI

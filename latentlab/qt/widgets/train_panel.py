@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.core.catalog import IDX_SETS, RESIZABLE_SETS
 from latentlab.core.training_run import TrainSpec
 from latentlab.qt.widgets.loss_plots import (
     AE_COLOUR,
@@ -46,7 +47,18 @@ DATASETS = (
     ("MNIST", "mnist"),
     ("Fashion-MNIST", "fashion-mnist"),
     ("KMNIST", "kmnist"),
+    ("Colour shapes (offline)", "colour-shapes"),
+    ("CIFAR-10 (local files)", "cifar10"),
+    ("CelebA (local files)", "celeba"),
     ("Image folder…", "folder"),
+)
+# Sizes offered for the sets LatentLab resizes; None: the set's own.
+IMAGE_SIZES = (None, 28, 32, 48, 64, 96, 128)
+LIKELIHOOD_CHOICES = (
+    ("Bernoulli", "bernoulli"),
+    ("Gaussian, one σ", "gaussian"),
+    ("Gaussian, σ per pixel", "gaussian-per-pixel"),
+    ("Discretized Gaussian", "discretized-gaussian"),
 )
 REDRAW_INTERVAL_S = 0.2
 READY = "Ready to train"
@@ -124,6 +136,32 @@ class TrainPanel(QWidget):
         self.backbone = QComboBox(self)
         self.backbone.addItem("MLP", "mlp")
         self.backbone.addItem("Convolutional", "conv")
+        self.backbone.addItem("Conv ×4 (32–128 px)", "conv4")
+        self.backbone.setItemData(
+            2,
+            "The β-VAE paper's four 4×4 stride-2 convolutions (32-32-64-64), for "
+            "32-128 px colour images",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+        self.image_size = QComboBox(self)
+        for size in IMAGE_SIZES:
+            self.image_size.addItem("the set's" if size is None else f"{size} px", size)
+        self.image_size.setToolTip(
+            "Image folders, CelebA and the colour shapes are resized to this (a "
+            "folder's images: centre crop to the shape, then area resize)"
+        )
+        self.channels = QComboBox(self)
+        self.channels.addItem("the set's", None)
+        self.channels.addItem("grey", 1)
+        self.channels.addItem("RGB", 3)
+        self.likelihood = QComboBox(self)
+        for label, key in LIKELIHOOD_CHOICES:
+            self.likelihood.addItem(label, key)
+        self.likelihood.setToolTip(
+            "p(x|z): Bernoulli with pixels in [0, 1] as targets; a Gaussian with a "
+            "learned σ (what MSE assumes); discretized over 8-bit levels, whose "
+            "bits/dim compare with the papers'"
+        )
 
         self.autosave = QCheckBox(self)
         self.autosave.setToolTip("Save both models after every epoch (atomic writes)")
@@ -176,6 +214,8 @@ class TrainPanel(QWidget):
             (("Dataset", self.dataset), ("Epochs", self.epochs)),
             (("Latent size", self.latent_dim), ("β (VAE)", self.beta)),
             (("Backbone", self.backbone), None),
+            (("Image size", self.image_size), ("Channels", self.channels)),
+            (("p(x|z)", self.likelihood), None),
         )
         for r, pair in enumerate(rows):
             for c, item in enumerate(pair):
@@ -183,10 +223,10 @@ class TrainPanel(QWidget):
                     form.addWidget(QLabel(item[0]), r, 2 * c)
                     form.addWidget(item[1], r, 2 * c + 1)
         form.addWidget(self.download, 2, 2, 1, 2)
-        form.addWidget(QLabel("Data"), 3, 0)
-        form.addLayout(dir_row, 3, 1, 1, 3)
-        form.addWidget(QLabel("Autosave"), 4, 0)
-        form.addLayout(autosave_row, 4, 1, 1, 3)
+        form.addWidget(QLabel("Data"), 5, 0)
+        form.addLayout(dir_row, 5, 1, 1, 3)
+        form.addWidget(QLabel("Autosave"), 6, 0)
+        form.addLayout(autosave_row, 6, 1, 1, 3)
         # The form folds away on a short window (the planes need the height),
         # a line saying what it holds in its place.
         self.settings = QWidget(self)
@@ -267,7 +307,9 @@ class TrainPanel(QWidget):
         # The user's choice is announced so its data can load before Train.
         self.dataset.activated.connect(lambda _: self._announce_data())
         self.data_dir.editingFinished.connect(self._announce_data)
-        for combo in (self.dataset, self.backbone):
+        self.image_size.activated.connect(lambda _: self._announce_data())
+        self.channels.activated.connect(lambda _: self._announce_data())
+        for combo in (self.dataset, self.backbone, self.likelihood):
             combo.activated.connect(self._user_edited)
         for spin in (self.latent_dim, self.beta, self.epochs):
             spin.editingFinished.connect(self._user_edited)
@@ -370,6 +412,11 @@ class TrainPanel(QWidget):
             epochs=self.epochs.value(),
             autosave_dir=self._autosave_folder(),
             download=self.download.isChecked() and self.download.isEnabled(),
+            image_size=self.image_size.currentData()
+            if self.image_size.isEnabled()
+            else None,
+            channels=self.channels.currentData(),
+            likelihood=self.likelihood.currentData(),
         )
 
     def _autosave_folder(self) -> str | None:
@@ -395,12 +442,15 @@ class TrainPanel(QWidget):
 
     def _update_dir_hint(self) -> None:
         key = self.dataset.currentData()
-        self.data_dir.setEnabled(key != "shapes")
-        self.download.setEnabled(key not in ("shapes", "folder"))
+        self.data_dir.setEnabled(key not in ("shapes", "colour-shapes"))
+        self.download.setEnabled(key in IDX_SETS)
+        self.image_size.setEnabled(key in RESIZABLE_SETS)
         self.data_dir.setPlaceholderText(
-            "folder of images (sub-folders = classes)"
-            if key == "folder"
-            else "folder holding MNIST/raw/*.gz etc."
+            {
+                "folder": "folder of images (sub-folders = classes)",
+                "cifar10": "folder holding cifar-10-batches-py",
+                "celeba": "folder holding celeba/img_align_celeba",
+            }.get(key, "folder holding MNIST/raw/*.gz etc.")
         )
 
     # --- state from the controller ---------------------------------------------------
@@ -417,6 +467,9 @@ class TrainPanel(QWidget):
             self.latent_dim,
             self.beta,
             self.backbone,
+            self.image_size,
+            self.channels,
+            self.likelihood,
             self.autosave,
             self.autosave_dir,
             self.download,

@@ -1,0 +1,206 @@
+"""Issue 30: colour images of any size through the core — the conv4 backbone,
+datasets by size and channels, the display layout, the Gaussian likelihoods and
+the figures that use them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from latentlab.core.config import ModelConfig
+from latentlab.core.data import (
+    ImageDataset,
+    expected_shape,
+    load_dataset,
+    to_float,
+    with_channels,
+)
+from latentlab.core.errors import ConfigError, DataError
+from latentlab.core.latent import LatentRect, decode_codes, decode_grid
+from latentlab.core.model_interface import Gaussian, bits_per_dim
+from latentlab.core.models import build_model
+
+
+@pytest.fixture(scope="module")
+def colour_set() -> ImageDataset:
+    from latentlab.core.datasets.colour_shapes import make_colour_shapes
+
+    return make_colour_shapes(n_train=256, n_test=64, size=32)
+
+
+@pytest.mark.parametrize("shape", [(3, 64, 64), (3, 32, 32), (1, 32, 48), (3, 48, 80)])
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_conv4_reads_and_writes_its_image_shape(shape, kind) -> None:
+    torch.manual_seed(0)
+    model = build_model(
+        ModelConfig(kind=kind, backbone="conv4", image_shape=shape, hidden=(32,))
+    )
+    x = torch.rand(3, *shape)
+    out = model(x)
+    assert out.logits.shape == x.shape
+    # The display decode (sub-pixel kernels, no grad) equals training's own.
+    z = torch.randn(4, model.latent_dim)
+    model.train()
+    with torch.enable_grad():
+        reference = torch.sigmoid(model.decoder(z)).detach()
+    model.eval()
+    with torch.no_grad():
+        fast = model.decode(z)
+    torch.testing.assert_close(fast, reference, atol=1e-5, rtol=1e-4)
+
+
+def test_config_refuses_what_it_cannot_build() -> None:
+    with pytest.raises(ConfigError, match="divisible by 16"):
+        ModelConfig(backbone="conv4", image_shape=(3, 28, 28))
+    with pytest.raises(ConfigError, match=r"1 \(grey\) or 3 \(RGB\)"):
+        ModelConfig(image_shape=(2, 28, 28))
+    with pytest.raises(ConfigError, match="likelihood"):
+        ModelConfig(likelihood="poisson")
+    # A Bernoulli config is written as before colour (no new key).
+    assert "likelihood" not in ModelConfig().to_dict()
+    cfg = ModelConfig(likelihood="gaussian-per-pixel")
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_datasets_by_size_and_channels(colour_set) -> None:
+    assert load_dataset("colour-shapes", image_size=16).image_shape == (3, 16, 16)
+    assert expected_shape("colour-shapes", 16) == (3, 16, 16)
+    assert expected_shape("cifar10") == (3, 32, 32)
+    assert expected_shape("shapes", channels=3) == (3, 28, 28)
+    with pytest.raises(DataError, match="applies only to"):
+        load_dataset("shapes", image_size=32)
+    with pytest.raises(DataError, match="from 16 to 128"):
+        load_dataset("colour-shapes", image_size=8)
+    # Colour -> grey is Pillow's "L" (ITU-R 601 luma), to within rounding.
+    grey = with_channels(colour_set, 1)
+    assert grey.image_shape == (1, 32, 32)
+    rgb = colour_set.test_images[5].permute(1, 2, 0).numpy()
+    pil = np.asarray(Image.fromarray(rgb).convert("L"), np.int16)
+    assert np.abs(grey.test_images[5].numpy().astype(np.int16) - pil).max() <= 1
+    # Grey -> RGB repeats the channel.
+    shapes = load_dataset("shapes")
+    three = with_channels(shapes, 3)
+    assert three.image_shape == (3, 28, 28)
+    assert torch.equal(three.test_images[0, 2], shapes.test_images[0])
+    assert to_float(three.test_images[:2]).shape == (2, 3, 28, 28)
+
+
+def test_colour_decodes_come_channels_last_and_tile_in_place(colour_set) -> None:
+    torch.manual_seed(1)
+    model = build_model(
+        ModelConfig(backbone="conv4", image_shape=(3, 32, 32), hidden=(32,))
+    ).eval()
+    z = np.array([[0.5, -1.0], [2.0, 0.25]], np.float32)
+    images = decode_codes(model, z)
+    assert images.shape == (2, 32, 32, 3)
+    with torch.no_grad():
+        direct = model.decode(torch.from_numpy(z)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(images, direct, atol=1e-3)
+    grid = decode_grid(model, LatentRect(-1, -1, 1, 1), 3)
+    assert grid.shape == (96, 96, 3)
+    # The grid's bottom-left tile (row 0, drawn y-up) is the decode of (-1, -1),
+    # stored bottom-up.
+    corner = decode_codes(model, np.array([[-1.0, -1.0]], np.float32))[0]
+    np.testing.assert_allclose(grid[:32, :32], corner[::-1], atol=1e-3)
+
+
+def _normal_cdf(v: float) -> float:
+    return 0.5 * (1.0 + math.erf(v / math.sqrt(2.0)))
+
+
+def test_gaussian_log_prob_against_a_hand_computation() -> None:
+    params = torch.tensor([[[[0.3, -1.2], [2.0, 0.0]]]])
+    x = torch.tensor([[[[0.0, 100 / 255], [1.0, 128 / 255]]]])
+    sigma = 0.2
+    lik = Gaussian(torch.full((1,), math.log(sigma)))
+    mean = torch.sigmoid(params).flatten().tolist()
+    xs = x.flatten().tolist()
+    dense = sum(
+        -0.5 * ((xi - mi) / sigma) ** 2 - math.log(sigma) - 0.5 * math.log(2 * math.pi)
+        for xi, mi in zip(xs, mean, strict=True)
+    )
+    assert lik.log_prob(params, x).item() == pytest.approx(dense, rel=1e-5)
+    discrete = Gaussian(torch.full((1,), math.log(sigma)), discrete=True)
+    h = 0.5 / 255
+    mass = []
+    for xi, mi in zip(xs, mean, strict=True):
+        upper = 1.0 if xi > 1 - h else _normal_cdf((xi + h - mi) / sigma)
+        lower = 0.0 if xi < h else _normal_cdf((xi - h - mi) / sigma)
+        mass.append(upper - lower)
+    expected = sum(math.log(m) for m in mass)
+    assert discrete.log_prob(params, x).item() == pytest.approx(expected, rel=1e-4)
+    assert discrete.bits_comparable and not lik.bits_comparable
+
+
+def test_discretized_levels_sum_to_one() -> None:
+    """A probability over the 256 levels, not a density: the masses sum to 1."""
+    lik = Gaussian(torch.full((1,), math.log(0.05)), discrete=True)
+    levels = torch.arange(256, dtype=torch.float32).div(255).view(256, 1, 1, 1)
+    params = torch.full((256, 1, 1, 1), 0.4)
+    total = lik.log_prob(params, levels).exp().sum().item()
+    assert total == pytest.approx(1.0, abs=1e-5)
+    assert bits_per_dim(3072 * math.log(2), 3072) == pytest.approx(1.0)
+
+
+def test_a_gaussian_model_trains_saves_and_reopens(tmp_path, colour_set) -> None:
+    from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.config import TrainConfig
+    from latentlab.core.training import new_model, train
+    from latentlab.core.workspace import Workspace
+
+    cfg = ModelConfig(
+        backbone="conv4",
+        image_shape=(3, 32, 32),
+        hidden=(32,),
+        likelihood="gaussian-per-pixel",
+    )
+    model = new_model(cfg, seed=0)
+    before = model.log_scale.detach().clone()
+    run = train([model], colour_set, TrainConfig(epochs=1, batch_size=64))
+    for _ in run:
+        pass
+    assert not torch.equal(model.log_scale.detach(), before)  # σ is learned
+    assert model.likelihood.per_pixel
+    ws = Workspace(slots=1)
+    ws.datasets.put(colour_set, None, name="colour-shapes", image_size=32)
+    ws.train(
+        __import__("latentlab").TrainSpec(
+            dataset="colour-shapes",
+            image_size=32,
+            epochs=1,
+            backbone="conv4",
+            hidden=(32,),
+            kinds=("vae",),
+            likelihood="discretized-gaussian",
+        ),
+        show=False,
+    )
+    path = tmp_path / "colour.pt"
+    ws.save(0, path)
+    ckpt = load_checkpoint(path)
+    assert ckpt.config.likelihood == "discretized-gaussian"
+    assert ckpt.config.image_shape == (3, 32, 32)
+    assert ckpt.model.likelihood.bits_comparable
+    saved = ws.slots[0].model.state_dict()["log_scale"]
+    assert torch.equal(ckpt.model.state_dict()["log_scale"], saved)
+
+
+def test_realism_and_rectangle_read_colour(colour_set) -> None:
+    from latentlab.core.analysis.realism import confidence, train_classifier
+    from latentlab.core.analysis.rectangle import DataLikeness
+    from latentlab.core.data import display_floats
+
+    classifier = train_classifier(colour_set)
+    real = display_floats(colour_set.test_images[:8])
+    assert real.shape == (8, 32, 32, 3)
+    assert confidence(classifier, real).shape == (8,)
+    likeness = DataLikeness(classifier, colour_set, sample=128)
+    sure, far, like = likeness.score(real)
+    assert sure.shape == far.shape == like.shape == (8,)
+    # Real images sit near the training images; uniform noise does not.
+    noise = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
+    assert np.median(likeness.score(noise)[1]) > np.median(far)

@@ -69,6 +69,7 @@ def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None)
         dataset_files,
         load_dataset,
         same_folder,
+        shape_request,
     )
     from latentlab.core.errors import DataError, ExportError
     from latentlab.core.files import check_not_an_input
@@ -100,11 +101,11 @@ def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None)
             raise DataError(f"{exc}; pass --dataset (and --data-dir)") from exc
     if out is not None:
         check_not_an_input(out, dataset_files(name, root), error=ExportError)
-    dataset = load_dataset(name, root)
+    dataset = load_dataset(name, root, **shape_request(name, ckpt.config.image_shape))
     if dataset.image_shape != tuple(ckpt.config.image_shape):
         raise DataError(
             f"{printable(dataset.name, 80)} images are "
-            f"{'x'.join(map(str, dataset.image_shape[1:]))}, the model reads "
-            f"{'x'.join(map(str, ckpt.config.image_shape[1:]))}"
+            f"{'×'.join(map(str, dataset.image_shape))} (C×H×W), the model reads "
+            f"{'×'.join(map(str, ckpt.config.image_shape))}"
         )
     return dataset

@@ -82,6 +82,7 @@ __all__ = [
     "read_grey_image",
     "read_idx",
     "same_folder",
+    "shape_request",
     "to_float",
     "with_channels",
 ]
@@ -198,6 +199,22 @@ def expected_shape(
     native_c, side = _NATIVE.get(key, (1, 28))
     h, w = _image_size(key, image_size) if key in RESIZABLE_SETS else (side, side)
     return (channels or native_c, h, w)
+
+
+def shape_request(name: str, image_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The :func:`load_dataset` arguments that give a model's ``(C, H, W)``:
+    its size and channels where the set can be resized, else none (a
+    fixed-size set is compared with the model afterwards).
+
+    Example
+    -------
+    >>> shape_request("colour-shapes", (3, 32, 32))
+    {'image_size': (32, 32), 'channels': 3}
+    """
+    c, h, w = image_shape
+    if dataset_key(name) not in RESIZABLE_SETS:
+        return {}
+    return {"image_size": (h, w), "channels": c}
 
 
 def with_channels(dataset: ImageDataset, channels: int | None) -> ImageDataset:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from latentlab.core.analysis.likelihood import LIKELIHOOD_NOTE
 from latentlab.core.analysis.texts import dim_name
 
 if TYPE_CHECKING:
@@ -70,7 +69,7 @@ def bound_text(live: LiveDiagnostics) -> str:
         f"reconstruction −log p(x|z), first {b.n:,} test images: at z = μ "
         f"<b>{b.recon_mu:.2f}</b> nats, averaged over {b.samples} z ~ q(z|x) "
         f"<b>{b.recon_samples:.2f}</b> nats; −ELBO {b.neg_elbo:.2f} nats "
-        f"({LIKELIHOOD_NOTE})"
+        f"({b.likelihood})"
     )
 
 
@@ -78,7 +77,7 @@ def report_text(r: LikelihoodReport, n: int, dataset: str) -> str:
     """log p(x), −ELBO and the gap, with the estimator and the data."""
     b = r.bound
     text = (
-        f"On {n:,} {dataset} test images ({LIKELIHOOD_NOTE}):<br>"
+        f"On {n:,} {dataset} test images ({b.likelihood}):<br>"
         f"log p(x) = <b>{r.log_px:.3f}</b> nats/image by {escape(r.method)}<br>"
         f"−ELBO = <b>{b.neg_elbo:.3f}</b> nats ({b.samples} z ~ q(z|x) per image; "
         f"KL {b.kl:.3f})<br>"

@@ -431,6 +431,8 @@ class BoundTerms:
     kl: float
     samples: int
     n: int
+    # Which p(x|z) the reconstructions are under (:func:`likelihood_note`).
+    likelihood: str = LIKELIHOOD_NOTE
 
     @property
     def neg_elbo(self) -> float:
@@ -468,7 +470,7 @@ def bound_terms(
             r_s += recon_nats(logits, xb, lik).sum().item() / samples
     if not model.is_variational:
         r_s = r_mu
-    return BoundTerms(r_mu / n, r_s / n, kl / n, samples, n)
+    return BoundTerms(r_mu / n, r_s / n, kl / n, samples, n, likelihood_note(model))
 
 
 @dataclass(frozen=True, slots=True)

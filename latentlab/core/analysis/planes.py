@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from latentlab.core.data import (
     display_floats,
     load_dataset,
     same_folder,
+    shape_request,
 )
 from latentlab.core.errors import DataError
 from latentlab.core.latent import (
@@ -123,7 +124,8 @@ def find_dataset(
         name, root = checkpoint_dataset_source(
             checkpoint.dataset, data_dir, allow_folder_scan=allow_folder_scan
         )
-        dataset = cache.get(name, root, **_shape_request(name, checkpoint))
+        request = shape_request(name, checkpoint.config.image_shape)
+        dataset = cache.get(name, root, **request)
     except DataError as exc:
         dataset = _shipped_copy(checkpoint, cache)
         if dataset is None:
@@ -134,17 +136,6 @@ def find_dataset(
             f"{tuple(checkpoint.config.image_shape)}"
         )
     return dataset, ""
-
-
-def _shape_request(name: str, checkpoint: Checkpoint) -> dict[str, Any]:
-    """The image size and channels to load a checkpoint's set at: its model's,
-    where the set can be resized (a fixed-size set is compared afterwards)."""
-    from latentlab.core.catalog import RESIZABLE_SETS
-
-    c, h, w = checkpoint.config.image_shape
-    if name not in RESIZABLE_SETS:
-        return {}
-    return {"image_size": (h, w), "channels": c}
 
 
 def _shipped_copy(checkpoint: Checkpoint, cache: DatasetCache) -> ImageDataset | None:

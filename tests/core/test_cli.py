@@ -386,4 +386,5 @@ def test_info_prints_strings_from_the_file_escaped(tmp_path: Path, capsys) -> No
     for ch in "\x1b\x07\r\u202e":
         assert ch not in out, repr(ch)
     assert "\\x1b]0;owned\\x07\\x1b[2J\\r\\u202emnist" in out
-    assert out.count("\n") == 5  # title, model, dataset, created, history: no more
+    # title, model, p(x|z), dataset, created, history: no more
+    assert out.count("\n") == 6

@@ -66,7 +66,8 @@ BAR_HEIGHT = 8  # px: a thin bar under its text, which no fill edge crosses
 KEY_TIP = (
     "Nats per image. Recon: the negative log-likelihood −log p(x|z) under the "
     "run's p(x|z) (Bernoulli: the pixels in [0, 1] as targets, not binarized; a "
-    "Gaussian: a density, which can go below 0), the AE's whole loss. KL(q ‖ p): the VAE's KL(q(z|x) ‖ p(z)) to its N(0, I) prior. The "
+    "Gaussian: a density, which can go below 0), the AE's whole loss. "
+    "KL(q ‖ p): the VAE's KL(q(z|x) ‖ p(z)) to its N(0, I) prior. The "
     "VAE's −ELBO is its recon plus its KL, the two plots.\nFilled points, "
     "solid: the train mean of each epoch, at the middle of the epoch it "
     "averages. Open points, dashed: the test set after each "

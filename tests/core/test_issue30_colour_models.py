@@ -204,3 +204,26 @@ def test_realism_and_rectangle_read_colour(colour_set) -> None:
     # Real images sit near the training images; uniform noise does not.
     noise = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
     assert np.median(likeness.score(noise)[1]) > np.median(far)
+
+
+def test_a_costly_manifold_shows_a_coarse_grid_first(tmp_path) -> None:
+    """64 px colour conv4 tiles: a 5x5 grid first, then the 20x20 one; the
+    28 px sets' grids come whole, as before."""
+    from latentlab.core.checkpoint.save import save_checkpoint
+    from latentlab.core.resources import models_dir
+    from latentlab.core.training import new_model
+    from latentlab.core.workspace import Workspace
+
+    path = tmp_path / "colour.pt"
+    cfg = ModelConfig(backbone="conv4", image_shape=(3, 64, 64), hidden=(32,))
+    save_checkpoint(path, new_model(cfg, seed=0), dataset={"name": "colour-shapes"})
+    ws = Workspace(slots=1)
+    ws.open(str(path))
+    seen = []
+    ws.manifoldReady.connect(lambda slot, m: seen.append(m.image.shape))
+    ws.request_manifold(0, LatentRect(-2, -2, 2, 2), 20)
+    assert seen == [(5 * 64, 5 * 64, 3), (20 * 64, 20 * 64, 3)]
+    ws.open(str(models_dir() / "shapes-vae-2d.pt"), slot=0)
+    seen.clear()
+    ws.request_manifold(0, LatentRect(-2, -2, 2, 2), 32)
+    assert seen == [(32 * 28, 32 * 28)]

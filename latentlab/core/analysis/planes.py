@@ -203,10 +203,29 @@ class GridRequest:
     latent_slice: LatentSlice
 
 
+# Decoder values (points x activations, :func:`decoder_activations`) above
+# which a manifold is shown coarse first: a 20x20 grid of 64 px colour conv4
+# tiles (23M) is; the 28 px sets' 32x32 grids (1.6M MLP, 11M conv) are not.
+PROGRESSIVE_VALUES = 12_000_000
+
+
+def coarse_request(model: Autoencoder, request: GridRequest) -> GridRequest | None:
+    """A quarter-resolution version of ``request`` to show first, where the
+    full one takes more than a frame or so to decode; else None."""
+    from latentlab.core.models import decoder_activations
+
+    config = getattr(model, "config", None)
+    if config is None or request.n < 8:
+        return None
+    if decoder_activations(config) * request.n**2 <= PROGRESSIVE_VALUES:
+        return None
+    return GridRequest(request.rect, max(4, request.n // 4), request.latent_slice)
+
+
 @dataclass(frozen=True, slots=True)
 class Manifold:
     """A decoded manifold image ``(h, w)`` as 8-bit grey levels (what the screen
-    shows) and the rectangle it covers."""
+    shows; colour: ``(h, w, 3)``) and the rectangle it covers."""
 
     image: npt.NDArray[np.uint8]
     rect: LatentRect

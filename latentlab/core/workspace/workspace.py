@@ -18,6 +18,7 @@ from psygnal import Signal
 from latentlab.core.analysis.planes import (
     DatasetCache,
     GridRequest,
+    coarse_request,
     decode_at,
     decode_manifold,
 )
@@ -128,6 +129,7 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
         self.last_xy: tuple[float, float] | None = None
         """The plane point decoded last (decoded again in a new model)."""
         self._grid_wanted: dict[int, GridRequest] = {}
+        self._grid_shown: dict[int, GridRequest] = {}  # the last full grid shown
         self.closed = False
         self.dropped = 0
         """Results dropped as stale (for tests and the benchmarks)."""
@@ -320,6 +322,19 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
         self._grid_wanted[slot] = request
         if state.model is None:
             return
+        # A costly grid shows a coarse one first (within a frame or so), which
+        # never replaces the full one once that is shown.
+        coarse = coarse_request(state.model, request)
+        if coarse is not None:
+            self.submit(
+                f"grid{slot}",
+                decode_manifold,
+                state.model,
+                coarse,
+                inputs=(model_scope(slot), slice_scope(slot)),
+                supersede=False,
+                on_result=lambda m: self._show_coarse(slot, request, m),
+            )
         self.submit(
             f"grid{slot}",
             decode_manifold,
@@ -327,9 +342,17 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
             request,
             inputs=(model_scope(slot), slice_scope(slot)),
             supersede=False,  # the previous zoom's tiles are right, only older
-            on_result=lambda manifold: self.manifoldReady.emit(slot, manifold),
+            on_result=lambda manifold: self._show_full(slot, request, manifold),
             on_error=lambda exc: self._fail("Could not draw the manifold", exc),
         )
+
+    def _show_coarse(self, slot: int, request: GridRequest, manifold: Any) -> None:
+        if self._grid_shown.get(slot) is not request:
+            self.manifoldReady.emit(slot, manifold)
+
+    def _show_full(self, slot: int, request: GridRequest, manifold: Any) -> None:
+        self._grid_shown[slot] = request
+        self.manifoldReady.emit(slot, manifold)
 
     def set_slice(self, slot: int, latent_slice: LatentSlice) -> None:
         """Choose the two latent dims ``slot``'s plane shows and the held values

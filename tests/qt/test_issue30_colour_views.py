@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 
 from latentlab.qt.widgets.decode_panel import to_qimage
 
@@ -67,7 +67,9 @@ def colour_pair(tmp_path_factory) -> list[str]:
     return paths
 
 
-def test_a_click_decodes_colour_in_both_panels(qtbot, no_threads_left, colour_pair):
+def test_a_click_decodes_colour_in_both_panels(
+    qtbot, tmp_path, no_threads_left, colour_pair
+):
     from latentlab.qt.app import create_window
 
     window = create_window(colour_pair, None)
@@ -101,4 +103,14 @@ def test_a_click_decodes_colour_in_both_panels(qtbot, no_threads_left, colour_pa
         manifold = window.panels[side].plane.manifold.image
         assert manifold.ndim == 3 and manifold.shape[2] == 3
         assert manifold[..., 0].mean() > 3 * manifold[..., 1].mean()
+    # The exported figure keeps the colour: red-dominated manifold pixels.
+    png = window.export_figure("planes.plane/1", str(tmp_path / "vae.png"))
+    image = QImage(str(png)).convertToFormat(QImage.Format.Format_RGB888)
+    pixels = (
+        np.frombuffer(image.constBits(), np.uint8)
+        .reshape(image.height(), image.bytesPerLine())[:, : 3 * image.width()]
+        .reshape(image.height(), image.width(), 3)
+    )
+    red = (pixels[..., 0] > 150) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)
+    assert red.mean() > 0.1, f"only {red.mean():.1%} of the figure is red"
     window.close_discarding()

@@ -23,6 +23,7 @@ from latentlab.core import perf
 
 MODULES = (
     "bench.train_speed",
+    "bench.colour_train",
     "bench.interactive",
     "bench.input_latency",
     "bench.startup",

@@ -105,8 +105,9 @@ _LOG_2PI = 1.8378770664093453
 
 class Gaussian:
     """Independent Gaussian pixels: the mean is ``sigmoid(params)`` (pixels in
-    [0, 1]) and the scale ``exp(log_scale)``, a learned parameter of the model:
-    one for all pixels (shape ``(1,)``) or one per pixel (the image's shape).
+    [0, 1]; ``squash=False``: ``params`` itself) and the scale
+    ``exp(log_scale)``, a learned parameter of the model or a fixed tensor: one
+    for all pixels (shape ``(1,)``) or one per pixel (the image's shape).
     What a model trained with MSE assumes, with its σ made explicit.
 
     ``discrete=True`` gives the *discretized* Gaussian over 8-bit levels (the
@@ -121,9 +122,13 @@ class Gaussian:
         nats = -lik.log_prob(torch.zeros(2, 3, 8, 8), x)  # (2,)
     """
 
-    def __init__(self, log_scale: torch.Tensor, *, discrete: bool = False) -> None:
+    def __init__(
+        self, log_scale: torch.Tensor, *, discrete: bool = False, squash: bool = True
+    ) -> None:
         self.log_scale = log_scale
         self.discrete = discrete
+        # False: the decoder's output is the mean itself (e.g. it ends in tanh).
+        self.squash = squash
         self.name = "discretized-gaussian" if discrete else "gaussian"
 
     @property
@@ -150,7 +155,7 @@ class Gaussian:
         """``log p(x | params)`` summed over each image's pixels, ``(B,)``."""
         import torch
 
-        mean = torch.sigmoid(params)
+        mean = self.mean(params)
         log_scale = self._scale(params)
         if not self.discrete:
             z = (x - mean) * torch.exp(-log_scale)
@@ -167,10 +172,11 @@ class Gaussian:
         return torch.log(mass.clamp_min(tiny)).flatten(1).sum(1)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
-        """``sigmoid(params)``: the pixels' mean, in [0, 1]."""
+        """``sigmoid(params)``: the pixels' mean, in [0, 1] (``params`` itself
+        when built with ``squash=False``)."""
         import torch
 
-        return torch.sigmoid(params)
+        return torch.sigmoid(params) if self.squash else params
 
     def sample(
         self, params: torch.Tensor, generator: torch.Generator | None = None
@@ -181,7 +187,7 @@ class Gaussian:
         noise = torch.randn(
             params.shape, generator=generator, device=params.device, dtype=params.dtype
         )
-        x = torch.sigmoid(params) + torch.exp(self._scale(params)) * noise
+        x = self.mean(params) + torch.exp(self._scale(params)) * noise
         if self.discrete:
             x = x.mul(255.0).round_().clamp_(0.0, 255.0).div_(255.0)
         return x

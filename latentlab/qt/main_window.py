@@ -243,6 +243,8 @@ class MainWindow(WindowMenus, WindowFiles, WindowExports, QMainWindow):
             cfg.latent_dim,
             cfg.backbone,
             cfg.beta if vae is not None else self.train_panel.beta.value(),
+            likelihood=cfg.likelihood,
+            image_shape=cfg.image_shape,
         )
         run = self.controller.run_checkpoints
         if self.train_panel.shows_run and all(

@@ -103,6 +103,10 @@ def test_a_click_decodes_colour_in_both_panels(
         manifold = window.panels[side].plane.manifold.image
         assert manifold.ndim == 3 and manifold.shape[2] == 3
         assert manifold[..., 0].mean() > 3 * manifold[..., 1].mean()
+    # The training dock follows the models shown: a rerun trains the same kind.
+    spec = window.train_panel.spec()
+    assert (spec.dataset, spec.image_size, spec.channels) == ("colour-shapes", 32, 3)
+    assert spec.likelihood == "gaussian"
     # The exported figure keeps the colour: red-dominated manifold pixels.
     png = window.export_figure("planes.plane/1", str(tmp_path / "vae.png"))
     image = QImage(str(png)).convertToFormat(QImage.Format.Format_RGB888)

@@ -354,7 +354,16 @@ class TrainPanel(QWidget):
     def _user_edited(self, *_: object) -> None:
         self._following = False
 
-    def follow(self, dataset: str, latent_dim: int, backbone: str, beta: float) -> None:
+    def follow(
+        self,
+        dataset: str,
+        latent_dim: int,
+        backbone: str,
+        beta: float,
+        *,
+        likelihood: str = "bernoulli",
+        image_shape: tuple[int, int, int] | None = None,
+    ) -> None:
         """Show the settings of the models on screen, unless the user changed
         the form (then it keeps what they chose)."""
         if not self._following:
@@ -366,6 +375,12 @@ class TrainPanel(QWidget):
         self.latent_dim.setValue(int(latent_dim))
         self.backbone.setCurrentIndex(max(self.backbone.findData(backbone), 0))
         self.beta.setValue(float(beta))
+        self.likelihood.setCurrentIndex(max(self.likelihood.findData(likelihood), 0))
+        if image_shape is not None:
+            c, h, w = image_shape
+            side = self.image_size.findData(h) if h == w else -1
+            self.image_size.setCurrentIndex(max(side, 0))
+            self.channels.setCurrentIndex(self.channels.findData(c))
 
     @property
     def shows_run(self) -> bool:

@@ -82,6 +82,14 @@ def _train_parser() -> argparse.ArgumentParser:
         "bits/dim compare with the papers')",
     )
     p.add_argument(
+        "--kl-warmup",
+        type=float,
+        default=0.0,
+        metavar="EPOCHS",
+        help="raise the KL's weight from 0 to beta over these epochs (default 0: "
+        "none); the printed -ELBO is always the full one",
+    )
+    p.add_argument(
         "--channels",
         type=int,
         choices=(1, 3),

@@ -53,6 +53,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
         image_size=opts.image_size,
         channels=opts.channels,
         likelihood=opts.likelihood,
+        kl_warmup_epochs=opts.kl_warmup,
     )
     train_cfg = spec.train_config()
     spec.model_configs(expected_shape(opts.dataset, opts.image_size, opts.channels))

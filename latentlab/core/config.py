@@ -210,6 +210,8 @@ class TrainConfig:
     snapshot_interval_s: float = 0.5
     threads: int | None = None
     timeline_points: int = 2000  # test images encoded after every epoch; 0: none
+    # Epochs over which the KL's weight rises from 0 to beta (0: none).
+    kl_warmup_epochs: float = 0.0
 
     def __post_init__(self) -> None:
         if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -259,3 +261,8 @@ class TrainConfig:
             )
         if not self.snapshot_interval_s > 0:
             raise ConfigError("snapshot interval must be > 0 seconds")
+        if not _finite(self.kl_warmup_epochs) or self.kl_warmup_epochs < 0:
+            raise ConfigError(
+                "KL warm-up must be a number of epochs >= 0, not "
+                f"{describe(self.kl_warmup_epochs)}"
+            )

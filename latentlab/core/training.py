@@ -321,6 +321,14 @@ def _train_loop(
     n_train = len(images)
     steps_per_epoch = math.ceil(n_train / batch_size)
     total_steps = steps_per_epoch * config.epochs
+    warmup_steps = config.kl_warmup_epochs * steps_per_epoch
+
+    def warmup(step: int) -> float:
+        """The KL's weight rises linearly from 0 over the warm-up's steps
+        (Bowman et al. 2016): a VAE whose decoder learns slowly keeps its
+        codes instead of collapsing onto the prior first."""
+        return 1.0 if step >= warmup_steps else step / warmup_steps
+
     perm_gen = torch.Generator().manual_seed(config.seed)
     eps_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     optimizers = []
@@ -366,7 +374,7 @@ def _train_loop(
                     x,
                     enc.mu,
                     enc.logvar,
-                    model.config.beta,
+                    model.config.beta * warmup(step),
                     model.likelihood,
                 )
                 opt.zero_grad()

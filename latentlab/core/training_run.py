@@ -51,6 +51,7 @@ class TrainSpec:
     image_size: int | tuple[int, int] | None = None
     channels: int | None = None
     likelihood: str = "bernoulli"  # one of config.LIKELIHOODS
+    kl_warmup_epochs: float = 0.0  # the KL's weight rises from 0 over these
 
     def model_configs(self, image_shape: tuple[int, int, int]) -> list[ModelConfig]:
         """One validated :class:`ModelConfig` per kind, for ``image_shape`` images."""
@@ -76,6 +77,7 @@ class TrainSpec:
             device=self.device,
             threads=self.threads if self.threads is not None else threads,
             snapshot_interval_s=self.snapshot_interval_s,
+            kl_warmup_epochs=self.kl_warmup_epochs,
         )
 
 

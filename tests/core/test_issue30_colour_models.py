@@ -227,3 +227,34 @@ def test_a_costly_manifold_shows_a_coarse_grid_first(tmp_path) -> None:
     seen.clear()
     ws.request_manifold(0, LatentRect(-2, -2, 2, 2), 32)
     assert seen == [(32 * 28, 32 * 28)]
+
+
+def test_kl_warmup_starts_the_kl_weight_at_zero(colour_set) -> None:
+    """Over a long warm-up the first epoch trains as beta = 0 would; without
+    one, the KL pulls the weights elsewhere."""
+    from latentlab.core.config import TrainConfig
+    from latentlab.core.training import new_model, train
+
+    def trained(beta: float, warmup: float) -> torch.Tensor:
+        cfg = ModelConfig(
+            backbone="mlp", image_shape=(3, 32, 32), hidden=(16,), beta=beta
+        )
+        model = new_model(cfg, seed=3)
+        for _ in train(
+            [model],
+            colour_set,
+            TrainConfig(epochs=1, batch_size=64, seed=3, kl_warmup_epochs=warmup),
+        ):
+            pass
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    no_kl = trained(0.0, 0.0)
+    warm = trained(1.0, 1e6)
+    full = trained(1.0, 0.0)
+    kl_effect = (full - no_kl).abs().max()
+    assert kl_effect > 1e-3
+    assert (warm - no_kl).abs().max() < 0.01 * kl_effect
+    with pytest.raises(ConfigError, match="warm-up"):
+        from latentlab.core.config import TrainConfig
+
+        TrainConfig(kl_warmup_epochs=-1)

@@ -155,6 +155,9 @@ class Workspace(WorkspaceFiles, WorkspaceTraining, WorkspaceAnalyses):
         self._grid_wanted = {
             s - (s > slot): g for s, g in self._grid_wanted.items() if s != slot
         }
+        self._grid_shown = {
+            s - (s > slot): g for s, g in self._grid_shown.items() if s != slot
+        }
         self._forget_slot(slot)
         self.session.remove_slot(slot)
 

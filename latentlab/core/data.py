@@ -260,6 +260,15 @@ def dataset_files(name: str, data_dir: str | os.PathLike[str] | None) -> list[Pa
         return list(found.values()) if found else []
     if key == "folder" and data_dir is not None and Path(data_dir).is_dir():
         return _image_files(Path(data_dir), printable_path(data_dir))
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if key == "cifar10":
+        from latentlab.core.datasets.cifar import cifar_files
+
+        return cifar_files(root)
+    if key == "celeba":
+        from latentlab.core.datasets.celeba import celeba_files
+
+        return celeba_files(root)
     return []
 
 

@@ -127,8 +127,6 @@ def child(files: list[str], data_dir: str, colour: bool = False) -> int:
             make_colour_shapes(n_train=4000, n_test=COLOUR_TEST),
             data_dir,
             name="colour-shapes",
-            image_size=(64, 64),
-            channels=3,
         )
         step("colour shapes made")
         for slot, path in enumerate(files):

@@ -89,13 +89,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
     # The one training path (the window's and scripts' too): a workspace that
     # runs its jobs here, on this thread.
     ws = Workspace(slots=1, data_dir=opts.data_dir)
-    ws.datasets.put(
-        dataset,
-        opts.data_dir,
-        name=opts.dataset,
-        image_size=opts.image_size,
-        channels=opts.channels,
-    )
+    ws.datasets.put(dataset, opts.data_dir, name=opts.dataset)
     ws.trainingProgress.connect(_print_progress)
     ws.trainingEpoch.connect(_print_epoch)
     start = time.perf_counter()

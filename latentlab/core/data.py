@@ -203,18 +203,19 @@ def expected_shape(
 
 def shape_request(name: str, image_shape: tuple[int, ...]) -> dict[str, Any]:
     """The :func:`load_dataset` arguments that give a model's ``(C, H, W)``:
-    its size and channels where the set can be resized, else none (a
-    fixed-size set is compared with the model afterwards).
+    its channels, and its size where the set can be resized (a fixed-size set
+    is compared with the model afterwards).
 
     Example
     -------
     >>> shape_request("colour-shapes", (3, 32, 32))
-    {'image_size': (32, 32), 'channels': 3}
+    {'channels': 3, 'image_size': (32, 32)}
     """
     c, h, w = image_shape
-    if dataset_key(name) not in RESIZABLE_SETS:
-        return {}
-    return {"image_size": (h, w), "channels": c}
+    request: dict[str, Any] = {"channels": c}
+    if dataset_key(name) in RESIZABLE_SETS:
+        request["image_size"] = (h, w)
+    return request
 
 
 def with_channels(dataset: ImageDataset, channels: int | None) -> ImageDataset:

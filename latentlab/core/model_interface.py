@@ -13,6 +13,7 @@ costs nothing (the Qt layer may name the protocol without loading torch).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -161,15 +162,29 @@ class Gaussian:
             z = (x - mean) * torch.exp(-log_scale)
             return (-0.5 * (z * z + _LOG_2PI) - log_scale).flatten(1).sum(1)
         inv = torch.exp(-log_scale)
-        upper = torch.special.ndtr((x - mean + _HALF_LEVEL) * inv)
-        lower = torch.special.ndtr((x - mean - _HALF_LEVEL) * inv)
-        tiny = torch.finfo(params.dtype).tiny
-        mass = torch.where(
+        centred = (x - mean) * inv
+        top = (x - mean + _HALF_LEVEL) * inv  # the bin's edges, standardized
+        bottom = (x - mean - _HALF_LEVEL) * inv
+        # A bin above the mean is measured in the upper tail (Φ(-a) - Φ(-b)):
+        # there 1 - Φ rounds to 0 long before the mass does.
+        above = bottom > 0
+        lo = torch.where(above, -top, bottom)
+        hi = torch.where(above, -bottom, top)
+        mass = torch.special.ndtr(hi) - torch.special.ndtr(lo)
+        # Too small to subtract: the density at the bin's centre times its width.
+        log_width = math.log(2 * _HALF_LEVEL) - log_scale
+        midpoint = -0.5 * (centred * centred + _LOG_2PI) + log_width
+        inner = torch.where(mass > 1e-6, torch.log(mass.clamp_min(1e-30)), midpoint)
+        log_mass = torch.where(
             x < _HALF_LEVEL,  # level 0: everything below its top edge
-            upper,
-            torch.where(x > 1.0 - _HALF_LEVEL, 1.0 - lower, upper - lower),
+            torch.special.log_ndtr(top),
+            torch.where(
+                x > 1.0 - _HALF_LEVEL,  # level 255: everything above its bottom
+                torch.special.log_ndtr(-bottom),
+                inner,
+            ),
         )
-        return torch.log(mass.clamp_min(tiny)).flatten(1).sum(1)
+        return log_mass.flatten(1).sum(1)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """``sigmoid(params)``: the pixels' mean, in [0, 1] (``params`` itself

@@ -266,14 +266,12 @@ class Autoencoder(nn.Module):
         self.config = config
         self.encoder, self.decoder, width = build_backbone(config)
         self.head = nn.Linear(width, self.code_width(config.latent_dim))
-        self._likelihood: Likelihood = BERNOULLI
+        # A fixed likelihood a subclass may set; else the config's (below).
+        self._likelihood: Likelihood | None = None
         if config.likelihood != "bernoulli":
             shape = config.image_shape if config.likelihood.endswith("pixel") else (1,)
             # sigma starts at ~0.14 of the pixel range, learned from there.
             self.log_scale = nn.Parameter(torch.full(shape, -2.0))
-            self._likelihood = Gaussian(
-                self.log_scale, discrete=config.likelihood.startswith("discretized")
-            )
 
     @staticmethod
     def code_width(latent_dim: int) -> int:
@@ -308,8 +306,16 @@ class Autoencoder(nn.Module):
     @property
     def likelihood(self) -> Likelihood:
         """How the decoder's output reads as p(x | z): independent Bernoulli
-        pixels (the default) or a Gaussian (``config.likelihood``)."""
-        return self._likelihood
+        pixels (the default) or a Gaussian (``config.likelihood``). Built at
+        each call around the current ``log_scale``: loading weights with
+        ``assign=True`` replaces the parameter object."""
+        if self._likelihood is not None:
+            return self._likelihood
+        if self.config.likelihood == "bernoulli":
+            return BERNOULLI
+        return Gaussian(
+            self.log_scale, discrete=self.config.likelihood.startswith("discretized")
+        )
 
     def encode(self, x: torch.Tensor) -> Encoding:
         """``x`` ``(batch, c, h, w)`` in [0, 1] -> :class:`Encoding`."""

@@ -170,6 +170,7 @@ def same_data(a: ImageDataset | None, b: ImageDataset | None) -> bool:
         return True
     return (
         a.name == b.name
+        and a.image_shape == b.image_shape  # one set at two sizes or channels
         and len(a.test_images) == len(b.test_images)
         and len(a.train_images) == len(b.train_images)
         and a.source == b.source

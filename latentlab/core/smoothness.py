@@ -119,10 +119,11 @@ def nearest_training(
     """Nearest training image of each query, by L2 distance in pixel space.
 
     ``images`` ``(m, h, w)`` floats in [0, 1] (or uint8); ``train_images``
-    ``(n, h, w)`` uint8 (or floats in [0, 1]). The search uses
-    ``|a|^2 + |b|^2 - 2 a.b`` with one matrix product per chunk of the training
-    set (60k MNIST images take ~0.1 s for a strip), then recomputes the winners'
-    distances exactly.
+    ``(n, h, w)`` uint8 (or floats in [0, 1]). Colour: ``(m, h, w, 3)``
+    queries, as decodes come, against the dataset's ``(n, 3, h, w)`` stack.
+    The search uses ``|a|^2 + |b|^2 - 2 a.b`` with one matrix product per
+    chunk of the training set (60k MNIST images take ~0.1 s for a strip), then
+    recomputes the winners' distances exactly.
     """
     import torch
 
@@ -131,6 +132,10 @@ def nearest_training(
     train = torch.as_tensor(train_images)
     if train.ndim < 2 or len(train) == 0:
         raise ConfigError("the training set is empty")
+    if train.ndim == 4:
+        # A colour set is stored channels first; queries (decodes, display
+        # images) are channels last: compare pixel with pixel.
+        train = train.permute(0, 2, 3, 1)
     train = train.reshape(len(train), -1)
     if train.shape[1] != queries.shape[1]:
         raise ConfigError(

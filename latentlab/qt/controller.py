@@ -144,8 +144,10 @@ class Controller(QObject):
     def save_now(self, side, path) -> bool:
         return self.workspace.save_now(side, path)
 
-    def preload_dataset(self, name: str, data_dir: str | None) -> None:
-        self.workspace.preload_dataset(name, data_dir)
+    def preload_dataset(
+        self, name: str, data_dir: str | None, shape: dict | None = None
+    ) -> None:
+        self.workspace.preload_dataset(name, data_dir, **(shape or {}))
 
     def start_training(self, spec) -> None:
         self.workspace.train(spec)

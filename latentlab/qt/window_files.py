@@ -4,11 +4,13 @@ elsewhere, and the folder the file dialogs start in."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from latentlab.core.catalog import DATASET_NAMES
+from latentlab.core.data import expected_shape
 from latentlab.core.session import SIDE_NAMES, SIDES
 from latentlab.qt.save_dialog import ask_save_path
 
@@ -117,8 +119,11 @@ class WindowFiles:
 
     def ask_dataset(self, title: str, pixels: int) -> str | None:
         """Ask which dataset a model trained elsewhere was trained on; None to
-        show it without a test set. (Tests replace this method.)"""
+        show it without a test set. (Tests replace this method.) The sets whose
+        images have the model's ``pixels`` come first."""
         names = [n for n in DATASET_NAMES if n != "folder"]
+        fits = [n for n in names if math.prod(expected_shape(n)) == pixels]
+        names = fits + [n for n in names if n not in fits]
         default = names.index("mnist") if pixels == 784 and "mnist" in names else 0
         name, ok = QInputDialog.getItem(
             self,

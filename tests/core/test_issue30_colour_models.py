@@ -166,7 +166,7 @@ def test_a_gaussian_model_trains_saves_and_reopens(tmp_path, colour_set) -> None
     assert not torch.equal(model.log_scale.detach(), before)  # σ is learned
     assert model.likelihood.per_pixel
     ws = Workspace(slots=1)
-    ws.datasets.put(colour_set, None, name="colour-shapes", image_size=32)
+    ws.datasets.put(colour_set, None, name="colour-shapes")
     ws.train(
         __import__("latentlab").TrainSpec(
             dataset="colour-shapes",
@@ -365,3 +365,63 @@ def test_cifar_and_celeba_load_by_name_and_train_from_the_cli(tmp_path) -> None:
         lines["neg_elbo"] / (3072 * math.log(2)), rel=1e-3
     )
     assert "comparable with published bits/dim" in info.stdout
+
+
+def test_discretized_gaussian_is_accurate_in_both_tails() -> None:
+    """A bin as far above the mean as another is below has the same mass and
+    an opposite, non-zero gradient (1 - Φ must not round to 0)."""
+    lik = Gaussian(torch.tensor([-4.0]), discrete=True)
+
+    def log_p(mean: float, x: float) -> tuple[float, float]:
+        logit = torch.tensor([[[[math.log(mean / (1 - mean))]]]], requires_grad=True)
+        value = lik.log_prob(logit, torch.tensor([[[[x]]]]))
+        value.backward()
+        return value.item(), logit.grad.item()
+
+    for below, above in (((0.6, 0.5), (0.4, 0.5)), ((0.15, 0.0), (0.85, 1.0))):
+        (lp_a, grad_a), (lp_b, grad_b) = log_p(*below), log_p(*above)
+        assert lp_a == pytest.approx(lp_b, rel=1e-4)
+        assert grad_a == pytest.approx(-grad_b, rel=1e-3) and abs(grad_a) > 1
+    # The end bin against an independent tail: log(1 - Φ((1 - h - m) / σ)).
+    sigma, h = math.exp(-4.0), 0.5 / 255
+    tail = math.log(0.5 * math.erfc((1 - h - 0.85) / sigma / math.sqrt(2)))
+    assert log_p(0.85, 1.0)[0] == pytest.approx(tail, rel=1e-3)
+
+
+def test_review_mends_for_colour(colour_set) -> None:
+    """Each a defect a review found: layouts compared pixel with pixel, one set
+    at two shapes kept apart, channels kept when a model's set is found again,
+    "the set's own" size one cache entry, a reloaded σ read."""
+    from latentlab.core.analysis.diagnostics import Traversals
+    from latentlab.core.analysis.planes import DatasetCache
+    from latentlab.core.data import display_floats, shape_request
+    from latentlab.core.session_state import same_data
+    from latentlab.core.smoothness import nearest_training
+
+    # A test image's nearest training image, given in the display layout.
+    train = colour_set.train_images
+    query = display_floats(train[7:8])
+    found = nearest_training(query, train)
+    assert found.index[0] == 7 and found.distance[0] == pytest.approx(0.0, abs=1e-6)
+    # Traversal change: one number per dim for colour too.
+    images = np.zeros((2, 3, 8, 8, 3), np.float32)
+    images[0, 2] = 1.0
+    change = Traversals(np.zeros(2), np.zeros(3), images).change
+    assert change.shape == (2,) and change[0] == pytest.approx(1.0)
+    # One set at two shapes is not the same split.
+    grey = with_channels(colour_set, 1)
+    assert not same_data(colour_set, grey)
+    assert shape_request("shapes", (3, 28, 28)) == {"channels": 3}
+    assert shape_request("colour-shapes", (3, 32, 32))["image_size"] == (32, 32)
+    cache = DatasetCache()
+    shapes = cache.get("shapes", None)
+    assert cache.get("shapes", None, image_size=28, channels=1) is shapes
+    assert cache.get("shapes", None, channels=3).image_shape == (3, 28, 28)
+    # A model whose weights are assigned (as snapshots are) reads the new σ.
+    cfg = ModelConfig(image_shape=(3, 32, 32), hidden=(8,), likelihood="gaussian")
+    with torch.device("meta"):
+        model = build_model(cfg)
+    state = build_model(cfg).state_dict()
+    state["log_scale"] = torch.tensor([-3.0])
+    model.load_state_dict(state, assign=True)
+    assert model.likelihood.log_scale.item() == -3.0

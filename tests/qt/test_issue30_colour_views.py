@@ -41,7 +41,6 @@ def colour_pair(tmp_path_factory) -> list[str]:
         make_colour_shapes(n_train=256, n_test=128, size=32),
         None,
         name="colour-shapes",
-        image_size=32,
     )
     ws.train(
         latentlab.TrainSpec(

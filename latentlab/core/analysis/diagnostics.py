@@ -122,7 +122,8 @@ class Traversals:
     def change(self) -> npt.NDArray[np.float64]:
         """Mean pixel range per row: ≈ 0 for a dim the decoder ignores."""
         imgs = self.images.astype(np.float64)
-        return (imgs.max(1) - imgs.min(1)).mean((1, 2))
+        spread = imgs.max(1) - imgs.min(1)  # (d, h, w[, 3])
+        return spread.reshape(len(spread), -1).mean(1)
 
 
 def traversals(

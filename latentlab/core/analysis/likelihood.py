@@ -28,7 +28,7 @@ import numpy as np
 
 from latentlab.core.data import to_float
 from latentlab.core.errors import ConfigError
-from latentlab.core.latent import encode_images
+from latentlab.core.latent import encode_images, memory_batch
 from latentlab.core.lazy import no_grad
 from latentlab.core.limits import memory_budget
 from latentlab.core.losses import gaussian_kl, recon_nats
@@ -225,6 +225,9 @@ def quadrature_log_px(
     gx, gy = np.meshgrid(xs, ys)
     centres = np.stack([gx.ravel(), gy.ravel()], 1)
     points = len(centres)
+
+    # A 64 px colour decoder's activations bound the points decoded at once.
+    chunk = memory_batch(model, chunk)
 
     def log_weights(rows: npt.NDArray[np.int64], z: npt.NDArray[np.float64], cell):
         out = np.empty((len(rows), len(z)), np.float32)

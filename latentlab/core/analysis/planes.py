@@ -11,7 +11,9 @@ import numpy as np
 
 from latentlab.core.data import (
     checkpoint_dataset_source,
+    dataset_key,
     display_floats,
+    expected_shape,
     load_dataset,
     same_folder,
     shape_request,
@@ -80,17 +82,13 @@ class DatasetCache:
             return dataset
 
     def put(
-        self,
-        dataset: ImageDataset,
-        data_dir: str | None,
-        name: str | None = None,
-        *,
-        image_size: int | tuple[int, int] | None = None,
-        channels: int | None = None,
+        self, dataset: ImageDataset, data_dir: str | None, name: str | None = None
     ) -> None:
         """Remember a dataset loaded elsewhere (by a training job, or the
-        command line under the ``name`` and shape it was asked for)."""
-        key = _cache_key(name or dataset.name, data_dir, image_size, channels)
+        command line under the ``name`` it was asked for), at its own size
+        and channels."""
+        c, h, w = dataset.image_shape
+        key = _cache_key(name or dataset.name, data_dir, (h, w), c)
         with self._lock:
             self._items.setdefault(key, dataset)
 
@@ -101,8 +99,12 @@ def _cache_key(
     image_size: int | tuple[int, int] | None,
     channels: int | None,
 ) -> tuple:
-    size = (image_size, image_size) if isinstance(image_size, int) else image_size
-    return (name, str(data_dir or ""), tuple(size) if size else None, channels)
+    """One key for one set at one size: "the set's own" size and channels
+    resolve to what they are (an image folder's own channels stay unknown)."""
+    c, h, w = expected_shape(name, image_size, channels)
+    if dataset_key(name) == "folder" and channels is None:
+        c = None
+    return (name, str(data_dir or ""), (h, w), c)
 
 
 def find_dataset(
@@ -212,10 +214,11 @@ PROGRESSIVE_VALUES = 12_000_000
 def coarse_request(model: Autoencoder, request: GridRequest) -> GridRequest | None:
     """A quarter-resolution version of ``request`` to show first, where the
     full one takes more than a frame or so to decode; else None."""
+    from latentlab.core.config import ModelConfig
     from latentlab.core.models import decoder_activations
 
     config = getattr(model, "config", None)
-    if config is None or request.n < 8:
+    if not isinstance(config, ModelConfig) or request.n < 8:
         return None
     if decoder_activations(config) * request.n**2 <= PROGRESSIVE_VALUES:
         return None

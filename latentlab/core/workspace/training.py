@@ -81,8 +81,16 @@ class WorkspaceTraining:
         """True while the run is paused."""
         return self._train_paused
 
-    def preload_dataset(self, name: str, data_dir: str | None) -> None:
-        """Load a dataset a training form shows, so Train starts at once.
+    def preload_dataset(
+        self,
+        name: str,
+        data_dir: str | None,
+        *,
+        image_size: int | tuple[int, int] | None = None,
+        channels: int | None = None,
+    ) -> None:
+        """Load a dataset a training form shows (at the size and channels it
+        shows), so Train starts at once.
 
         Quiet: a dataset that cannot load says so when Train is pressed. An
         image folder is read only then: the field may hold a folder the user
@@ -90,7 +98,13 @@ class WorkspaceTraining:
         if self.closed or name == "folder":
             return
         self.submit(
-            "preload", self.datasets.get, name, data_dir, on_error=lambda _exc: None
+            "preload",
+            self.datasets.get,
+            name,
+            data_dir,
+            image_size=image_size,
+            channels=channels,
+            on_error=lambda _exc: None,
         )
 
     def download_dataset(
@@ -204,7 +218,8 @@ class WorkspaceTraining:
         if isinstance(event, TrainingStarted):
             self._train_models = event.models
             self._train_identity = event.identity
-            self.datasets.put(event.dataset, self._train_spec.data_dir)
+            spec = self._train_spec
+            self.datasets.put(event.dataset, spec.data_dir, name=spec.dataset)
             self._report_skipped(event.dataset)
             # Redrawn twice a second while training: a few thousand points show
             # the shape of the code space at a fraction of the cost of all 10k.

@@ -46,8 +46,8 @@ class SeedsPanel(QWidget):
             "those trained before, and measure every pair the same way"
         )
         self.hint = QLabel(
-            "One trained pair is one draw. This trains an AE/VAE pair (2-D MLP "
-            "784-512-256, the same data and epochs) from each seed — not the models "
+            "One trained pair is one draw. This trains an AE/VAE pair (2-D MLP, "
+            "hidden 512-256, the same data and epochs) from each seed — not the models "
             "shown — caches them, and measures each pair: holes on paths against "
             "each model's own codes, and on 200 random test pairs the share where "
             "the AE's path is worse. Figures: mean ± sd over the seeds.",

@@ -55,7 +55,8 @@ class TrickPanel(QWidget):
             "with z = μ + σ ⊙ ε and with the score function for the encoder"
         )
         self.hint = QLabel(
-            "The same VAE (this tab's size, on its data) from the same initial "
+            "One VAE (this tab's latent size, an MLP with Bernoulli p(x|z), on its "
+            "data) from the same initial "
             "weights, on the same batches, each with its own Adam: one with "
             "z = μ + σ ⊙ ε (the gradient reaches μ, σ and the encoder through z), "
             "one with z drawn off the gradient path and the encoder trained by the "

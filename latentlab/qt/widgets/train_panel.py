@@ -103,7 +103,8 @@ class TrainPanel(QWidget):
     """The training dock's contents."""
 
     trainRequested = Signal(object)  # TrainSpec
-    dataChosen = Signal(str, object)  # dataset key, data folder or None
+    # dataset key, data folder or None, {"image_size": ..., "channels": ...}
+    dataChosen = Signal(str, object, object)
     pauseRequested = Signal()
     stopRequested = Signal()
 
@@ -447,7 +448,8 @@ class TrainPanel(QWidget):
 
     def _announce_data(self) -> None:
         spec = self.spec()
-        self.dataChosen.emit(spec.dataset, spec.data_dir)
+        shape = {"image_size": spec.image_size, "channels": spec.channels}
+        self.dataChosen.emit(spec.dataset, spec.data_dir, shape)
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(

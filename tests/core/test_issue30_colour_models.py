@@ -455,3 +455,30 @@ def test_what_the_shipped_colour_pair_learned(kind) -> None:
 
     assert ratio("x") < 0.3 and ratio("y") < 0.3
     assert ratio("rotation") > 0.9
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "gaussian-per-pixel"])
+def test_gaussian_log_likelihood_matrix_equals_its_log_prob(likelihood) -> None:
+    """The quadrature's matrix form of a Gaussian against the likelihood's own
+    per-image ``log_prob``."""
+    from latentlab.core.analysis.likelihood import log_likelihood_matrix
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(image_shape=(3, 16, 16), hidden=(8,), likelihood=likelihood)
+    model = build_model(cfg).eval()
+    with torch.no_grad():
+        model.log_scale.uniform_(-3.0, -1.0)
+    x = torch.rand(5, 768)
+    z = np.random.default_rng(0).normal(size=(7, 2))
+    fast = log_likelihood_matrix(model, x, z)
+    with torch.no_grad():
+        logits = model.decode_logits(torch.as_tensor(z, dtype=torch.float32))
+        slow = np.stack(
+            [
+                model.likelihood.log_prob(
+                    logits, xi.view(1, 3, 16, 16).expand_as(logits)
+                ).numpy()
+                for xi in x
+            ]
+        )
+    np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-3)

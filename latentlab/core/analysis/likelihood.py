@@ -99,13 +99,23 @@ def log_likelihood_matrix(
 
     ``x`` is float ``(n, pixels)`` in [0, 1]; ``z`` is ``(m, latent_dim)``. The
     Bernoulli log-likelihood with logits ``l`` is ``Σ_j x_j l_j − softplus(l_j)``,
-    so all pairs take one matrix product.
+    so all pairs take one matrix product; so does a continuous Gaussian's,
+    ``−½ Σ_j w_j (x_j − m_j)² + const`` with ``w = σ⁻²`` expanded.
     """
     import torch
     import torch.nn.functional as F
 
     logits = model.decode_logits(torch.as_tensor(z, dtype=torch.float32))
     lik = _likelihood_of(model)
+    if lik.name == "gaussian" and not getattr(lik, "discrete", True):
+        mean = lik.mean(logits).reshape(len(z), -1).double()
+        log_scale = lik.log_scale.detach().double().expand_as(logits[0]).reshape(-1)
+        w = torch.exp(-2.0 * log_scale)
+        xd = x.double()
+        quad = (xd * xd) @ w[:, None] - 2.0 * xd @ (mean * w).T
+        quad = quad + (mean * mean * w).sum(1)[None]
+        const = log_scale.sum() + 0.5 * len(w) * LOG_2PI
+        return (-0.5 * quad - const).float().numpy()
     if lik.name != "bernoulli":
         # No matrix form: one image against every point at a time.
         images = x.reshape(len(x), *logits.shape[1:])

@@ -207,7 +207,7 @@ def test_realism_and_rectangle_read_colour(colour_set) -> None:
 
 
 def test_a_costly_manifold_shows_a_coarse_grid_first(tmp_path) -> None:
-    """64 px colour conv4 tiles: a 5x5 grid first, then the 20x20 one; the
+    """64 px colour conv4 tiles: a 4x4 grid first, then the 20x20 one; the
     28 px sets' grids come whole, as before."""
     from latentlab.core.checkpoint.save import save_checkpoint
     from latentlab.core.resources import models_dir
@@ -222,7 +222,7 @@ def test_a_costly_manifold_shows_a_coarse_grid_first(tmp_path) -> None:
     seen = []
     ws.manifoldReady.connect(lambda slot, m: seen.append(m.image.shape))
     ws.request_manifold(0, LatentRect(-2, -2, 2, 2), 20)
-    assert seen == [(5 * 64, 5 * 64, 3), (20 * 64, 20 * 64, 3)]
+    assert seen == [(4 * 64, 4 * 64, 3), (20 * 64, 20 * 64, 3)]
     ws.open(str(models_dir() / "shapes-vae-2d.pt"), slot=0)
     seen.clear()
     ws.request_manifold(0, LatentRect(-2, -2, 2, 2), 32)

@@ -212,7 +212,7 @@ PROGRESSIVE_VALUES = 12_000_000
 
 
 def coarse_request(model: Autoencoder, request: GridRequest) -> GridRequest | None:
-    """A quarter-resolution version of ``request`` to show first, where the
+    """A fifth-resolution version of ``request`` to show first, where the
     full one takes more than a frame or so to decode; else None."""
     from latentlab.core.config import ModelConfig
     from latentlab.core.models import decoder_activations
@@ -222,7 +222,7 @@ def coarse_request(model: Autoencoder, request: GridRequest) -> GridRequest | No
         return None
     if decoder_activations(config) * request.n**2 <= PROGRESSIVE_VALUES:
         return None
-    return GridRequest(request.rect, max(4, request.n // 4), request.latent_slice)
+    return GridRequest(request.rect, max(3, request.n // 5), request.latent_slice)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,16 @@ DEVICES: tuple[Device, ...] = (
         "contiguous memory and torch's ConvTranspose2d",
     ),
     Device(
+        "conv_channels_last",
+        "latentlab/core/training.py: _train_loop (channels_last)",
+        "on a CPU, models with convolutions train in channels-last memory (the "
+        "weights and each batch), oneDNN's NHWC kernels; back to contiguous "
+        "memory when the run ends",
+        "the VanillaVAE recipe at 64 px 138-145 -> 174-180 images/s (2 threads, "
+        "bench.colour_train's layers)",
+        "contiguous (NCHW) memory",
+    ),
+    Device(
         "bf16_display",
         "latentlab/core/latent.py: _decoded (for_display)",
         "display grids decode in bfloat16 autocast where the CPU multiplies "

@@ -248,7 +248,9 @@ def train(
         if matmul is not None:
             matmul.pause()
         for m in model_list:
-            m.to("cpu")
+            # Back to plain memory (channels-last training, below): files and
+            # views see the layout they always did.
+            m.to("cpu", memory_format=torch.contiguous_format)
             m.eval()
         if config.threads is not None:
             torch.set_num_threads(old_threads)
@@ -331,9 +333,17 @@ def _train_loop(
 
     perm_gen = torch.Generator().manual_seed(config.seed)
     eps_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    # Convolutions train ~1.25x faster on a CPU in channels-last memory
+    # (oneDNN's NHWC kernels); the ``conv_channels_last`` device.
+    channels_last = (
+        device.type == "cpu"
+        and perf.enabled("conv_channels_last")
+        and any(p.dim() == 4 for m in model_list for p in m.parameters())
+    )
+    memory = torch.channels_last if channels_last else torch.contiguous_format
     optimizers = []
     for m in model_list:
-        m.to(device)
+        m.to(device, memory_format=memory)
         m.train()
         optimizers.append(_make_optimizer(m, config.lr, device))
     good_states = [cpu_state_dict(m) for m in model_list]
@@ -363,6 +373,8 @@ def _train_loop(
         order = torch.randperm(n_train, generator=perm_gen).to(device)
         for lo in range(0, n_train, batch_size):
             x = to_float(images.index_select(0, order[lo : lo + batch_size]))
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             for i, (model, opt) in enumerate(zip(model_list, optimizers, strict=True)):
                 enc = model.encode(x)
                 eps = None

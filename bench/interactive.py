@@ -1119,6 +1119,34 @@ def bench_stall(window: MainWindow, data_dir: Path, seconds: float) -> float:
 # --- main ----------------------------------------------------------------------------
 
 
+def pair_section(
+    app: QApplication,
+    files: Sequence[Path],
+    tag: str,
+    data_dir: Path,
+    only: set[str],
+    clicks: int,
+    moves: int,
+    reps: int,
+) -> None:
+    """Click, drag, pan and grid figures of one pair in a window of its own."""
+    if not only & {"click", "drag", "pan", "grid"}:
+        return
+    t0 = time.perf_counter()
+    window = open_window(files, data_dir)
+    titles = [p.title.text() for p in window.panels]
+    note(f"{tag}: window ready in {time.perf_counter() - t0:.2f} s: {titles}")
+    if "click" in only:
+        bench_click(app, window, clicks, tag)
+    if "drag" in only:
+        bench_drag(app, window, moves, tag)
+    if "pan" in only:
+        bench_pan(app, window, moves, tag)
+    if "grid" in only:
+        bench_grid(app, window, reps, tag)
+    close_window(app, window)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the interactive benchmarks; prints ``name value unit`` lines."""
     parser = argparse.ArgumentParser(prog="python -m bench.interactive")
@@ -1166,24 +1194,12 @@ def main(argv: list[str] | None = None) -> int:
         pairs = {
             "mlp": [MODELS_DIR / "mnist-ae-2d.pt", MODELS_DIR / "mnist-vae-2d.pt"],
             "conv": conv_checkpoints(Path(tmp)),
-            "colour": colour_checkpoints(Path(tmp)),
         }
-        for tag in backbones:
-            if not only & {"click", "drag", "pan", "grid"}:
-                break
-            t0 = time.perf_counter()
-            window = open_window(pairs[tag], data_dir)
-            titles = [p.title.text() for p in window.panels]
-            note(f"{tag}: window ready in {time.perf_counter() - t0:.2f} s: {titles}")
-            if "click" in only:
-                bench_click(app, window, clicks, tag)
-            if "drag" in only:
-                bench_drag(app, window, moves, tag)
-            if "pan" in only:
-                bench_pan(app, window, moves, tag)
-            if "grid" in only:
-                bench_grid(app, window, reps, tag)
-            close_window(app, window)
+        # The colour pair last: its 64 px models and data would otherwise be
+        # in the process while the 28 px figures are taken.
+        grey = [t for t in backbones if t != "colour"]
+        for tag in grey:
+            pair_section(app, pairs[tag], tag, data_dir, only, clicks, moves, reps)
         if only & {"encode", "stall"}:
             window = open_window(pairs["mlp"], data_dir)
             if "encode" in only:
@@ -1191,6 +1207,11 @@ def main(argv: list[str] | None = None) -> int:
             if "stall" in only:
                 bench_stall(window, data_dir, stall_s)
             close_window(app, window)
+        if "colour" in backbones:
+            pairs["colour"] = colour_checkpoints(Path(tmp))
+            pair_section(
+                app, pairs["colour"], "colour", data_dir, only, clicks, moves, reps
+            )
     # The app's own warnings (e.g. pyqtgraph overflows) are findings too.
     seen = Counter(
         f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in caught

@@ -31,7 +31,7 @@ import torch
 
 from latentlab.core.config import ModelConfig
 from latentlab.core.errors import ConfigError
-from latentlab.core.models import build_model
+from latentlab.core.models import meta_model
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,8 +74,7 @@ class ForeignLayout:
 def _linear_keys(config: ModelConfig) -> tuple[list[str], list[str], str]:
     """LatentLab's Linear layers (module paths) for ``config``: encoder body,
     decoder, head; built on the meta device, so nothing is allocated."""
-    with torch.device("meta"):
-        model = build_model(config)
+    model = meta_model(config)
     enc = [
         n for n, m in model.encoder.named_modules() if isinstance(m, torch.nn.Linear)
     ]

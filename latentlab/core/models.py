@@ -9,6 +9,7 @@ Both implement :class:`~latentlab.core.model_interface.LatentModel`.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, ClassVar
@@ -396,3 +397,15 @@ class VAE(Autoencoder):
 def build_model(config: ModelConfig) -> Autoencoder:
     """Instantiate the model ``config`` describes."""
     return (VAE if config.kind == "vae" else Autoencoder)(config)
+
+
+# torch's device context (a torch-function mode) entered by two threads at once
+# crashed Python 3.13 (a segfault in CI while two panels loaded files).
+_META_LOCK = threading.Lock()
+
+
+def meta_model(config: ModelConfig) -> Autoencoder:
+    """The model ``config`` describes on the "meta" device: shapes without
+    memory or random init; built one at a time."""
+    with _META_LOCK, torch.device("meta"):
+        return build_model(config)

@@ -10,7 +10,7 @@ import torch
 
 from latentlab.core.errors import ConfigError
 from latentlab.core.limits import format_bytes, training_budget
-from latentlab.core.models import build_model, decoder_activations
+from latentlab.core.models import build_model, decoder_activations, meta_model
 from latentlab.core.text import describe
 
 if TYPE_CHECKING:
@@ -71,8 +71,7 @@ def training_memory_bytes(config: ModelConfig, batch_size: int) -> int:
     batch's activations and their gradients. The parameter count comes from a
     "meta" model, which allocates nothing.
     """
-    with torch.device("meta"):
-        params = sum(p.numel() for p in build_model(config).parameters())
+    params = sum(p.numel() for p in meta_model(config).parameters())
     per_image = 4 * sum(config.hidden) + 8 * config.pixels + 4 * config.latent_dim
     if config.backbone == "conv":
         per_image += 50 * config.pixels  # two conv layers' feature maps, each way

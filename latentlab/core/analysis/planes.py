@@ -278,12 +278,10 @@ def refresh_from_snapshot(
 ) -> Refreshed:
     """Build a display model from snapshot weights, encode the test set and,
     when asked, decode the manifold: one update, so the plane repaints once."""
-    import torch
 
-    from latentlab.core.models import build_model
+    from latentlab.core.models import meta_model
 
-    with torch.device("meta"):
-        display = build_model(config)  # no memory, no random init: weights follow
+    display = meta_model(config)  # no memory, no random init: weights follow
     display.load_state_dict(state, assign=True)
     display.eval()
     codes = encode_images(display, dataset.test_images) if dataset else None

@@ -7,11 +7,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import torch
-
 from latentlab.core.errors import CheckpointError
 from latentlab.core.limits import format_bytes, memory_budget
-from latentlab.core.models import build_model
+from latentlab.core.models import meta_model
 from latentlab.core.text import format_int, printable, shape_text
 
 if TYPE_CHECKING:
@@ -30,8 +28,7 @@ def _check_budget(shown: str, needed: int) -> None:
 
 def _expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """The state_dict shapes ``config`` implies; a "meta" model allocates nothing."""
-    with torch.device("meta"):
-        return {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
+    return {k: tuple(v.shape) for k, v in meta_model(config).state_dict().items()}
 
 
 def _check_shapes(

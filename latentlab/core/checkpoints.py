@@ -39,7 +39,7 @@ import torch
 
 from latentlab.core import safetensors_io
 from latentlab.core.checkpoint.archive import _read_archive
-from latentlab.core.checkpoint.dry_load import _dry_load, _Record
+from latentlab.core.checkpoint.dry_load import _dry_load, _pythae_record, _Record
 from latentlab.core.checkpoint.format import (
     DATA_SLACK_BYTES,
     FORMAT_NAME,
@@ -58,6 +58,7 @@ from latentlab.core.checkpoint.format import (
     _reason,
     is_safetensors_path,
 )
+from latentlab.core.checkpoint.pythae import is_pythae_folder, read_pythae_folder
 from latentlab.core.checkpoint.safetensors_read import _read_safetensors
 from latentlab.core.checkpoint.save import save_checkpoint
 from latentlab.core.checkpoint.timeline import _timeline
@@ -170,6 +171,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """
     p = Path(path)
     shown = printable_path(p)
+    if is_pythae_folder(p):
+        return _load_pythae(p)
     with _open(p, shown) as (fh, size):
         head = fh.read(16)
         fh.seek(0)
@@ -223,6 +226,23 @@ def _open(p: Path, shown: str):
                 f"this machine ({format_bytes(budget)})"
             )
         yield fh, size
+
+
+def _load_pythae(folder: Path) -> Checkpoint:
+    """A pythae folder's model, rebuilt as LatentLab's MLP (its code never runs)."""
+    declared = read_pythae_folder(folder)
+    weights = folder / "model.pt"
+    shown = printable_path(weights)
+    with _open(weights, shown) as (fh, size):
+        archive = _read_archive(fh, size, shown)
+        record = _pythae_record(archive, shown, declared.layout)
+        fh.seek(0)
+        payload = _torch_load(fh, shown)
+    checkpoint = _build(
+        weights, shown, record, {"state_dict": payload["model_state_dict"]}
+    )
+    checkpoint.path = folder
+    return checkpoint
 
 
 def _torch_load(fh: BinaryIO, shown: str) -> Any:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
@@ -56,6 +56,8 @@ class ForeignLayout:
     widths: tuple[int, ...]  # encoder widths: pixels, hidden..., latent
     sources: dict[str, tuple[str, ...]]  # LatentLab key -> the file's keys
     expected: dict[str, Shape]  # the file's key -> shape
+    # LatentLab's tensors the file has no counterpart of: key -> (shape, value).
+    filled: dict[str, tuple[Shape, float]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """``"PyTorch-example VAE, 784-400-20"``."""
@@ -68,6 +70,8 @@ class ForeignLayout:
         for key, parts in self.sources.items():
             tensors = [state[p] for p in parts]
             out[key] = tensors[0] if len(tensors) == 1 else torch.cat(tensors, 0)
+        for key, (shape, value) in self.filled.items():
+            out[key] = torch.full(shape, value)
         return out
 
 
@@ -176,3 +180,44 @@ def recognise(shapes: Mapping[str, Shape]) -> ForeignLayout | None:
             return None
         return _build(SEQUENTIAL_AE, "ae", enc[:-1], enc[-1:], dec, shapes)
     return None
+
+
+PYTHAE_HIDDEN = 512  # pythae's default MLPs: one hidden layer of 512 ReLU units
+
+
+def pythae_layout(name: str, config: ModelConfig) -> ForeignLayout:
+    """pythae's default MLP networks (``Encoder_AE_MLP`` / ``Encoder_VAE_MLP``,
+    ``Decoder_AE_MLP``: P-512-d and d-512-P, ReLU, a sigmoid output) as
+    LatentLab's MLP with ``hidden=(512,)``: the same layers in the same order.
+    A Gaussian's σ has no counterpart in the file: it starts unknown (NaN) and
+    is fitted on the data shown (:func:`~latentlab.core.wrap.fit_sigma`)."""
+    pixels, d, h = config.pixels, config.latent_dim, PYTHAE_HIDDEN
+    heads = ["encoder.embedding"] + (
+        ["encoder.log_var"] if config.kind == "vae" else []
+    )
+    theirs = {
+        "encoder.layers.0.0": (h, pixels),
+        **dict.fromkeys(heads, (d, h)),
+        "decoder.layers.0.0": (h, d),
+        "decoder.layers.1.0": (pixels, h),
+    }
+    expected = {}
+    for key, shape in theirs.items():
+        expected[f"{key}.weight"] = shape
+        expected[f"{key}.bias"] = (shape[0],)
+    ours_enc, ours_dec, ours_head = _linear_keys(config)
+    pairs = [
+        (ours_enc[0], ["encoder.layers.0.0"]),
+        (ours_head, heads),
+        (ours_dec[0], ["decoder.layers.0.0"]),
+        (ours_dec[1], ["decoder.layers.1.0"]),
+    ]
+    sources = {
+        f"{mine}.{p}": tuple(f"{t}.{p}" for t in their_keys)
+        for mine, their_keys in pairs
+        for p in ("weight", "bias")
+    }
+    filled = {}
+    if config.likelihood == "gaussian":
+        filled["log_scale"] = ((1,), math.nan)
+    return ForeignLayout(name, config, (pixels, h, d), sources, expected, filled)

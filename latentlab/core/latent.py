@@ -40,11 +40,10 @@ BATCH_BYTES = 64 * 1024**2
 def memory_batch(model: Autoencoder, batch_size: int) -> int:
     """``batch_size``, made smaller where one batch's activations would pass
     :data:`BATCH_BYTES`."""
-    from latentlab.core.config import ModelConfig
     from latentlab.core.models import decoder_activations
 
     config = getattr(model, "config", None)
-    if not isinstance(config, ModelConfig):  # a module LatentLab did not build
+    if not hasattr(config, "backbone"):  # a module without LatentLab's config
         return batch_size
     per_image = 4 * decoder_activations(config)
     return max(1, min(batch_size, BATCH_BYTES // per_image))

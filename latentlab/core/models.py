@@ -160,6 +160,8 @@ def decoder_activations(config: ModelConfig) -> int:
     """Values one decoded point holds across the decoder's layers (the output
     included): what a batch of decodes costs in memory, per point."""
     c, h, w = config.image_shape
+    if config.backbone == "wrapped":  # counted when the module was wrapped
+        return config.activations
     if config.backbone == "mlp":
         return sum(config.hidden) + config.pixels
     if config.backbone == "conv4":

@@ -307,7 +307,7 @@ def run_app(files: Sequence[str], data_dir: str | None = None) -> int:
     )
     if os.environ.get("LATENTLAB_QUIT_WHEN_READY"):
         # Smoke tests and the start-up benchmark: report, then close like a user.
-        _quit_when_ready(window, len(startup_files(files, data_dir)))
+        quit_when_ready(window, len(startup_files(files, data_dir)))
     else:
         # A person started the app (scripts build their windows with
         # create_window): a first launch offers the lesson, without a dialog.
@@ -376,7 +376,9 @@ class _SigintCloses:
             pass
 
 
-def _quit_when_ready(window: MainWindow, expected: int) -> None:
+def quit_when_ready(window: MainWindow, expected: int) -> None:
+    """Print "ready" and close the window once ``expected`` models are shown
+    (or print the error and close): CI's way to open and close the app."""
     controller = window.controller
 
     def check(_side: int = 0) -> None:
@@ -384,7 +386,7 @@ def _quit_when_ready(window: MainWindow, expected: int) -> None:
         loaded = sum(p.model is not None for p in slots)
         if loaded >= expected:
             names = ", ".join(
-                Path(str(s.checkpoint.path)).name
+                s.checkpoint.path.name if s.checkpoint.path else s.checkpoint.title()
                 for s in slots
                 if s.model is not None and s.checkpoint is not None
             )

@@ -185,7 +185,27 @@ def prepare(
     dataset, note = find_dataset(
         checkpoint, data_dir, cache, allow_folder_scan=allow_folder_scan
     )
-    codes = encode_images(checkpoint.model, dataset.test_images) if dataset else None
+    return prepare_with(checkpoint, dataset, note)
+
+
+def prepare_with(
+    checkpoint: Checkpoint, dataset: ImageDataset | None, note: str = ""
+) -> Prepared:
+    """Encode ``dataset``'s test split with the checkpoint's model (runs in a
+    job). A Gaussian whose σ the file does not hold (a pythae folder, a wrapped
+    module) has it fitted on these images first (:func:`~latentlab.core.wrap.
+    fit_sigma`); without images it stays unknown, and so does log p(x)."""
+    from latentlab.core.wrap import fit_sigma, needs_sigma
+
+    model = checkpoint.model
+    if dataset is not None and dataset.image_shape != tuple(model.image_shape):
+        raise DataError(
+            f"the images are {dataset.image_shape} (C, H, W); the model reads "
+            f"{tuple(model.image_shape)}"
+        )
+    if dataset is not None and needs_sigma(model):
+        fit_sigma(model, dataset.test_images)
+    codes = encode_images(model, dataset.test_images) if dataset else None
     return Prepared(checkpoint, dataset, codes, note)
 
 

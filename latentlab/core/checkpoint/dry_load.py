@@ -147,9 +147,23 @@ def _foreign_record(shown: str, payload: Any, data_bytes: int) -> _Record | None
     layout = recognise({k: v.shape for k, v in payload.items()})
     if layout is None:
         return None
+    return _layout_record(shown, payload, data_bytes, layout)
+
+
+def _layout_record(
+    shown: str, state: dict[str, _TensorStub], data_bytes: int, layout: ForeignLayout
+) -> _Record:
+    """A state dict checked against a known foreign layout: names, shapes,
+    storage and size, before torch allocates anything."""
+    got = {k: v.shape for k, v in state.items()}
+    if got != layout.expected:
+        missing = sorted(set(layout.expected) - set(got))
+        odd = sorted(k for k in got if layout.expected.get(k) != got[k])
+        what = f"lacks {missing[0]}" if missing else f"has an unexpected {odd[0]}"
+        raise CheckpointError(f"{shown} does not hold {layout.describe()}: it {what}")
     needed = 4 * sum(math.prod(s) for s in layout.expected.values())
     _check_budget(shown, needed)
-    for key, stub in payload.items():
+    for key, stub in state.items():
         _check_stub(shown, key, stub)
     if data_bytes > needed + DATA_SLACK_BYTES:
         raise CheckpointError(
@@ -165,3 +179,19 @@ def _foreign_record(shown: str, payload: Any, data_bytes: int) -> _Record | None
         created="",
         layout=layout,
     )
+
+
+def _pythae_record(archive: _Archive, shown: str, layout: ForeignLayout) -> _Record:
+    """pythae's ``model.pt`` (``{"model_state_dict": state}``), checked
+    against the layout its ``model_config.json`` implies."""
+    payload = _unpickle(archive, shown)
+    state = payload.get("model_state_dict") if type(payload) is dict else None
+    if (
+        set(payload if type(payload) is dict else ()) != {"model_state_dict"}
+        or type(state) not in (dict, OrderedDict)
+        or not all(
+            isinstance(k, str) and isinstance(v, _TensorStub) for k, v in state.items()
+        )
+    ):
+        raise CheckpointError(f"{shown} is not pythae's model.pt: {_describe(payload)}")
+    return _layout_record(shown, state, archive.data_bytes, layout)

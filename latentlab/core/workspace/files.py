@@ -6,12 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentlab.core.analysis.planes import Prepared, load_and_prepare, prepare
+from latentlab.core.analysis.planes import (
+    Prepared,
+    load_and_prepare,
+    prepare,
+    prepare_with,
+)
 from latentlab.core.errors import LatentLabError
 from latentlab.core.session import Side, slot_name
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Sequence
 
     from latentlab.core.checkpoints import Checkpoint
     from latentlab.core.data import ImageDataset
@@ -69,6 +75,68 @@ class WorkspaceFiles:
             on_result=lambda prepared: self._install(slot, prepared, unsaved=unsaved),
             on_error=lambda exc: self._fail("Could not show the model", exc),
         )
+
+    def show_model(
+        self,
+        model: Any,
+        images: Any = None,
+        labels: Any = None,
+        *,
+        slot: int | None = None,
+        name: str | None = None,
+        class_names: Sequence[str] | None = None,
+    ) -> int:
+        """Show a model from Python in ``slot`` (None: the first empty one),
+        with ``images`` as its test set; returns the slot.
+
+        ``model`` is a :func:`latentlab.wrap` result, LatentLab's own model, or
+        any module :func:`~latentlab.core.wrap.wrap` understands without
+        arguments (``images`` give it its image shape). ``images``: ``(N, C,
+        H, W)`` or ``(N, H, W)`` (uint8, or floats in the model's pixel
+        range) or a torch ``Dataset``; ``labels`` colour the points. The
+        images are checked here, before any work; encoding them is a job.
+
+        Example
+        -------
+        >>> ws.show_model(latentlab.wrap(vae), images=x_test)   # doctest: +SKIP
+        0
+        """
+        from latentlab.core.checkpoints import Checkpoint
+        from latentlab.core.data import ImageDataset
+        from latentlab.core.datasets.arrays import dataset_from_arrays
+        from latentlab.core.wrap import as_latent_model
+
+        model = as_latent_model(model, images)
+        dataset = images if isinstance(images, ImageDataset) else None
+        if images is not None and dataset is None:
+            dataset = dataset_from_arrays(
+                images,
+                labels,
+                value_range=getattr(model, "module_range", (0.0, 1.0)),
+                name=name or "images given",
+                class_names=tuple(class_names) if class_names else None,
+            )
+        if dataset is not None and dataset.image_shape != tuple(model.image_shape):
+            raise LatentLabError(
+                f"the images are {dataset.image_shape} (C, H, W); the model "
+                f"reads {tuple(model.image_shape)}"
+            )
+        slot = self._slot(slot)
+        checkpoint = Checkpoint(
+            model=model,
+            origin=getattr(model, "name", "") or "a model from Python",
+            dataset={"name": dataset.name} if dataset is not None else {},
+        )
+        self.submit(
+            f"load{slot}",
+            prepare_with,
+            checkpoint,
+            dataset,
+            inputs=("run",),
+            on_result=lambda prepared: self._install(slot, prepared, unsaved=False),
+            on_error=lambda exc: self._fail("Could not show the model", exc),
+        )
+        return slot
 
     def _install(self, slot: int, prepared: Prepared, *, unsaved: bool) -> None:
         if self.slots[slot].training:

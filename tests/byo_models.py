@@ -166,14 +166,15 @@ def callables(shape=(1, 16, 16), latent_dim: int = 2, *, squash: bool = True):
 
 def blobs(n: int = 96, shape=(1, 16, 16), seed: int = 0):
     """``n`` float images in [0, 1] of one bright square each (two classes:
-    left or right half), with labels."""
+    left or right half), with labels; on 8-bit levels, so they are the
+    images LatentLab keeps."""
     g = torch.Generator().manual_seed(seed)
     c, h, w = shape
-    images = torch.full((n, c, h, w), 0.1)
+    images = torch.full((n, c, h, w), 25 / 255)
     labels = torch.randint(0, 2, (n,), generator=g)
     for i in range(n):
         y = int(torch.randint(0, h - 4, (1,), generator=g))
         x0 = int(torch.randint(0, w // 2 - 4, (1,), generator=g))
         x = x0 + (w // 2 if labels[i] else 0)
-        images[i, :, y : y + 4, x : x + 4] = 0.9
+        images[i, :, y : y + 4, x : x + 4] = 230 / 255
     return images, labels

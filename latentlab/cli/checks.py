@@ -5,6 +5,7 @@ command reads."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import stat
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ def _check_data_dir(opts: argparse.Namespace) -> None:
 
 
 def _check_input(path: str) -> None:
+    from latentlab.core.checkpoint.pythae import is_pythae_folder
     from latentlab.core.errors import DataError
     from latentlab.core.text import printable_path
 
@@ -55,8 +57,11 @@ def _check_input(path: str) -> None:
     except (OSError, ValueError) as exc:  # a name too long, a loop, a NUL
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise DataError(f"cannot read {printable_path(path)}: {reason}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise DataError(f"{printable_path(path)} is a folder; give a checkpoint file")
+    if stat.S_ISDIR(info.st_mode) and not is_pythae_folder(Path(path)):
+        raise DataError(
+            f"{printable_path(path)} is a folder; give a checkpoint file or a "
+            "folder pythae saved (with model_config.json)"
+        )
 
 
 def _checkpoint_dataset(ckpt: Any, opts: argparse.Namespace, *, out: Any = None) -> Any:

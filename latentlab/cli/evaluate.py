@@ -52,6 +52,7 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     from latentlab.core.analysis.likelihood import likelihood_note
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.text import printable, printable_path
+    from latentlab.core.wrap import fit_sigma, needs_sigma
 
     start = time.perf_counter()
     _check_seed(opts.seed)
@@ -66,6 +67,8 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     n = len(images)
     if needs_importance(model, opts.method):
         check_importance_cost(model, images, opts.k)
+    if needs_sigma(model):  # a pythae folder trained with MSE: σ is not in it
+        fit_sigma(model, images)
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
     print(f"# {printable_path(ckpt.path)}: {ckpt.title()}; {data}")
     print(f"# likelihood: {likelihood_note(model)}")

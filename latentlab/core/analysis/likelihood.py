@@ -62,6 +62,11 @@ def likelihood_note(model: Autoencoder) -> str:
     if scale is not None:
         import torch
 
+        if not bool(torch.isfinite(scale).all()):
+            return (
+                "pixels in [0,1]; Gaussian, one σ that the file does not hold: "
+                "fitted by maximum likelihood on the images it is shown with"
+            )
         sigma = torch.exp(scale.detach().double())
         fitted = (
             f" (σ = {float(sigma.mean()):.3g})"

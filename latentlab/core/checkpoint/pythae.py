@@ -99,7 +99,10 @@ def _read_json(path: Path, shown: str) -> dict[str, Any]:
 
 def is_pythae_folder(path: Path) -> bool:
     """True for a folder holding pythae's ``model_config.json``."""
-    return path.is_dir() and (path / "model_config.json").is_file()
+    try:
+        return path.is_dir() and (path / "model_config.json").is_file()
+    except OSError:  # e.g. a folder we may not enter: the file reader says why
+        return False
 
 
 def read_pythae_folder(path: str | Path) -> PythaeFolder:

@@ -35,12 +35,14 @@ def main(root: Path) -> None:
     models = {
         "ae": AE(AEConfig(input_dim=SHAPE, latent_dim=2)),
         "vae": VAE(VAEConfig(input_dim=SHAPE, latent_dim=2, reconstruction_loss="bce")),
-        "beta_vae": BetaVAE(BetaVAEConfig(input_dim=SHAPE, latent_dim=3, beta=4.0)),
+        # 16 px: the smallest image folder LatentLab reads, for `latentlab evaluate`.
+        "beta_vae": BetaVAE(BetaVAEConfig(input_dim=(1, 16, 16), latent_dim=3, beta=4.0)),
         "vamp": VAMP(VAMPConfig(input_dim=SHAPE, latent_dim=2, number_components=3)),
         "custom_encoder": VAE(VAEConfig(input_dim=SHAPE, latent_dim=2), encoder=TinyEncoder()),
     }
-    x = torch.rand(5, *SHAPE, generator=torch.Generator().manual_seed(1))
     for name, model in models.items():
+        shape = tuple(model.model_config.input_dim)
+        x = torch.rand(5, *shape, generator=torch.Generator().manual_seed(1))
         model.eval()
         model.save(str(root / name))
         if name in ("vamp", "custom_encoder"):

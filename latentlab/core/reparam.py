@@ -292,14 +292,22 @@ def estimator_variance_steps(
     reparam = np.empty((pool, 2 * d), np.float64)
     score = np.empty((pool, 2 * d), np.float64)
     grad_log_q = np.empty((pool, 2 * d), np.float64)
+    # The decoder passes are bounded by its activations too: a large conv
+    # model's 8,192 samples would need gigabytes, and the job could not stop
+    # in between. The draws stay in batch_size blocks (the same ε for a seed).
+    from latentlab.core.latent import memory_batch
+
+    step = memory_batch(model, batch_size)
     for lo in range(0, pool, batch_size):
-        yield
         n = min(batch_size, pool - lo)
         eps = torch.randn(n, d, generator=generator)
-        terms = per_sample_terms(model, xt, mu_t, sig_t, eps)
-        reparam[lo : lo + n] = terms.reparam.double().numpy()
-        score[lo : lo + n] = terms.score.double().numpy()
-        grad_log_q[lo : lo + n] = terms.grad_log_q.double().numpy()
+        for sub in range(0, n, step):
+            yield
+            part = slice(lo + sub, lo + min(n, sub + step))
+            terms = per_sample_terms(model, xt, mu_t, sig_t, eps[sub : sub + step])
+            reparam[part] = terms.reparam.double().numpy()
+            score[part] = terms.score.double().numpy()
+            grad_log_q[part] = terms.grad_log_q.double().numpy()
     with torch.no_grad():
         f_mu = float(log_likelihood(model, mu_t[None], xt)[0])
     # score = f * grad log q, so the baseline form is score - f(mu) * grad log q.

@@ -75,6 +75,16 @@ class WindowFiles:
         if path:
             self.open_file(side, path)
 
+    def open_folder_dialog(self, side: int) -> None:
+        """Ask for a folder pythae saved and load it into ``side``."""
+        path = QFileDialog.getExistingDirectory(
+            self,
+            f"Open a pythae folder into the {SIDE_NAMES[side]} panel",
+            str(self._last_dir()),
+        )
+        if path:
+            self.open_file(side, path)
+
     def open_file(self, side: int, path: str) -> None:
         """Load ``path`` into ``side``; it joins Open Recent once it opened."""
         if self.controller.training:
@@ -109,6 +119,10 @@ class WindowFiles:
         state = self.session.sides[side]
         if state.checkpoint is None or state.training:
             self.show_error("Nothing to save", "This panel has no finished model yet.")
+            return
+        refusal = self.controller.workspace.save_refusal(side)
+        if refusal:
+            self.show_error("Cannot save this model", refusal)
             return
         path = self._ask_save_path(side)
         if path is not None:

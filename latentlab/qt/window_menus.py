@@ -37,6 +37,14 @@ class WindowMenus:
                 "Load a checkpoint into the right panel",
             ),
         ]
+        self.open_folder_actions = [
+            action(
+                f"Open pythae Folder into {name.capitalize()}…",
+                lambda _=False, s=side: self.open_folder_dialog(s),
+                tip=f"Load a model pythae saved (a folder) into the {name} panel",
+            )
+            for side, name in zip(SIDES, SIDE_NAMES, strict=True)
+        ]
         self.save_actions = [
             action(
                 "&Save Left Model…",
@@ -112,7 +120,7 @@ class WindowMenus:
 
     def _create_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for act in self.open_actions:
+        for act in self.open_actions + self.open_folder_actions:
             file_menu.addAction(act)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
@@ -160,5 +168,5 @@ class WindowMenus:
         self.train_action.setEnabled(not running)
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
-        for act in self.open_actions:
+        for act in self.open_actions + self.open_folder_actions:
             act.setEnabled(not running)

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 import latentlab
+from latentlab.cli import main
 from latentlab.core.checkpoints import load_checkpoint
 from latentlab.core.errors import CheckpointError
-from latentlab.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "pythae"
 
@@ -69,7 +69,7 @@ def test_custom_networks_are_refused_and_their_pickles_never_run(tmp_path):
             return (Path.touch, (marker,))
 
     (folder / "decoder.pkl").write_bytes(pickle.dumps(Payload()))
-    with pytest.raises(CheckpointError, match="decoder.pkl"):
+    with pytest.raises(CheckpointError, match=r"decoder\.pkl"):
         latentlab.load(folder)
     assert not marker.exists()
 
@@ -84,7 +84,10 @@ def test_a_damaged_folder_is_refused_before_its_weights_load(tmp_path):
     folder = _copy(tmp_path)
     config = json.loads((folder / "model_config.json").read_text())
     (folder / "model_config.json").write_text(json.dumps({**config, "latent_dim": 3}))
-    with pytest.raises(CheckpointError, match=r"does not hold pythae VAE.*64-512-3: it has an unexpected"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"does not hold pythae VAE.*64-512-3: it has an unexpected",
+    ):
         latentlab.load(folder)
     (folder / "model_config.json").write_text(
         json.dumps({**config, "name": "SVAEConfig"})
@@ -103,17 +106,17 @@ def test_a_damaged_folder_is_refused_before_its_weights_load(tmp_path):
         latentlab.load(folder)
     (folder / "model_config.json").write_text(json.dumps(config))
     (folder / "environment.json").unlink()
-    with pytest.raises(CheckpointError, match="no environment.json"):
+    with pytest.raises(CheckpointError, match=r"no environment\.json"):
         latentlab.load(folder)
 
 
 def test_weights_of_another_model_are_refused(tmp_path):
     folder = _copy(tmp_path)
     shutil.copy(FIXTURES / "ae" / "model.pt", folder / "model.pt")
-    with pytest.raises(CheckpointError, match="lacks encoder.log_var"):
+    with pytest.raises(CheckpointError, match=r"lacks encoder\.log_var"):
         latentlab.load(folder)
     torch.save({"model_state_dict": {}, "optimizer": {}}, folder / "model.pt")
-    with pytest.raises(CheckpointError, match="is not pythae's model.pt"):
+    with pytest.raises(CheckpointError, match=r"is not pythae's model\.pt"):
         latentlab.load(folder)
 
 

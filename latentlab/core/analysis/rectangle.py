@@ -208,6 +208,7 @@ def rectangle_grids(
     rule = DataLikeness(classifier, dataset) if classifier is not None else None
     grids = []
     for name, model, a, b, dims in models:
+        yield 0.9  # a point to stop at between two models' grids
         codes = rectangle_codes(a, b, dims, n)
         images = decode_codes(model, codes).reshape(n * n, *shape)
         sure = far = like = None

@@ -181,6 +181,9 @@ class WorkspaceFiles:
         state = self.slots[slot]
         if state.checkpoint is None or state.training:
             raise LatentLabError(f"the {slot_name(slot)} slot has no finished model")
+        refusal = self.save_refusal(slot)
+        if refusal:
+            raise LatentLabError(refusal)
         ckpt = state.checkpoint
         return ckpt, {
             "history": ckpt.history,
@@ -188,6 +191,23 @@ class WorkspaceFiles:
             "metrics": ckpt.metrics or metrics_summary(ckpt.history),
             "timeline": ckpt.timeline,
         }
+
+    def save_refusal(self, slot: int) -> str:
+        """Why ``slot``'s model cannot be saved as a LatentLab file ("" when it
+        can): a module from Python whose architecture LatentLab cannot rebuild."""
+        model = self.slots[slot].model
+        if model is None:
+            return ""
+        from latentlab.core.wrap import rebuildable
+
+        if rebuildable(model) is not None:
+            return ""
+        name = getattr(model, "name", "this model")
+        return (
+            f"LatentLab cannot rebuild {name} from a file: its architecture is not "
+            "one of LatentLab's. It stays usable from Python only (save its weights "
+            "there with torch.save)."
+        )
 
     def _mark_saved(self, slot: int, ckpt: Checkpoint, written: Path) -> None:
         ckpt.path = written
@@ -213,11 +233,13 @@ class WorkspaceFiles:
             self._fail("Nothing to save", exc)
             return
         target = Path(path)
+        from latentlab.core.wrap import rebuildable
+
         self.submit(
             f"save{slot}",
             save_checkpoint,
             target,
-            ckpt.model,
+            rebuildable(ckpt.model),
             overwrite=overwrite,
             on_result=lambda written: self._mark_saved(slot, ckpt, written),
             on_error=lambda exc: self._fail(f"Could not save {target.name}", exc),
@@ -230,7 +252,10 @@ class WorkspaceFiles:
 
         try:
             ckpt, extra = self._save_args(slot)
-            written = save_checkpoint(Path(path), ckpt.model, overwrite=True, **extra)
+            from latentlab.core.wrap import rebuildable
+
+            model = rebuildable(ckpt.model)
+            written = save_checkpoint(Path(path), model, overwrite=True, **extra)
         except LatentLabError as exc:
             self._fail(f"Could not save {Path(path).name}", exc)
             return False

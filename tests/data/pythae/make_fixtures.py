@@ -11,7 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pythae.models import AE, VAE, VAMP, AEConfig, BetaVAE, BetaVAEConfig, VAEConfig, VAMPConfig
+from pythae.models import (
+    AE,
+    VAE,
+    VAMP,
+    AEConfig,
+    BetaVAE,
+    BetaVAEConfig,
+    VAEConfig,
+    VAMPConfig,
+)
 from pythae.models.base.base_utils import ModelOutput
 from pythae.models.nn import BaseEncoder
 
@@ -36,9 +45,13 @@ def main(root: Path) -> None:
         "ae": AE(AEConfig(input_dim=SHAPE, latent_dim=2)),
         "vae": VAE(VAEConfig(input_dim=SHAPE, latent_dim=2, reconstruction_loss="bce")),
         # 16 px: the smallest image folder LatentLab reads, for `latentlab evaluate`.
-        "beta_vae": BetaVAE(BetaVAEConfig(input_dim=(1, 16, 16), latent_dim=3, beta=4.0)),
+        "beta_vae": BetaVAE(
+            BetaVAEConfig(input_dim=(1, 16, 16), latent_dim=3, beta=4.0)
+        ),
         "vamp": VAMP(VAMPConfig(input_dim=SHAPE, latent_dim=2, number_components=3)),
-        "custom_encoder": VAE(VAEConfig(input_dim=SHAPE, latent_dim=2), encoder=TinyEncoder()),
+        "custom_encoder": VAE(
+            VAEConfig(input_dim=SHAPE, latent_dim=2), encoder=TinyEncoder()
+        ),
     }
     for name, model in models.items():
         shape = tuple(model.model_config.input_dim)
@@ -53,7 +66,9 @@ def main(root: Path) -> None:
         expected = {"x": x, "embedding": enc.embedding, "reconstruction": recon}
         if "log_covariance" in enc.keys():
             expected["log_covariance"] = enc.log_covariance
-        np.savez(root / f"{name}.expected.npz", **{k: v.numpy() for k, v in expected.items()})
+        np.savez(
+            root / f"{name}.expected.npz", **{k: v.numpy() for k, v in expected.items()}
+        )
     (root / "versions.json").write_text(
         json.dumps({"pythae": "0.1.2", "torch": torch.__version__}, indent=1) + "\n"
     )

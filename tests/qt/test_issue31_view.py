@@ -39,7 +39,9 @@ def pair():
     )
 
 
-def test_view_shows_wrapped_modules_and_every_tab_works(qtbot, no_threads_left, pair):
+def test_view_shows_wrapped_modules_and_every_tab_works(
+    qtbot, no_threads_left, pair, tmp_path
+):
     ae, vae, images, labels = pair
     with pytest.raises(ConfigError, match="uint8"):
         latentlab.view(ae, vae, images=images.float() / 255)  # two pixel ranges
@@ -77,6 +79,13 @@ def test_view_shows_wrapped_modules_and_every_tab_works(qtbot, no_threads_left, 
             )
     # The AE has no σ: the ε view says so rather than failing.
     assert window.last_error is None
+    # The figure export and the codes' CSV work on them too.
+    png = window.export_figure("planes.plane/1", str(tmp_path / "vae.png"))
+    assert Path(png).stat().st_size > 1000
+    ws.export_codes(1, tmp_path / "codes.csv")
+    qtbot.waitUntil(lambda: (tmp_path / "codes.csv").exists(), timeout=10000)
+    rows = (tmp_path / "codes.csv").read_text().splitlines()
+    assert len(rows) == 1 + 48
     # Saving a module LatentLab cannot rebuild is refused, saying why.
     window.save_dialog(1)
     assert window.last_error[0] == "Cannot save this model"

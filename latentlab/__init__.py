@@ -41,6 +41,7 @@ _NAMES = {
 __all__ = [*_NAMES, "__version__"]
 # Type checkers read the names from __init__.pyi.
 
+
 def __getattr__(name: str) -> Any:
     module = _NAMES.get(name)
     if module is None:

@@ -13,6 +13,7 @@ Every function but :func:`view` and :func:`run` works without Qt or a display.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -37,24 +38,34 @@ if TYPE_CHECKING:
 _WINDOWS: list[Any] = []
 
 
-def _model_and_data(model: Any, images: Any, labels: Any = None):
-    """The model as views read it, and ``images`` as a dataset (its σ fitted
-    on them when the model needs one)."""
+def _shared_data(models: Sequence[Any], images: Any, labels: Any = None):
+    """``models`` as views read them and ``images`` as one dataset for all:
+    float images are read in the models' pixel range, so models of different
+    ranges need uint8 images."""
     from latentlab.core.datasets.arrays import dataset_from_arrays
-    from latentlab.core.wrap import as_latent_model, fit_sigma, needs_sigma
+    from latentlab.core.wrap import as_latent_model
 
-    model = as_latent_model(model, images)
-    dataset = dataset_from_arrays(
-        images, labels, value_range=getattr(model, "module_range", (0.0, 1.0))
-    )
-    if dataset.image_shape != tuple(model.image_shape):
+    shown = [as_latent_model(m, images) for m in models]
+    ranges = {getattr(m, "module_range", (0.0, 1.0)) for m in shown}
+    if len(ranges) > 1 and "uint8" not in str(getattr(images, "dtype", "")):
         raise ConfigError(
-            f"the images are {dataset.image_shape} (C, H, W); the model reads "
-            f"{tuple(model.image_shape)}"
+            "the models read different pixel ranges "
+            f"({', '.join(map(str, sorted(ranges)))}): give the images as uint8 "
+            "levels 0-255"
         )
-    if needs_sigma(model):
-        fit_sigma(model, dataset.test_images)
-    return model.eval(), dataset
+    dataset = dataset_from_arrays(images, labels, value_range=next(iter(ranges)))
+    for model in shown:
+        if dataset.image_shape != tuple(model.image_shape):
+            raise ConfigError(
+                f"the images are {dataset.image_shape} (C, H, W); the model reads "
+                f"{tuple(model.image_shape)}"
+            )
+    return [m.eval() for m in shown], dataset
+
+
+def _model_and_data(model: Any, images: Any, labels: Any = None):
+    (shown,), dataset = _shared_data([model], images, labels)
+    return shown, dataset
 
 
 def load(path: str | os.PathLike[str]) -> Any:
@@ -96,8 +107,11 @@ def evaluate(
     (104.2, 'recon at samples + KL, 1 z ~ q(z|x) per image')
     """
     from latentlab.core.analysis.evaluation import evaluate_model
+    from latentlab.core.wrap import fit_sigma, needs_sigma
 
     model, dataset = _model_and_data(model, images)
+    if needs_sigma(model):  # fitted on these images, unless the user fitted it
+        fit_sigma(model, dataset.test_images, automatic=True)
     n = len(dataset.test_images)
     return evaluate_model(
         model,
@@ -130,7 +144,8 @@ def decode(model: Any, z: npt.ArrayLike) -> npt.NDArray[np.float32]:
     from latentlab.core.latent import decode_codes
     from latentlab.core.wrap import as_latent_model
 
-    return decode_codes(as_latent_model(model).eval(), z, for_display=True)
+    # Full precision: the display path may compute in bfloat16.
+    return decode_codes(as_latent_model(model).eval(), z, for_display=False)
 
 
 def diagnostics(model: Any, images: Any) -> tuple[UnitStats, AggregatePosterior | None]:
@@ -172,8 +187,7 @@ def interpolation_stats(
     """
     from latentlab.core.analysis.pair_statistics import many_pairs
 
-    ae_model, dataset = _model_and_data(ae, images, labels)
-    vae_model, _ = _model_and_data(vae, images, labels)
+    (ae_model, vae_model), dataset = _shared_data([ae, vae], images, labels)
     run = many_pairs(
         [("AE", ae_model), ("VAE", vae_model)],
         dataset,
@@ -212,11 +226,17 @@ def gradient_variances(
     import torch
 
     from latentlab.core.reparam import estimator_variances
+    from latentlab.core.wrap import sigma_unknown
 
     batch = image[None] if hasattr(image, "shape") else [image]
     model, dataset = _model_and_data(model, batch)
     if not model.is_variational:
         raise ConfigError("an AE has no σ: the gradient path needs a VAE")
+    if sigma_unknown(model):
+        raise ConfigError(
+            "this model's Gaussian p(x|z) has no σ yet: fit it on held-out images "
+            "first (model.fit_sigma(test_images), or latentlab.evaluate)"
+        )
     return estimator_variances(
         model,
         dataset.test_images[0],
@@ -240,9 +260,10 @@ def save(model: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -
     Example: ``latentlab.save(model, "my-vae.safetensors")``.
     """
     from latentlab.core.checkpoints import save_checkpoint
-    from latentlab.core.wrap import as_latent_model, rebuildable
+    from latentlab.core.wrap import as_latent_model, rebuildable, sigma_unknown
 
-    rebuilt = rebuildable(as_latent_model(model))
+    model = as_latent_model(model)
+    rebuilt = rebuildable(model)
     if rebuilt is None:
         name = getattr(model, "name", type(model).__name__)
         raise ConfigError(
@@ -250,6 +271,11 @@ def save(model: Any, path: str | os.PathLike[str], *, overwrite: bool = False) -
             "one of LatentLab's. It stays usable from Python only (latentlab.wrap "
             "it again after loading it); save its weights with "
             "torch.save(module.state_dict(), path)"
+        )
+    if sigma_unknown(model):
+        raise ConfigError(
+            "this model's Gaussian p(x|z) has no σ yet, and a file holds one: fit "
+            "it first (model.fit_sigma(test_images))"
         )
     return save_checkpoint(Path(path), rebuilt, overwrite=overwrite)
 
@@ -282,26 +308,16 @@ def view(
         )
     if names is not None and len(names) != len(models):
         raise ConfigError(f"{len(names)} names for {len(models)} models")
-    from latentlab.core.datasets.arrays import dataset_from_arrays
     from latentlab.core.wrap import as_latent_model
     from latentlab.qt.app import configure_app, create_window, new_application
 
-    shown = [as_latent_model(m, images) for m in models]
-    dataset = None
+    shown, dataset = list(models), None
     if images is not None:
-        ranges = {getattr(m, "module_range", (0.0, 1.0)) for m in shown}
-        if len(ranges) > 1 and "uint8" not in str(getattr(images, "dtype", "")):
-            raise ConfigError(
-                "the models read different pixel ranges "
-                f"({', '.join(map(str, sorted(ranges)))}): give the images as "
-                "uint8 levels 0-255"
-            )
-        dataset = dataset_from_arrays(
-            images,
-            labels,
-            value_range=next(iter(ranges)),
-            class_names=tuple(class_names) if class_names else None,
-        )
+        shown, dataset = _shared_data(models, images, labels)
+        if class_names:
+            dataset = dataclasses.replace(dataset, class_names=tuple(class_names))
+    else:
+        shown = [as_latent_model(m) for m in models]
     app = new_application(sys.argv[:1])
     configure_app(app)
     window = create_window([], None, load=False)

@@ -68,7 +68,7 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     if needs_importance(model, opts.method):
         check_importance_cost(model, images, opts.k)
     if needs_sigma(model):  # a pythae folder trained with MSE: σ is not in it
-        fit_sigma(model, images)
+        fit_sigma(model, images, automatic=True)
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
     print(f"# {printable_path(ckpt.path)}: {ckpt.title()}; {data}")
     print(f"# likelihood: {likelihood_note(model)}")

@@ -226,7 +226,8 @@ def pca_slice(codes: npt.ArrayLike) -> LatentSlice:
 
 
 def _device(model: Autoencoder) -> torch.device:
-    return next(model.parameters()).device
+    host = getattr(model, "host_device", None)  # a wrapped module: the CPU side
+    return host if host is not None else next(model.parameters()).device
 
 
 @no_grad

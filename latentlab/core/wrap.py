@@ -185,9 +185,36 @@ def _calls(module: Any) -> tuple[Callable, Callable, str]:
     )
 
 
+def _owner(fn: Callable) -> tuple[nn.Module | None, str]:
+    """The module a callable belongs to and the attribute that reaches it from
+    there (a module itself: ``"__call__"``; a bound method: its name), so a
+    copy of the module (``copy.deepcopy(model).double()``) is called, not the
+    original; ``(None, "")`` for a plain function."""
+    if isinstance(fn, nn.Module):
+        return fn, "__call__"
+    owner = getattr(fn, "__self__", None)
+    name = getattr(getattr(fn, "__func__", None), "__name__", "")
+    if isinstance(owner, nn.Module) and name and getattr(owner, name, None) == fn:
+        return owner, name
+    return None, ""
+
+
+def _modules_of(module: Any, calls: Sequence[Callable]) -> list[nn.Module]:
+    """Every ``nn.Module`` behind ``module`` and its two callables."""
+    found = [module] if isinstance(module, nn.Module) else []
+    for fn in calls:
+        owner, _ = _owner(fn)
+        if owner is not None and all(owner is not m for m in found):
+            found.append(owner)
+    return found
+
+
 def _infer_image_shape(module: Any) -> tuple[int, int, int] | None:
     """``(C, H, W)`` when the first layer leaves one choice: a ``Linear`` that
-    reads a square number of grey pixels or three times one (not both)."""
+    reads a square number of grey pixels or three times one (not both). A
+    pair's encoder is looked at (its module, for a bound method)."""
+    if isinstance(module, tuple | list) and module:
+        module = _owner(module[0])[0]
     if not isinstance(module, nn.Module):
         return None
     first = next(
@@ -261,10 +288,21 @@ class WrappedModel(nn.Module):
         name: str,
     ) -> None:
         super().__init__()
-        # Registered so .to(), .eval() and parameters() reach the user's weights.
+        # Registered so .eval(), .double(), deepcopy and parameters() reach the
+        # user's weights (a pair's too: the modules its callables belong to).
         self.module = module if isinstance(module, nn.Module) else None
-        self._encode_fn = encode
-        self._decode_fn = decode
+        self.owners = nn.ModuleList()
+        self._calls: list[tuple[int, str] | Callable] = []
+        for fn in (encode, decode):
+            owner, attr = _owner(fn)
+            if owner is None:
+                self._calls.append(fn)
+                continue
+            index = next((i for i, m in enumerate(self.owners) if m is owner), None)
+            if index is None:
+                self.owners.append(owner)
+                index = len(self.owners) - 1
+            self._calls.append((index, attr))
         self.scale = scale
         self.module_range = module_range
         self.name = name
@@ -303,13 +341,6 @@ class WrappedModel(nn.Module):
         return (0.0, 1.0)
 
     @property
-    def sigma_fitted(self) -> bool:
-        """False for a Gaussian model whose σ is not fitted yet."""
-        return self.config.likelihood != "gaussian" or bool(
-            torch.isfinite(self.log_scale).all()
-        )
-
-    @property
     def likelihood(self) -> Likelihood:
         """Bernoulli, or the Gaussian with the fitted σ (:meth:`fit_sigma`)."""
         if self.config.likelihood == "bernoulli":
@@ -319,6 +350,30 @@ class WrappedModel(nn.Module):
         return FittedGaussian(
             self.log_scale, self.sigma_source or "not fitted yet", shown
         )
+
+    def _call(self, which: int, value: torch.Tensor) -> Any:
+        spec = self._calls[which]
+        fn = getattr(self.owners[spec[0]], spec[1]) if isinstance(spec, tuple) else spec
+        return fn(value.to(self._module_device()))
+
+    @property
+    def closures(self) -> bool:
+        """True when a callable is a plain function: its weights are out of
+        LatentLab's reach (no float64 copy for the identity check)."""
+        return not all(isinstance(spec, tuple) for spec in self._calls)
+
+    def _module_device(self) -> torch.device:
+        for tensor in self.owners.parameters():
+            return tensor.device
+        for tensor in self.owners.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def host_device(self) -> torch.device:
+        """Where LatentLab keeps this model's inputs and outputs: the CPU (the
+        module itself may run on a GPU; tensors are moved to it and back)."""
+        return torch.device("cpu")
 
     def _to_module(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self.module_range
@@ -330,7 +385,10 @@ class WrappedModel(nn.Module):
 
     def encode(self, x: torch.Tensor) -> Encoding:
         """``x`` ``(B, C, H, W)`` in [0, 1] -> ``mu`` and ``logvar`` (None: AE)."""
-        mu, second, is_log_var = _encoding_parts(self._encode_fn(self._to_module(x)))
+        out = _encoding_parts(self._call(0, self._to_module(x)))
+        mu, second, is_log_var = (
+            t.to(x.device) if isinstance(t, torch.Tensor) else t for t in out
+        )
         if not self.is_variational or second is None:
             return Encoding(mu, None)
         if is_log_var or self.scale == "log_var":
@@ -341,7 +399,7 @@ class WrappedModel(nn.Module):
 
     def mean_image(self, z: torch.Tensor) -> torch.Tensor:
         """``z`` ``(B, latent_dim)`` -> the decoder's image, in [0, 1]."""
-        out = _decoded(self._decode_fn(z))
+        out = _decoded(self._call(1, z)).to(z.device)
         return self._from_module(out.reshape(len(z), *self.image_shape))
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
@@ -349,6 +407,8 @@ class WrappedModel(nn.Module):
         probabilities (kept within 1e-6 of 0 and 1), or the Gaussian's mean."""
         mean = self.mean_image(z)
         if self.config.likelihood == "bernoulli":
+            # A saturated pixel (|pre-sigmoid| > 13.8) reads as 1e-6 from 0 or
+            # 1, and carries no gradient there.
             return torch.logit(mean.clamp(_P_FLOOR, 1.0 - _P_FLOOR))
         return mean
 
@@ -399,8 +459,22 @@ def _default_name(module: Any, found: str) -> str:
 
 
 def needs_sigma(model: Any) -> bool:
-    """True for a Gaussian model whose σ is not known yet (a wrapped module, a
-    pythae folder trained with MSE): :func:`fit_sigma` it on the data shown."""
+    """True for a Gaussian model whose σ is to be fitted on the images it is now
+    evaluated or shown with: unknown yet (a wrapped module, a pythae folder
+    trained with MSE), or fitted before on other images by LatentLab itself
+    (a σ the user fitted with :func:`fit_sigma` is kept)."""
+    scale = getattr(model, "log_scale", None)
+    if getattr(model.config, "likelihood", "") != "gaussian" or not isinstance(
+        scale, torch.Tensor
+    ):
+        return False
+    return getattr(model, "_sigma_automatic", False) or not bool(
+        torch.isfinite(scale).all()
+    )
+
+
+def sigma_unknown(model: Any) -> bool:
+    """True for a Gaussian model with no σ at all yet."""
     scale = getattr(model, "log_scale", None)
     return (
         getattr(model.config, "likelihood", "") == "gaussian"
@@ -410,7 +484,9 @@ def needs_sigma(model: Any) -> bool:
 
 
 @torch.no_grad()
-def fit_sigma(model: Any, images: torch.Tensor, *, seed: int = 0) -> float:
+def fit_sigma(
+    model: Any, images: torch.Tensor, *, seed: int = 0, automatic: bool = False
+) -> float:
     """Fit a Gaussian model's one σ by maximum likelihood on ``images`` (uint8,
     or floats ``(N, C, H, W)`` in [0, 1]), store it in the model and return it,
     in [0, 1] units. Use images the model was not trained on.
@@ -418,7 +494,9 @@ def fit_sigma(model: Any, images: torch.Tensor, *, seed: int = 0) -> float:
     The expected log-likelihood's maximum over one σ is at
     ``σ² = mean((x - f(z))²)`` over every pixel, with ``z`` the code (AE) or
     one draw from q(z|x) per image (VAE, seeded): the σ that maximizes the
-    ELBO. The model's likelihood then says how σ was found.
+    ELBO. The model's likelihood then says how σ was found. ``automatic``:
+    LatentLab fitted it for the images shown (refitted for others); a σ the
+    user fits is kept.
     """
     from latentlab.core.datasets.image_dataset import to_float
     from latentlab.core.latent import memory_batch
@@ -452,6 +530,7 @@ def fit_sigma(model: Any, images: torch.Tensor, *, seed: int = 0) -> float:
         model.train(was_training)
     sigma = max(math.sqrt(total / count), 1e-4)
     model.log_scale.data.fill_(math.log(sigma))
+    model._sigma_automatic = automatic
     how = "one draw of z ~ q(z|x)" if model.is_variational else "z = the code"
     source = f"fitted by maximum likelihood on {len(x_all):,} images ({how})"
     if isinstance(model, WrappedModel):
@@ -461,22 +540,19 @@ def fit_sigma(model: Any, images: torch.Tensor, *, seed: int = 0) -> float:
     return sigma
 
 
-def _activations(decode: Callable, z: torch.Tensor, module: Any) -> int:
+def _activations(decode: Callable, z: torch.Tensor, modules: list[nn.Module]) -> int:
     """Values one decoded point holds across the decoder's layers, counted
     from the leaf modules' outputs (bounds LatentLab's batches)."""
     count = [0]
-    hooks = []
-    if isinstance(module, nn.Module):
 
-        def hook(_m: nn.Module, _i: Any, out: Any) -> None:
-            if isinstance(out, torch.Tensor):
-                count[0] += out.numel()
+    def hook(_m: nn.Module, _i: Any, out: Any) -> None:
+        if isinstance(out, torch.Tensor):
+            count[0] += out.numel()
 
-        hooks = [
-            m.register_forward_hook(hook)
-            for m in module.modules()
-            if not list(m.children())
-        ]
+    leaves = {
+        id(m): m for mod in modules for m in mod.modules() if not list(m.children())
+    }
+    hooks = [m.register_forward_hook(hook) for m in leaves.values()]
     try:
         with torch.no_grad():
             out = _decoded(decode(z))
@@ -484,6 +560,126 @@ def _activations(decode: Callable, z: torch.Tensor, module: Any) -> int:
         for h in hooks:
             h.remove()
     return max(count[0], out.numel())
+
+
+def _probe(
+    encode: Callable,
+    decode: Callable,
+    modules: list[nn.Module],
+    shape: tuple[int, int, int],
+    kind: str | None,
+    scale: str,
+    given_range: tuple[float, float] | None,
+) -> tuple[int, str, torch.Tensor, tuple[float, float], str, tuple[float, float]]:
+    """Run the module once: the latent size, the kind, a code, the pixels'
+    range and the decoder's last operation, each checked."""
+    device = next(
+        (t.device for m in modules for t in (*m.parameters(), *m.buffers())),
+        torch.device("cpu"),
+    )
+    lo, hi = given_range or (0.0, 1.0)
+    probe = torch.full((2, *shape), lo, device=device)
+    probe[1] = hi
+    try:
+        with torch.no_grad():
+            enc_out = encode(probe)
+    except Exception as exc:
+        raise ConfigError(
+            f"the encoder failed on images of shape {shape}: {exc!r}; check image_shape"
+        ) from exc
+    mu, second, is_log_var = _encoding_parts(enc_out)
+    if mu.ndim != 2:
+        raise ConfigError(
+            f"the encoder's code has shape {tuple(mu.shape)}; LatentLab explores flat "
+            "codes (batch, latent_dim): wrap a pair (encode, decode) whose encode "
+            "flattens it"
+        )
+    latent_dim = int(mu.shape[1])
+    if kind == "vae" and second is None:
+        raise ConfigError(
+            "kind='vae' but the encoder returns one tensor: a VAE's encoder returns "
+            "(mu, scale); pass kind='ae' or an encoder that returns both"
+        )
+    if second is not None and tuple(second.shape) != tuple(mu.shape):
+        raise ConfigError(
+            f"the encoder's two outputs have shapes {tuple(mu.shape)} and "
+            f"{tuple(second.shape)}; a VAE's mu and scale have the same shape"
+        )
+    if second is not None and scale == "sigma" and not is_log_var:
+        if not bool((second > 0).all()):
+            raise ConfigError(
+                "scale='sigma' but the encoder's second output is not positive: "
+                "pass scale='log_var' or scale='log_sigma'"
+            )
+    kind = kind or ("vae" if second is not None else "ae")
+    z = torch.zeros(2, latent_dim, device=device)
+    z[1] = mu[1].detach()  # a code the encoder gives, beside the origin
+    z.requires_grad_(True)
+    with torch.enable_grad():
+        try:
+            out = _decoded(decode(z))
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(
+                f"the decoder failed on codes of {latent_dim} dims: {exc!r}"
+            ) from exc
+    if out.ndim == 4 and tuple(out.shape[1:]) != shape:
+        hint = (
+            " (channels last: wrap a pair whose decode permutes it to (N, C, H, W))"
+            if tuple(out.shape[1:]) == (shape[1], shape[2], shape[0])
+            else ""
+        )
+        raise ConfigError(
+            f"the decoder returns images of shape {tuple(out.shape[1:])}, not "
+            f"{shape} (C, H, W){hint}: check image_shape"
+        )
+    if out.numel() != 2 * math.prod(shape):
+        raise ConfigError(
+            f"the decoder returns {out.numel() // 2:,} values per image; images of "
+            f"{shape} have {math.prod(shape):,}: check image_shape"
+        )
+    last = _final_operation(out)
+    inferred = {"Tanh": (-1.0, 1.0), "Sigmoid": (0.0, 1.0)}.get(last)
+    module_range = given_range or inferred
+    if module_range is None:
+        raise ConfigError(
+            "cannot tell the pixels' range: the decoder does not end in tanh or "
+            "sigmoid. Pass value_range=(0, 1) or value_range=(-1, 1): the pixels "
+            "the encoder reads and the decoder writes"
+        )
+    low, high = float(out.detach().min()), float(out.detach().max())
+    return latent_dim, kind, z.detach()[:1], module_range, last, (low, high)
+
+
+def _likelihood(
+    likelihood: str | None,
+    last: str,
+    module_range: tuple[float, float],
+    low: float,
+    high: float,
+) -> str:
+    """The likelihood given or inferred, checked against the decoder's output."""
+    if likelihood is None:
+        if last == "Tanh" or module_range[0] < 0.0 or module_range[1] > 1.0:
+            return "gaussian"
+        raise ConfigError(
+            "cannot tell the likelihood p(x|z): pass likelihood='bernoulli' for "
+            "a model trained with binary cross-entropy, or likelihood='gaussian' "
+            "for one trained with MSE (its σ is then fitted on your images)"
+        )
+    if likelihood == "bernoulli" and module_range != (0.0, 1.0):
+        raise ConfigError(
+            f"a Bernoulli likelihood needs pixels in [0, 1], not "
+            f"[{module_range[0]:g}, {module_range[1]:g}]: pass likelihood='gaussian'"
+        )
+    if likelihood == "bernoulli" and (low < 0.0 or high > 1.0):
+        raise ConfigError(
+            f"the decoder returned values from {low:.3g} to {high:.3g}: a Bernoulli "
+            "decoder returns probabilities in [0, 1] (the image), not logits; wrap "
+            "a pair (encode, lambda z: torch.sigmoid(decode(z))) if it gives logits"
+        )
+    return likelihood
 
 
 def wrap(
@@ -560,80 +756,19 @@ def wrap(
             "image_shape=(channels, height, width), e.g. image_shape=(3, 64, 64)"
         )
     given_range = _check_range(value_range) if value_range is not None else None
-    if isinstance(module, nn.Module):
-        module.eval()  # batch norm and dropout as at test time; wrap() leaves it so
-    param = (
-        next(iter(module.parameters()), None) if isinstance(module, nn.Module) else None
-    )
-    device = param.device if param is not None else torch.device("cpu")
-    lo_probe = given_range[0] if given_range else 0.0
-    probe = torch.full((2, *shape), lo_probe, device=device)
-    probe[1] = given_range[1] if given_range else 1.0
+    modules = _modules_of(module, (encode, decode))
+    modes = [(m, m.training) for mod in modules for m in mod.modules()]
+    for mod in modules:
+        mod.eval()  # batch norm and dropout as at test time; kept so when wrapped
     try:
-        with torch.no_grad():
-            enc_out = encode(probe)
-    except Exception as exc:
-        raise ConfigError(
-            f"the encoder failed on images of shape {shape}: {exc!r}; check image_shape"
-        ) from exc
-    mu, second, _ = _encoding_parts(enc_out)
-    if mu.ndim != 2:
-        raise ConfigError(
-            f"the encoder's code has shape {tuple(mu.shape)}; LatentLab explores flat "
-            "codes (batch, latent_dim): pass encode=lambda x: ... that flattens it"
-        )
-    latent_dim = int(mu.shape[1])
-    inferred_kind = "vae" if second is not None else "ae"
-    if kind == "vae" and second is None:
-        raise ConfigError(
-            "kind='vae' but the encoder returns one tensor: a VAE's encoder returns "
-            "(mu, scale); pass kind='ae' or an encoder that returns both"
-        )
-    kind = kind or inferred_kind
-    if second is not None and tuple(second.shape) != tuple(mu.shape):
-        raise ConfigError(
-            f"the encoder's two outputs have shapes {tuple(mu.shape)} and "
-            f"{tuple(second.shape)}; a VAE's mu and scale have the same shape"
-        )
-    z = torch.zeros(1, latent_dim, device=device, requires_grad=True)
-    with torch.enable_grad():
-        try:
-            out = _decoded(decode(z))
-        except ConfigError:
-            raise
-        except Exception as exc:
-            raise ConfigError(
-                f"the decoder failed on a code of {latent_dim} dims: {exc!r}"
-            ) from exc
-    if out.numel() != math.prod(shape):
-        raise ConfigError(
-            f"the decoder returns {out.numel():,} values per image; images of "
-            f"{shape} have {math.prod(shape):,}: check image_shape"
-        )
-    last = _final_operation(out)
-    inferred_range = {"Tanh": (-1.0, 1.0), "Sigmoid": (0.0, 1.0)}.get(last)
-    module_range = given_range or inferred_range
-    if module_range is None:
-        raise ConfigError(
-            "cannot tell the pixels' range: the decoder does not end in tanh or "
-            "sigmoid. Pass value_range=(0, 1) or value_range=(-1, 1): the pixels "
-            "the encoder reads and the decoder writes"
-        )
-    if likelihood is None:
-        if last == "Tanh" or module_range[0] < 0.0 or module_range[1] > 1.0:
-            likelihood = "gaussian"
-        else:
-            raise ConfigError(
-                "cannot tell the likelihood p(x|z): pass likelihood='bernoulli' for "
-                "a model trained with binary cross-entropy, or likelihood='gaussian' "
-                "for one trained with MSE (its σ is then fitted on your images)"
-            )
-    if likelihood == "bernoulli" and module_range != (0.0, 1.0):
-        raise ConfigError(
-            f"a Bernoulli likelihood needs pixels in [0, 1], not "
-            f"[{module_range[0]:g}, {module_range[1]:g}]: pass likelihood='gaussian'"
-        )
-    activations = _activations(decode, z.detach(), module)
+        probed = _probe(encode, decode, modules, shape, kind, scale, given_range)
+        latent_dim, kind, z, module_range, last, (low, high) = probed
+        likelihood = _likelihood(likelihood, last, module_range, low, high)
+    except BaseException:
+        for m, training in modes:  # a refused module is left as it was
+            m.training = training
+        raise
+    activations = _activations(decode, z, modules)
     model = WrappedModel(
         module,
         encode,

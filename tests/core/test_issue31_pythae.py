@@ -174,3 +174,22 @@ def test_the_cli_evaluates_a_pythae_folder(tmp_path, capsys):
     assert "Gaussian, one σ fitted by maximum likelihood" in out
     figures = dict(line.split()[:2] for line in out.splitlines() if line[:1] != "#")
     assert float(figures["kl"]) > 0 and "neg_elbo" in figures
+
+
+def test_deep_json_and_a_factor_vae_are_refused_plainly(tmp_path):
+    folder = _copy(tmp_path)
+    (folder / "environment.json").write_text("[" * 30_000)
+    with pytest.raises(CheckpointError, match=r"not valid JSON|nested too deeply"):
+        latentlab.load(folder)
+    folder = _copy(tmp_path, "beta_vae")
+    config = json.loads((folder / "model_config.json").read_text())
+    (folder / "model_config.json").write_text(
+        json.dumps({**config, "name": "FactorVAEConfig"})
+    )
+    with pytest.raises(CheckpointError, match="discriminator"):
+        latentlab.load(folder)
+    (folder / "model_config.json").write_text(
+        json.dumps({**config, "name": "BetaTCVAEConfig"})
+    )
+    # BetaTCVAE's beta weighs its total correlation, not the KL: not shown as β.
+    assert load_checkpoint(folder).config.beta == 1.0

@@ -123,18 +123,30 @@ def test_each_convention_gives_the_modules_own_codes_and_images(module, kind, fo
     torch.testing.assert_close(model.mean_image(enc.mu), image)
 
 
+class SigmaVAE(ExampleVAE):
+    """An encoder whose second output is σ itself (positive)."""
+
+    def encode(self, x):
+        mu, s = super().encode(x)
+        return mu, torch.nn.functional.softplus(s)
+
+
 @pytest.mark.parametrize("scale", ["log_var", "log_sigma", "sigma"])
 def test_the_encoders_second_output_is_read_as_told(scale):
-    module = ExampleVAE()
+    module = SigmaVAE()
     model = latentlab.wrap(module, likelihood="bernoulli", scale=scale)
     x, _ = blobs(4)
-    second = module.encode(x)[1]
-    expected = {
-        "log_var": second,
-        "log_sigma": 2 * second,
-        "sigma": 2 * torch.log(second.clamp_min(1e-30)),
-    }[scale]
-    torch.testing.assert_close(model.encode(x).logvar, expected)
+    with torch.no_grad():
+        second = module.encode(x)[1]
+        sigma = model.encode(x).sigma
+    # The posterior's σ, by what the output is said to be.
+    expected = {"log_var": torch.exp(second / 2), "log_sigma": torch.exp(second)}
+    torch.testing.assert_close(sigma, expected.get(scale, second))
+
+
+def test_a_sigma_output_must_be_positive():
+    with pytest.raises(ConfigError, match="scale='sigma' but"):
+        latentlab.wrap(ExampleVAE(), likelihood="bernoulli", scale="sigma")
 
 
 def test_the_tanh_modules_pixels_meet_latentlabs_in_both_directions(conv_vae):
@@ -269,6 +281,9 @@ def test_gradient_variances_and_interpolation_stats_run_on_wrapped_modules(
 ):
     x, _ = colour_images
     model = latentlab.wrap(conv_vae, image_shape=(3, 64, 64))
+    with pytest.raises(ConfigError, match=r"fit_sigma\(test_images\)"):
+        latentlab.gradient_variances(model, x[0])  # one image cannot fit σ
+    model.fit_sigma((x + 1) / 2)
     v = latentlab.gradient_variances(model, x[0], counts=(1, 8), repeats=16)
     assert v.var_reparam.shape == (2,) and np.all(v.var_reparam > 0)
     assert np.all(v.var_reparam[1] < v.var_reparam[0])  # 8 samples average down
@@ -333,3 +348,104 @@ def test_save_writes_a_rebuildable_model_and_refuses_the_rest(tmp_path, conv_vae
             latentlab.wrap(conv_vae, image_shape=(3, 64, 64)), tmp_path / "c.pt"
         )
     assert not (tmp_path / "c.pt").exists()
+
+
+# --- what the review found ------------------------------------------------------------
+
+
+def test_callables_work_through_the_api_and_bound_methods_keep_their_weights():
+    from latentlab.core.analysis.identity import log_likelihood_of
+
+    x, _ = blobs(6)
+    pair = latentlab.wrap(callables(), likelihood="bernoulli", image_shape=(1, 16, 16))
+    codes = latentlab.encode(pair, x)
+    np.testing.assert_allclose(codes.mu, callables()[0](x).numpy(), rtol=1e-6)
+    assert "recon_mu" in latentlab.evaluate(pair, x)
+    # Plain functions cannot be copied in float64 for the identity check: said.
+    with pytest.raises(ConfigError, match=r"wrap the nn\.Module itself"):
+        log_likelihood_of(pair, torch.zeros(16, 16, dtype=torch.uint8))
+    # A pair of bound methods: the weights are the model's, and a float64
+    # copy reaches them (the identity check's).
+    module = ExampleVAE()
+    bound = latentlab.wrap(
+        (module.encode, module.decode), likelihood="bernoulli", image_shape=(1, 16, 16)
+    )
+    assert sum(p.numel() for p in bound.parameters()) == sum(
+        p.numel() for p in module.parameters()
+    )
+    f = log_likelihood_of(bound, torch.zeros(16, 16, dtype=torch.uint8))
+    assert f(torch.zeros(1, 2, dtype=torch.float64)).dtype == torch.float64
+
+
+def test_sigma_is_refitted_on_the_images_evaluated_unless_the_user_fitted_it():
+    module = KerasAE()
+    model = latentlab.wrap(module, likelihood="gaussian")
+    x, _ = blobs(40)
+    latentlab.encode(model, x[:1])  # needs no σ: fits none
+    assert not bool(torch.isfinite(model.log_scale).all())
+    first = latentlab.evaluate(model, x[:10])
+    assert "on 10 images" in first.likelihood
+    second = latentlab.evaluate(model, x)
+    assert "on 40 images" in second.likelihood
+    model.fit_sigma(x[:20])  # the user's own choice is kept
+    assert "on 20 images" in latentlab.evaluate(model, x).likelihood
+
+
+def test_a_refused_module_is_left_in_its_mode_and_a_pairs_modules_are_probed_in_eval():
+    module = KerasAE().train()
+    with pytest.raises(ConfigError):
+        latentlab.wrap(module)  # the likelihood is asked for
+    assert module.training and all(m.training for m in module.modules())
+    encoder = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(256, 2), torch.nn.BatchNorm1d(2)
+    ).train()
+    decoder = torch.nn.Sequential(
+        torch.nn.Linear(2, 256), torch.nn.Sigmoid(), torch.nn.Unflatten(1, (1, 16, 16))
+    )
+    before = encoder[2].running_mean.clone()
+    model = latentlab.wrap((encoder, decoder), likelihood="bernoulli")
+    assert not encoder.training  # batch norm as at test time
+    torch.testing.assert_close(encoder[2].running_mean, before)  # not updated
+    assert model.latent_dim == 2
+
+
+def test_tanh_models_refuse_images_in_zero_one():
+    from latentlab.core.errors import DataError
+
+    model = latentlab.wrap(ConvVAE64(), image_shape=(3, 64, 64))
+    x, _ = blobs(4, (3, 64, 64))
+    with pytest.raises(DataError, match=r"value_range=\(0, 1\)"):
+        latentlab.encode(model, x)
+    zero_one = latentlab.wrap(ConvVAE64(), image_shape=(3, 64, 64), value_range=(0, 1))
+    assert latentlab.encode(zero_one, x).mu.shape == (4, 4)
+
+
+def test_decoders_giving_channels_last_images_or_logits_are_refused():
+    enc, dec = callables((3, 16, 16))
+
+    def channels_last(z):
+        return dec(z).permute(0, 2, 3, 1)
+
+    with pytest.raises(ConfigError, match="channels last"):
+        latentlab.wrap(
+            (enc, channels_last), likelihood="bernoulli", image_shape=(3, 16, 16)
+        )
+    logits = callables(squash=False)
+    with pytest.raises(ConfigError, match="not logits"):
+        latentlab.wrap(
+            logits, likelihood="bernoulli", image_shape=(1, 16, 16), value_range=(0, 1)
+        )
+
+
+def test_a_dataset_of_x_x_pairs_has_no_labels():
+    model = latentlab.wrap(KerasAE(), likelihood="bernoulli")
+    x, _ = blobs(5)
+    pairs = torch.utils.data.TensorDataset(x, x)
+    assert latentlab.encode(model, pairs).mu.shape == (5, 2)
+    from latentlab.core.datasets.arrays import dataset_from_arrays
+
+    assert dataset_from_arrays(pairs).class_names == ("image",)
+    from latentlab.core.errors import DataError
+
+    with pytest.raises(DataError, match="at most 1,000 classes"):
+        dataset_from_arrays(x, torch.tensor([0, 1, 2, 3, 10**9]))

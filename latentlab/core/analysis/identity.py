@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from latentlab.core.errors import ConfigError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -367,6 +369,12 @@ def log_likelihood_of(model, image) -> Callable[[torch.Tensor], torch.Tensor]:
 
     from latentlab.core.reparam import _as_input, log_likelihood
 
+    if getattr(model, "closures", False):
+        raise ConfigError(
+            "the identity check needs a float64 copy of the decoder, and this "
+            "model's decode is a plain function LatentLab cannot copy: wrap the "
+            "nn.Module itself (latentlab.wrap(module)) for this check"
+        )
     exact = copy.deepcopy(model).double().eval()
     x = _as_input(model, image).double()
 

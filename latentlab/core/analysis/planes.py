@@ -204,7 +204,7 @@ def prepare_with(
             f"{tuple(model.image_shape)}"
         )
     if dataset is not None and needs_sigma(model):
-        fit_sigma(model, dataset.test_images)
+        fit_sigma(model, dataset.test_images, automatic=True)
     codes = encode_images(model, dataset.test_images) if dataset else None
     return Prepared(checkpoint, dataset, codes, note)
 
@@ -234,11 +234,10 @@ PROGRESSIVE_VALUES = 12_000_000
 def coarse_request(model: Autoencoder, request: GridRequest) -> GridRequest | None:
     """A fifth-resolution version of ``request`` to show first, where the
     full one takes more than a frame or so to decode; else None."""
-    from latentlab.core.config import ModelConfig
     from latentlab.core.models import decoder_activations
 
     config = getattr(model, "config", None)
-    if not isinstance(config, ModelConfig) or request.n < 8:
+    if not hasattr(config, "backbone") or request.n < 8:
         return None
     if decoder_activations(config) * request.n**2 <= PROGRESSIVE_VALUES:
         return None

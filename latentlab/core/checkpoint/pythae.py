@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,15 @@ PYTHAE_KINDS = {
     "BetaVAE": "vae",
     "DisentangledBetaVAE": "vae",
     "BetaTCVAE": "vae",
-    "FactorVAE": "vae",
     "InfoVAE": "vae",
     "IWAE": "vae",
     "MIWAE": "vae",
     "PIWAE": "vae",
     "CIWAE": "vae",
-    "MSSSIM_VAE": "vae",
 }
+# The models whose ``beta`` weighs the KL term itself (BetaTCVAE's weighs its
+# total-correlation term only).
+KL_BETA = ("BetaVAE", "DisentangledBetaVAE")
 # Why the others are refused.
 PYTHAE_REFUSED = {
     "VAMP": "its prior is a mixture over learned pseudo-inputs (VampPrior)",
@@ -52,6 +54,9 @@ PYTHAE_REFUSED = {
     "PoincareVAE": "its latent lies in a Poincaré ball, not a Gaussian in R^d",
     "Adversarial_AE": "its prior is matched by a discriminator",
     "VAEGAN": "its decoder is trained against a discriminator, with its own parts",
+    "FactorVAE": "its folder also holds the discriminator of its total-correlation "
+    "term, which LatentLab does not read",
+    "MSSSIM_VAE": "it was trained with MS-SSIM, which is not a likelihood p(x|z)",
 }
 MAX_JSON_BYTES = 64 * 1024
 
@@ -74,6 +79,8 @@ def _refuse_constant(name: str) -> Any:
 
 def _read_json(path: Path, shown: str) -> dict[str, Any]:
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block open()
+            raise CheckpointError(f"{shown}/{path.name} is not a regular file")
         with path.open("rb") as fh:
             data = fh.read(MAX_JSON_BYTES + 1)
     except FileNotFoundError as exc:
@@ -92,6 +99,8 @@ def _read_json(path: Path, shown: str) -> dict[str, Any]:
         )
     except (ValueError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{shown}/{path.name} is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise CheckpointError(f"{shown}/{path.name} is nested too deeply") from exc
     if not isinstance(value, dict):
         raise CheckpointError(f"{shown}/{path.name} is not a JSON object")
     return value
@@ -155,7 +164,7 @@ def read_pythae_folder(path: str | Path) -> PythaeFolder:
             f"{shown}: reconstruction_loss {printable(repr(loss), 40)} is neither "
             "'mse' nor 'bce'"
         )
-    beta = config.get("beta", 1.0)
+    beta = config.get("beta", 1.0) if model_name in KL_BETA else 1.0
     beta = float(beta) if isinstance(beta, int | float) and math.isfinite(beta) else 1.0
     try:
         model_config = ModelConfig(

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # More images than this are refused before anything is converted.
 MAX_GIVEN_IMAGES = 1_000_000
+# Labels are class indices: more classes than this are not a labelling.
+MAX_CLASSES = 1000
 
 
 def _as_numpy(value: Any) -> np.ndarray:
@@ -43,8 +45,10 @@ def _from_dataset(dataset: Any) -> tuple[np.ndarray, np.ndarray | None]:
         item = dataset[i]
         if isinstance(item, tuple | list):
             images.append(_as_numpy(item[0]))
-            if len(item) > 1:
-                labels.append(int(item[1]))
+            # (image, label); an autoencoder's (x, x) items carry no label.
+            label = _as_numpy(item[1]) if len(item) > 1 else None
+            if label is not None and label.ndim == 0:
+                labels.append(int(label))
         else:
             images.append(_as_numpy(item))
     if not images:
@@ -102,6 +106,13 @@ def to_levels(
             f"model's pixel range [{lo:g}, {hi:g}]: give images in that range (or "
             "uint8 levels 0-255)"
         )
+    if lo < 0.0 <= low:
+        raise DataError(
+            f"the images hold values from {low:.4g} to {high:.4g}, in [0, 1], but the "
+            f"model reads [{lo:g}, {hi:g}] (its decoder ends in tanh): give "
+            "images * 2 - 1, or wrap it with value_range=(0, 1) if it was trained "
+            "on [0, 1] images"
+        )
     levels = np.rint((array.astype(np.float64) - lo) * (255.0 / (hi - lo)))
     return torch.from_numpy(np.clip(levels, 0, 255).astype(np.uint8))
 
@@ -144,6 +155,11 @@ def dataset_from_arrays(
             raise DataError("labels must be integers from 0 (class indices)")
         label_array = label_array.astype(np.int64)
         count = int(label_array.max()) + 1
+        if count > MAX_CLASSES:
+            raise DataError(
+                f"labels up to {count - 1:,}: LatentLab colours at most "
+                f"{MAX_CLASSES:,} classes; give class indices 0, 1, 2, ..."
+            )
         if class_names is not None and len(class_names) < count:
             raise DataError(
                 f"{len(class_names)} class names for labels up to {count - 1}"

@@ -761,7 +761,15 @@ def wrap(
     for mod in modules:
         mod.eval()  # batch norm and dropout as at test time; kept so when wrapped
     try:
-        probed = _probe(encode, decode, modules, shape, kind, scale, given_range)
+        try:
+            probed = _probe(encode, decode, modules, shape, kind, scale, given_range)
+        except ConfigError as exc:
+            if image_shape is None and "image_shape" in str(exc):
+                raise ConfigError(
+                    f"{exc} (the shape {shape} was read from the first Linear "
+                    "layer: pass image_shape=(channels, height, width))"
+                ) from exc
+            raise
         latent_dim, kind, z, module_range, last, (low, high) = probed
         likelihood = _likelihood(likelihood, last, module_range, low, high)
     except BaseException:

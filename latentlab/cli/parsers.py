@@ -102,6 +102,14 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--threads", type=int, help="torch CPU threads, up to 4 per core (default: all)"
     )
+    p.add_argument(
+        "--nproc",
+        type=_process_count,
+        default=1,
+        help="train on N processes of this machine (gloo on CPUs, NCCL on N GPUs; "
+        "--batch-size is each one's: the global batch is N times it). Under "
+        "torchrun, leave it out: torchrun starts the processes",
+    )
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     return p
@@ -144,6 +152,22 @@ def _encode_parser() -> argparse.ArgumentParser:
 
 # No count LatentLab takes is larger: torch's sizes are 64-bit.
 MAX_COUNT = 2**63 - 1
+
+
+# Processes --nproc starts at most (latentlab.core.distributed.MAX_PROCESSES).
+MAX_PROCESSES = 64
+
+
+def _process_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
+    if not 1 <= value <= MAX_PROCESSES:
+        raise argparse.ArgumentTypeError(
+            f"--nproc must be from 1 to {MAX_PROCESSES}, not {value}"
+        )
+    return value
 
 
 def _positive(text: str) -> int:

@@ -77,15 +77,26 @@ def cmd_train(opts: argparse.Namespace) -> int:
     )
     (model_cfg,) = spec.model_configs(dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
-    if dataset.skipped:
+    launched = _launched_world()
+    leader = os.environ.get("RANK", "0") == "0"
+    if dataset.skipped and leader:
         print(dataset.skipped_note())
-    print(
-        f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
-        f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on "
-        f"{printable(dataset.name, 80)}: {len(dataset.train_images)} train / "
-        f"{len(dataset.test_images)} test images of "
-        f"{'x'.join(map(str, dataset.image_shape))}"
-    )
+    if leader:
+        print(
+            f"training {model_cfg.kind.upper()} ({model_cfg.backbone}, latent "
+            f"{model_cfg.latent_dim}, β={model_cfg.beta:g}) on "
+            f"{printable(dataset.name, 80)}: {len(dataset.train_images)} train / "
+            f"{len(dataset.test_images)} test images of "
+            f"{'x'.join(map(str, dataset.image_shape))}"
+            + (
+                f", on {max(launched, opts.nproc)} processes"
+                if launched > 1 or opts.nproc > 1
+                else ""
+            ),
+            flush=True,
+        )
+    if launched > 1 or opts.nproc > 1:
+        return _train_on_processes(opts, spec, out, shown, dataset, launched)
     # The one training path (the window's and scripts' too): a workspace that
     # runs its jobs here, on this thread.
     ws = Workspace(slots=1, data_dir=opts.data_dir)
@@ -117,6 +128,44 @@ def cmd_train(opts: argparse.Namespace) -> int:
     return 0
 
 
+def _launched_world() -> int:
+    """The world size a launcher (torchrun) gave this process; 1 without one."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def _train_on_processes(
+    opts: argparse.Namespace,
+    spec: Any,
+    out: Any,
+    shown: str,
+    dataset: Any,
+    launched: int,
+) -> int:
+    """The run on several processes: this one's part under torchrun, or
+    ``--nproc`` processes started here."""
+    import dataclasses
+
+    from latentlab.cli import train_distributed
+
+    if launched > 1 and opts.nproc > 1:
+        from latentlab.core.errors import ConfigError
+
+        raise ConfigError("under torchrun, leave out --nproc: torchrun starts them")
+    job = {
+        "spec": dataclasses.asdict(spec),
+        "out": str(out),
+        "force": opts.force,
+        "shown": shown,
+    }
+    if launched > 1:
+        return train_distributed.under_torchrun(job, dataset)
+    train_distributed.on_processes(opts.nproc, job)
+    return 0
+
+
 def _end_progress_line() -> None:
     if sys.stdout.isatty():
         sys.stdout.write("\n")
@@ -140,7 +189,11 @@ def _print_progress(event: Any) -> None:
 
 def _print_epoch(event: Any) -> None:
     """One line per epoch: the losses on the test set, in nats."""
-    m = event.metrics[0]
+    print_epoch(event.metrics[0])
+
+
+def print_epoch(m: Any) -> None:
+    """An epoch's line from its :class:`EpochMetrics`."""
     if sys.stdout.isatty():
         sys.stdout.write("\r" + " " * 90 + "\r")
     print(

@@ -1,0 +1,99 @@
+"""``latentlab train`` on several processes: under torchrun, or started here by
+``--nproc N`` (:mod:`latentlab.core.distributed`). Rank 0 alone prints and
+writes the checkpoint (atomically, once the run has ended); a failure in any
+process is one LatentLab line naming the process, and no file is written."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def run(
+    rank: int | None,
+    world: int | None,
+    store: str | None,
+    job: dict,
+    dataset: Any = None,
+) -> None:
+    """One process of the run (``rank`` None: torchrun's environment);
+    ``dataset``: already loaded by this process."""
+    from latentlab.cli.train import print_epoch
+    from latentlab.core import distributed
+    from latentlab.core.checkpoints import metrics_summary, save_checkpoint
+    from latentlab.core.data import load_dataset
+    from latentlab.core.training import new_model
+    from latentlab.core.training_run import TrainSpec
+
+    spec = TrainSpec(**job["spec"])
+    group = distributed.join(spec.device, rank=rank, world=world, store_path=store)
+    try:
+        dataset = dataset or load_dataset(
+            spec.dataset,
+            spec.data_dir,
+            download=False,
+            image_size=spec.image_size,
+            channels=spec.channels,
+        )
+        (config,) = spec.model_configs(dataset.image_shape)
+        model = new_model(config, seed=spec.seed)
+        history = distributed.train_sharded(
+            model,
+            dataset,
+            spec.train_config(),
+            group,
+            on_epoch=print_epoch if group.leader else None,
+        )
+        if group.leader:
+            save_checkpoint(
+                job["out"],
+                model,
+                overwrite=job["force"],
+                history=history,
+                dataset=dataset.identity(),
+                metrics=metrics_summary(history),
+            )
+            last = history[-1]
+            print(
+                f"done on {group.world} processes ({group.device.type}): test -ELBO "
+                f"{last.test_neg_elbo:.2f} nats (recon {last.test_recon:.2f}, KL "
+                f"{last.test_kl:.2f}); saved {job['shown']}",
+                flush=True,
+            )
+        distributed.barrier()
+    finally:
+        distributed.leave()
+
+
+def spawned(rank: int, world: int, store: str, job: dict) -> None:
+    """:func:`run` as ``--nproc`` starts it in each process."""
+    run(rank, world, store, job)
+
+
+def under_torchrun(job: dict, dataset: Any) -> int:
+    """This process's part of a torchrun run; 1 (and one line) on failure."""
+    import os
+
+    from latentlab.core import distributed
+
+    rank = os.environ.get("RANK", "?")
+    world = os.environ.get("WORLD_SIZE", "?")
+    try:
+        run(None, None, None, job, dataset)
+    except Exception as exc:  # one line; torchrun adds its own summary
+        print(
+            f"latentlab: process {rank} of {world} failed: {type(exc).__name__}: "
+            f"{distributed.short_reason(str(exc))}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    return 0
+
+
+def on_processes(nproc: int, job: dict[str, Any]) -> None:
+    """Run the job on ``nproc`` processes started here (loopback only)."""
+    from latentlab.core import distributed
+
+    distributed.check_nproc(nproc, job["spec"]["device"])
+    distributed.spawn_local(spawned, nproc, job)

@@ -1,0 +1,139 @@
+"""Issue 32: ``latentlab train`` on several processes (gloo on this CPU): the
+same run as one process with the global batch, rank 0 alone writing, a failure
+named in one line, and no port opened beyond the loopback interface."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from latentlab.cli import main
+from latentlab.core import distributed
+from latentlab.core.checkpoints import load_checkpoint
+from latentlab.core.errors import DataError, TrainingError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_shards_cover_each_image_once_without_padding():
+    for n in (0, 1, 5, 127, 128):
+        for world in (1, 2, 3):
+            parts = [distributed.shard(n, r, world) for r in range(world)]
+            assert parts[0][0] == 0 and parts[-1][1] == n
+            assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
+            sizes = [hi - lo for lo, hi in parts]
+            assert max(sizes) - min(sizes) <= 1
+
+
+def _train(tmp_path: Path, name: str, *args: str) -> Path:
+    out = tmp_path / f"{name}.pt"
+    argv = ["train", "--dataset", "shapes", "--hidden", "32", "--epochs", "1"]
+    argv += ["--device", "cpu", "--out", str(out), *args]
+    assert main(argv) == 0
+    return out
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_two_processes_of_64_are_one_of_128(tmp_path, capfd, kind):
+    one = load_checkpoint(
+        _train(tmp_path, "one", "--model", kind, "--batch-size", "128")
+    )
+    two = load_checkpoint(
+        _train(tmp_path, "two", "--model", kind, "--batch-size", "64", "--nproc", "2")
+    )
+    out = capfd.readouterr().out  # the processes' output too
+    assert "on 2 processes" in out and "done on 2 processes (cpu)" in out
+    a, b = one.model.state_dict(), two.model.state_dict()
+    assert set(a) == set(b)
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=1e-4, atol=2e-5)
+    (m1,), (m2,) = one.history, two.history
+    # The test pass covers the whole test set once: the same figures.
+    assert m2.test_recon == pytest.approx(m1.test_recon, rel=1e-5)
+    assert m2.test_kl == pytest.approx(m1.test_kl, rel=1e-4, abs=1e-6)
+    assert m2.train_loss == pytest.approx(m1.train_loss, rel=1e-5)
+
+
+def _failing(rank: int, world: int, store: str, folder: str) -> None:
+    group = distributed.join("cpu", rank=rank, world=world, store_path=store)
+    if group.rank == 1:
+        raise DataError("the disk holding the data went away")
+    distributed.barrier()  # rank 0 waits for the one that failed
+
+
+def test_a_failure_names_its_process_and_ends_the_run_in_seconds(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(TrainingError) as err:
+        distributed.spawn_local(_failing, 2, str(tmp_path))
+    assert str(err.value) == (
+        "process 1 of 2 failed: DataError: the disk holding the data went away"
+    )
+    assert time.perf_counter() - start < 20
+
+
+def _listening(rank: int, world: int, store: str, folder: str) -> None:
+    distributed.join("cpu", rank=rank, world=world, store_path=store)
+    distributed.barrier()
+    mine = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the listing's own descriptor, closed since
+            continue
+        if target.startswith("socket:["):
+            mine.add(target[8:-1])
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] == "0A" and cols[9] in mine:  # LISTEN, this process's
+                found.append(cols[1].split(":")[0])
+    Path(folder, f"listening-{rank}").write_text("\n".join(found))
+    distributed.barrier()
+    distributed.leave()
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+def test_nproc_opens_no_port_beyond_the_loopback(tmp_path):
+    distributed.spawn_local(_listening, 2, str(tmp_path))
+    loopback = {"0100007F", "00000000000000000000000001000000"}
+    for rank in range(2):
+        addresses = (tmp_path / f"listening-{rank}").read_text().split()
+        assert addresses, "gloo listens somewhere"
+        assert set(addresses) <= loopback, addresses
+
+
+def test_torchrun_runs_it_and_rank_0_alone_writes(tmp_path):
+    out = tmp_path / "run.pt"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--standalone",
+            "--nproc-per-node", "2", "-m", "latentlab", "train", "--dataset",
+            "shapes", "--model", "vae", "--hidden", "32", "--epochs", "1",
+            "--batch-size", "64", "--device", "cpu", "--out", str(out),
+        ],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("epoch   1") == 1  # rank 0 alone prints
+    assert proc.stdout.count("saved") == 1
+    assert load_checkpoint(out).history[0].epoch == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.pt"]
+
+
+def test_bad_process_counts_are_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "x.pt"
+    with pytest.raises(SystemExit) as end:
+        main(["train", "--dataset", "shapes", "--nproc", "0", "--out", str(out)])
+    assert end.value.code == 2
+    assert "--nproc must be from 1 to 64, not 0" in capsys.readouterr().err
+    assert not out.exists()

@@ -28,6 +28,7 @@ MODULES = (
     "bench.input_latency",
     "bench.startup",
     "bench.memory",
+    "bench.distributed",
 )
 
 # The figures the --both table compares: (name, what).

@@ -105,10 +105,16 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--nproc",
         type=_process_count,
-        default=1,
         help="train on N processes of this machine (gloo on CPUs, NCCL on N GPUs; "
-        "--batch-size is each one's: the global batch is N times it). Under "
-        "torchrun, leave it out: torchrun starts the processes",
+        "--batch-size is each one's: the global batch is N times it), saving the "
+        "run's state after every epoch to resume it. Under torchrun, leave it "
+        "out: torchrun starts the processes",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the run saved in FILE (by --nproc or torchrun) up to "
+        "--epochs in all, with the same data, seed, learning rate and global batch",
     )
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")

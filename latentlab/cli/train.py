@@ -78,6 +78,13 @@ def cmd_train(opts: argparse.Namespace) -> int:
     (model_cfg,) = spec.model_configs(dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
     launched = _launched_world()
+    sharded = launched > 1 or opts.nproc is not None or opts.resume is not None
+    nproc = launched if launched > 1 else (opts.nproc or 1)
+    resumed = (
+        _resumed(opts, dataset, nproc * train_cfg.batch_size) if opts.resume else None
+    )
+    if resumed is not None:
+        model_cfg = resumed.config
     leader = os.environ.get("RANK", "0") == "0"
     if dataset.skipped and leader:
         print(dataset.skipped_note())
@@ -88,14 +95,11 @@ def cmd_train(opts: argparse.Namespace) -> int:
             f"{printable(dataset.name, 80)}: {len(dataset.train_images)} train / "
             f"{len(dataset.test_images)} test images of "
             f"{'x'.join(map(str, dataset.image_shape))}"
-            + (
-                f", on {max(launched, opts.nproc)} processes"
-                if launched > 1 or opts.nproc > 1
-                else ""
-            ),
+            + (f", on {nproc} process{'es' if nproc > 1 else ''}" if sharded else "")
+            + (f", from epoch {resumed.resume.epoch + 1}" if resumed else ""),
             flush=True,
         )
-    if launched > 1 or opts.nproc > 1:
+    if sharded:
         return _train_on_processes(opts, spec, out, shown, dataset, launched)
     # The one training path (the window's and scripts' too): a workspace that
     # runs its jobs here, on this thread.
@@ -150,7 +154,7 @@ def _train_on_processes(
 
     from latentlab.cli import train_distributed
 
-    if launched > 1 and opts.nproc > 1:
+    if launched > 1 and opts.nproc is not None:
         from latentlab.core.errors import ConfigError
 
         raise ConfigError("under torchrun, leave out --nproc: torchrun starts them")
@@ -159,11 +163,40 @@ def _train_on_processes(
         "out": str(out),
         "force": opts.force,
         "shown": shown,
+        "resume": opts.resume,
     }
     if launched > 1:
         return train_distributed.under_torchrun(job, dataset)
-    train_distributed.on_processes(opts.nproc, job)
+    train_distributed.on_processes(opts.nproc or 1, job)
     return 0
+
+
+def _resumed(opts: argparse.Namespace, dataset: Any, global_batch: int) -> Any:
+    """The checkpoint ``--resume`` names, checked before any process starts:
+    it holds a run's state, on this data, and these settings continue it."""
+    from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.distributed import check_resume
+    from latentlab.core.errors import ConfigError
+    from latentlab.core.text import printable_path
+    from latentlab.core.training_run import TrainSpec
+
+    ckpt = load_checkpoint(opts.resume)
+    shown = printable_path(opts.resume)
+    if ckpt.resume is None:
+        raise ConfigError(
+            f"{shown} holds no training state to continue: only runs of "
+            "`latentlab train --nproc N` (or under torchrun) save it"
+        )
+    if ckpt.dataset.get("digest") != dataset.identity().get("digest"):
+        raise ConfigError(
+            f"{shown} was trained on other images than {dataset.name}'s: resume it "
+            "with the same --dataset, --data-dir, --image-size and --channels"
+        )
+    config = TrainSpec(
+        epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr, seed=opts.seed
+    ).train_config()
+    check_resume(ckpt.resume, config, global_batch)
+    return ckpt
 
 
 def _end_progress_line() -> None:

@@ -1,7 +1,8 @@
 """``latentlab train`` on several processes: under torchrun, or started here by
 ``--nproc N`` (:mod:`latentlab.core.distributed`). Rank 0 alone prints and
-writes the checkpoint (atomically, once the run has ended); a failure in any
-process is one LatentLab line naming the process, and no file is written."""
+writes the checkpoint, after every epoch (atomically), with the run's state to
+continue it (``--resume``); a failure in any process is one LatentLab line
+naming the process, and leaves no partial file (the last epoch's stays)."""
 
 from __future__ import annotations
 
@@ -35,29 +36,49 @@ def run(
             image_size=spec.image_size,
             channels=spec.channels,
         )
-        (config,) = spec.model_configs(dataset.image_shape)
-        model = new_model(config, seed=spec.seed)
+        history, resume = [], None
+        if job["resume"]:
+            from latentlab.core.checkpoints import load_checkpoint
+
+            ckpt = load_checkpoint(job["resume"])
+            model, history, resume = ckpt.model, list(ckpt.history), ckpt.resume
+        else:
+            (config,) = spec.model_configs(dataset.image_shape)
+            model = new_model(config, seed=spec.seed)
+        identity = dataset.identity()
+        written = []
+
+        def save_state(done: list, state: Any) -> None:
+            # Every epoch, atomically: a run stopped later resumes from here.
+            if group.leader:
+                save_checkpoint(
+                    job["out"],
+                    model,
+                    overwrite=job["force"] or bool(written),
+                    history=done,
+                    dataset=identity,
+                    metrics=metrics_summary(done),
+                    resume=state,
+                )
+                written.append(True)
+
         history = distributed.train_sharded(
             model,
             dataset,
             spec.train_config(),
             group,
             on_epoch=print_epoch if group.leader else None,
+            resume=resume,
+            history=history,
+            on_saved_state=save_state,
         )
         if group.leader:
-            save_checkpoint(
-                job["out"],
-                model,
-                overwrite=job["force"],
-                history=history,
-                dataset=dataset.identity(),
-                metrics=metrics_summary(history),
-            )
             last = history[-1]
             print(
-                f"done on {group.world} processes ({group.device.type}): test -ELBO "
-                f"{last.test_neg_elbo:.2f} nats (recon {last.test_recon:.2f}, KL "
-                f"{last.test_kl:.2f}); saved {job['shown']}",
+                f"done on {group.world} process{'es' if group.world > 1 else ''} "
+                f"({group.device.type}): test -ELBO {last.test_neg_elbo:.2f} nats "
+                f"(recon {last.test_recon:.2f}, KL {last.test_kl:.2f}); saved "
+                f"{job['shown']}",
                 flush=True,
             )
         distributed.barrier()

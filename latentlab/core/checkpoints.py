@@ -59,6 +59,7 @@ from latentlab.core.checkpoint.format import (
     is_safetensors_path,
 )
 from latentlab.core.checkpoint.pythae import is_pythae_folder, read_pythae_folder
+from latentlab.core.checkpoint.resume import ResumeState, resume_state
 from latentlab.core.checkpoint.safetensors_read import _read_safetensors
 from latentlab.core.checkpoint.save import save_checkpoint
 from latentlab.core.checkpoint.timeline import _timeline
@@ -112,6 +113,8 @@ class Checkpoint:
     # empty for LatentLab's own checkpoints.
     origin: str = ""
     timeline: Timeline | None = None
+    # What a run needs to continue (``latentlab train --resume``), when saved.
+    resume: ResumeState | None = None
 
     @property
     def needs_dataset(self) -> bool:
@@ -305,6 +308,7 @@ def _build(p: Path, shown: str, record: _Record, payload: Any) -> Checkpoint:
         created=record.created,
         origin=record.layout.describe() if record.layout is not None else "",
         timeline=timeline,
+        resume=resume_state(shown, payload.get("resume")) if record.resume else None,
     )
 
 

@@ -38,8 +38,10 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from latentlab.core.checkpoint.resume import ResumeState
 from latentlab.core.errors import ConfigError, TrainingError
 from latentlab.core.losses import gaussian_kl, recon_nats
+from latentlab.core.training_kernels import adam_moments, load_adam_moments
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -238,6 +240,9 @@ def train_sharded(
     *,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
+    resume: ResumeState | None = None,
+    history: list[EpochMetrics] | None = None,
+    on_saved_state: Callable[[list[EpochMetrics], ResumeState], None] | None = None,
 ) -> list[EpochMetrics]:
     """Train ``model`` in place on this process's shards; returns the history
     (each epoch's figures are the whole run's, the same on every process).
@@ -245,6 +250,11 @@ def train_sharded(
     ``config.batch_size`` is each process's batch: the global batch is
     ``world`` times it. ``on_step(step, total, loss)`` and ``on_epoch`` are
     called on every process (the caller prints on the leader alone).
+
+    ``resume`` (with the run's ``history`` so far) continues a run from the
+    state it saved: the same weights, Adam moments and random streams, so it
+    ends where the uninterrupted run would. ``on_saved_state(history, state)``
+    gets that state after every epoch (the caller writes it on the leader).
     """
     import time
 
@@ -270,9 +280,23 @@ def train_sharded(
         _Objective(model), device_ids=[device.index] if device.type == "cuda" else None
     )
     opt = _make_optimizer(model, config.lr, device)
-    history: list[EpochMetrics] = []
-    step = 0
-    for epoch in range(1, config.epochs + 1):
+    history = list(history or [])
+    step, first_epoch = 0, 1
+    if resume is not None:
+        check_resume(resume, config, global_batch)
+        load_adam_moments(
+            opt, model, resume.exp_avg, resume.exp_avg_sq, resume.adam_step
+        )
+        perm_gen.set_state(resume.order_rng)
+        try:
+            eps_gen.set_state(resume.eps_rng)
+        except RuntimeError as exc:
+            raise ConfigError(
+                "the run was saved on another kind of device; resume it on the one "
+                f"it ran on ({exc})"
+            ) from None
+        step, first_epoch = resume.step, resume.epoch + 1
+    for epoch in range(first_epoch, config.epochs + 1):
         start = time.perf_counter()
         order = torch.randperm(n_train, generator=perm_gen).to(device)
         sums = [0.0, 0.0, 0.0]  # recon, kl, loss: this process's, summed
@@ -321,8 +345,47 @@ def train_sharded(
         history.append(metrics)
         if on_epoch is not None:
             on_epoch(metrics)
+        if on_saved_state is not None:
+            first, second, adam_step = adam_moments(opt, model)
+            state = ResumeState(
+                epoch=epoch,
+                step=step,
+                seed=config.seed,
+                global_batch=global_batch,
+                lr=float(config.lr),
+                adam_step=adam_step,
+                exp_avg=first,
+                exp_avg_sq=second,
+                order_rng=perm_gen.get_state(),
+                eps_rng=eps_gen.get_state(),
+            )
+            on_saved_state(list(history), state)
     model.to("cpu").eval()
     return history
+
+
+def check_resume(state: ResumeState, config: TrainConfig, global_batch: int) -> None:
+    """Refuse to continue a run under settings that would make it another run."""
+    changes = []
+    if state.seed != config.seed:
+        changes.append(f"--seed {state.seed} (not {config.seed})")
+    if state.global_batch != global_batch:
+        changes.append(
+            f"a global batch of {state.global_batch} (processes x --batch-size; "
+            f"not {global_batch})"
+        )
+    if state.lr != float(config.lr):
+        changes.append(f"--lr {state.lr:g} (not {config.lr:g})")
+    if changes:
+        raise ConfigError(
+            "to continue the run as it would have gone on, resume it with "
+            + ", ".join(changes)
+        )
+    if state.epoch >= config.epochs:
+        raise ConfigError(
+            f"the run has done {state.epoch} epochs already: pass --epochs above "
+            f"{state.epoch} (the total to reach)"
+        )
 
 
 def private_store() -> str:

@@ -213,3 +213,51 @@ class _OneDnnMatmul:
         self.pause()
         yield event
         self.resume()
+
+
+def adam_moments(
+    opt: FusedAdam | torch.optim.Adam, model: torch.nn.Module
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], int]:
+    """Adam's two moments by parameter name, and its step count: what a run
+    needs to continue (:mod:`latentlab.core.checkpoint.resume`)."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    first, second, steps = {}, {}, 0
+    if isinstance(opt, FusedAdam):
+        rows = zip(opt.params, opt._exp_avgs, opt._exp_avg_sqs, opt._steps, strict=True)
+        for p, m, v, s in rows:
+            first[names[id(p)]], second[names[id(p)]] = m, v
+            steps = int(s)
+    else:
+        for p, name in ((p, names[id(p)]) for p in model.parameters()):
+            state = opt.state.get(p, {})
+            zeros = torch.zeros_like(p)
+            first[name] = state.get("exp_avg", zeros)
+            second[name] = state.get("exp_avg_sq", zeros)
+            steps = int(state.get("step", steps))
+    return first, second, steps
+
+
+@torch.no_grad()
+def load_adam_moments(
+    opt: FusedAdam | torch.optim.Adam,
+    model: torch.nn.Module,
+    first: dict[str, torch.Tensor],
+    second: dict[str, torch.Tensor],
+    steps: int,
+) -> None:
+    """Put moments saved by :func:`adam_moments` back."""
+    params = dict(model.named_parameters())
+    if isinstance(opt, FusedAdam):
+        names = {id(p): n for n, p in params.items()}
+        for i, p in enumerate(opt.params):
+            name = names[id(p)]
+            opt._exp_avgs[i].copy_(first[name])
+            opt._exp_avg_sqs[i].copy_(second[name])
+            opt._steps[i].fill_(float(steps))
+        return
+    for name, p in params.items():
+        opt.state[p] = {
+            "step": torch.tensor(float(steps)),
+            "exp_avg": first[name].to(p.device).clone(),
+            "exp_avg_sq": second[name].to(p.device).clone(),
+        }

@@ -137,3 +137,44 @@ def test_bad_process_counts_are_refused_before_any_work(tmp_path, capsys):
     assert end.value.code == 2
     assert "--nproc must be from 1 to 64, not 0" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path, capfd):
+    common = ["--model", "vae", "--batch-size", "128"]
+    straight = load_checkpoint(
+        _train(tmp_path, "straight", *common, "--epochs", "2", "--nproc", "1")
+    )
+    # The first epoch on 2 processes of 64, the second resumed on 1 of 128.
+    half = _train(
+        tmp_path, "half", "--model", "vae", "--batch-size", "64", "--nproc", "2"
+    )
+    assert load_checkpoint(half).resume.epoch == 1
+    resumed = load_checkpoint(
+        _train(tmp_path, "resumed", *common, "--epochs", "2", "--resume", str(half))
+    )
+    assert [m.epoch for m in resumed.history] == [1, 2]
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=1e-4, atol=2e-5)
+    assert resumed.history[1].test_recon == pytest.approx(
+        straight.history[1].test_recon, rel=1e-5
+    )
+    assert resumed.resume.epoch == 2 and resumed.resume.step == straight.resume.step
+    assert "from epoch 2" in capfd.readouterr().out
+
+
+def test_a_resume_that_would_be_another_run_is_refused(tmp_path, capsys):
+    half = _train(tmp_path, "half", "--batch-size", "128", "--nproc", "1")
+    capsys.readouterr()
+    base = ["train", "--dataset", "shapes", "--hidden", "32", "--device", "cpu"]
+    argv = [*base, "--epochs", "2", "--batch-size", "64", "--resume", str(half)]
+    assert main([*argv, "--out", str(tmp_path / "b.pt")]) == 2
+    assert "global batch of 128" in capsys.readouterr().err
+    argv = [*base, "--epochs", "1", "--batch-size", "128", "--resume", str(half)]
+    assert main([*argv, "--out", str(tmp_path / "c.pt")]) == 2
+    assert "pass --epochs above 1" in capsys.readouterr().err
+    plain = _train(tmp_path, "plain", "--batch-size", "128")  # one process, no state
+    argv = [*base, "--epochs", "2", "--batch-size", "128", "--resume", str(plain)]
+    assert main([*argv, "--out", str(tmp_path / "d.pt")]) == 2
+    assert "holds no training state" in capsys.readouterr().err
+    assert not any((tmp_path / n).exists() for n in ("b.pt", "c.pt", "d.pt"))

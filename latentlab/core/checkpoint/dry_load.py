@@ -18,6 +18,7 @@ from latentlab.core.checkpoint.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
 )
+from latentlab.core.checkpoint.resume import resume_shape
 from latentlab.core.checkpoint.timeline import _timeline_shape, _TimelineShape
 from latentlab.core.checkpoint.unpickler import _TensorStub, _unpickle
 from latentlab.core.checkpoint.validation import (
@@ -37,6 +38,7 @@ from latentlab.core.config import ModelConfig
 from latentlab.core.errors import CheckpointError, ConfigError
 from latentlab.core.foreign import ForeignLayout, recognise
 from latentlab.core.limits import format_bytes, memory_budget
+from latentlab.core.models import meta_model
 from latentlab.core.text import describe, format_int
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class _Record:
     created: str
     layout: ForeignLayout | None = None  # a model trained elsewhere
     timeline: _TimelineShape | None = None
+    resume: bool = False  # holds a run's state to continue it
 
 
 def _dry_load(archive: _Archive, shown: str) -> _Record:
@@ -116,6 +119,15 @@ def _dry_load(archive: _Archive, shown: str) -> _Record:
                 f"more than LatentLab loads on this machine ({format_bytes(budget)})"
             )
         needed = needed_all
+    params = {k: tuple(v.shape) for k, v in meta_model(config).named_parameters()}
+    resume_bytes = resume_shape(shown, params, payload.get("resume"))
+    if needed + resume_bytes > budget:
+        raise CheckpointError(
+            f"{shown}: its model and training state need "
+            f"{format_bytes(needed + resume_bytes)}, more than LatentLab loads on "
+            f"this machine ({format_bytes(budget)})"
+        )
+    needed += resume_bytes
     if archive.data_bytes > needed + DATA_SLACK_BYTES:
         raise CheckpointError(
             f"{shown} stores {format_bytes(archive.data_bytes)} of data but its "
@@ -129,6 +141,7 @@ def _dry_load(archive: _Archive, shown: str) -> _Record:
         metrics=_metrics(shown, payload.get("metrics", {})),
         created=_short_text(shown, "created", payload.get("created", ""), 100),
         timeline=timeline,
+        resume=payload.get("resume") is not None,
     )
 
 

@@ -38,6 +38,7 @@ _OPTIONAL = (
     "dataset",
     "metrics",
     "timeline",
+    "resume",
 )
 # The timeline's arrays: a 30-epoch 2-D run of 2,000 images holds ~0.5 MB.
 MAX_TIMELINE_BYTES = 256 * 1024**2

@@ -29,6 +29,7 @@ from latentlab.core.text import printable_path, shorten
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from latentlab.core.checkpoint.resume import ResumeState
     from latentlab.core.models import Autoencoder
     from latentlab.core.timeline import Timeline
     from latentlab.core.training_events import EpochMetrics
@@ -43,11 +44,13 @@ def save_checkpoint(
     metrics: dict[str, float] | None = None,
     overwrite: bool = False,
     timeline: Timeline | None = None,
+    resume: ResumeState | None = None,
 ) -> Path:
     """Write ``model`` and its record to ``path`` atomically.
 
     ``timeline`` (the run's codes of a test subset, epoch by epoch) is stored
-    when given; files without one load as before.
+    when given; files without one load as before. So is ``resume``, what the
+    run needs to continue (``.pt`` files only).
 
     The bytes go to a temporary file in the same folder
     (``.<name>.latentlab-tmp-<pid>-<hex>``), are flushed to disk, and only then
@@ -102,6 +105,13 @@ def save_checkpoint(
                 f"{timeline.codes.shape[-1]}-D, the model's {model.config.latent_dim}-D"
             )
         payload["timeline"] = timeline.to_record()
+    if resume is not None:
+        if is_safetensors_path(target):
+            raise CheckpointError(
+                f"not saving {shown}: a run's training state (to resume it) is kept "
+                "in .pt files only"
+            )
+        payload["resume"] = resume.to_record()
     clean_stale_temps(folder)
     tmp = temp_path(folder / target.name)
     existed = target.exists()

@@ -348,6 +348,12 @@ def test_cifar_and_celeba_load_by_name_and_train_from_the_cli(tmp_path) -> None:
             str(out),
             "--data-dir",
             str(tmp_path),
+            # Importance sampling: the discretized Gaussian has no matrix form,
+            # and quadrature decodes its whole grid once per image (~40 s).
+            "--method",
+            "is",
+            "--k",
+            "64",
         ],
         capture_output=True,
         text=True,

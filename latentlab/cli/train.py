@@ -54,6 +54,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
         channels=opts.channels,
         likelihood=opts.likelihood,
         kl_warmup_epochs=opts.kl_warmup,
+        bf16=opts.bf16,
     )
     train_cfg = spec.train_config()
     spec.model_configs(expected_shape(opts.dataset, opts.image_size, opts.channels))
@@ -78,7 +79,12 @@ def cmd_train(opts: argparse.Namespace) -> int:
     (model_cfg,) = spec.model_configs(dataset.image_shape)
     check_training_memory([model_cfg], train_cfg.batch_size)
     launched = _launched_world()
-    sharded = launched > 1 or opts.nproc is not None or opts.resume is not None
+    sharded = (
+        launched > 1
+        or opts.nproc is not None
+        or opts.resume is not None
+        or opts.bf16  # the sharded trainer has the autocast
+    )
     nproc = launched if launched > 1 else (opts.nproc or 1)
     resumed = (
         _resumed(opts, dataset, nproc * train_cfg.batch_size) if opts.resume else None

@@ -212,8 +212,13 @@ class TrainConfig:
     timeline_points: int = 2000  # test images encoded after every epoch; 0: none
     # Epochs over which the KL's weight rises from 0 to beta (0: none).
     kl_warmup_epochs: float = 0.0
+    # bfloat16 autocast for the steps' forward passes (GPUs that have it; the
+    # sharded trainer, latentlab.core.distributed).
+    bf16: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.bf16, bool):
+            raise ConfigError(f"bf16 must be True or False, not {describe(self.bf16)}")
         if not _int(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
             raise ConfigError(
                 f"epochs must be from 1 to {MAX_EPOCHS}, not {describe(self.epochs)}"

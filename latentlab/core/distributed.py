@@ -165,9 +165,11 @@ class _Objective(nn.Module):
         model = self.model
         enc = model.encode(x)
         z = model.sample_z(enc, eps)
-        recon = recon_nats(model.decode_logits(z), x, model.likelihood)
+        # The loss in float32 whatever the forward pass ran in (bf16 autocast).
+        logits = model.decode_logits(z).float()
+        recon = recon_nats(logits, x, model.likelihood)
         kl = (
-            gaussian_kl(enc.mu, enc.logvar)
+            gaussian_kl(enc.mu.float(), enc.logvar.float())
             if enc.logvar is not None
             else torch.zeros_like(recon)
         )
@@ -280,6 +282,7 @@ def train_sharded(
         _Objective(model), device_ids=[device.index] if device.type == "cuda" else None
     )
     opt = _make_optimizer(model, config.lr, device)
+    autocast = _autocast(device, config.bf16)
     history = list(history or [])
     step, first_epoch = 0, 1
     if resume is not None:
@@ -311,7 +314,8 @@ def train_sharded(
             beta = model.config.beta * (
                 1.0 if step >= warmup_steps else step / warmup_steps
             )
-            loss, recon, kl = ddp(x, eps, beta, group.world / len(index))
+            with autocast:
+                loss, recon, kl = ddp(x, eps, beta, group.world / len(index))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -362,6 +366,16 @@ def train_sharded(
             on_saved_state(list(history), state)
     model.to("cpu").eval()
     return history
+
+
+def _autocast(device: torch.device, bf16: bool) -> torch.autocast:
+    """bfloat16 autocast for the steps' forward passes, when asked and the
+    device has it (the losses and the optimizer stay in float32)."""
+    if bf16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError(
+            f"{torch.cuda.get_device_name(device)} has no bfloat16: leave out --bf16"
+        )
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
 def check_resume(state: ResumeState, config: TrainConfig, global_batch: int) -> None:

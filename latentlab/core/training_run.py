@@ -52,6 +52,7 @@ class TrainSpec:
     channels: int | None = None
     likelihood: str = "bernoulli"  # one of config.LIKELIHOODS
     kl_warmup_epochs: float = 0.0  # the KL's weight rises from 0 over these
+    bf16: bool = False  # bfloat16 autocast (latentlab train --bf16)
 
     def model_configs(self, image_shape: tuple[int, int, int]) -> list[ModelConfig]:
         """One validated :class:`ModelConfig` per kind, for ``image_shape`` images."""
@@ -78,6 +79,7 @@ class TrainSpec:
             threads=self.threads if self.threads is not None else threads,
             snapshot_interval_s=self.snapshot_interval_s,
             kl_warmup_epochs=self.kl_warmup_epochs,
+            bf16=self.bf16,
         )
 
 

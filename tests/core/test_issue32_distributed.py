@@ -4,6 +4,7 @@ named in one line, and no port opened beyond the loopback interface."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -178,3 +179,24 @@ def test_a_resume_that_would_be_another_run_is_refused(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "d.pt")]) == 2
     assert "holds no training state" in capsys.readouterr().err
     assert not any((tmp_path / n).exists() for n in ("b.pt", "c.pt", "d.pt"))
+
+
+def test_bf16_autocast_keeps_the_figures_within_one_percent(tmp_path):
+    common = ["--model", "vae", "--batch-size", "256", "--nproc", "1"]
+    exact = load_checkpoint(_train(tmp_path, "f32", *common)).history[0]
+    half = load_checkpoint(_train(tmp_path, "bf16", *common, "--bf16")).history[0]
+    assert half.test_neg_elbo == pytest.approx(exact.test_neg_elbo, rel=0.01)
+    assert half.test_neg_elbo != exact.test_neg_elbo  # it did run in bfloat16
+
+
+def test_a_process_failing_under_torchrun_says_which_in_one_line(monkeypatch, capsys):
+    from latentlab.cli import train_distributed
+    from latentlab.core.training_run import TrainSpec
+
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("MASTER_ADDR", raising=False)  # its rendezvous cannot start
+    job = {"spec": dataclasses.asdict(TrainSpec(device="cpu")), "resume": None}
+    assert train_distributed.under_torchrun(job, None) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("latentlab: process 1 of 2 failed: ")

@@ -29,6 +29,7 @@ MODULES = (
     "bench.startup",
     "bench.memory",
     "bench.distributed",
+    "bench.planes200k",
 )
 
 # The figures the --both table compares: (name, what).

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 
 ALPHA = 200
 PAD = 0.7072  # pyqtgraph's bound padding, in symbol widths
+# More points than this on screen are drawn as a density image: cells of
+# DENSITY_CELL device pixels, each the mean colour of its points' classes, its
+# opacity rising with the log of their count. A person cannot see 200,000
+# overlapping discs; drawing them took ~60 ms a frame.
+DENSITY_POINTS = 40_000
+DENSITY_CELL = 2
+MAX_DENSITY_CELLS = 4_000_000
 
 
 class _GroupScatter(pg.ScatterPlotItem):
@@ -66,6 +73,8 @@ class PointsItem(pg.GraphicsObject):
         self._fragments = internals.PrimitiveArray(QPainter.PixmapFragment, 10)
         self._plain = not perf.enabled("points_item")
         self._groups: list[_GroupScatter] = []  # the plain path's items
+        self._density: tuple[tuple, tuple[QRectF, QImage]] | None = None
+        self._version = 0  # new points: a new density image
 
     # --- data ---------------------------------------------------------------------
 
@@ -100,6 +109,7 @@ class PointsItem(pg.GraphicsObject):
 
     def _set(self, x, y, group) -> None:
         self.prepareGeometryChange()
+        self._version += 1
         self.x, self.y, self.group = x, y, group
         self._data_bounds = (
             (float(x.min()), float(x.max()), float(y.min()), float(y.max()))
@@ -229,6 +239,11 @@ class PointsItem(pg.GraphicsObject):
         n = len(dx)
         if n == 0:
             return
+        if n > DENSITY_POINTS and device is not None and tr.m11() != 0:
+            layer = self._density_layer(abs(1.0 / tr.m11()))
+            if layer is not None:
+                p.drawImage(*layer)  # in data coordinates: a pan only moves it
+                return
         p.resetTransform()
         self._fragments.resize(n)
         frags = self._fragments.ndarray()
@@ -241,3 +256,71 @@ class PointsItem(pg.GraphicsObject):
         frags[:, 8] = 0.0
         frags[:, 9] = 1.0
         p.drawPixmapFragments(*self._fragments.drawargs(), pixmap)
+
+    def shows_density(self, on_screen: int) -> bool:
+        """True when ``on_screen`` points are drawn as a density image."""
+        return not self._plain and on_screen > DENSITY_POINTS
+
+    def _density_layer(self, units_per_px: float) -> tuple[QRectF, QImage] | None:
+        """The density image of every point over the data's bounds, in cells
+        of about DENSITY_CELL pixels at this zoom (a power of two in data
+        units, so pans and small zooms reuse it); None when the view is zoomed
+        so far in that the image would be too large (then discs are drawn)."""
+        x0, x1, y0, y1 = self._data_bounds
+        cell = 2.0 ** np.ceil(np.log2(DENSITY_CELL * units_per_px))
+        key = (cell, self._version, self._colours)
+        if self._density is not None and self._density[0] == key:
+            return self._density[1]
+        cols = int(np.ceil((x1 - x0) / cell)) + 1
+        rows = int(np.ceil((y1 - y0) / cell)) + 1
+        if cols * rows > MAX_DENSITY_CELLS:
+            return None
+        pixels = density_image(
+            self.x - x0, self.y - y0, self.group, self._colours,
+            cols * cell, rows * cell, cell,
+        )  # fmt: skip
+        qimage = QImage(
+            pixels.data, cols, rows, 4 * cols, QImage.Format.Format_ARGB32_Premultiplied
+        ).copy()  # owns its pixels
+        layer = (QRectF(x0, y0, cols * cell, rows * cell), qimage)
+        self._density = (key, layer)
+        return layer
+
+
+def density_image(
+    dx: npt.NDArray[np.float64],
+    dy: npt.NDArray[np.float64],
+    group: npt.NDArray[np.intp],
+    colours: Sequence[tuple[int, int, int]],
+    width: float,
+    height: float,
+    cell: float = DENSITY_CELL,
+) -> npt.NDArray[np.uint8]:
+    """Points at device pixels ``(dx, dy)`` as premultiplied BGRA cells
+    ``(rows, cols, 4)``: each cell the mean colour of its points' groups, its
+    opacity ``ALPHA`` at the densest cell, falling with the log of the count
+    to a third of it for one point; empty cells transparent.
+
+    Example: two points of group 0 in one cell give that group's colour.
+    """
+    cols = max(1, int(np.ceil(width / cell)))
+    rows = max(1, int(np.ceil(height / cell)))
+    ix = np.clip(np.floor(dx / cell).astype(np.intp), 0, cols - 1)
+    iy = np.clip(np.floor(dy / cell).astype(np.intp), 0, rows - 1)
+    cells = iy * cols + ix
+    size = rows * cols
+    total = np.bincount(cells, minlength=size)
+    palette = np.asarray(colours, np.float64).reshape(-1, 3)[group]
+    filled = total > 0
+    alpha = np.zeros(size, np.float64)
+    if filled.any():
+        top = np.log1p(total.max())
+        alpha[filled] = ALPHA / 255.0 * (1 / 3 + 2 / 3 * np.log1p(total[filled]) / top)
+    # The mean colour times the opacity: premultiplied, as the image is.
+    scale = np.divide(alpha, total, out=np.zeros(size), where=filled)
+    out = np.empty((size, 4), np.uint8)
+    for channel, column in ((0, 2), (1, 1), (2, 0)):  # BGRA from RGB
+        sums = np.bincount(cells, weights=palette[:, column], minlength=size)
+        out[:, channel] = np.rint(sums * scale)
+    out[:, 3] = np.rint(255.0 * alpha)
+    return out.reshape(rows, cols, 4)

@@ -25,6 +25,8 @@ def cmd_train(opts: argparse.Namespace) -> int:
 
     # Torch-free checks first: a bad option costs no torch import.
     shown = printable_path(opts.out)
+    if _launched_world() > 1 and opts.nproc is not None:
+        raise ConfigError("under torchrun, leave out --nproc: torchrun starts them")
     opts.dataset = _dataset_key(opts.dataset)
     _check_data_dir(opts)
     try:
@@ -77,7 +79,6 @@ def cmd_train(opts: argparse.Namespace) -> int:
         channels=opts.channels,
     )
     (model_cfg,) = spec.model_configs(dataset.image_shape)
-    check_training_memory([model_cfg], train_cfg.batch_size)
     launched = _launched_world()
     sharded = (
         launched > 1
@@ -86,11 +87,11 @@ def cmd_train(opts: argparse.Namespace) -> int:
         or opts.bf16  # the sharded trainer has the autocast
     )
     nproc = launched if launched > 1 else (opts.nproc or 1)
-    resumed = (
-        _resumed(opts, dataset, nproc * train_cfg.batch_size) if opts.resume else None
-    )
+    global_batch = min(nproc * train_cfg.batch_size, len(dataset.train_images))
+    resumed = _resumed(opts, dataset, global_batch) if opts.resume else None
     if resumed is not None:
         model_cfg = resumed.config
+    check_training_memory([model_cfg], train_cfg.batch_size)
     leader = os.environ.get("RANK", "0") == "0"
     if dataset.skipped and leader:
         print(dataset.skipped_note())
@@ -160,10 +161,6 @@ def _train_on_processes(
 
     from latentlab.cli import train_distributed
 
-    if launched > 1 and opts.nproc is not None:
-        from latentlab.core.errors import ConfigError
-
-        raise ConfigError("under torchrun, leave out --nproc: torchrun starts them")
     job = {
         "spec": dataclasses.asdict(spec),
         "out": str(out),
@@ -199,7 +196,12 @@ def _resumed(opts: argparse.Namespace, dataset: Any, global_batch: int) -> Any:
             "with the same --dataset, --data-dir, --image-size and --channels"
         )
     config = TrainSpec(
-        epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr, seed=opts.seed
+        epochs=opts.epochs,
+        batch_size=opts.batch_size,
+        lr=opts.lr,
+        seed=opts.seed,
+        kl_warmup_epochs=opts.kl_warmup,
+        bf16=opts.bf16,
     ).train_config()
     check_resume(ckpt.resume, config, global_batch)
     return ckpt

@@ -21,21 +21,26 @@ def run(
     ``dataset``: already loaded by this process."""
     from latentlab.cli.train import print_epoch
     from latentlab.core import distributed
+    from latentlab.core.checkpoint.format import is_safetensors_path
     from latentlab.core.checkpoints import metrics_summary, save_checkpoint
     from latentlab.core.data import load_dataset
     from latentlab.core.training import new_model
     from latentlab.core.training_run import TrainSpec
 
     spec = TrainSpec(**job["spec"])
+    # The data first: the processes meet once each has it (a slow reader
+    # cannot time out a rendezvous the others already wait in).
+    dataset = dataset or load_dataset(
+        spec.dataset,
+        spec.data_dir,
+        download=False,
+        image_size=spec.image_size,
+        channels=spec.channels,
+    )
     group = distributed.join(spec.device, rank=rank, world=world, store_path=store)
+    # A .safetensors file holds weights and record, not the run's state.
+    keeps_state = not is_safetensors_path(job["out"])
     try:
-        dataset = dataset or load_dataset(
-            spec.dataset,
-            spec.data_dir,
-            download=False,
-            image_size=spec.image_size,
-            channels=spec.channels,
-        )
         history, resume = [], None
         if job["resume"]:
             from latentlab.core.checkpoints import load_checkpoint
@@ -58,7 +63,7 @@ def run(
                     history=done,
                     dataset=identity,
                     metrics=metrics_summary(done),
-                    resume=state,
+                    resume=state if keeps_state else None,
                 )
                 written.append(True)
 

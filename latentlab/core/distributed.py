@@ -30,6 +30,7 @@ import datetime
 import math
 import os
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,13 @@ def join(
     else:
         local = rank
     if device.type == "cuda":
+        if device.index is not None and world == 1:
+            local = device.index  # one process: the GPU asked for
+        elif device.index is not None:
+            raise ConfigError(
+                "with several processes each takes the GPU of its local rank: pass "
+                "--device cuda, and CUDA_VISIBLE_DEVICES to choose the GPUs"
+            )
         if local >= torch.cuda.device_count():
             raise ConfigError(
                 f"process {rank} would use GPU {local}, but torch sees "
@@ -357,6 +365,8 @@ def train_sharded(
                 seed=config.seed,
                 global_batch=global_batch,
                 lr=float(config.lr),
+                kl_warmup_epochs=float(config.kl_warmup_epochs),
+                bf16=config.bf16,
                 adam_step=adam_step,
                 exp_avg=first,
                 exp_avg_sq=second,
@@ -368,10 +378,19 @@ def train_sharded(
     return history
 
 
+def _native_bf16() -> bool:
+    """True for a GPU that computes in bfloat16 itself (Ampere on), not by
+    emulation."""
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # an older torch: no emulation counted
+        return torch.cuda.is_bf16_supported()
+
+
 def _autocast(device: torch.device, bf16: bool) -> torch.autocast:
     """bfloat16 autocast for the steps' forward passes, when asked and the
     device has it (the losses and the optimizer stay in float32)."""
-    if bf16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    if bf16 and device.type == "cuda" and not _native_bf16():
         raise ConfigError(
             f"{torch.cuda.get_device_name(device)} has no bfloat16: leave out --bf16"
         )
@@ -390,6 +409,12 @@ def check_resume(state: ResumeState, config: TrainConfig, global_batch: int) -> 
         )
     if state.lr != float(config.lr):
         changes.append(f"--lr {state.lr:g} (not {config.lr:g})")
+    if state.kl_warmup_epochs != float(config.kl_warmup_epochs):
+        changes.append(
+            f"--kl-warmup {state.kl_warmup_epochs:g} (not {config.kl_warmup_epochs:g})"
+        )
+    if state.bf16 != config.bf16:
+        changes.append("--bf16" if state.bf16 else "without --bf16")
     if changes:
         raise ConfigError(
             "to continue the run as it would have gone on, resume it with "
@@ -429,9 +454,10 @@ def spawn_local(worker: Callable[..., Any], nproc: int, *args: Any) -> None:
 
     store = private_store()
     # Inherited by the spawned processes, and this one's own left as it was.
+    loopback = "lo0" if sys.platform == "darwin" else "lo"
     settings = {
-        "GLOO_SOCKET_IFNAME": "lo",
-        "NCCL_SOCKET_IFNAME": "lo",
+        "GLOO_SOCKET_IFNAME": loopback,
+        "NCCL_SOCKET_IFNAME": loopback,
         # The cores shared out: N processes of all-core thread pools fight.
         "OMP_NUM_THREADS": os.environ.get(
             "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc))
@@ -439,6 +465,9 @@ def spawn_local(worker: Callable[..., Any], nproc: int, *args: Any) -> None:
     }
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
+    # torch writes a failed process's traceback to a temporary file and leaves
+    # it: into the private folder, removed below.
+    saved_tempdir, tempfile.tempdir = tempfile.tempdir, os.path.dirname(store)
     try:
         mp.start_processes(
             worker, args=(nproc, store, *args), nprocs=nproc, start_method="spawn"
@@ -452,6 +481,7 @@ def spawn_local(worker: Callable[..., Any], nproc: int, *args: Any) -> None:
             f"process {exc.error_index} of {nproc} ended with exit code {exc.exit_code}"
         ) from None
     finally:
+        tempfile.tempdir = saved_tempdir
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

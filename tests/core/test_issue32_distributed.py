@@ -141,14 +141,16 @@ def test_bad_process_counts_are_refused_before_any_work(tmp_path, capsys):
 
 
 def test_resume_ends_where_the_uninterrupted_run_ends(tmp_path, capfd):
-    common = ["--model", "vae", "--batch-size", "128"]
+    # The KL's warm-up spans both epochs: the resumed run must go on rising.
+    common = ["--model", "vae", "--batch-size", "128", "--kl-warmup", "2"]
     straight = load_checkpoint(
         _train(tmp_path, "straight", *common, "--epochs", "2", "--nproc", "1")
     )
     # The first epoch on 2 processes of 64, the second resumed on 1 of 128.
     half = _train(
-        tmp_path, "half", "--model", "vae", "--batch-size", "64", "--nproc", "2"
-    )
+        tmp_path, "half", "--model", "vae", "--batch-size", "64", "--nproc", "2",
+        "--kl-warmup", "2",
+    )  # fmt: skip
     assert load_checkpoint(half).resume.epoch == 1
     resumed = load_checkpoint(
         _train(tmp_path, "resumed", *common, "--epochs", "2", "--resume", str(half))
@@ -174,6 +176,9 @@ def test_a_resume_that_would_be_another_run_is_refused(tmp_path, capsys):
     argv = [*base, "--epochs", "1", "--batch-size", "128", "--resume", str(half)]
     assert main([*argv, "--out", str(tmp_path / "c.pt")]) == 2
     assert "pass --epochs above 1" in capsys.readouterr().err
+    argv = [*base, "--epochs", "2", "--batch-size", "128", "--kl-warmup", "3"]
+    assert main([*argv, "--resume", str(half), "--out", str(tmp_path / "w.pt")]) == 2
+    assert "--kl-warmup 0 (not 3)" in capsys.readouterr().err
     plain = _train(tmp_path, "plain", "--batch-size", "128")  # one process, no state
     argv = [*base, "--epochs", "2", "--batch-size", "128", "--resume", str(plain)]
     assert main([*argv, "--out", str(tmp_path / "d.pt")]) == 2
@@ -200,3 +205,17 @@ def test_a_process_failing_under_torchrun_says_which_in_one_line(monkeypatch, ca
     assert train_distributed.under_torchrun(job, None) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("latentlab: process 1 of 2 failed: ")
+
+
+def test_a_sharded_run_to_safetensors_saves_its_weights_without_the_state(tmp_path):
+    out = _train(tmp_path, "weights", "--batch-size", "256", "--nproc", "1")
+    out = out.rename(tmp_path / "ignored.pt")  # (a .pt to compare with)
+    light = tmp_path / "light.safetensors"
+    argv = ["train", "--dataset", "shapes", "--hidden", "32", "--epochs", "1"]
+    argv += ["--device", "cpu", "--batch-size", "256", "--nproc", "1"]
+    assert main([*argv, "--out", str(light)]) == 0
+    saved = load_checkpoint(light)
+    assert saved.resume is None and saved.history[0].epoch == 1
+    a, b = load_checkpoint(out).model.state_dict(), saved.model.state_dict()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key])

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 _KEYS = frozenset(
-    {"epoch", "step", "seed", "global_batch", "lr", "adam_step", "exp_avg",
-     "exp_avg_sq", "order_rng", "eps_rng"}
+    {"epoch", "step", "seed", "global_batch", "lr", "kl_warmup_epochs", "bf16",
+     "adam_step", "exp_avg", "exp_avg_sq", "order_rng", "eps_rng"}
 )  # fmt: skip
 # A random generator's state: 5,056 bytes on a CPU (Mersenne Twister), 16 on CUDA.
 MAX_RNG_BYTES = 8192
@@ -37,6 +37,8 @@ class ResumeState:
     seed: int
     global_batch: int
     lr: float
+    kl_warmup_epochs: float
+    bf16: bool
     adam_step: int
     exp_avg: dict[str, torch.Tensor]
     exp_avg_sq: dict[str, torch.Tensor]
@@ -51,6 +53,8 @@ class ResumeState:
             "seed": self.seed,
             "global_batch": self.global_batch,
             "lr": float(self.lr),
+            "kl_warmup_epochs": float(self.kl_warmup_epochs),
+            "bf16": bool(self.bf16),
             "adam_step": self.adam_step,
             "exp_avg": {k: v.detach().cpu().clone() for k, v in self.exp_avg.items()},
             "exp_avg_sq": {
@@ -81,8 +85,11 @@ def resume_shape(shown: str, params: Mapping[str, tuple[int, ...]], raw: Any) ->
             raise _bad(shown, f"{name} is {describe(raw[name])}")
     if not _int(raw["seed"], -(2**63)):
         raise _bad(shown, f"seed is {describe(raw['seed'])}")
-    if type(raw["lr"]) is not float or not math.isfinite(raw["lr"]):
-        raise _bad(shown, f"lr is {describe(raw['lr'])}")
+    for name in ("lr", "kl_warmup_epochs"):
+        if type(raw[name]) is not float or not math.isfinite(raw[name]):
+            raise _bad(shown, f"{name} is {describe(raw[name])}")
+    if type(raw["bf16"]) is not bool:
+        raise _bad(shown, f"bf16 is {describe(raw['bf16'])}")
     nbytes = 0
     for moment in ("exp_avg", "exp_avg_sq"):
         table = raw[moment]
@@ -135,6 +142,8 @@ def resume_state(shown: str, raw: Any) -> ResumeState | None:
         seed=raw["seed"],
         global_batch=raw["global_batch"],
         lr=raw["lr"],
+        kl_warmup_epochs=raw["kl_warmup_epochs"],
+        bf16=raw["bf16"],
         adam_step=raw["adam_step"],
         exp_avg=dict(raw["exp_avg"]),
         exp_avg_sq=dict(raw["exp_avg_sq"]),

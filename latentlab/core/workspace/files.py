@@ -124,7 +124,7 @@ class WorkspaceFiles:
         slot = self._slot(slot)
         checkpoint = Checkpoint(
             model=model,
-            origin=getattr(model, "name", "") or "a model from Python",
+            origin=getattr(model, "name", ""),  # LatentLab's own: its config says
             dataset={"name": dataset.name} if dataset is not None else {},
         )
         self.submit(

@@ -186,21 +186,19 @@ def interpolation_stats(
     0.76
     """
     from latentlab.core.analysis.pair_statistics import many_pairs
+    from latentlab.core.steps import run_steps
 
     (ae_model, vae_model), dataset = _shared_data([ae, vae], images, labels)
-    run = many_pairs(
-        [("AE", ae_model), ("VAE", vae_model)],
-        dataset,
-        n_pairs=pairs,
-        steps=steps,
-        seed=seed,
-        realism=labels is not None,
+    return run_steps(
+        many_pairs(
+            [("AE", ae_model), ("VAE", vae_model)],
+            dataset,
+            n_pairs=pairs,
+            steps=steps,
+            seed=seed,
+            realism=labels is not None,
+        )
     )
-    while True:
-        try:
-            next(run)
-        except StopIteration as done:
-            return done.value
 
 
 def gradient_variances(

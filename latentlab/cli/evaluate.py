@@ -51,6 +51,7 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     )
     from latentlab.core.analysis.likelihood import likelihood_note
     from latentlab.core.checkpoints import load_checkpoint
+    from latentlab.core.steps import run_steps
     from latentlab.core.text import printable, printable_path
     from latentlab.core.wrap import fit_sigma, needs_sigma
 
@@ -72,15 +73,10 @@ def cmd_evaluate(opts: argparse.Namespace) -> int:
     data = f"{printable(dataset.name, 40)} test split, {n:,} images"
     print(f"# {printable_path(ckpt.path)}: {ckpt.title()}; {data}")
     print(f"# likelihood: {likelihood_note(model)}")
-    steps = evaluation_steps(
-        model, images, k=opts.k, seed=opts.seed, method=opts.method
+    figures, warning = run_steps(
+        evaluation_steps(model, images, k=opts.k, seed=opts.seed, method=opts.method),
+        lambda fraction: _progress(fraction, "log p(x)"),
     )
-    while True:
-        try:
-            _progress(next(steps), "log p(x)")
-        except StopIteration as stop:
-            figures, warning = stop.value
-            break
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 50 + "\r")
     for figure in figures:

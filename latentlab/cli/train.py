@@ -88,7 +88,7 @@ def cmd_train(opts: argparse.Namespace) -> int:
     )
     nproc = launched if launched > 1 else (opts.nproc or 1)
     global_batch = min(nproc * train_cfg.batch_size, len(dataset.train_images))
-    resumed = _resumed(opts, dataset, global_batch) if opts.resume else None
+    resumed = _resumed(opts, dataset, global_batch, train_cfg) if opts.resume else None
     if resumed is not None:
         model_cfg = resumed.config
     check_training_memory([model_cfg], train_cfg.batch_size)
@@ -174,14 +174,15 @@ def _train_on_processes(
     return 0
 
 
-def _resumed(opts: argparse.Namespace, dataset: Any, global_batch: int) -> Any:
+def _resumed(
+    opts: argparse.Namespace, dataset: Any, global_batch: int, config: Any
+) -> Any:
     """The checkpoint ``--resume`` names, checked before any process starts:
     it holds a run's state, on this data, and these settings continue it."""
     from latentlab.core.checkpoints import load_checkpoint
     from latentlab.core.distributed import check_resume
     from latentlab.core.errors import ConfigError
     from latentlab.core.text import printable_path
-    from latentlab.core.training_run import TrainSpec
 
     ckpt = load_checkpoint(opts.resume)
     shown = printable_path(opts.resume)
@@ -195,14 +196,6 @@ def _resumed(opts: argparse.Namespace, dataset: Any, global_batch: int) -> Any:
             f"{shown} was trained on other images than {dataset.name}'s: resume it "
             "with the same --dataset, --data-dir, --image-size and --channels"
         )
-    config = TrainSpec(
-        epochs=opts.epochs,
-        batch_size=opts.batch_size,
-        lr=opts.lr,
-        seed=opts.seed,
-        kl_warmup_epochs=opts.kl_warmup,
-        bf16=opts.bf16,
-    ).train_config()
     check_resume(ckpt.resume, config, global_batch)
     return ckpt
 

@@ -274,19 +274,14 @@ def evaluate_model(
 ) -> Evaluation:
     """:func:`evaluation_steps` run to the end, after the checks."""
     from latentlab.core.analysis.likelihood import likelihood_note
+    from latentlab.core.steps import run_steps
 
     check_method(model, method)
     if needs_importance(model, method):
         check_importance_cost(model, images, k)
-    steps = evaluation_steps(model, images, k=k, seed=seed, method=method)
-    while True:
-        try:
-            fraction = next(steps)
-        except StopIteration as stop:
-            figures, warning = stop.value
-            break
-        if progress is not None:
-            progress(fraction)
+    figures, warning = run_steps(
+        evaluation_steps(model, images, k=k, seed=seed, method=method), progress
+    )
     result = Evaluation(figures, likelihood_note(model), data)
     result.warning = warning
     return result
